@@ -1,0 +1,78 @@
+/*
+ * The plan format shared with src/native/plan-encoding.ts. TypeScript decides
+ * what happens and in which order; this library only executes the steps.
+ *
+ * Three sections run in two processes:
+ *   middle: the "middle" process M (a vfork-like child of the caller, still in
+ *           the caller's namespaces) runs these, e.g. setns into a pod;
+ *   M then clones the final process F with CLONE_PARENT, so F is the caller's
+ *           child (the caller reaps it and gets its real exit status);
+ *   after:  M runs these once F exists, e.g. newuidmap F, then release F;
+ *   child:  F runs these, ending with exec.
+ * Any failure is reported as (section, step index, errno) in struct
+ * nsbox_result, which lives in the caller's memory (CLONE_VM).
+ */
+#ifndef NSBOX_PLAN_H
+#define NSBOX_PLAN_H
+
+#include <stdint.h>
+
+#define NSBOX_PLAN_MAGIC 0x5842534eu /* "NSBX" */
+#define NSBOX_PLAN_VERSION 1u
+
+enum nsbox_section { SECTION_SETUP = 0, SECTION_MIDDLE = 1, SECTION_AFTER = 2, SECTION_CHILD = 3 };
+
+enum nsbox_op {
+  /* middle */
+  OP_SETNS_FD = 1,        /* arg0 fd, arg1 nstype */
+  OP_SETNS_PIDFD = 2,     /* arg0 pidfd, arg1 CLONE_NEW* flags */
+  OP_UNSHARE = 3,         /* arg0 flags */
+  /* after (in M, F's pid known) */
+  OP_RUN = 10,            /* strings: argv; "\x01PID" in an argument becomes F's pid */
+  OP_WRITE_PROC = 11,     /* strings: file name under /proc/<F>/, content */
+  OP_RELEASE = 12,        /* let F continue past OP_WAIT_RELEASE */
+  /* child (in F) */
+  OP_WAIT_RELEASE = 20,
+  OP_SETGID_UID = 21,     /* arg0 gid, arg1 uid, arg2 1 = also setgroups(0) */
+  OP_SETHOSTNAME = 22,    /* strings: hostname */
+  OP_LOOPBACK_UP = 23,
+  OP_MOUNT = 24,          /* arg0 flags; strings: source, target, fstype, data ("" = NULL) */
+  OP_CHDIR = 25,          /* strings: path */
+  OP_SETSID = 26,
+  OP_SET_CTTY = 27,       /* arg0 fd */
+  OP_STDIO = 28,          /* arg0..2 fds for 0,1,2 (-1 = /dev/null) */
+  OP_KEEP_FD = 29,        /* arg0 source fd, arg1 target fd (>= 3), survives exec */
+  OP_CLOSE_FDS = 30,      /* mark every fd >= arg0 close-on-exec, except kept ones */
+  OP_RLIMIT = 31,         /* arg0 resource, arg1 soft, arg2 hard */
+  OP_NO_NEW_PRIVS = 32,
+  OP_PDEATHSIG = 33,      /* arg0 signal */
+  OP_UMASK = 34,          /* arg0 mask */
+  OP_EXEC = 40,           /* arg0 argc, arg1 envc; strings: file, argv..., envp..., PATH */
+};
+
+struct nsbox_plan_header {
+  uint32_t magic;
+  uint32_t version;
+  uint64_t clone_flags; /* namespaces for F: CLONE_NEW* */
+  uint32_t counts[4];   /* steps per section; counts[0] unused */
+};
+
+struct nsbox_step_header {
+  uint32_t op;
+  uint32_t size; /* whole step in bytes, a multiple of 8 */
+  int64_t arg[4];
+  uint32_t nstr;
+  uint32_t reserved;
+  /* nstr NUL-terminated strings follow */
+};
+
+struct nsbox_result {
+  int32_t pid;     /* F's pid in the caller's PID namespace, or 0 */
+  int32_t section; /* enum nsbox_section of the failure, or -1 */
+  int32_t step;    /* index of the failed step inside its section */
+  int32_t err;     /* errno of the failure */
+  int32_t detail;  /* OP_RUN: wait status of the helper */
+  int32_t middle_status; /* wait status of M */
+};
+
+#endif

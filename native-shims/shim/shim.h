@@ -1,0 +1,50 @@
+/* Internal declarations of the nsbox shim library. */
+#ifndef NSBOX_SHIM_H
+#define NSBOX_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "plan.h"
+
+#define NSBOX_MAX_KEPT_FDS 16
+
+struct step {
+  uint32_t op;
+  int64_t arg[4];
+  uint32_t nstr;
+  char **str;       /* nstr strings, NULL-terminated array */
+  char **argv;      /* OP_EXEC, OP_RUN: NULL-terminated */
+  char **envp;      /* OP_EXEC: NULL-terminated */
+  const char *path; /* OP_EXEC: PATH to search, or NULL */
+  int *pid_args;    /* OP_RUN: indexes of "\x01PID" arguments, -1 terminated */
+};
+
+struct ctx {
+  uint64_t clone_flags;
+  struct step *steps[4];
+  uint32_t count[4];
+  struct nsbox_result *result;
+  char *stack_child, *stack_run;
+  size_t stack_size;
+  int status_pipe[2];  /* F -> M: closed on exec (CLOEXEC) */
+  int release_pipe[2]; /* M -> F: one byte = go on */
+  pid_t child;
+  char pid_text[16];
+  int kept[NSBOX_MAX_KEPT_FDS];
+  int nkept;
+};
+
+/* plan.c: parse in the caller, where malloc is allowed. */
+int nsbox_parse_plan(const uint8_t *buf, size_t len, struct ctx *c);
+void nsbox_free_plan(struct ctx *c);
+
+/* steps.c: run in the clone children; async-signal-safe only. */
+int nsbox_run_middle_step(struct ctx *c, struct step *s);
+int nsbox_run_after_step(struct ctx *c, struct step *s);
+int nsbox_run_child_step(struct ctx *c, struct step *s);
+void nsbox_reset_signal_handlers(void);
+void nsbox_unblock_all_signals(void);
+
+#endif

@@ -1,0 +1,172 @@
+/*
+ * nsbox_spawn: the one entry point called from TypeScript (ffi-rs).
+ *
+ * The caller thread clones M with CLONE_VM|CLONE_VFORK (no page-table copy,
+ * however large Node's heap is) and sleeps until M exits. M runs the middle
+ * steps (setns/unshare), clones F with CLONE_PARENT (so F is the caller's
+ * child, in the namespaces M joined), runs the after steps (uid maps,
+ * release), then waits until F has exec'd (its CLOEXEC status pipe closes).
+ * Failures are written straight into the caller's result struct.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#define STACK_SIZE (256 * 1024)
+
+static void record(struct ctx *c, int section, uint32_t step, int rc) {
+  c->result->section = section;
+  c->result->step = (int32_t)step;
+  c->result->err = -rc;
+}
+
+static void format_pid(char *out, pid_t pid) {
+  char tmp[16];
+  int n = 0, k = 0;
+  do {
+    tmp[n++] = (char)('0' + pid % 10);
+    pid /= 10;
+  } while (pid);
+  while (n)
+    out[k++] = tmp[--n];
+  out[k] = 0;
+}
+
+static int child_main(void *arg) {
+  struct ctx *c = arg;
+  close(c->status_pipe[0]);
+  close(c->release_pipe[1]);
+  for (uint32_t i = 0; i < c->count[SECTION_CHILD]; i++) {
+    int rc = nsbox_run_child_step(c, &c->steps[SECTION_CHILD][i]);
+    if (rc < 0) {
+      record(c, SECTION_CHILD, i, rc);
+      _exit(127);
+    }
+  }
+  record(c, SECTION_CHILD, c->count[SECTION_CHILD], -ENOEXEC); /* plan did not exec */
+  _exit(127);
+}
+
+static void wait_for_exec(struct ctx *c) {
+  char b;
+  for (;;) {
+    ssize_t r = read(c->status_pipe[0], &b, 1);
+    if (r < 0 && errno == EINTR)
+      continue;
+    break; /* EOF: F exec'd or died; a byte is never written */
+  }
+}
+
+static int middle_main(void *arg) {
+  struct ctx *c = arg;
+  nsbox_reset_signal_handlers(); /* Node's handlers must never run here */
+  for (uint32_t i = 0; i < c->count[SECTION_MIDDLE]; i++) {
+    int rc = nsbox_run_middle_step(c, &c->steps[SECTION_MIDDLE][i]);
+    if (rc < 0) {
+      record(c, SECTION_MIDDLE, i, rc);
+      _exit(1);
+    }
+  }
+  if (pipe2(c->status_pipe, O_CLOEXEC) < 0 || pipe2(c->release_pipe, O_CLOEXEC) < 0) {
+    record(c, SECTION_SETUP, 1, -errno);
+    _exit(1);
+  }
+  pid_t pid = clone(child_main, c->stack_child + c->stack_size,
+                    CLONE_PARENT | CLONE_VM | (int)c->clone_flags, c);
+  if (pid < 0) {
+    record(c, SECTION_SETUP, 2, -errno);
+    _exit(1);
+  }
+  c->child = pid;
+  c->result->pid = pid;
+  format_pid(c->pid_text, pid);
+  close(c->status_pipe[1]);
+  close(c->release_pipe[0]);
+  for (uint32_t i = 0; i < c->count[SECTION_AFTER]; i++) {
+    int rc = nsbox_run_after_step(c, &c->steps[SECTION_AFTER][i]);
+    if (rc < 0) {
+      record(c, SECTION_AFTER, i, rc);
+      kill(pid, SIGKILL); /* the caller reaps it */
+      break;
+    }
+  }
+  close(c->release_pipe[1]);
+  wait_for_exec(c);
+  _exit(0);
+}
+
+int nsbox_spawn(const uint8_t *plan, uint32_t len, uint8_t *result_out) {
+  struct nsbox_result *res = (struct nsbox_result *)(void *)result_out;
+  memset(res, 0, sizeof *res);
+  res->section = -1;
+
+  struct ctx *c = calloc(1, sizeof *c);
+  if (!c)
+    return -ENOMEM;
+  c->result = res;
+  c->status_pipe[0] = c->status_pipe[1] = c->release_pipe[0] = c->release_pipe[1] = -1;
+  int rc = nsbox_parse_plan(plan, len, c);
+  if (rc < 0) {
+    res->section = SECTION_SETUP;
+    res->step = 0;
+    res->err = -rc;
+    nsbox_free_plan(c);
+    free(c);
+    return rc;
+  }
+
+  c->stack_size = STACK_SIZE;
+  char *stacks = mmap(NULL, 3 * STACK_SIZE, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stacks == MAP_FAILED) {
+    rc = -errno;
+    res->section = SECTION_SETUP;
+    res->err = -rc;
+    nsbox_free_plan(c);
+    free(c);
+    return rc;
+  }
+  c->stack_child = stacks + STACK_SIZE;
+  c->stack_run = stacks + 2 * STACK_SIZE;
+
+  /* Block every signal so that neither M nor F ever runs a Node handler. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t m = clone(middle_main, stacks + STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, c);
+  int clone_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+  int keep_stacks = 0;
+  if (m < 0) {
+    res->section = SECTION_SETUP;
+    res->step = 3;
+    res->err = clone_errno;
+  } else {
+    int status = 0;
+    while (waitpid(m, &status, __WALL) < 0 && errno == EINTR) {
+    }
+    res->middle_status = status;
+    /* M killed from outside: F may still be running on our stack. */
+    keep_stacks = !WIFEXITED(status);
+    if (keep_stacks && res->section < 0) {
+      res->section = SECTION_SETUP;
+      res->step = 4;
+      res->err = EINTR;
+    }
+  }
+  if (!keep_stacks)
+    munmap(stacks, 3 * STACK_SIZE);
+  nsbox_free_plan(c);
+  free(c);
+  return res->section < 0 ? 0 : -res->err;
+}

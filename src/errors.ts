@@ -1,0 +1,37 @@
+// One error type for everything nsbox reports. `code` is stable for scripts;
+// `hint` tells the user what to do. The CLI prints `message` (and `hint`) on
+// one line; stack traces only with --debug.
+import { errnoName } from './native/errno.js';
+
+export class NsboxError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'NsboxError';
+  }
+
+  /** The one-line form the CLI prints. */
+  oneLine(): string {
+    return this.hint ? `${this.message}: ${this.hint}` : this.message;
+  }
+}
+
+/** A failed syscall or plan step: what failed, the errno, and a hint. */
+export class SyscallError extends NsboxError {
+  readonly errno: number;
+  readonly errnoName: string;
+  constructor(
+    readonly step: string,
+    errno: number,
+    hint?: string,
+    readonly path?: string,
+  ) {
+    const name = errnoName(errno);
+    super('SYSCALL', `${step}${path ? ` ${path}` : ''}: ${name}`, hint);
+    this.errno = errno;
+    this.errnoName = name;
+  }
+}

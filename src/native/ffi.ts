@@ -1,0 +1,142 @@
+// The only module that imports ffi-rs: typed bindings to libnsbox-shim.so.
+// Every binding returns a value >= 0 or -errno (the shim never sets errno for
+// us), so callers never depend on ffi-rs's errno handling.
+import { DataType, define, load, open } from 'ffi-rs';
+import { artifacts, requireArtifact } from './artifacts.js';
+
+const LIB = 'nsbox-shim';
+let bound: ReturnType<typeof bind> | undefined;
+
+function bind() {
+  open({ library: LIB, path: requireArtifact(artifacts.shimLibrary) });
+  const I = DataType.I32;
+  const B = DataType.U8Array;
+  return define({
+    nsbox_spawn: { library: LIB, retType: I, paramsType: [B, I, B] },
+    nsbox_pidfd_open: { library: LIB, retType: I, paramsType: [I] },
+    nsbox_pidfd_send_signal: { library: LIB, retType: I, paramsType: [I, I] },
+    nsbox_set_child_subreaper: { library: LIB, retType: I, paramsType: [] },
+    nsbox_reap: { library: LIB, retType: I, paramsType: [I, B] },
+    nsbox_openpty: { library: LIB, retType: I, paramsType: [B, I, I] },
+    nsbox_set_winsize: { library: LIB, retType: I, paramsType: [I, I, I] },
+    nsbox_pipe: { library: LIB, retType: I, paramsType: [B] },
+    nsbox_close: { library: LIB, retType: I, paramsType: [I] },
+    nsbox_kill: { library: LIB, retType: I, paramsType: [I, I] },
+    nsbox_flock: { library: LIB, retType: I, paramsType: [I, I] },
+  } as const);
+}
+
+function fns() {
+  if (!bound) bound = bind();
+  return bound;
+}
+
+export const RESULT_SIZE = 24;
+
+export interface SpawnResult {
+  rc: number;
+  pid: number;
+  section: number;
+  step: number;
+  err: number;
+  detail: number;
+  middleStatus: number;
+}
+
+function decodeResult(rc: number, out: Buffer): SpawnResult {
+  return {
+    rc,
+    pid: out.readInt32LE(0),
+    section: out.readInt32LE(4),
+    step: out.readInt32LE(8),
+    err: out.readInt32LE(12),
+    detail: out.readInt32LE(16),
+    middleStatus: out.readInt32LE(20),
+  };
+}
+
+/** Runs a plan synchronously (blocks this thread ~1-5 ms). */
+export function spawnPlanSync(plan: Buffer): SpawnResult {
+  const out = Buffer.alloc(RESULT_SIZE);
+  const rc = fns().nsbox_spawn([plan, plan.length, out]) as number;
+  return decodeResult(rc, out);
+}
+
+/** Runs a plan on a libuv pool thread. */
+export async function spawnPlan(plan: Buffer): Promise<SpawnResult> {
+  const out = Buffer.alloc(RESULT_SIZE);
+  fns();
+  const rc = await load({
+    library: LIB,
+    funcName: 'nsbox_spawn',
+    retType: DataType.I32,
+    paramsType: [DataType.U8Array, DataType.I32, DataType.U8Array],
+    paramsValue: [plan, plan.length, out],
+    runInNewThread: true,
+  });
+  return decodeResult(rc, out);
+}
+
+export function pidfdOpen(pid: number): number {
+  return fns().nsbox_pidfd_open([pid]) as number;
+}
+
+export function pidfdSendSignal(pidfd: number, signal: number): number {
+  return fns().nsbox_pidfd_send_signal([pidfd, signal]) as number;
+}
+
+export function setChildSubreaper(): number {
+  return fns().nsbox_set_child_subreaper([]) as number;
+}
+
+/** waitpid(pid, WNOHANG): null while running, else the raw wait status; -errno on error. */
+export function reap(pid: number): { rc: number; status: number } {
+  const out = Buffer.alloc(4);
+  const rc = fns().nsbox_reap([pid, out]) as number;
+  return { rc, status: out.readInt32LE(0) };
+}
+
+export function openPty(rows: number, cols: number): { rc: number; master: number; slave: number } {
+  const out = Buffer.alloc(8);
+  const rc = fns().nsbox_openpty([out, rows, cols]) as number;
+  return { rc, master: out.readInt32LE(0), slave: out.readInt32LE(4) };
+}
+
+export function setWinsize(fd: number, rows: number, cols: number): number {
+  return fns().nsbox_set_winsize([fd, rows, cols]) as number;
+}
+
+export function pipe(): { rc: number; read: number; write: number } {
+  const out = Buffer.alloc(8);
+  const rc = fns().nsbox_pipe([out]) as number;
+  return { rc, read: out.readInt32LE(0), write: out.readInt32LE(4) };
+}
+
+export function closeFd(fd: number): number {
+  return fns().nsbox_close([fd]) as number;
+}
+
+export function kill(pid: number, signal: number): number {
+  return fns().nsbox_kill([pid, signal]) as number;
+}
+
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
+export function flock(fd: number, op: number): number {
+  return fns().nsbox_flock([fd, op]) as number;
+}
+
+export async function flockAsync(fd: number, op: number): Promise<number> {
+  fns();
+  return load({
+    library: LIB,
+    funcName: 'nsbox_flock',
+    retType: DataType.I32,
+    paramsType: [DataType.I32, DataType.I32],
+    paramsValue: [fd, op],
+    runInNewThread: true,
+  });
+}

@@ -1,0 +1,186 @@
+// A spawn plan: what the shim does, in order, in which process. Built by pure
+// functions (src/pod/plans.ts), printed by --debug, encoded here for the shim.
+// Mirrors native-shims/shim/plan.h.
+
+export const CLONE = {
+  NEWNS: 0x00020000,
+  NEWCGROUP: 0x02000000,
+  NEWUTS: 0x04000000,
+  NEWIPC: 0x08000000,
+  NEWUSER: 0x10000000,
+  NEWPID: 0x20000000,
+  NEWNET: 0x40000000,
+} as const;
+
+export const MS = {
+  RDONLY: 1,
+  NOSUID: 2,
+  NODEV: 4,
+  NOEXEC: 8,
+  REMOUNT: 32,
+  BIND: 4096,
+  REC: 16384,
+  PRIVATE: 1 << 18,
+  SLAVE: 1 << 19,
+} as const;
+
+/** Placeholder for the final process's pid in `run` arguments. */
+export const CHILD_PID = '\x01PID';
+
+/** Steps of the middle process, before the final process is cloned. */
+export type MiddleStep =
+  | { op: 'setnsPidfd'; pidfd: number; flags: number }
+  | { op: 'setnsFd'; fd: number; nstype: number }
+  | { op: 'unshare'; flags: number };
+
+/** Steps of the middle process once the final process exists. */
+export type AfterStep =
+  | { op: 'run'; argv: string[] }
+  | { op: 'writeProc'; file: string; content: string }
+  | { op: 'release' };
+
+/** Steps of the final process, ending with exec. */
+export type ChildStep =
+  | { op: 'waitRelease' }
+  | { op: 'setIds'; uid: number; gid: number; clearGroups: boolean }
+  | { op: 'sethostname'; hostname: string }
+  | { op: 'loopbackUp' }
+  | { op: 'mount'; source: string; target: string; fstype: string; flags: number; data: string }
+  | { op: 'chdir'; path: string }
+  | { op: 'setsid' }
+  | { op: 'setCtty'; fd: number }
+  | { op: 'stdio'; fds: [number, number, number] }
+  | { op: 'keepFd'; from: number; to: number }
+  | { op: 'closeFds'; from: number }
+  | { op: 'rlimit'; resource: number; soft: bigint; hard: bigint }
+  | { op: 'noNewPrivs' }
+  | { op: 'pdeathsig'; signal: number }
+  | { op: 'umask'; mask: number }
+  | { op: 'exec'; file: string; argv: string[]; env: string[]; path: string };
+
+export interface SpawnPlan {
+  /** CLONE_NEW* flags for the final process. */
+  cloneFlags: number;
+  middle: MiddleStep[];
+  after: AfterStep[];
+  child: ChildStep[];
+}
+
+export type AnyStep = MiddleStep | AfterStep | ChildStep;
+
+const OP = {
+  setnsFd: 1,
+  setnsPidfd: 2,
+  unshare: 3,
+  run: 10,
+  writeProc: 11,
+  release: 12,
+  waitRelease: 20,
+  setIds: 21,
+  sethostname: 22,
+  loopbackUp: 23,
+  mount: 24,
+  chdir: 25,
+  setsid: 26,
+  setCtty: 27,
+  stdio: 28,
+  keepFd: 29,
+  closeFds: 30,
+  rlimit: 31,
+  noNewPrivs: 32,
+  pdeathsig: 33,
+  umask: 34,
+  exec: 40,
+} as const;
+
+const MAGIC = 0x5842534e;
+const VERSION = 1;
+const STEP_HEADER = 48;
+
+function stepFields(s: AnyStep): { args: bigint[]; strings: string[] } {
+  const n = (...v: (number | bigint)[]) => v.map((x) => BigInt(x));
+  switch (s.op) {
+    case 'setnsFd':
+      return { args: n(s.fd, s.nstype), strings: [] };
+    case 'setnsPidfd':
+      return { args: n(s.pidfd, s.flags), strings: [] };
+    case 'unshare':
+      return { args: n(s.flags), strings: [] };
+    case 'run':
+      return { args: [], strings: s.argv };
+    case 'writeProc':
+      return { args: [], strings: [s.file, s.content] };
+    case 'release':
+    case 'waitRelease':
+    case 'loopbackUp':
+    case 'setsid':
+    case 'noNewPrivs':
+      return { args: [], strings: [] };
+    case 'setIds':
+      return { args: n(s.gid, s.uid, s.clearGroups ? 1 : 0), strings: [] };
+    case 'sethostname':
+      return { args: [], strings: [s.hostname] };
+    case 'mount':
+      return { args: n(s.flags), strings: [s.source, s.target, s.fstype, s.data] };
+    case 'chdir':
+      return { args: [], strings: [s.path] };
+    case 'setCtty':
+      return { args: n(s.fd), strings: [] };
+    case 'stdio':
+      return { args: n(...s.fds), strings: [] };
+    case 'keepFd':
+      return { args: n(s.from, s.to), strings: [] };
+    case 'closeFds':
+      return { args: n(s.from), strings: [] };
+    case 'rlimit':
+      return { args: n(s.resource, s.soft, s.hard), strings: [] };
+    case 'pdeathsig':
+      return { args: n(s.signal), strings: [] };
+    case 'umask':
+      return { args: n(s.mask), strings: [] };
+    case 'exec':
+      return { args: n(s.argv.length, s.env.length), strings: [s.file, ...s.argv, ...s.env, s.path] };
+  }
+}
+
+function encodeStep(s: AnyStep): Buffer {
+  const { args, strings } = stepFields(s);
+  for (const str of strings) {
+    if (str.includes('\0')) throw new TypeError(`plan step ${s.op}: string contains a NUL byte`);
+  }
+  const payload = Buffer.from(strings.map((x) => x + '\0').join(''), 'utf8');
+  const size = Math.ceil((STEP_HEADER + payload.length) / 8) * 8;
+  const buf = Buffer.alloc(size);
+  buf.writeUInt32LE(OP[s.op], 0);
+  buf.writeUInt32LE(size, 4);
+  for (let i = 0; i < 4; i++) buf.writeBigInt64LE(BigInt.asIntN(64, args[i] ?? 0n), 8 + i * 8);
+  buf.writeUInt32LE(strings.length, 40);
+  payload.copy(buf, STEP_HEADER);
+  return buf;
+}
+
+export function encodePlan(plan: SpawnPlan): Buffer {
+  const header = Buffer.alloc(32);
+  header.writeUInt32LE(MAGIC, 0);
+  header.writeUInt32LE(VERSION, 4);
+  header.writeBigUInt64LE(BigInt(plan.cloneFlags), 8);
+  header.writeUInt32LE(0, 16);
+  header.writeUInt32LE(plan.middle.length, 20);
+  header.writeUInt32LE(plan.after.length, 24);
+  header.writeUInt32LE(plan.child.length, 28);
+  return Buffer.concat([header, ...plan.middle.map(encodeStep), ...plan.after.map(encodeStep), ...plan.child.map(encodeStep)]);
+}
+
+/** Human-readable form for --debug. */
+export function describePlan(plan: SpawnPlan): string {
+  const line = (s: AnyStep) => `  ${s.op} ${JSON.stringify({ ...s, op: undefined }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`;
+  return [
+    `clone flags 0x${plan.cloneFlags.toString(16)}`,
+    'middle:',
+    ...plan.middle.map(line),
+    'after clone:',
+    ...plan.after.map(line),
+    'child:',
+    ...plan.child.map(line),
+  ].join('\n');
+}
