@@ -1,0 +1,30 @@
+// The library's verbs over the state root. The CLI is a thin layer on these.
+import { Pod, podInfo, type PodInfo } from './pod/pod.js';
+import type { PodRecord } from './pod/record.js';
+import { findPod, listPodRecords } from './pod/store.js';
+import { defaultRuntimeRoot } from './state/paths.js';
+
+export interface RootOption {
+  /** State root (default $XDG_RUNTIME_DIR/nsbox, or NSBOX_ROOT). */
+  root?: string;
+}
+
+export function listPods(opts: RootOption = {}): PodInfo[] {
+  return listPodRecords(opts.root ?? defaultRuntimeRoot()).map(podInfo);
+}
+
+/** A handle on an existing pod, by name or id. */
+export function getPod(ref: string, opts: RootOption = {}): Pod {
+  const root = opts.root ?? defaultRuntimeRoot();
+  return new Pod(root, findPod(root, ref));
+}
+
+export interface PodInspection extends PodInfo {
+  record: PodRecord;
+}
+
+export function inspectPod(ref: string, opts: RootOption = {}): PodInspection {
+  const root = opts.root ?? defaultRuntimeRoot();
+  const record = findPod(root, ref);
+  return { ...podInfo(record), record };
+}

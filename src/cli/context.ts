@@ -1,0 +1,13 @@
+// What every verb needs from the global options.
+import type { Command } from 'commander';
+import { defaultRuntimeRoot } from '../state/paths.js';
+
+export interface GlobalOptions {
+  root?: string;
+  debug?: boolean;
+}
+
+export function stateRoot(cmd: Command): string {
+  const g = cmd.optsWithGlobals<GlobalOptions>();
+  return g.root ?? defaultRuntimeRoot();
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// nsbox's command line: parse, call the library, print. Errors become one
+// line on stderr and exit code 125 (as podman); --debug adds the stack.
+import { Command, CommanderError } from 'commander';
+import { NsboxError } from '../errors.js';
+import { registerCheck } from './check.js';
+import { registerExec } from './exec.js';
+import { registerPodCreate } from './pod-create.js';
+import { registerPodInspect } from './pod-inspect.js';
+import { registerPodLs } from './pod-ls.js';
+import { registerPodRm } from './pod-rm.js';
+import { registerPodStop } from './pod-stop.js';
+
+const EXIT_NSBOX_ERROR = 125;
+
+function buildProgram(): Command {
+  const program = new Command('nsbox')
+    .description('rootless pods for Linux: no daemon, no root')
+    .version('0.1.0')
+    .option('--root <dir>', 'state directory (default $XDG_RUNTIME_DIR/nsbox; env NSBOX_ROOT)')
+    .option('--debug', 'print stack traces on errors')
+    .enablePositionalOptions()
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(`nsbox: ${str.replace(/^error: /, '').trimEnd()}\n`) });
+  const pod = program.command('pod').description('manage pods');
+  registerPodCreate(pod);
+  registerPodLs(pod);
+  registerPodInspect(pod);
+  registerPodStop(pod);
+  registerPodRm(pod);
+  registerExec(program);
+  registerCheck(program);
+  for (const c of [program, pod, ...program.commands, ...pod.commands]) c.exitOverride();
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version exit 0; usage errors were already printed
+      process.exitCode = err.exitCode === 0 ? 0 : EXIT_NSBOX_ERROR;
+      return;
+    }
+    const debug = argv.includes('--debug');
+    if (err instanceof NsboxError) process.stderr.write(`nsbox: ${err.oneLine()}\n`);
+    else process.stderr.write(`nsbox: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    process.exitCode = EXIT_NSBOX_ERROR;
+  }
+}
+
+void main(process.argv);

@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import { listPods } from '../api.js';
+import { parseFormat, shortId, table, timeAgo } from './format.js';
+import { stateRoot } from './context.js';
+
+export function registerPodLs(pod: Command): void {
+  pod
+    .command('ls')
+    .alias('ps')
+    .alias('list')
+    .description('list pods')
+    .option('--format <format>', 'table or json', 'table')
+    .option('-q, --quiet', 'print only pod ids')
+    .action((opts: { format?: string; quiet?: boolean }, cmd: Command) => {
+      const format = parseFormat(opts.format);
+      const pods = listPods({ root: stateRoot(cmd) });
+      if (format === 'json') return void process.stdout.write(JSON.stringify(pods, null, 2) + '\n');
+      if (opts.quiet) return void process.stdout.write(pods.map((p) => p.id + '\n').join(''));
+      const rows = pods.map((p) => [shortId(p.id), p.name, p.status, timeAgo(p.createdAt), String(p.pausePid), p.supervisor]);
+      process.stdout.write(table(['POD ID', 'NAME', 'STATUS', 'CREATED', 'PAUSE PID', 'SUPERVISOR'], rows) + '\n');
+    });
+}

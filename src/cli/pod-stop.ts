@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import { getPod } from '../api.js';
+import { parseSeconds } from './parse.js';
+import { stateRoot } from './context.js';
+
+export function registerPodStop(pod: Command): void {
+  pod
+    .command('stop')
+    .description('stop a pod: SIGTERM, then SIGKILL after the grace period')
+    .option('-t, --time <seconds>', 'grace period before SIGKILL', '10')
+    .argument('<pod...>', 'pod names or ids')
+    .action(async (refs: string[], opts: { time: string }, cmd: Command) => {
+      const timeoutSeconds = parseSeconds(opts.time, '-t');
+      const root = stateRoot(cmd);
+      for (const ref of refs) {
+        const p = getPod(ref, { root });
+        await p.stop({ timeoutSeconds });
+        process.stdout.write(p.id + '\n');
+      }
+    });
+}

@@ -1,0 +1,132 @@
+// Runs a command inside a pod: the shim joins the pause's namespaces (user
+// first, one setns with its pidfd) and clones the command as our child, in
+// the pod's PID namespace. We reap it and report its real exit status.
+import { Socket } from 'node:net';
+import { NsboxError } from '../errors.js';
+import { Errno } from '../native/errno.js';
+import { closeFd, pipe } from '../native/ffi.js';
+import { runPlan, SpawnFailure } from '../native/spawn.js';
+import { reaper } from '../process/reaper.js';
+import { shellExitCode, type ExitStatus } from '../process/wait-status.js';
+import { DEFAULT_PATH, execPlan } from './plans.js';
+
+export interface ExecOptions {
+  /** Extra environment, as {K: V} or ["K=V"]. */
+  env?: Record<string, string> | string[];
+  /** Working directory inside the pod (default /). */
+  cwd?: string;
+  /** Data written to the command's stdin; without it stdin is /dev/null. */
+  stdin?: string | Buffer;
+}
+
+export interface ExecResult {
+  /** As a shell reports it: the code, 128+N for signal N, 127/126 if it could not be executed. */
+  exitCode: number;
+  /** The signal that killed it, or null. */
+  signal: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RawExecOptions {
+  pausePidfd: number;
+  argv: string[];
+  env: string[];
+  cwd: string;
+  stdio: [number, number, number];
+  tty: boolean;
+  blocking?: boolean;
+}
+
+/** Exit codes of podman/docker for commands that cannot be executed. */
+export function execFailureExitCode(errno: number): number {
+  return errno === Errno.ENOENT || errno === Errno.ENOTDIR ? 127 : 126;
+}
+
+export function execFailureMessage(file: string, errno: number): string {
+  if (errno === Errno.ENOENT || errno === Errno.ENOTDIR)
+    return file.includes('/') ? `${file}: no such file or directory` : `executable file \`${file}\` not found in $PATH`;
+  if (errno === Errno.EACCES) return `${file}: permission denied (not executable, or a directory)`;
+  if (errno === Errno.ENOEXEC) return `${file}: exec format error`;
+  return `${file}: cannot execute (errno ${errno})`;
+}
+
+export class ExecFailure extends NsboxError {
+  constructor(
+    readonly file: string,
+    readonly errno: number,
+  ) {
+    super('EXEC_FAILED', execFailureMessage(file, errno));
+  }
+  get exitCode(): number {
+    return execFailureExitCode(this.errno);
+  }
+}
+
+export function buildEnv(base: Record<string, string>, extra: ExecOptions['env']): string[] {
+  const env = new Map(Object.entries({ PATH: DEFAULT_PATH, ...base }));
+  const pairs = Array.isArray(extra) ? extra.map((e) => [e.slice(0, e.indexOf('=') < 0 ? e.length : e.indexOf('=')), e.slice(e.indexOf('=') + 1)]) : Object.entries(extra ?? {});
+  for (const [k, v] of pairs) {
+    if (!k) throw new NsboxError('INVALID_ENV', `invalid environment entry ${JSON.stringify(k + '=' + v)}`, 'use KEY=VALUE');
+    env.set(k, v ?? '');
+  }
+  return [...env].map(([k, v]) => `${k}=${v}`);
+}
+
+/** Starts the command; resolves to its pid. Throws ExecFailure when it cannot be executed. */
+export async function spawnInPod(o: RawExecOptions): Promise<number> {
+  const plan = execPlan({ pausePidfd: o.pausePidfd, argv: o.argv, env: o.env, cwd: o.cwd, stdio: o.stdio, tty: o.tty });
+  try {
+    return await runPlan(plan, { blocking: o.blocking });
+  } catch (err) {
+    if (err instanceof SpawnFailure && err.failedStep?.op === 'exec') throw new ExecFailure(o.argv[0]!, err.errno);
+    if (err instanceof SpawnFailure && err.failedStep?.op === 'chdir')
+      throw new NsboxError('EXEC_FAILED', `working directory ${o.cwd} does not exist in the pod`, 'pass an existing directory with -w');
+    throw err;
+  }
+}
+
+function collect(fd: number): { socket: Socket; done: Promise<string> } {
+  const socket = new Socket({ fd, readable: true, writable: false });
+  const chunks: Buffer[] = [];
+  const done = new Promise<string>((resolve) => {
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+  return { socket, done };
+}
+
+/** Runs the command to completion with captured output. */
+export async function execCaptured(pausePidfd: number, argv: string[], env: string[], opts: ExecOptions): Promise<ExecResult> {
+  const out = pipe();
+  const errPipe = pipe();
+  const input = opts.stdin !== undefined ? pipe() : null;
+  const opened = [out, errPipe, input].filter((p): p is ReturnType<typeof pipe> => !!p);
+  const failed = opened.find((p) => p.rc < 0);
+  if (failed) {
+    for (const p of opened) if (p.rc === 0) (closeFd(p.read), closeFd(p.write));
+    throw new NsboxError('PIPE', `pipe2: errno ${-failed.rc}`, 'too many open files? raise `ulimit -n`');
+  }
+  let pid: number;
+  try {
+    pid = await spawnInPod({ pausePidfd, argv, env, cwd: opts.cwd ?? '/', stdio: [input ? input.read : -1, out.write, errPipe.write], tty: false });
+  } catch (err) {
+    for (const p of opened) (closeFd(p.read), closeFd(p.write));
+    if (err instanceof ExecFailure) return { exitCode: err.exitCode, signal: null, stdout: '', stderr: `nsbox: ${err.message}\n` };
+    throw err;
+  }
+  closeFd(out.write);
+  closeFd(errPipe.write);
+  const stdout = collect(out.read);
+  const stderr = collect(errPipe.read);
+  if (input) {
+    closeFd(input.read);
+    const sink = new Socket({ fd: input.write, readable: false, writable: true });
+    sink.on('error', () => {}); // the command may exit without reading
+    sink.end(opts.stdin ?? '');
+  }
+  const status: ExitStatus = await reaper.wait(pid);
+  const [so, se] = await Promise.all([stdout.done, stderr.done]);
+  return { exitCode: shellExitCode(status), signal: status.signal, stdout: so, stderr: se };
+}

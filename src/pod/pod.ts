@@ -1,0 +1,222 @@
+// A handle on one pod. Local pods are supervised by this process (library
+// mode, or inside an nsbox supervisor); remote ones are reached through their
+// records, pidfds and supervisor sockets.
+import { NsboxError } from '../errors.js';
+import { closeFd, pidfdOpen, pidfdSendSignal } from '../native/ffi.js';
+import { isAlive } from '../process/proc-stat.js';
+import { reaper } from '../process/reaper.js';
+import type { ExitStatus } from '../process/wait-status.js';
+import { requestSupervisor } from '../supervisor/client.js';
+import { buildEnv, execCaptured, type ExecOptions, type ExecResult } from './exec.js';
+import { podStatus, type PodRecord, type PodStatus } from './record.js';
+import { listPodRecords, removePodState, writePodRecord } from './store.js';
+import { statePaths } from '../state/paths.js';
+import { withStateLock } from '../state/lock.js';
+
+const SIGTERM = 15;
+const SIGKILL = 9;
+
+export interface PodInfo {
+  id: string;
+  name: string;
+  hostname: string;
+  status: PodStatus;
+  createdAt: string;
+  pausePid: number;
+  supervisorPid: number;
+  supervisor: 'library' | 'detached';
+  idMapping: string;
+}
+
+export function podInfo(r: PodRecord): PodInfo {
+  return {
+    id: r.id,
+    name: r.name,
+    hostname: r.hostname,
+    status: podStatus(r),
+    createdAt: r.createdAt,
+    pausePid: r.pause.pid,
+    supervisorPid: r.supervisor.pid,
+    supervisor: r.supervisor.mode,
+    idMapping: r.mapping,
+  };
+}
+
+/** Opens a pidfd on the recorded pause, checking it is still that process. */
+export function openPausePidfd(r: PodRecord): number {
+  if (!isAlive(r.pause)) throw notRunning(r);
+  const fd = pidfdOpen(r.pause.pid);
+  if (fd < 0) throw notRunning(r);
+  // The pid could have been recycled between the check and the open.
+  if (!isAlive(r.pause)) {
+    closeFd(fd);
+    throw notRunning(r);
+  }
+  return fd;
+}
+
+export function notRunning(r: PodRecord): NsboxError {
+  return new NsboxError('POD_NOT_RUNNING', `pod ${r.name} is not running (status ${podStatus(r)})`, `remove it with \`nsbox pod rm ${r.name}\` and create it again`);
+}
+
+export class Pod {
+  private exitStatus: Promise<ExitStatus> | undefined;
+  private removed = false;
+  private pauseExited = false;
+
+  constructor(
+    readonly root: string,
+    private rec: PodRecord,
+    /** pidfd of the pause when this process supervises the pod. */
+    private localPidfd: number | null = null,
+  ) {
+    if (localPidfd !== null) {
+      this.exitStatus = reaper.wait(rec.pause.pid, { keepAlive: false });
+      void this.exitStatus.then(() => this.onPauseExit());
+    }
+  }
+
+  get id(): string {
+    return this.rec.id;
+  }
+  get name(): string {
+    return this.rec.name;
+  }
+  get record(): PodRecord {
+    return this.rec;
+  }
+  get isLocal(): boolean {
+    return this.localPidfd !== null;
+  }
+
+  status(): PodStatus {
+    return podStatus(this.rec);
+  }
+
+  info(): PodInfo {
+    return podInfo(this.rec);
+  }
+
+  /** Runs a command in the pod to completion and captures its output. */
+  async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    if (argv.length === 0) throw new NsboxError('INVALID_ARGUMENT', 'exec needs a command', 'pass the command and its arguments');
+    if (this.pauseExited) throw notRunning(this.rec);
+    const env = buildEnv({ HOSTNAME: this.rec.hostname, HOME: '/root' }, opts.env);
+    const pidfd = this.localPidfd ?? openPausePidfd(this.rec);
+    try {
+      return await execCaptured(pidfd, argv, env, opts);
+    } finally {
+      if (pidfd !== this.localPidfd) closeFd(pidfd);
+    }
+  }
+
+  /** Stops the pod: SIGTERM to the pause (which takes every process in the pod with it), SIGKILL after the grace period. */
+  async stop(opts: { timeoutSeconds?: number } = {}): Promise<void> {
+    const timeout = opts.timeoutSeconds ?? 10;
+    if (this.localPidfd !== null) return this.stopLocal(timeout);
+    const status = podStatus(this.rec);
+    if (status === 'exited') throw new NsboxError('POD_NOT_RUNNING', `pod ${this.rec.name} is already stopped`, `remove it with \`nsbox pod rm ${this.rec.name}\``);
+    if (status === 'running') {
+      try {
+        await requestSupervisor(statePaths.podSocket(this.root, this.rec.id), { op: 'stop', timeoutSeconds: timeout }, (timeout + 5) * 1000);
+        return this.markStopped();
+      } catch {
+        // fall through: the supervisor died or does not listen (a library pod of another process)
+      }
+    }
+    await this.signalAndWait(timeout);
+    this.markStopped();
+  }
+
+  /** Removes the pod's state; with force, stops it first. */
+  async remove(opts: { force?: boolean; timeoutSeconds?: number } = {}): Promise<void> {
+    if (this.removed) return;
+    if (podStatus(this.rec) !== 'exited') {
+      if (!opts.force) throw new NsboxError('POD_RUNNING', `pod ${this.rec.name} is running`, `stop it first or use \`nsbox pod rm -f ${this.rec.name}\``);
+      await this.stop({ timeoutSeconds: opts.timeoutSeconds ?? 0 }).catch((err: unknown) => {
+        if (!(err instanceof NsboxError && err.code === 'POD_NOT_RUNNING')) throw err;
+      });
+    }
+    await withStateLock(this.root, () => removePodState(this.root, this.rec.id));
+    this.removed = true;
+    if (this.localPidfd !== null) forgetLocalPod(this);
+  }
+
+  /** Waits for the pause to exit (local pods only). */
+  async waitExit(): Promise<ExitStatus> {
+    if (!this.exitStatus) throw new NsboxError('NOT_LOCAL', `pod ${this.rec.name} is not supervised by this process`);
+    return this.exitStatus;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.remove({ force: true });
+  }
+
+  private async stopLocal(timeout: number): Promise<void> {
+    if (this.pauseExited || !isAlive(this.rec.pause)) {
+      await this.exitStatus;
+      if (this.rec.stoppedAt) return;
+      throw new NsboxError('POD_NOT_RUNNING', `pod ${this.rec.name} is already stopped`, `remove it with \`nsbox pod rm ${this.rec.name}\``);
+    }
+    pidfdSendSignal(this.localPidfd!, SIGTERM);
+    const killer = setTimeout(() => pidfdSendSignal(this.localPidfd!, SIGKILL), timeout * 1000);
+    await this.exitStatus;
+    clearTimeout(killer);
+    this.markStopped();
+  }
+
+  private async signalAndWait(timeout: number): Promise<void> {
+    let fd: number;
+    try {
+      fd = openPausePidfd(this.rec);
+    } catch {
+      return; // already gone
+    }
+    try {
+      pidfdSendSignal(fd, timeout > 0 ? SIGTERM : SIGKILL);
+      const deadline = Date.now() + timeout * 1000;
+      while (isAlive(this.rec.pause)) {
+        if (Date.now() > deadline) pidfdSendSignal(fd, SIGKILL);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    } finally {
+      closeFd(fd);
+    }
+  }
+
+  private markStopped(): void {
+    if (this.removed || this.rec.stoppedAt) return;
+    this.rec = { ...this.rec, stoppedAt: new Date().toISOString() };
+    try {
+      if (listPodRecords(this.root).some((r) => r.id === this.rec.id)) writePodRecord(this.root, this.rec);
+    } catch {
+      // state removed under us: nothing to record
+    }
+  }
+
+  private onPauseExit(): void {
+    this.pauseExited = true;
+    if (this.localPidfd !== null) closeFd(this.localPidfd);
+  }
+}
+
+// Library pods die with this process (the pause has PDEATHSIG) and their
+// state goes with them, so a crashed test run leaves nothing behind.
+const localPods = new Set<Pod>();
+let exitHookInstalled = false;
+
+export function rememberLocalPod(pod: Pod): void {
+  localPods.add(pod);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const p of localPods) {
+      if (isAlive(p.record.pause)) process.kill(p.record.pause.pid, SIGKILL);
+      if (p.record.autoRemove) removePodState(p.root, p.id);
+    }
+  });
+}
+
+function forgetLocalPod(pod: Pod): void {
+  localPods.delete(pod);
+}

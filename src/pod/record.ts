@@ -1,0 +1,36 @@
+// The persisted description of a pod (pods/<id>/pod.json) and the status
+// derived from it by checking the recorded processes against /proc.
+import type { IdMapping } from '../idmap/mapping.js';
+import { isAlive, type ProcIdentity } from '../process/proc-stat.js';
+
+export interface PodRecord {
+  id: string;
+  name: string;
+  hostname: string;
+  createdAt: string;
+  mapping: IdMapping['kind'];
+  pause: ProcIdentity;
+  supervisor: ProcIdentity & {
+    /** library: the creating process supervises; detached: an nsbox supervisor process. */
+    mode: 'library' | 'detached';
+  };
+  /** Set once the pod was stopped on purpose, with the time. */
+  stoppedAt?: string;
+  /** Removed automatically when its supervisor is gone (library pods). */
+  autoRemove: boolean;
+}
+
+export type PodStatus = 'running' | 'degraded' | 'exited';
+
+/**
+ * running: pause and supervisor alive; degraded: the pause lives but nobody
+ * supervises it; exited: the pause is gone.
+ */
+export function podStatus(r: PodRecord): PodStatus {
+  if (!isAlive(r.pause)) return 'exited';
+  return isAlive(r.supervisor) ? 'running' : 'degraded';
+}
+
+/** Podman's rule for names. */
+export const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+export const MAX_NAME_LENGTH = 63;

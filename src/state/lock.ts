@@ -1,0 +1,22 @@
+// One flock per state root serialises the CLI calls and library calls that
+// change state (create, remove). The kernel drops it if we die.
+import { closeSync, openSync } from 'node:fs';
+import { SyscallError } from '../errors.js';
+import { flockAsync, LOCK_EX, LOCK_UN } from '../native/ffi.js';
+import { flock } from '../native/ffi.js';
+import { statePaths } from './paths.js';
+
+export async function withStateLock<T>(root: string, fn: () => Promise<T> | T): Promise<T> {
+  const fd = openSync(statePaths.lock(root), 'a', 0o600);
+  try {
+    const rc = await flockAsync(fd, LOCK_EX);
+    if (rc < 0) throw new SyscallError(`flock ${statePaths.lock(root)}`, -rc);
+    try {
+      return await fn();
+    } finally {
+      flock(fd, LOCK_UN);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,35 @@
+// Where runtime state lives (DESIGN.md): $XDG_RUNTIME_DIR/nsbox, else
+// /tmp/nsbox-<uid>; one override (--root / NSBOX_ROOT) for tests.
+import { lstatSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { NsboxError } from '../errors.js';
+
+export function defaultRuntimeRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.NSBOX_ROOT) return env.NSBOX_ROOT;
+  const uid = process.getuid?.() ?? 0;
+  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'nsbox');
+  return `/tmp/nsbox-${uid}`;
+}
+
+/** Creates the root if needed and refuses one that another user could tamper with. */
+export function ensureRuntimeRoot(root: string): string {
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  const st = lstatSync(root);
+  const uid = process.getuid?.() ?? 0;
+  if (!st.isDirectory())
+    throw new NsboxError('STATE_DIR', `state directory ${root} is not a directory`, 'remove it or choose another with --root');
+  if (st.uid !== uid)
+    throw new NsboxError('STATE_DIR', `state directory ${root} belongs to uid ${st.uid}, not ${uid}`, 'set XDG_RUNTIME_DIR for this user or pass --root DIR');
+  if ((st.mode & 0o077) !== 0)
+    throw new NsboxError('STATE_DIR', `state directory ${root} is accessible to other users (mode ${(st.mode & 0o777).toString(8)})`, `chmod 700 ${root}`);
+  mkdirSync(join(root, 'pods'), { recursive: true, mode: 0o700 });
+  return root;
+}
+
+export const statePaths = {
+  lock: (root: string) => join(root, 'lock'),
+  pods: (root: string) => join(root, 'pods'),
+  podDir: (root: string, id: string) => join(root, 'pods', id),
+  podRecord: (root: string, id: string) => join(root, 'pods', id, 'pod.json'),
+  podSocket: (root: string, id: string) => join(root, 'pods', id, 'supervisor.sock'),
+};

@@ -1,0 +1,79 @@
+// Test helpers: run the real CLI, and check that nothing is left behind.
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cliPath } from './env.js';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function nsbox(root: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
+  const r = spawnSync(process.execPath, [cliPath, '--root', root, ...args], {
+    encoding: 'utf8',
+    input: opts.input ?? '',
+    env: opts.env ?? process.env,
+    timeout: 30_000,
+  });
+  return { code: r.status ?? 128 + 9, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function nsboxAsync(root: string, args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cliPath, '--root', root, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code: code ?? 137, stdout, stderr }));
+  });
+}
+
+export function procState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** A process that is gone or a zombie (its parent may not reap here: DESIGN.md). */
+export function isGoneOrZombie(pid: number): boolean {
+  const s = procState(pid);
+  return s === null || s === 'Z' || s === 'X';
+}
+
+export async function waitFor(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Every pod directory under the root; should be empty after rm. */
+export function podDirs(root: string): string[] {
+  try {
+    return readdirSync(join(root, 'pods'));
+  } catch {
+    return [];
+  }
+}
+
+/** Live processes whose command line mentions `needle` (e.g. a test's state root). */
+export function processesMentioning(needle: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmd.includes(needle) && !isGoneOrZombie(Number(entry))) pids.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids.filter((p) => p !== process.pid);
+}

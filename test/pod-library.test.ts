@@ -1,0 +1,132 @@
+// The TypeScript API as a test suite would use it: pods supervised by this
+// process, captured exec, stop/remove, and detached pods that outlive us.
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPod, getPod, listPods, NsboxError } from '../dist/index.js';
+import { cleanupRoot, cliPath, tempRoot, testMode } from './helpers/env.js';
+import { isGoneOrZombie, nsbox, podDirs, waitFor } from './helpers/nsbox.js';
+
+let root: string;
+beforeAll(() => {
+  root = tempRoot();
+});
+afterAll(async () => {
+  for (const p of listPods({ root })) await getPod(p.id, { root }).remove({ force: true });
+  cleanupRoot(root);
+});
+
+function runNode(script: string): Promise<{ code: number | null; stdout: string; pid: number }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.on('close', (code) => resolve({ code, stdout, pid: child.pid! }));
+  });
+}
+
+const indexUrl = new URL('../dist/index.js', import.meta.url).href;
+
+describe(`library API (${testMode})`, () => {
+  it('creates a pod in-process, execs with captured output and exit codes, stops and removes it', async () => {
+    const pod = await createPod({ root, name: 'lib-basic' });
+    expect(pod.isLocal).toBe(true);
+    expect(pod.status()).toBe('running');
+    const ps = await pod.exec(['ps', '-o', 'pid=,args=']);
+    expect(ps.exitCode).toBe(0);
+    expect(ps.stdout.trim().split('\n')[0]!.trim()).toBe('1 /pause');
+
+    const sh = await pod.exec(['sh', '-c', 'echo "$A" in $(pwd); echo oops >&2; exit 3'], { env: { A: 'value' }, cwd: '/tmp' });
+    expect(sh).toEqual({ exitCode: 3, signal: null, stdout: 'value in /tmp\n', stderr: 'oops\n' });
+
+    const cat = await pod.exec(['cat'], { stdin: 'piped input' });
+    expect(cat.stdout).toBe('piped input');
+
+    const missing = await pod.exec(['no-such-binary']);
+    expect(missing.exitCode).toBe(127);
+    expect(missing.stderr).toMatch(/not found/);
+
+    const killed = await pod.exec(['sh', '-c', 'kill -USR1 $$']);
+    expect(killed).toMatchObject({ exitCode: 128 + 10, signal: 10 });
+
+    const pausePid = pod.record.pause.pid;
+    await pod.stop({ timeoutSeconds: 2 });
+    expect(pod.status()).toBe('exited');
+    await expect(pod.exec(['true'])).rejects.toThrow(/not running/);
+    await pod.remove();
+    expect(isGoneOrZombie(pausePid)).toBe(true);
+    expect(podDirs(root)).toEqual([]);
+  });
+
+  it('runs many execs concurrently in one pod', async () => {
+    const pod = await createPod({ root, name: 'lib-concurrent' });
+    try {
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => pod.exec(['sh', '-c', `echo ${i}`])));
+      expect(results.map((r) => r.stdout.trim())).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
+    } finally {
+      await pod.remove({ force: true });
+    }
+  });
+
+  it('is visible to the CLI, which can exec into it', async () => {
+    const pod = await createPod({ root, name: 'lib-cli' });
+    try {
+      const r = nsbox(root, ['exec', 'lib-cli', '--', 'hostname']);
+      expect(r.stdout).toBe('lib-cli\n');
+      expect(JSON.parse(nsbox(root, ['pod', 'inspect', 'lib-cli']).stdout).supervisor).toBe('library');
+    } finally {
+      await pod.remove({ force: true });
+    }
+  });
+
+  it('refuses a duplicate name with a typed error', async () => {
+    const pod = await createPod({ root, name: 'lib-dup' });
+    try {
+      const err = await createPod({ root, name: 'lib-dup' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(NsboxError);
+      expect((err as NsboxError).code).toBe('DUPLICATE_NAME');
+    } finally {
+      await pod.remove({ force: true });
+    }
+  });
+
+  it('removes its pods when the creating process is killed with SIGKILL', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--input-type=module', '-e', `import { createPod } from '${indexUrl}'; const p = await createPod({ root: ${JSON.stringify(root)}, name: 'lib-orphaned' }); console.log(p.record.pause.pid); setInterval(() => {}, 1000);`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const pausePid = await new Promise<number>((resolve) => child.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
+    expect(isGoneOrZombie(pausePid)).toBe(false);
+    child.kill('SIGKILL');
+    await waitFor(() => isGoneOrZombie(pausePid), 5000, 'the pause to die with its creator');
+    expect(listPods({ root }).find((p) => p.name === 'lib-orphaned')?.status).toBe('exited');
+    // The next create collects pods whose creator is gone.
+    const next = await createPod({ root, name: 'lib-after-crash' });
+    expect(listPods({ root }).map((p) => p.name)).not.toContain('lib-orphaned');
+    await next.remove({ force: true });
+  });
+
+  it('removes its pods when the creating process exits normally', async () => {
+    const r = await runNode(`import { createPod } from '${indexUrl}'; const p = await createPod({ root: ${JSON.stringify(root)}, name: 'lib-exit' }); console.log(p.record.pause.pid);`);
+    expect(r.code).toBe(0);
+    const pausePid = Number(r.stdout.trim());
+    await waitFor(() => isGoneOrZombie(pausePid), 5000, 'the pause to end');
+    expect(listPods({ root }).map((p) => p.name)).not.toContain('lib-exit');
+  });
+
+  it('creates detached pods that outlive their creator', async () => {
+    const r = await runNode(`import { createPod } from '${indexUrl}'; const p = await createPod({ root: ${JSON.stringify(root)}, name: 'lib-detached', detached: true }); console.log(p.id);`);
+    expect(r.code).toBe(0);
+    const pod = getPod('lib-detached', { root });
+    expect(pod.status()).toBe('running');
+    expect(pod.info().supervisor).toBe('detached');
+    const res = await pod.exec(['cat', '/proc/1/cmdline']);
+    expect(res.stdout).toBe('/pause\0');
+    await pod.remove({ force: true });
+    expect(podDirs(root)).toEqual([]);
+  });
+
+  it('has a CLI path for the same pods', () => {
+    expect(cliPath).toMatch(/dist\/cli\/main\.js$/);
+  });
+});
