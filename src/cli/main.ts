@@ -36,6 +36,8 @@ function buildProgram(): Command {
 }
 
 async function main(argv: string[]): Promise<void> {
+  // --debug also prints every plan handed to the shim (native/spawn.ts).
+  if (argv.includes('--debug')) process.env.NSBOX_DEBUG = '1';
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { createPod } from '../pod/create.js';
 import { stateRoot } from './context.js';
 
 export function registerPodCreate(pod: Command): void {
@@ -9,6 +8,7 @@ export function registerPodCreate(pod: Command): void {
     .option('--name <name>', 'pod name (default: generated)')
     .option('--hostname <hostname>', 'hostname inside the pod (default: the name)')
     .action(async (opts: { name?: string; hostname?: string }, cmd: Command) => {
+      const { createPod } = await import('../pod/create.js');
       const p = await createPod({ name: opts.name, hostname: opts.hostname, root: stateRoot(cmd), detached: true });
       process.stdout.write(p.id + '\n');
     });

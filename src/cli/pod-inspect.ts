@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { inspectPod } from '../api.js';
 import { stateRoot } from './context.js';
 
 export function registerPodInspect(pod: Command): void {
@@ -7,7 +6,8 @@ export function registerPodInspect(pod: Command): void {
     .command('inspect')
     .description('show a pod as JSON')
     .argument('<pod...>', 'pod names or ids')
-    .action((refs: string[], _opts: unknown, cmd: Command) => {
+    .action(async (refs: string[], _opts: unknown, cmd: Command) => {
+      const { inspectPod } = await import('../api.js');
       const root = stateRoot(cmd);
       const out = refs.map((ref) => inspectPod(ref, { root }));
       process.stdout.write(JSON.stringify(refs.length === 1 ? out[0] : out, null, 2) + '\n');

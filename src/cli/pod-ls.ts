@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { listPods } from '../api.js';
 import { parseFormat, shortId, table, timeAgo } from './format.js';
 import { stateRoot } from './context.js';
 
@@ -11,8 +10,9 @@ export function registerPodLs(pod: Command): void {
     .description('list pods')
     .option('--format <format>', 'table or json', 'table')
     .option('-q, --quiet', 'print only pod ids')
-    .action((opts: { format?: string; quiet?: boolean }, cmd: Command) => {
+    .action(async (opts: { format?: string; quiet?: boolean }, cmd: Command) => {
       const format = parseFormat(opts.format);
+      const { listPods } = await import('../api.js');
       const pods = listPods({ root: stateRoot(cmd) });
       if (format === 'json') return void process.stdout.write(JSON.stringify(pods, null, 2) + '\n');
       if (opts.quiet) return void process.stdout.write(pods.map((p) => p.id + '\n').join(''));

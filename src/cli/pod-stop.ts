@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { getPod } from '../api.js';
 import { parseSeconds } from './parse.js';
 import { stateRoot } from './context.js';
 
@@ -12,6 +11,7 @@ export function registerPodStop(pod: Command): void {
     .action(async (refs: string[], opts: { time: string }, cmd: Command) => {
       const timeoutSeconds = parseSeconds(opts.time, '-t');
       const root = stateRoot(cmd);
+      const { getPod } = await import('../api.js');
       for (const ref of refs) {
         const p = getPod(ref, { root });
         await p.stop({ timeoutSeconds });

@@ -1,8 +1,30 @@
 // The only module that imports ffi-rs: typed bindings to libnsbox-shim.so.
 // Every binding returns a value >= 0 or -errno (the shim never sets errno for
 // us), so callers never depend on ffi-rs's errno handling.
-import { DataType, define, load, open } from 'ffi-rs';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { artifacts, requireArtifact } from './artifacts.js';
+
+type FfiRs = typeof import('ffi-rs');
+
+/**
+ * ffi-rs's loader asks process.report.getReport() whether libc is glibc,
+ * which costs ~4 ms of every CLI call. Our shim is built against the system
+ * libc, so answer from the dynamic loader's presence instead.
+ */
+function loadFfiRs(): FfiRs {
+  const report = process.report as { getReport: (...a: unknown[]) => unknown } | undefined;
+  const original = report?.getReport;
+  const glibc = ['/lib64/ld-linux-x86-64.so.2', '/lib/ld-linux-aarch64.so.1'].some((p) => existsSync(p));
+  if (report && original && glibc) report.getReport = () => ({ header: { glibcVersionRuntime: 'glibc' } });
+  try {
+    return createRequire(import.meta.url)('ffi-rs') as FfiRs;
+  } finally {
+    if (report && original) report.getReport = original;
+  }
+}
+
+const { DataType, define, load, open } = loadFfiRs();
 
 const LIB = 'nsbox-shim';
 let bound: ReturnType<typeof bind> | undefined;

@@ -4,7 +4,7 @@ import { SyscallError } from '../errors.js';
 import { reaper } from '../process/reaper.js';
 import { Errno } from './errno.js';
 import { spawnPlan, spawnPlanSync, type SpawnResult } from './ffi.js';
-import { encodePlan, type AnyStep, type SpawnPlan } from './plan.js';
+import { describePlan, encodePlan, type AnyStep, type SpawnPlan } from './plan.js';
 
 const SECTION = { setup: 0, middle: 1, after: 2, child: 3 } as const;
 const SETUP_STEPS = ['parsing the plan', 'creating pipes', 'clone of the pod process', 'clone of the helper process', 'the helper process was killed'];
@@ -77,6 +77,7 @@ async function check(plan: SpawnPlan, result: SpawnResult): Promise<number> {
 /** Spawns the plan's final process; resolves to its pid (our child). */
 export async function runPlan(plan: SpawnPlan, opts: { blocking?: boolean } = {}): Promise<number> {
   const encoded = encodePlan(plan);
+  if (process.env.NSBOX_DEBUG) process.stderr.write(`nsbox: plan\n${describePlan(plan)}\n`);
   const result = opts.blocking ? spawnPlanSync(encoded) : await spawnPlan(encoded);
   return check(plan, result);
 }

@@ -16,7 +16,7 @@ import type { SupervisorStartReport } from '../supervisor/protocol.js';
 import { startPause } from './pause-process.js';
 import { Pod, rememberLocalPod } from './pod.js';
 import { podStatus, type PodRecord } from './record.js';
-import { findPod, listPodRecords, newPodId, removePodState, validatePodName, writePodRecord } from './store.js';
+import { findPod, listPodRecords, removePodState, validatePodName, writePodRecord } from './store.js';
 
 export interface CreatePodOptions {
   /** Unique pod name; generated when omitted. */
@@ -32,6 +32,10 @@ export interface CreatePodOptions {
 }
 
 const HOSTNAME_PATTERN = /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/;
+
+export function newPodId(): string {
+  return randomBytes(32).toString('hex');
+}
 
 export function generatePodName(): string {
   return `pod-${randomBytes(4).toString('hex')}`;

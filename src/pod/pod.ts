@@ -6,7 +6,6 @@ import { closeFd, pidfdOpen, pidfdSendSignal } from '../native/ffi.js';
 import { isAlive } from '../process/proc-stat.js';
 import { reaper } from '../process/reaper.js';
 import type { ExitStatus } from '../process/wait-status.js';
-import { requestSupervisor } from '../supervisor/client.js';
 import { buildEnv, execCaptured, type ExecOptions, type ExecResult } from './exec.js';
 import { podStatus, type PodRecord, type PodStatus } from './record.js';
 import { listPodRecords, removePodState, writePodRecord } from './store.js';
@@ -118,6 +117,7 @@ export class Pod {
     if (status === 'exited') throw new NsboxError('POD_NOT_RUNNING', `pod ${this.rec.name} is already stopped`, `remove it with \`nsbox pod rm ${this.rec.name}\``);
     if (status === 'running') {
       try {
+        const { requestSupervisor } = await import('../supervisor/client.js');
         await requestSupervisor(statePaths.podSocket(this.root, this.rec.id), { op: 'stop', timeoutSeconds: timeout }, (timeout + 5) * 1000);
         return this.markStopped();
       } catch {

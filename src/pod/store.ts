@@ -1,14 +1,9 @@
 // Reads and writes pod records under the state root.
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { NsboxError } from '../errors.js';
 import { readJson, writeJsonAtomic } from '../state/atomic.js';
 import { statePaths } from '../state/paths.js';
 import { MAX_NAME_LENGTH, NAME_PATTERN, type PodRecord } from './record.js';
-
-export function newPodId(): string {
-  return randomBytes(32).toString('hex');
-}
 
 export function validatePodName(name: string): void {
   if (!NAME_PATTERN.test(name) || name.length > MAX_NAME_LENGTH)

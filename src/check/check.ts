@@ -1,0 +1,72 @@
+// `nsbox check`: can this machine run rootless pods, and if not, the exact fix.
+// The CLI prints formatCheckReport(report), or JSON.stringify(report).
+import {
+  checkAppArmor,
+  checkCgroup,
+  checkIdmapHelpers,
+  checkOverlay,
+  checkProcMask,
+  checkRuntimeDir,
+  checkSubids,
+  checkUserNamespaces,
+  defaultCheckEnv,
+  probeProcMount,
+  probeUserns,
+  type CheckEnv,
+  type CheckFiles,
+  type CheckResult,
+} from './probes.js';
+
+export type { CheckEnv, CheckFiles, CheckResult, CheckStatus } from './probes.js';
+export { defaultCheckEnv } from './probes.js';
+
+export interface CheckReport {
+  /** False iff some check failed; warnings still let pods run, with less. */
+  ok: boolean;
+  checks: CheckResult[];
+}
+
+export interface RunChecksOptions {
+  /** Overrides of the real machine's environment (tests point these at files they wrote). */
+  env?: Partial<Omit<CheckEnv, 'files'>> & { files?: Partial<CheckFiles> };
+}
+
+export async function runChecks(opts: RunChecksOptions = {}): Promise<CheckReport> {
+  const defaults = defaultCheckEnv(opts.env?.env);
+  const env: CheckEnv = { ...defaults, ...opts.env, files: { ...defaults.files, ...opts.env?.files } };
+  // One live userns attempt serves both the userns and AppArmor checks.
+  const userns = probeUserns(env);
+  const checks = [
+    checkUserNamespaces(env, userns),
+    checkAppArmor(env, userns),
+    checkSubids(env),
+    checkIdmapHelpers(env),
+    checkRuntimeDir(env),
+    // The live procfs mount needs a working user namespace to mean anything.
+    checkProcMask(env, userns.ok ? () => probeProcMount(env) : null),
+    checkOverlay(env),
+    checkCgroup(env),
+  ];
+  return { ok: !checks.some((c) => c.status === 'fail'), checks };
+}
+
+const MARK = { ok: '✔', warn: '⚠', fail: '✘' } as const;
+
+export function formatCheckLine(c: CheckResult): string {
+  const fix = c.status !== 'ok' && c.fix ? ` — fix: ${c.fix}` : '';
+  return `${MARK[c.status]} ${c.title}: ${c.detail}${fix}`;
+}
+
+export function formatCheckReport(r: CheckReport): string {
+  const count = (s: CheckResult['status']) => r.checks.filter((c) => c.status === s).length;
+  const warns = count('warn');
+  const fails = count('fail');
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const verdict = r.ok
+    ? warns
+      ? 'rootless pods can run here, with the limits above'
+      : 'rootless pods can run here'
+    : 'rootless pods cannot run here until the failures are fixed';
+  const summary = `${count('ok')} ok, ${plural(warns, 'warning')}, ${plural(fails, 'failure')}: ${verdict}`;
+  return [...r.checks.map(formatCheckLine), summary].join('\n');
+}
