@@ -1,9 +1,10 @@
 // The TypeScript API as a test suite would use it: pods supervised by this
 // process, captured exec, stop/remove, and detached pods that outlive us.
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPod, getPod, listPods, NsboxError } from '../dist/index.js';
-import { cleanupRoot, cliPath, tempRoot, testMode } from './helpers/env.js';
+import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
 import { isGoneOrZombie, nsbox, podDirs, waitFor } from './helpers/nsbox.js';
 
 let root: string;
@@ -126,7 +127,24 @@ describe(`library API (${testMode})`, () => {
     expect(podDirs(root)).toEqual([]);
   });
 
-  it('has a CLI path for the same pods', () => {
-    expect(cliPath).toMatch(/dist\/cli\/main\.js$/);
+  it('leaves no fd, mount, process or state behind after create, exec and remove', async () => {
+    const warm = await createPod({ root, name: 'lib-warm' }); // first use opens the shim library
+    await warm.exec(['true']);
+    await warm.remove({ force: true });
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const mounts = () => readFileSync('/proc/self/mountinfo', 'utf8');
+    const fdsBefore = fds();
+    const mountsBefore = mounts();
+    const pausePids: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const pod = await createPod({ root, name: `lib-leak-${i}` });
+      pausePids.push(pod.record.pause.pid);
+      expect((await pod.exec(['sh', '-c', 'echo hi; echo there >&2'], { stdin: 'x' })).stdout).toBe('hi\n');
+      await pod.remove({ force: true });
+    }
+    await waitFor(() => pausePids.every(isGoneOrZombie), 5000, 'the pauses to exit');
+    expect(fds()).toBe(fdsBefore);
+    expect(mounts()).toBe(mountsBefore);
+    expect(podDirs(root)).toEqual([]);
   });
 });
