@@ -16,8 +16,20 @@ static char **null_terminated(char **src, uint32_t n) {
   return v;
 }
 
+static int find_pid_args(struct step *s, char **argv, uint32_t argc) {
+  s->pid_args = malloc((argc + 1) * sizeof(int));
+  if (!s->pid_args)
+    return -ENOMEM;
+  int k = 0;
+  for (uint32_t i = 0; i < argc; i++)
+    if (strcmp(argv[i], PID_PLACEHOLDER) == 0)
+      s->pid_args[k++] = (int)i;
+  s->pid_args[k] = -1;
+  return 0;
+}
+
 static int finish_step(struct step *s) {
-  if (s->op == OP_EXEC) {
+  if (s->op == OP_EXEC || s->op == OP_EXEC_MIDDLE) {
     uint64_t argc = (uint64_t)s->arg[0], envc = (uint64_t)s->arg[1];
     if (argc < 1 || 1 + argc + envc + 1 != s->nstr)
       return -EINVAL;
@@ -26,18 +38,15 @@ static int finish_step(struct step *s) {
     s->path = s->str[s->nstr - 1][0] ? s->str[s->nstr - 1] : NULL;
     if (!s->argv || !s->envp)
       return -ENOMEM;
+    if (s->op == OP_EXEC_MIDDLE)
+      return find_pid_args(s, s->argv, (uint32_t)argc);
   } else if (s->op == OP_RUN) {
     if (s->nstr < 1)
       return -EINVAL;
     s->argv = null_terminated(s->str, s->nstr);
-    s->pid_args = malloc((s->nstr + 1) * sizeof(int));
-    if (!s->argv || !s->pid_args)
+    if (!s->argv)
       return -ENOMEM;
-    int k = 0;
-    for (uint32_t i = 0; i < s->nstr; i++)
-      if (strcmp(s->str[i], PID_PLACEHOLDER) == 0)
-        s->pid_args[k++] = (int)i;
-    s->pid_args[k] = -1;
+    return find_pid_args(s, s->argv, s->nstr);
   }
   return 0;
 }
@@ -75,13 +84,14 @@ int nsbox_parse_plan(const uint8_t *buf, size_t len, struct ctx *c) {
   if (h.magic != NSBOX_PLAN_MAGIC || h.version != NSBOX_PLAN_VERSION)
     return -EPROTO;
   c->clone_flags = h.clone_flags;
+  c->plan_flags = h.flags;
   size_t off = sizeof h;
   for (int sec = SECTION_MIDDLE; sec <= SECTION_CHILD; sec++) {
-    c->count[sec] = h.counts[sec];
-    c->steps[sec] = calloc(h.counts[sec] + 1, sizeof(struct step));
+    c->count[sec] = h.counts[sec - 1];
+    c->steps[sec] = calloc(c->count[sec] + 1, sizeof(struct step));
     if (!c->steps[sec])
       return -ENOMEM;
-    for (uint32_t i = 0; i < h.counts[sec]; i++) {
+    for (uint32_t i = 0; i < c->count[sec]; i++) {
       size_t used = 0;
       int rc = parse_step(buf + off, len - off, &c->steps[sec][i], &used);
       if (rc < 0)

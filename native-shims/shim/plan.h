@@ -6,9 +6,12 @@
  *   middle: the "middle" process M (a vfork-like child of the caller, still in
  *           the caller's namespaces) runs these, e.g. setns into a pod;
  *   M then clones the final process F with CLONE_PARENT, so F is the caller's
- *           child (the caller reaps it and gets its real exit status);
+ *           child (the caller reaps it and gets its real exit status), or,
+ *           with PLAN_FINAL_IS_MIDDLES_CHILD, as M's own child;
  *   after:  M runs these once F exists, e.g. newuidmap F, then release F;
  *   child:  F runs these, ending with exec.
+ * With OP_EXEC_MIDDLE among the after steps, M finally execs that command
+ * (a supervisor that stays F's parent) instead of exiting.
  * Any failure is reported as (section, step index, errno) in struct
  * nsbox_result, which lives in the caller's memory (CLONE_VM).
  */
@@ -31,6 +34,9 @@ enum nsbox_op {
   OP_RUN = 10,            /* strings: argv; "\x01PID" in an argument becomes F's pid */
   OP_WRITE_PROC = 11,     /* strings: file name under /proc/<F>/, content */
   OP_RELEASE = 12,        /* let F continue past OP_WAIT_RELEASE */
+  OP_EXEC_MIDDLE = 13,    /* once F has exec'd, M execs this in a new session with
+                             stdio on /dev/null: arg0 argc, arg1 envc;
+                             strings: file, argv..., envp..., "" */
   /* child (in F) */
   OP_WAIT_RELEASE = 20,
   OP_SETGID_UID = 21,     /* arg0 gid, arg1 uid, arg2 1 = also setgroups(0) */
@@ -50,11 +56,14 @@ enum nsbox_op {
   OP_EXEC = 40,           /* arg0 argc, arg1 envc; strings: file, argv..., envp..., PATH */
 };
 
+#define PLAN_FINAL_IS_MIDDLES_CHILD 1u
+
 struct nsbox_plan_header {
   uint32_t magic;
   uint32_t version;
   uint64_t clone_flags; /* namespaces for F: CLONE_NEW* */
-  uint32_t counts[4];   /* steps per section; counts[0] unused */
+  uint32_t flags;       /* PLAN_* */
+  uint32_t counts[3];   /* steps in the middle, after and child sections */
 };
 
 struct nsbox_step_header {
@@ -72,7 +81,9 @@ struct nsbox_result {
   int32_t step;    /* index of the failed step inside its section */
   int32_t err;     /* errno of the failure */
   int32_t detail;  /* OP_RUN: wait status of the helper */
-  int32_t middle_status; /* wait status of M */
+  int32_t middle_status; /* wait status of M, unless it exec'd */
+  int32_t middle_pid;    /* M's pid */
+  int32_t middle_execd;  /* 1 when M exec'd OP_EXEC_MIDDLE: M lives on */
 };
 
 #endif

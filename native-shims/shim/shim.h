@@ -23,6 +23,9 @@ struct step {
 
 struct ctx {
   uint64_t clone_flags;
+  uint32_t plan_flags;
+  struct step *exec_middle; /* OP_EXEC_MIDDLE, run last by M */
+  uint32_t exec_middle_index;
   struct step *steps[4];
   uint32_t count[4];
   struct nsbox_result *result;
@@ -44,6 +47,7 @@ void nsbox_free_plan(struct ctx *c);
 int nsbox_run_middle_step(struct ctx *c, struct step *s);
 int nsbox_run_after_step(struct ctx *c, struct step *s);
 int nsbox_run_child_step(struct ctx *c, struct step *s);
+int nsbox_exec_middle(struct ctx *c, struct step *s);
 void nsbox_reset_signal_handlers(void);
 void nsbox_unblock_all_signals(void);
 

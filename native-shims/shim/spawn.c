@@ -80,8 +80,9 @@ static int middle_main(void *arg) {
     record(c, SECTION_SETUP, 1, -errno);
     _exit(1);
   }
-  pid_t pid = clone(child_main, c->stack_child + c->stack_size,
-                    CLONE_PARENT | CLONE_VM | (int)c->clone_flags, c);
+  int own_child = (c->plan_flags & PLAN_FINAL_IS_MIDDLES_CHILD) != 0;
+  int relation = own_child ? SIGCHLD : CLONE_PARENT;
+  pid_t pid = clone(child_main, c->stack_child + c->stack_size, relation | CLONE_VM | (int)c->clone_flags, c);
   if (pid < 0) {
     record(c, SECTION_SETUP, 2, -errno);
     _exit(1);
@@ -91,17 +92,35 @@ static int middle_main(void *arg) {
   format_pid(c->pid_text, pid);
   close(c->status_pipe[1]);
   close(c->release_pipe[0]);
+  int failed = 0;
   for (uint32_t i = 0; i < c->count[SECTION_AFTER]; i++) {
-    int rc = nsbox_run_after_step(c, &c->steps[SECTION_AFTER][i]);
+    struct step *s = &c->steps[SECTION_AFTER][i];
+    if (s->op == OP_EXEC_MIDDLE) { /* last thing M does, once F runs */
+      c->exec_middle = s;
+      c->exec_middle_index = i;
+      continue;
+    }
+    int rc = nsbox_run_after_step(c, s);
     if (rc < 0) {
       record(c, SECTION_AFTER, i, rc);
-      kill(pid, SIGKILL); /* the caller reaps it */
+      kill(pid, SIGKILL); /* reaped below, or by the caller */
+      failed = 1;
       break;
     }
   }
   close(c->release_pipe[1]);
   wait_for_exec(c);
-  _exit(0);
+  if (!failed && c->result->section < 0 && c->exec_middle) {
+    int rc = nsbox_exec_middle(c, c->exec_middle); /* returns only on failure */
+    record(c, SECTION_AFTER, c->exec_middle_index, rc);
+    kill(pid, SIGKILL);
+    failed = 1;
+  }
+  if (own_child && (failed || c->result->section >= 0)) {
+    while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR) {
+    }
+  }
+  _exit(failed ? 1 : 0);
 }
 
 int nsbox_spawn(const uint8_t *plan, uint32_t len, uint8_t *result_out) {
@@ -151,7 +170,10 @@ int nsbox_spawn(const uint8_t *plan, uint32_t len, uint8_t *result_out) {
     res->section = SECTION_SETUP;
     res->step = 3;
     res->err = clone_errno;
+  } else if (res->middle_execd) {
+    res->middle_pid = m; /* M became the command of OP_EXEC_MIDDLE: the caller's child now */
   } else {
+    res->middle_pid = m;
     int status = 0;
     while (waitpid(m, &status, __WALL) < 0 && errno == EINTR) {
     }

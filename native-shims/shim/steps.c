@@ -144,6 +144,25 @@ int nsbox_run_after_step(struct ctx *c, struct step *s) {
   }
 }
 
+/* Turns M into a long-lived process (a supervisor) that stays F's parent. */
+int nsbox_exec_middle(struct ctx *c, struct step *s) {
+  for (int *i = s->pid_args; *i >= 0; i++)
+    s->argv[*i] = c->pid_text;
+  FAIL_IF(setsid() < 0);
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  FAIL_IF(null < 0);
+  for (int fd = 0; fd < 3; fd++)
+    FAIL_IF(dup2(null, fd) < 0);
+  close(null);
+  FAIL_IF(syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0);
+  nsbox_unblock_all_signals();
+  c->result->middle_execd = 1; /* read by the caller once vfork lets it go */
+  execve(s->str[0], s->argv, s->envp);
+  int err = errno;
+  c->result->middle_execd = 0;
+  return -err;
+}
+
 /* ---- child: F ----------------------------------------------------------- */
 
 /* Moves our status pipe out of the way before fd `target` is overwritten. */

@@ -53,7 +53,7 @@ function fns() {
   return bound;
 }
 
-export const RESULT_SIZE = 24;
+export const RESULT_SIZE = 32;
 
 export interface SpawnResult {
   rc: number;
@@ -63,6 +63,9 @@ export interface SpawnResult {
   err: number;
   detail: number;
   middleStatus: number;
+  /** The middle process; alive as the caller's child when it exec'd (execMiddle). */
+  middlePid: number;
+  middleExecd: boolean;
 }
 
 function decodeResult(rc: number, out: Buffer): SpawnResult {
@@ -74,6 +77,8 @@ function decodeResult(rc: number, out: Buffer): SpawnResult {
     err: out.readInt32LE(12),
     detail: out.readInt32LE(16),
     middleStatus: out.readInt32LE(20),
+    middlePid: out.readInt32LE(24),
+    middleExecd: out.readInt32LE(28) === 1,
   };
 }
 

@@ -37,7 +37,10 @@ export type MiddleStep =
 export type AfterStep =
   | { op: 'run'; argv: string[] }
   | { op: 'writeProc'; file: string; content: string }
-  | { op: 'release' };
+  | { op: 'release' }
+  /** Once the final process runs, the middle process execs this (in a new
+   * session, stdio on /dev/null) and stays its parent: a supervisor. */
+  | { op: 'execMiddle'; file: string; argv: string[]; env: string[] };
 
 /** Steps of the final process, ending with exec. */
 export type ChildStep =
@@ -61,6 +64,8 @@ export type ChildStep =
 export interface SpawnPlan {
   /** CLONE_NEW* flags for the final process. */
   cloneFlags: number;
+  /** The final process is the middle one's child, not the caller's (with execMiddle). */
+  finalIsMiddlesChild?: boolean;
   middle: MiddleStep[];
   after: AfterStep[];
   child: ChildStep[];
@@ -75,6 +80,7 @@ const OP = {
   run: 10,
   writeProc: 11,
   release: 12,
+  execMiddle: 13,
   waitRelease: 20,
   setIds: 21,
   sethostname: 22,
@@ -140,6 +146,8 @@ function stepFields(s: AnyStep): { args: bigint[]; strings: string[] } {
       return { args: n(s.mask), strings: [] };
     case 'exec':
       return { args: n(s.argv.length, s.env.length), strings: [s.file, ...s.argv, ...s.env, s.path] };
+    case 'execMiddle':
+      return { args: n(s.argv.length, s.env.length), strings: [s.file, ...s.argv, ...s.env, ''] };
   }
 }
 
@@ -164,7 +172,7 @@ export function encodePlan(plan: SpawnPlan): Buffer {
   header.writeUInt32LE(MAGIC, 0);
   header.writeUInt32LE(VERSION, 4);
   header.writeBigUInt64LE(BigInt(plan.cloneFlags), 8);
-  header.writeUInt32LE(0, 16);
+  header.writeUInt32LE(plan.finalIsMiddlesChild ? 1 : 0, 16);
   header.writeUInt32LE(plan.middle.length, 20);
   header.writeUInt32LE(plan.after.length, 24);
   header.writeUInt32LE(plan.child.length, 28);
@@ -173,7 +181,7 @@ export function encodePlan(plan: SpawnPlan): Buffer {
 
 /** Human-readable form for --debug. */
 export function describePlan(plan: SpawnPlan): string {
-  const line = (s: AnyStep) => `  ${s.op} ${JSON.stringify({ ...s, op: undefined }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`;
+  const line = (s: AnyStep): string => `  ${s.op} ${JSON.stringify({ ...s, op: undefined }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`;
   return [
     `clone flags 0x${plan.cloneFlags.toString(16)}`,
     'middle:',

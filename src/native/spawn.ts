@@ -65,9 +65,10 @@ function sectionSteps(plan: SpawnPlan, section: number): AnyStep[] {
   return section === SECTION.middle ? plan.middle : section === SECTION.after ? plan.after : section === SECTION.child ? plan.child : [];
 }
 
-async function check(plan: SpawnPlan, result: SpawnResult): Promise<number> {
-  if (result.section < 0 && result.rc === 0) return result.pid;
-  if (result.pid > 0) await reaper.wait(result.pid); // it died or was killed: reap it
+async function check(plan: SpawnPlan, result: SpawnResult): Promise<SpawnResult> {
+  if (result.section < 0 && result.rc === 0) return result;
+  // It died or was killed: reap it, unless the middle process did.
+  if (result.pid > 0 && !plan.finalIsMiddlesChild) await reaper.wait(result.pid);
   const steps = sectionSteps(plan, result.section);
   const step = result.section === SECTION.setup ? null : (steps[result.step] ?? null);
   const errno = result.err || Errno.ECHILD;
@@ -76,6 +77,11 @@ async function check(plan: SpawnPlan, result: SpawnResult): Promise<number> {
 
 /** Spawns the plan's final process; resolves to its pid (our child). */
 export async function runPlan(plan: SpawnPlan, opts: { blocking?: boolean } = {}): Promise<number> {
+  return (await runPlanDetailed(plan, opts)).pid;
+}
+
+/** As runPlan, with the middle process's fate (see execMiddle). */
+export async function runPlanDetailed(plan: SpawnPlan, opts: { blocking?: boolean } = {}): Promise<SpawnResult> {
   const encoded = encodePlan(plan);
   if (process.env.NSBOX_DEBUG) process.stderr.write(`nsbox: plan\n${describePlan(plan)}\n`);
   const result = opts.blocking ? spawnPlanSync(encoded) : await spawnPlan(encoded);

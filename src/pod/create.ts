@@ -1,9 +1,7 @@
 // Creating pods. In-process: this process becomes the pod's supervisor
 // (library default; also what the nsbox supervisor process does). Detached:
 // an nsbox supervisor process is started and the pod outlives its creator.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import { NsboxError } from '../errors.js';
 import { chooseMapping, mappingWarning } from '../idmap/mapping.js';
 import { artifacts, requireArtifact } from '../native/artifacts.js';
@@ -12,11 +10,11 @@ import { identify } from '../process/proc-stat.js';
 import { reaper } from '../process/reaper.js';
 import { withStateLock } from '../state/lock.js';
 import { defaultRuntimeRoot, ensureRuntimeRoot } from '../state/paths.js';
-import type { SupervisorStartReport } from '../supervisor/protocol.js';
-import { startPause } from './pause-process.js';
+import { CHILD_PID } from '../native/plan.js';
+import { startPause, type PauseProcess } from './pause-process.js';
 import { Pod, rememberLocalPod } from './pod.js';
 import { podStatus, type PodRecord } from './record.js';
-import { findPod, listPodRecords, removePodState, validatePodName, writePodRecord } from './store.js';
+import { listPodRecords, removePodState, validatePodName, writePodRecord } from './store.js';
 
 export interface CreatePodOptions {
   /** Unique pod name; generated when omitted. */
@@ -61,74 +59,57 @@ function resolveNames(opts: CreatePodOptions): { name: string; hostname: string 
   return { name, hostname };
 }
 
-export interface LocalCreateOptions extends CreatePodOptions {
-  id?: string;
-  mode: 'library' | 'detached';
-}
-
-/** Creates a pod supervised by this process. */
-export async function createLocalPod(opts: LocalCreateOptions): Promise<{ pod: Pod; warnings: string[] }> {
+/** Creates a pod under the state lock: checks the name, starts the pause, records it. */
+async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detached'): Promise<{ pod: Pod; warnings: string[] }> {
   const { name, hostname } = resolveNames(opts);
   const root = ensureRuntimeRoot(opts.root ?? defaultRuntimeRoot());
   const mapping = chooseMapping();
   const warnings = [mappingWarning(mapping)].filter((w): w is string => !!w);
-  const self = identify(process.pid)!;
+  const id = newPodId();
   return withStateLock(root, async () => {
     collectAbandoned(root);
     if (listPodRecords(root).some((r) => r.name === name))
       throw new NsboxError('DUPLICATE_NAME', `a pod named ${name} already exists`, `choose another name or remove it with \`nsbox pod rm -f ${name}\``);
-    const pause = await startPause({ hostname, mapping });
+    // Detached: the shim's middle process becomes the supervisor (parent of
+    // the pause), so no second Node start sits on the critical path.
+    const supervisorArgv = mode === 'detached' ? [requireArtifact(artifacts.supervisor), JSON.stringify({ root, id }), CHILD_PID] : undefined;
+    const pause = await startPause({ hostname, mapping, supervisorArgv });
     const record: PodRecord = {
-      id: opts.id ?? newPodId(),
+      id,
       name,
       hostname,
       createdAt: new Date().toISOString(),
       mapping: mapping.kind,
       pause: { pid: pause.pid, startTime: pause.startTime },
-      supervisor: { ...self, mode: opts.mode },
-      autoRemove: opts.mode === 'library',
+      supervisor: { ...(pause.supervisor ?? identify(process.pid)!), mode },
+      autoRemove: mode === 'library',
     };
     try {
       writePodRecord(root, record);
     } catch (err) {
-      kill(pause.pid, 9);
-      closeFd(pause.pidfd);
-      await reaper.wait(pause.pid);
+      await discardPause(pause);
       removePodState(root, record.id);
       throw err;
     }
-    const pod = new Pod(root, record, pause.pidfd);
-    if (opts.mode === 'library') rememberLocalPod(pod);
+    const pod = mode === 'library' ? new Pod(root, record, pause.pidfd) : new Pod(root, record);
+    if (mode === 'library') rememberLocalPod(pod);
     return { pod, warnings };
   });
 }
 
-/** Starts an nsbox supervisor process that creates the pod and stays. */
-export async function createDetachedPod(opts: CreatePodOptions): Promise<{ pod: Pod; warnings: string[] }> {
-  const { name, hostname } = resolveNames(opts);
-  const root = ensureRuntimeRoot(opts.root ?? defaultRuntimeRoot());
-  const config = { root, name, hostname };
-  const child = spawn(process.execPath, [requireArtifact(artifacts.supervisor), JSON.stringify(config)], {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const line = await new Promise<string | null>((resolve) => {
-    const rl = createInterface({ input: child.stdout! });
-    rl.once('line', (l) => resolve(l));
-    rl.once('close', () => resolve(null));
-    child.once('error', () => resolve(null));
-  });
-  child.stdout!.destroy();
-  child.unref();
-  const report = line ? (JSON.parse(line) as SupervisorStartReport) : null;
-  if (!report) throw new NsboxError('SUPERVISOR_FAILED', 'the pod supervisor exited before reporting', 'run `nsbox check` to see what this machine lacks');
-  if (!report.ready) throw new NsboxError(report.error.code, report.error.message, report.error.hint);
-  return { pod: new Pod(root, findPod(root, report.id)), warnings: report.warnings };
+async function discardPause(pause: PauseProcess): Promise<void> {
+  if (pause.supervisor) {
+    kill(pause.supervisor.pid, 9); // the pause dies with it
+    return;
+  }
+  kill(pause.pid, 9);
+  closeFd(pause.pidfd);
+  await reaper.wait(pause.pid);
 }
 
-/** Creates a pod: supervised by this process, or detached. */
+/** Creates a pod: supervised by this process, or detached (kept by a supervisor process). */
 export async function createPod(opts: CreatePodOptions = {}): Promise<Pod> {
-  const { pod, warnings } = opts.detached ? await createDetachedPod(opts) : await createLocalPod({ ...opts, mode: 'library' });
+  const { pod, warnings } = await createPodLocked(opts, opts.detached ? 'detached' : 'library');
   const warn = opts.onWarning ?? ((m: string) => process.stderr.write(`nsbox: warning: ${m}\n`));
   for (const w of warnings) warn(w);
   return pod;

@@ -1,29 +1,49 @@
-// Starts a pod's pause process (PID 1 of the new namespaces) as a child of
-// this process, and waits until it reports readiness on its pipe.
+// Starts a pod's pause process (PID 1 of the new namespaces) and waits until
+// it reports readiness on its pipe. Its parent is this process (library
+// pods), or a supervisor that the shim's middle process turns into.
 import { readSync } from 'node:fs';
-import { NsboxError } from '../errors.js';
+import { NsboxError, SyscallError } from '../errors.js';
 import type { IdMapping } from '../idmap/mapping.js';
 import { artifacts, requireArtifact } from '../native/artifacts.js';
-import { closeFd, pidfdOpen, pipe } from '../native/ffi.js';
-import { runPlan } from '../native/spawn.js';
-import { kill } from '../native/ffi.js';
+import { closeFd, kill, pidfdOpen, pipe } from '../native/ffi.js';
+import { runPlanDetailed } from '../native/spawn.js';
 import { identify, type ProcIdentity } from '../process/proc-stat.js';
 import { reaper } from '../process/reaper.js';
 import { pausePlan } from './plans.js';
-import { SyscallError } from '../errors.js';
+
+const SIGKILL = 9;
 
 export interface PauseProcess extends ProcIdentity {
-  /** pidfd of the pause, used to join its namespaces. */
+  /** pidfd of the pause, used to join its namespaces (library pods only). */
   pidfd: number;
+  /** The supervisor that is the pause's parent, when one was asked for. */
+  supervisor: ProcIdentity | null;
 }
 
-export async function startPause(opts: { hostname: string; mapping: IdMapping; blocking?: boolean }): Promise<PauseProcess> {
+export interface StartPauseOptions {
+  hostname: string;
+  mapping: IdMapping;
+  /** argv of a supervisor process to become the pause's parent. */
+  supervisorArgv?: string[];
+}
+
+export async function startPause(opts: StartPauseOptions): Promise<PauseProcess> {
   const ready = pipe();
   if (ready.rc < 0) throw new SyscallError('pipe2', -ready.rc);
   let pid = 0;
+  let supervisorPid = 0;
   try {
-    const plan = pausePlan({ hostname: opts.hostname, mapping: opts.mapping, pausePath: requireArtifact(artifacts.pause), readyFd: ready.write });
-    pid = await runPlan(plan, { blocking: opts.blocking });
+    const supervisor = opts.supervisorArgv
+      ? { file: process.execPath, argv: [process.execPath, ...opts.supervisorArgv], env: Object.entries(process.env).map(([k, v]) => `${k}=${v}`) }
+      : undefined;
+    const plan = pausePlan({ hostname: opts.hostname, mapping: opts.mapping, pausePath: requireArtifact(artifacts.pause), readyFd: ready.write, supervisor });
+    const result = await runPlanDetailed(plan);
+    pid = result.pid;
+    if (result.middleExecd) {
+      supervisorPid = result.middlePid;
+      // Our child now: reap it whenever it exits, without keeping us alive.
+      void reaper.wait(supervisorPid, { keepAlive: false });
+    }
     closeFd(ready.write);
     ready.write = -1;
     // The pause writes one byte once its signal handlers are in place.
@@ -31,12 +51,16 @@ export async function startPause(opts: { hostname: string; mapping: IdMapping; b
     const n = readSync(ready.read, buf, 0, 1, null);
     if (n !== 1) throw new NsboxError('PAUSE_FAILED', 'the pause process exited before it was ready', 'run `nsbox check` to see what this machine lacks');
     const id = identify(pid);
-    const pidfd = pidfdOpen(pid);
-    if (!id || pidfd < 0) throw new SyscallError('pidfd_open of the pause', pidfd < 0 ? -pidfd : 3);
-    return { ...id, pidfd };
+    const sup = supervisorPid ? identify(supervisorPid) : null;
+    if (!id || (supervisorPid && !sup)) throw new NsboxError('PAUSE_FAILED', 'the pause or its supervisor exited at once', 'run `nsbox check`');
+    const pidfd = supervisor ? -1 : pidfdOpen(pid);
+    if (!supervisor && pidfd < 0) throw new SyscallError('pidfd_open of the pause', -pidfd);
+    return { ...id, pidfd, supervisor: sup };
   } catch (err) {
-    if (pid > 0) {
-      kill(pid, 9);
+    // The supervisor takes the pause with it (parent-death signal).
+    if (supervisorPid > 0) kill(supervisorPid, SIGKILL);
+    else if (pid > 0) {
+      kill(pid, SIGKILL);
       await reaper.wait(pid);
     }
     throw err;

@@ -20,6 +20,8 @@ export interface PausePlanInput {
   pausePath: string;
   /** Write end of the readiness pipe, in this process. */
   readyFd: number;
+  /** A supervisor command that the middle process becomes, parent of the pause. */
+  supervisor?: { file: string; argv: string[]; env: string[] };
 }
 
 export function pausePlan(input: PausePlanInput): SpawnPlan {
@@ -39,10 +41,12 @@ export function pausePlan(input: PausePlanInput): SpawnPlan {
     { op: 'pdeathsig', signal: SIGKILL },
     { op: 'exec', file: input.pausePath, argv: ['/pause'], env: [], path: '' },
   ];
+  const supervisor = input.supervisor ? [{ op: 'execMiddle' as const, ...input.supervisor }] : [];
   return {
     cloneFlags: POD_CLONE_FLAGS,
+    finalIsMiddlesChild: !!input.supervisor,
     middle: [],
-    after: [...mappingSteps(input.mapping), { op: 'release' }],
+    after: [...mappingSteps(input.mapping), { op: 'release' }, ...supervisor],
     child,
   };
 }

@@ -3,8 +3,3 @@
 export type SupervisorRequest = { op: 'ping' } | { op: 'stop'; timeoutSeconds: number };
 
 export type SupervisorResponse = { ok: true; pid: number } | { ok: false; error: { code: string; message: string; hint?: string } };
-
-/** What a starting supervisor prints on its stdout pipe, one line. */
-export type SupervisorStartReport =
-  | { ready: true; id: string; warnings: string[] }
-  | { ready: false; error: { code: string; message: string; hint?: string } };
