@@ -1,11 +1,11 @@
 // Bad input: one clear line naming the problem and the fix, a non-zero exit,
 // and nothing left behind.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupRoot, cliPath, tempRoot, testMode } from './helpers/env.js';
+import { cleanupRoot, cliPath, repoRoot, tempRoot, testMode } from './helpers/env.js';
 import { nsbox, podDirs, processesMentioning } from './helpers/nsbox.js';
 
 let root: string;
@@ -75,10 +75,15 @@ describe(`bad input (${testMode})`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'nsbox-nobody-'));
     chmodSync(dir, 0o755);
     const nobodyRoot = join(dir, 'state');
+    // CI's checkout may be unreadable for nobody: run a copy of the built CLI.
+    const install = join(dir, 'nsbox');
+    for (const part of ['package.json', 'dist', 'native-shims/build', 'node_modules/commander', 'node_modules/ffi-rs', 'node_modules/@yuuang']) {
+      cpSync(join(repoRoot, part), join(install, part), { recursive: true });
+    }
     try {
       chownSync(dir, 65534, 65534);
       const run = (...args: string[]) =>
-        spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, cliPath, '--root', nobodyRoot, ...args], { encoding: 'utf8', cwd: '/' });
+        spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, join(install, 'dist/cli/main.js'), '--root', nobodyRoot, ...args], { encoding: 'utf8', cwd: '/' });
       const created = run('pod', 'create', '--name', 'single');
       expect(created.status, created.stderr).toBe(0);
       const warning = created.stderr.trim().split('\n');

@@ -119,6 +119,7 @@ export class Pod {
       try {
         const { requestSupervisor } = await import('../supervisor/client.js');
         await requestSupervisor(statePaths.podSocket(this.root, this.rec.id), { op: 'stop', timeoutSeconds: timeout }, (timeout + 5) * 1000);
+        await this.waitSupervisorGone();
         return this.markStopped();
       } catch {
         // fall through: the supervisor died or does not listen (a library pod of another process)
@@ -182,6 +183,12 @@ export class Pod {
     } finally {
       closeFd(fd);
     }
+  }
+
+  /** The supervisor exits right after the pause; stop returns only then. */
+  private async waitSupervisorGone(): Promise<void> {
+    const deadline = Date.now() + 5000;
+    while (isAlive(this.rec.supervisor) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   }
 
   private markStopped(): void {

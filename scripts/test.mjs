@@ -1,0 +1,416 @@
+#!/usr/bin/env node
+// `npm test`: checks the system packages and the build, then runs the vitest
+// suite. As root it runs the suite twice: rootless, as the unprivileged user
+// nsbox-ci on a private copy of the tree, and then as root in place. As any
+// other user it runs once, rootless, in place. Extra arguments go to vitest
+// (`npm test -- test/pod-cli.test.ts`). The last line is `N passed, M failed`
+// over every run; the exit code is non-zero if any run failed.
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  accessSync,
+  chmodSync,
+  chownSync,
+  constants,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  closeSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const vitestArgs = process.argv.slice(2);
+const isRoot = process.getuid() === 0;
+const CI_USER = 'nsbox-ci';
+const SUBID_RANGE = '100000-165535';
+const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const USER_PATH = '/usr/local/bin:/usr/bin:/bin';
+
+function say(message) {
+  console.log(`nsbox test: ${message}`);
+}
+
+function die(message) {
+  console.error(`nsbox test: ${message}`);
+  process.exit(1);
+}
+
+function header(message) {
+  console.log(`\n==== ${message} ====`);
+}
+
+// ---------------------------------------------------------------- cleanup
+
+const cleanups = [];
+function runCleanups() {
+  while (cleanups.length) {
+    const fn = cleanups.pop();
+    try {
+      fn();
+    } catch (err) {
+      console.error(`nsbox test: cleanup: ${err.message}`);
+    }
+  }
+}
+process.on('exit', runCleanups);
+
+// Each vitest run is its own process group (vitest's workers included), so
+// an interrupt ends all of it, not only the process we spawned.
+let currentChild = null;
+let interrupted = null;
+function killGroup(child, sig) {
+  try {
+    process.kill(-child.pid, sig);
+  } catch {
+    // already gone
+  }
+}
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    interrupted = sig;
+    if (!currentChild) process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+    const child = currentChild;
+    killGroup(child, 'SIGTERM');
+    setTimeout(() => killGroup(child, 'SIGKILL'), 5000).unref();
+  });
+}
+
+// ------------------------------------------------------- system packages
+
+function which(cmd) {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), ...SYSTEM_PATH.split(':')];
+  for (const dir of dirs.filter(Boolean)) {
+    try {
+      accessSync(join(dir, cmd), constants.X_OK);
+      return join(dir, cmd);
+    } catch {
+      // not in this directory
+    }
+  }
+  return null;
+}
+
+/** True for an ELF executable without a program interpreter (statically linked). */
+function isStaticExecutable(path) {
+  let fd;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const h = Buffer.alloc(64);
+    if (readSync(fd, h, 0, 64, 0) < 52 || h.readUInt32BE(0) !== 0x7f454c46) return false;
+    if (h[5] !== 1) return true; // big-endian: not worth parsing, trust the package
+    const is64 = h[4] === 2;
+    const phoff = is64 ? Number(h.readBigUInt64LE(0x20)) : h.readUInt32LE(0x1c);
+    const phentsize = h.readUInt16LE(is64 ? 0x36 : 0x2a);
+    const phnum = h.readUInt16LE(is64 ? 0x38 : 0x2c);
+    const ph = Buffer.alloc(4);
+    for (let i = 0; i < phnum; i++) {
+      if (readSync(fd, ph, 0, 4, phoff + i * phentsize) < 4) return false;
+      if (ph.readUInt32LE(0) === 3 /* PT_INTERP */) return false;
+    }
+    return true;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const requirements = [
+  { pkg: 'uidmap', provides: 'newuidmap, newgidmap', ok: () => which('newuidmap') && which('newgidmap') },
+  { pkg: 'busybox-static', provides: 'a static /bin/busybox', ok: () => isStaticExecutable('/bin/busybox') },
+  {
+    pkg: 'util-linux',
+    provides: isRoot ? 'unshare, runuser' : 'unshare',
+    ok: () => which('unshare') && (!isRoot || which('runuser')),
+  },
+  { pkg: 'procps', provides: 'ps', ok: () => which('ps') },
+];
+
+function ensureSystemPackages() {
+  let missing = requirements.filter((r) => !r.ok());
+  if (missing.length === 0) return;
+  const pkgs = missing.map((r) => r.pkg);
+  if (!isRoot) {
+    const what = missing.map((r) => `${r.pkg} (${r.provides})`).join(', ');
+    die(`missing ${what}; install with: sudo apt-get update && sudo apt-get install -y ${pkgs.join(' ')}`);
+  }
+  if (!which('apt-get')) die(`missing ${pkgs.join(' ')} and no apt-get to install them with`);
+  header(`installing ${pkgs.join(' ')} (apt-get)`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive', PATH: `${process.env.PATH ?? ''}:${SYSTEM_PATH}` };
+  for (const args of [['update'], ['install', '-y', '--no-install-recommends', ...pkgs]]) {
+    const r = spawnSync('apt-get', args, { stdio: ['ignore', 'inherit', 'inherit'], env });
+    if (r.status !== 0) die(`apt-get ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
+  }
+  missing = requirements.filter((r) => !r.ok());
+  if (missing.length) die(`still missing after apt-get install: ${missing.map((r) => `${r.pkg} (${r.provides})`).join(', ')}`);
+}
+
+// ----------------------------------------------------------------- build
+
+function newestMtime(dir, match) {
+  let newest = 0;
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (e.name !== 'build') newest = Math.max(newest, newestMtime(p, match));
+    } else if (e.isFile() && match(e.name)) {
+      newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  }
+  return newest;
+}
+
+function ensureBuild() {
+  if (!existsSync(join(root, 'node_modules', 'vitest', 'vitest.mjs'))) die('vitest is not installed: run `npm install` first');
+  const outputs = [join(root, 'dist', 'index.js'), join(root, 'native-shims', 'build', 'pause')];
+  let reason = null;
+  if (!outputs.every((f) => existsSync(f))) {
+    reason = 'no build yet';
+  } else {
+    const built = Math.min(...outputs.map((f) => statSync(f).mtimeMs));
+    const sources = Math.max(
+      newestMtime(join(root, 'src'), (n) => n.endsWith('.ts')),
+      newestMtime(join(root, 'native-shims'), (n) => n.endsWith('.c') || n.endsWith('.h')),
+    );
+    if (sources > built) reason = 'sources changed since the last build';
+  }
+  if (!reason) return;
+  header(`building (${reason}): node scripts/build.mjs`);
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: ['ignore', 'inherit', 'inherit'], cwd: root });
+  if (r.status !== 0) die(`the build failed (exit ${r.status ?? r.signal}); fix it, then run npm test again`);
+}
+
+// ---------------------------------------------------------- running vitest
+
+function runChild(cmd, args, opts) {
+  return new Promise((resolvePromise) => {
+    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+    currentChild = child;
+    child.on('error', (err) => {
+      console.error(`nsbox test: ${cmd}: ${err.message}`);
+    });
+    child.on('close', (code, signal) => {
+      currentChild = null;
+      // Stragglers of the run (a worker vitest left behind) go with it.
+      killGroup(child, 'SIGKILL');
+      resolvePromise(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15));
+    });
+  });
+}
+
+function readCounts(jsonFile, exitCode) {
+  let passed = 0;
+  let failed = 0;
+  let ok = false;
+  try {
+    const r = JSON.parse(readFileSync(jsonFile, 'utf8'));
+    passed = Number(r.numPassedTests) || 0;
+    failed = Number(r.numFailedTests) || 0;
+    ok = true;
+    // A failed file that never ran its tests (an import error, a failing
+    // hook) counts as failed too, so the counts agree with the exit code.
+    if (exitCode !== 0 && failed === 0) failed = Math.max(1, Number(r.numFailedTestSuites) || 0);
+  } catch {
+    failed = 1;
+  }
+  return { passed, failed, ok: ok && exitCode === 0 };
+}
+
+function vitestCommand(treeRoot, jsonFile, args) {
+  return [
+    join(treeRoot, 'node_modules', 'vitest', 'vitest.mjs'),
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile=${jsonFile}`,
+    ...args,
+  ];
+}
+
+// ------------------------------------------------------- the rootless user
+
+function passwdEntry(name) {
+  const r = spawnSync('getent', ['passwd', name], { encoding: 'utf8' });
+  if (r.status !== 0) return null;
+  const [, , uid, gid, , home, shell] = r.stdout.trim().split(':');
+  return { uid: Number(uid), gid: Number(gid), home, shell };
+}
+
+function hasSubids(file, name, uid) {
+  try {
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .some((line) => {
+        const owner = line.split(':')[0];
+        return owner === name || owner === String(uid);
+      });
+  } catch {
+    return false;
+  }
+}
+
+function runAsRootOrDie(cmd, args) {
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, PATH: SYSTEM_PATH } });
+  if (r.status !== 0) die(`${cmd} ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
+}
+
+function ensureCiUser() {
+  let user = passwdEntry(CI_USER);
+  if (!user) {
+    say(`creating the unprivileged user ${CI_USER}`);
+    runAsRootOrDie('useradd', ['-m', '-s', '/bin/bash', CI_USER]);
+    user = passwdEntry(CI_USER);
+    if (!user) die(`useradd made no user ${CI_USER}`);
+  }
+  const addSubuids = !hasSubids('/etc/subuid', CI_USER, user.uid);
+  const addSubgids = !hasSubids('/etc/subgid', CI_USER, user.uid);
+  if (addSubuids || addSubgids) {
+    say(`giving ${CI_USER} subordinate ${[addSubuids && 'uids', addSubgids && 'gids'].filter(Boolean).join(' and ')} ${SUBID_RANGE}`);
+    runAsRootOrDie('usermod', [
+      ...(addSubuids ? ['--add-subuids', SUBID_RANGE] : []),
+      ...(addSubgids ? ['--add-subgids', SUBID_RANGE] : []),
+      CI_USER,
+    ]);
+  }
+  return user;
+}
+
+/** /run/user/<uid>, as a login session would have it (made here if missing). */
+function ensureRuntimeDir(user) {
+  const dir = `/run/user/${user.uid}`;
+  if (existsSync(dir)) {
+    const st = statSync(dir);
+    if (st.uid === user.uid && st.isDirectory()) return dir;
+    die(`${dir} exists but is not a directory owned by uid ${user.uid}`);
+  }
+  const madeParent = !existsSync('/run/user');
+  mkdirSync('/run/user', { recursive: true, mode: 0o755 });
+  if (madeParent) cleanups.push(() => rmdirSync('/run/user')); // after dir (cleanups run last first)
+  mkdirSync(dir, { mode: 0o700 });
+  chownSync(dir, user.uid, user.gid);
+  chmodSync(dir, 0o700);
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A private copy of the tree (the checkout may be unreadable by the user). */
+function copyTree(user) {
+  const dir = mkdtempSync(join('/tmp', `${CI_USER}-`));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
+  const skip = new Set([join(root, '.git'), join(root, '.nsbox-test-root')]);
+  cpSync(root, dir, {
+    recursive: true,
+    verbatimSymlinks: true,
+    filter: (src) => {
+      if (skip.has(src)) return false;
+      const st = lstatSync(src);
+      return st.isFile() || st.isDirectory() || st.isSymbolicLink();
+    },
+  });
+  runAsRootOrDie('chown', ['-R', '--no-dereference', `${user.uid}:${user.gid}`, dir]);
+  chmodSync(dir, 0o700);
+  return dir;
+}
+
+/** A node binary the user can run: this one, or a copy of it in the tree. */
+function nodeFor(user, tree) {
+  const probe = spawnSync('runuser', ['-u', CI_USER, '--', process.execPath, '--version'], { stdio: 'ignore', cwd: tree, env: { PATH: SYSTEM_PATH } });
+  if (probe.status === 0) return process.execPath;
+  const copy = join(tree, '.nsbox-ci-node', 'node');
+  mkdirSync(dirname(copy), { recursive: true });
+  copyFileSync(process.execPath, copy);
+  chmodSync(copy, 0o755);
+  runAsRootOrDie('chown', ['-R', `${user.uid}:${user.gid}`, dirname(copy)]);
+  say(`${process.execPath} is not reachable by ${CI_USER}; using a copy at ${copy}`);
+  return copy;
+}
+
+async function rootlessRunAsCiUser() {
+  const user = ensureCiUser();
+  const runtimeDir = ensureRuntimeDir(user);
+  const tree = copyTree(user);
+  const node = nodeFor(user, tree);
+  const jsonFile = join(tree, '.nsbox-ci-results.json');
+  const nodeDir = dirname(node);
+  const path = USER_PATH.split(':').includes(nodeDir) ? USER_PATH : `${nodeDir}:${USER_PATH}`;
+  const env = {
+    HOME: user.home,
+    USER: CI_USER,
+    LOGNAME: CI_USER,
+    SHELL: user.shell || '/bin/sh',
+    PATH: path,
+    LANG: process.env.LANG || 'C.UTF-8',
+    XDG_RUNTIME_DIR: runtimeDir,
+    NSBOX_TEST_MODE: 'rootless',
+  };
+  for (const k of ['CI', 'TERM', 'COLORTERM', 'FORCE_COLOR', 'NO_COLOR']) {
+    if (process.env[k] !== undefined) env[k] = process.env[k];
+  }
+  // Paths into the checkout name the same files in the copy.
+  const args = vitestArgs.map((a) => (a === root || a.startsWith(root + sep) ? join(tree, relative(root, a)) : a));
+  header(`rootless mode: user ${CI_USER} (uid ${user.uid}, gid ${user.gid}), copy of the tree in ${tree}`);
+  const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  const code = await runChild('runuser', ['-u', CI_USER, '--', 'env', '-i', ...envArgs, node, ...vitestCommand(tree, jsonFile, args)], {
+    cwd: tree,
+    env: { PATH: SYSTEM_PATH },
+  });
+  const counts = readCounts(jsonFile, code);
+  rmSync(tree, { recursive: true, force: true, maxRetries: 3 });
+  return { mode: `rootless (uid ${user.uid})`, code, ...counts };
+}
+
+async function runInPlace(mode) {
+  const resultsDir = mkdtempSync(join(tmpdir(), 'nsbox-test-results-'));
+  cleanups.push(() => rmSync(resultsDir, { recursive: true, force: true }));
+  const jsonFile = join(resultsDir, 'results.json');
+  const uid = process.getuid();
+  header(`${mode} mode: uid ${uid}, in ${root}`);
+  const code = await runChild(process.execPath, vitestCommand(root, jsonFile, vitestArgs), {
+    cwd: root,
+    env: { ...process.env, NSBOX_TEST_MODE: mode },
+  });
+  return { mode: `${mode} (uid ${uid})`, code, ...readCounts(jsonFile, code) };
+}
+
+// ------------------------------------------------------------------- main
+
+ensureSystemPackages();
+ensureBuild();
+
+const runs = [];
+if (isRoot) {
+  runs.push(await rootlessRunAsCiUser());
+  if (!interrupted) runs.push(await runInPlace('root'));
+} else {
+  runs.push(await runInPlace('rootless'));
+}
+
+header('summary');
+for (const r of runs) {
+  say(`${r.mode}: ${r.passed} passed, ${r.failed} failed, vitest exit ${r.code}${r.ok ? '' : ' (FAILED)'}`);
+}
+const passed = runs.reduce((n, r) => n + r.passed, 0);
+const failed = runs.reduce((n, r) => n + r.failed, 0);
+console.log(`${passed} passed, ${failed} failed`);
+runCleanups();
+process.exit(interrupted ? 130 : runs.every((r) => r.ok) ? 0 : 1);
