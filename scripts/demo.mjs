@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureSystemPackages, which } from './lib/system-packages.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist', 'cli', 'main.js');
@@ -16,21 +17,24 @@ function die(message) {
   process.exit(1);
 }
 
-function ensureUidmap() {
-  if (process.getuid() === 0) return; // root maps ids directly
-  if (existsSync('/usr/bin/newuidmap') && existsSync('/usr/bin/newgidmap')) return;
-  console.error('nsbox demo: warning: newuidmap/newgidmap are missing (Debian package uidmap: sudo apt-get install uidmap); the pod maps a single uid');
-}
+// Root maps ids directly; everyone else needs newuidmap for the full range.
+const requirements = [
+  { pkg: 'procps', provides: 'ps', ok: () => which('ps') },
+  { pkg: 'iproute2', provides: 'ip', ok: () => which('ip') },
+  ...(process.getuid() === 0 ? [] : [{ pkg: 'uidmap', provides: 'newuidmap, newgidmap', ok: () => which('newuidmap') && which('newgidmap') }]),
+];
+
+const quote = (a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
 
 function nsbox(args, { show = true, allowFail = false } = {}) {
-  if (show) console.log(`\n$ nsbox ${args.join(' ')}`);
+  if (show) console.log(`\n$ nsbox ${args.map(quote).join(' ')}`);
   const r = spawnSync(process.execPath, [cli, ...args], { stdio: show ? 'inherit' : 'pipe', encoding: 'utf8' });
   if (r.status !== 0 && !allowFail) die(`nsbox ${args.join(' ')} failed (exit ${r.status})`);
   return r;
 }
 
 if (!existsSync(cli)) die('nsbox is not built: run `npm install` (or `npm run build`) first');
-ensureUidmap();
+ensureSystemPackages(requirements, 'nsbox demo');
 
 const check = nsbox(['check'], { show: false, allowFail: true });
 if (check.status !== 0) {
@@ -45,10 +49,10 @@ nsbox(['exec', '--join', 'pause', POD, '--', 'ps', 'aux']);
 nsbox(['exec', POD, '--', 'sh', '-c', 'echo "hostname: $(hostname)"; ip -brief link 2>/dev/null || cat /proc/net/dev']);
 console.log('\n# an orphan: sh exits at once and leaves `sleep 1` behind; the pause adopts and reaps it');
 nsbox(['exec', POD, '--', 'sh', '-c', 'sleep 1 & exit 0']);
-nsbox(['exec', POD, '--', 'ps', '-eo', 'pid,stat,args']);
+nsbox(['exec', POD, '--', 'ps', '-eo', 'pid,ppid,stat,args']);
+console.log('\n# the orphan has PPID 1 (the pause); 1.5 s later it has exited and no zombie (Z) is left');
 await new Promise((r) => setTimeout(r, 1500));
-const after = nsbox(['exec', POD, '--', 'ps', '-eo', 'pid,stat,args']);
-void after;
+nsbox(['exec', POD, '--', 'ps', '-eo', 'pid,ppid,stat,args']);
 console.log(`
 The pod "${POD}" is running, supervised in the background. Next:
   node dist/cli/main.js exec --join pause ${POD} -- ps aux     # the pause is PID 1
