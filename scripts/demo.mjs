@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureSystemPackages, which } from './lib/system-packages.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'dist', 'cli', 'main.js');
+const cli = join(root, 'dist', 'cli', 'nsbox.mjs');
 const POD = 'demo';
 
 function die(message) {
@@ -55,8 +55,8 @@ await new Promise((r) => setTimeout(r, 1500));
 nsbox(['exec', POD, '--', 'ps', '-eo', 'pid,ppid,stat,args']);
 console.log(`
 The pod "${POD}" is running, supervised in the background. Next:
-  node dist/cli/main.js exec --join pause ${POD} -- ps aux     # the pause is PID 1
-  node dist/cli/main.js exec -it ${POD} -- sh                  # a shell in the pod
-  node dist/cli/main.js pod ls                                # list pods
-  node dist/cli/main.js pod rm -f ${POD}                       # tear it down
+  node dist/cli/nsbox.mjs exec --join pause ${POD} -- ps aux     # the pause is PID 1
+  node dist/cli/nsbox.mjs exec -it ${POD} -- sh                  # a shell in the pod
+  node dist/cli/nsbox.mjs pod ls                                # list pods
+  node dist/cli/nsbox.mjs pod rm -f ${POD}                       # tear it down
 (\`npm link\` puts \`nsbox\` on your PATH.)`);

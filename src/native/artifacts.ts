@@ -12,8 +12,8 @@ export const artifacts = {
   shimLibrary: join(buildDir, 'libnsbox-shim.so'),
   pause: join(buildDir, 'pause'),
   probe: join(buildDir, 'nsbox-probe'),
-  cli: join(packageRoot, 'dist', 'cli', 'main.js'),
-  supervisor: join(packageRoot, 'dist', 'supervisor', 'main.js'),
+  cli: join(packageRoot, 'dist', 'cli', 'nsbox.mjs'),
+  supervisor: join(packageRoot, 'dist', 'supervisor', 'nsbox-supervisor.mjs'),
 };
 
 export function requireArtifact(path: string): string {

@@ -22,7 +22,7 @@ export const testMode: TestMode = detectMode();
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Absolute path of the built CLI (run `npm run build` first). */
-export const cliPath = join(repoRoot, 'dist', 'cli', 'main.js');
+export const cliPath = join(repoRoot, 'dist', 'cli', 'nsbox.mjs');
 
 const PREFIX = 'nsbox-test-';
 
