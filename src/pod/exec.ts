@@ -8,7 +8,7 @@ import { closeFd, pipe } from '../native/ffi.js';
 import { runPlan, SpawnFailure } from '../native/spawn.js';
 import { reaper } from '../process/reaper.js';
 import { shellExitCode, type ExitStatus } from '../process/wait-status.js';
-import { DEFAULT_PATH, execPlan } from './plans.js';
+import { DEFAULT_PATH, execPlan, type ExecPlanInput } from './plans.js';
 
 export interface ExecOptions {
   /** Extra environment, as {K: V} or ["K=V"]. */
@@ -28,13 +28,8 @@ export interface ExecResult {
   stderr: string;
 }
 
-export interface RawExecOptions {
-  pausePidfd: number;
-  argv: string[];
-  env: string[];
-  cwd: string;
-  stdio: [number, number, number];
-  tty: boolean;
+export interface RawExecOptions extends ExecPlanInput {
+  /** Run the shim on this thread (the CLI) instead of the libuv pool. */
   blocking?: boolean;
 }
 
@@ -75,7 +70,7 @@ export function buildEnv(base: Record<string, string>, extra: ExecOptions['env']
 
 /** Starts the command; resolves to its pid. Throws ExecFailure when it cannot be executed. */
 export async function spawnInPod(o: RawExecOptions): Promise<number> {
-  const plan = execPlan({ pausePidfd: o.pausePidfd, argv: o.argv, env: o.env, cwd: o.cwd, stdio: o.stdio, tty: o.tty });
+  const plan = execPlan(o);
   try {
     return await runPlan(plan, { blocking: o.blocking });
   } catch (err) {
