@@ -9,8 +9,15 @@ export interface RootOption {
   root?: string;
 }
 
+/** Every pod, except library pods whose creator is gone (the next create removes their state). */
 export function listPods(opts: RootOption = {}): PodInfo[] {
-  return listPodRecords(opts.root ?? defaultRuntimeRoot()).map(podInfo);
+  return listPodRecords(opts.root ?? defaultRuntimeRoot())
+    .map(podInfo)
+    .filter((p) => p.status !== 'exited' || !isAbandoned(p));
+}
+
+function isAbandoned(p: PodInfo): boolean {
+  return p.supervisor === 'library';
 }
 
 /** A handle on an existing pod, by name or id. */

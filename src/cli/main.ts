@@ -18,7 +18,7 @@ function buildProgram(): Command {
     .description('rootless pods for Linux: no daemon, no root')
     .version('0.1.0')
     .option('--root <dir>', 'state directory (default $XDG_RUNTIME_DIR/nsbox; env NSBOX_ROOT)')
-    .option('--debug', 'print stack traces on errors')
+    .option('--debug', 'print the plans handed to the shim, and stack traces on errors')
     .enablePositionalOptions()
     .showSuggestionAfterError()
     .exitOverride()
