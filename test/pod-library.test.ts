@@ -116,6 +116,14 @@ describe(`library API (${testMode})`, () => {
     expect(listPods({ root }).map((p) => p.name)).not.toContain('lib-exit');
   });
 
+  it('keeps its caller alive while removing pods (regression: exit 13 in pod.remove)', async () => {
+    const r = await runNode(
+      `import { createPod } from '${indexUrl}'; for (let i = 0; i < 30; i++) { const p = await createPod({ root: ${JSON.stringify(root)}, name: 'lib-loop-' + i }); await p.exec(['true']); await p.remove({ force: true }); } console.log('loop done');`,
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('loop done\n');
+  });
+
   it('creates detached pods that outlive their creator', async () => {
     const r = await runNode(`import { createPod } from '${indexUrl}'; const p = await createPod({ root: ${JSON.stringify(root)}, name: 'lib-detached', detached: true }); console.log(p.id);`);
     expect(r.code).toBe(0);

@@ -161,7 +161,9 @@ export class Pod {
     }
     pidfdSendSignal(this.localPidfd!, SIGTERM);
     const killer = setTimeout(() => pidfdSendSignal(this.localPidfd!, SIGKILL), timeout * 1000);
-    await this.exitStatus;
+    // Keep the event loop alive until the pause is reaped (the pod's own
+    // waiter does not, so that an idle pod never holds its creator open).
+    await reaper.wait(this.rec.pause.pid);
     clearTimeout(killer);
     this.markStopped();
   }

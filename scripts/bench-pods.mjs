@@ -1,0 +1,711 @@
+#!/usr/bin/env node
+// Measures nsbox against its peers in one run on this machine: the library
+// API in this (warm) Node process, the CLI as fresh processes, and the
+// util-linux floor (unshare, nsenter) plus podman when it is installed.
+// Prints medians and p90s, the ratios DESIGN.md cares about and PASS/MISS
+// against the performance targets.
+//
+//   node scripts/bench-pods.mjs [--iterations N] [--warmups N] [--format table|json]
+//
+// Everything happens under a private temporary state root (mode 0700) that is
+// removed at the end, also on errors and on SIGINT/SIGTERM; the processes this
+// script starts are ended by pid.
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, chmodSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cliPath = join(repo, 'dist', 'cli', 'nsbox.mjs'); // the bin users run
+const libPath = join(repo, 'dist', 'index.js');
+
+// DESIGN.md "Peer baselines measured on this machine" (podman 4.3, rootless, medians).
+const PODMAN_REFERENCE = { podCreateMs: 91, execMs: 190, podRmMs: 349 };
+
+const TARGETS = {
+  libCreateMs: 10,
+  libExecMs: 3,
+  cliExecOverNodeMs: 25,
+  cliCreateOverNode: 2,
+  pauseRssKiB: 1024,
+};
+
+// ---------------------------------------------------------------- arguments
+
+function usage(code) {
+  const text = `usage: bench-pods [--iterations N] [--warmups N] [--format table|json]
+
+Measures, in one run, N iterations each (after the warm-ups; median and p90 in ms):
+  library API: createPod, pod.exec(['/bin/true']), pod.remove({force:true})
+  CLI:         node -e 0, nsbox pod create, nsbox exec … /bin/true, nsbox pod rm -f
+  peers:       unshare -Urnpi --fork true, nsenter into a held namespace set, podman (if installed)
+
+  --iterations N   measured iterations per figure (default 20)
+  --warmups N      warm-up iterations per figure, not counted (default 2)
+  --format F       table (default) or json
+`;
+  (code === 0 ? process.stdout : process.stderr).write(text);
+  process.exit(code);
+}
+
+function parseArgs(argv) {
+  const opts = { iterations: 20, warmups: 2, format: 'table' };
+  const positiveInt = (flag, v, min) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) fail(`${flag} needs an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i];
+    let value;
+    const eq = arg.indexOf('=');
+    if (arg.startsWith('--') && eq > 0) {
+      value = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    const next = () => {
+      if (value !== undefined) return value;
+      if (i + 1 >= argv.length) fail(`${arg} needs a value`);
+      return argv[++i];
+    };
+    switch (arg) {
+      case '--iterations':
+      case '-n':
+        opts.iterations = positiveInt(arg, next(), 1);
+        break;
+      case '--warmups':
+        opts.warmups = positiveInt(arg, next(), 0);
+        break;
+      case '--format': {
+        const f = next();
+        if (f !== 'table' && f !== 'json') fail(`--format must be table or json, got ${JSON.stringify(f)}`);
+        opts.format = f;
+        break;
+      }
+      case '--json':
+        opts.format = 'json';
+        break;
+      case '-h':
+      case '--help':
+        usage(0);
+        break;
+      default:
+        fail(`unknown argument ${JSON.stringify(argv[i])} (see --help)`);
+    }
+  }
+  return opts;
+}
+
+function fail(message) {
+  process.stderr.write(`bench-pods: ${message}\n`);
+  process.exit(2);
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const json = opts.format === 'json';
+
+function progress(message) {
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${message}`);
+}
+function progressDone() {
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+}
+
+// ---------------------------------------------------------------- statistics
+
+function median(sorted) {
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  return n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
+
+/** Nearest-rank percentile. */
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+function summarize(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { medianMs: median(sorted), p90Ms: percentile(sorted, 90), minMs: sorted[0], maxMs: sorted[sorted.length - 1], n: sorted.length };
+}
+
+const round = (x, digits = 2) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
+
+// ---------------------------------------------------------------- process helpers
+
+function which(name) {
+  for (const dir of [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/bin', '/usr/sbin', '/bin', '/sbin']) {
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return join(dir, name);
+    } catch {
+      // keep looking
+    }
+  }
+  return null;
+}
+
+/** Runs a command to completion and returns its wall time. */
+function timed(cmd, args, { allowFail = false, env } = {}) {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', env: env ?? process.env, timeout: 120_000 });
+  const ms = performance.now() - t0;
+  if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
+  if (r.status !== 0 && !allowFail) {
+    throw new Error(`\`${[cmd, ...args].join(' ')}\` failed (exit ${r.status ?? 'signal ' + r.signal}): ${(r.stderr || r.stdout).trim()}`);
+  }
+  return { ms, status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function timedAsync(fn) {
+  const t0 = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - t0, value };
+}
+
+/** Warm-ups then N measured runs of fn(i, warm) → ms. */
+async function measure(label, fn) {
+  const samples = [];
+  const total = opts.warmups + opts.iterations;
+  for (let i = 0; i < total; i++) {
+    progress(`${label} ${i + 1}/${total}`);
+    const warm = i < opts.warmups;
+    const ms = await fn(i, warm);
+    if (!warm) samples.push(ms);
+  }
+  return samples;
+}
+
+function readRssKiB(pid) {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+function childrenOf(pid) {
+  const out = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (text) out.push(...text.split(/\s+/).map(Number));
+    }
+  } catch {
+    // gone
+  }
+  return out;
+}
+
+function killPid(pid, signal = 'SIGKILL') {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------- state and cleanup
+
+const stateRoot = mkdtempSync(join(os.tmpdir(), 'nsbox-bench-'));
+chmodSync(stateRoot, 0o700);
+const libPods = new Set(); // Pod handles created by this process
+const holderPids = new Set(); // unshare holders and their inner processes
+const podmanPods = new Set();
+let podmanPath = null;
+let cleanedUp = false;
+
+function nsbox(args, o) {
+  return timed(process.execPath, [cliPath, '--root', stateRoot, ...args], o);
+}
+
+async function cleanup() {
+  if (cleanedUp) return;
+  const problems = [];
+  for (const pod of libPods) {
+    try {
+      await pod.remove({ force: true });
+    } catch (err) {
+      problems.push(`library pod ${pod.name}: ${err.message}`);
+    }
+  }
+  libPods.clear();
+  cleanupSync(problems);
+}
+
+/**
+ * The part of the cleanup that needs no event loop, so the 'exit' handler can
+ * run it too. Library pods left over then die with this process (nsbox kills
+ * their pause on exit, and they have PDEATHSIG).
+ */
+function cleanupSync(problems = []) {
+  if (cleanedUp) return;
+  cleanedUp = true;
+  if (existsSync(cliPath)) {
+    // Whatever the CLI left behind in our root: detached pods and their supervisors.
+    const ls = spawnSync(process.execPath, [cliPath, '--root', stateRoot, 'pod', 'ls', '--format', 'json'], { encoding: 'utf8' });
+    let pods = [];
+    try {
+      pods = JSON.parse(ls.stdout || '[]');
+    } catch {
+      problems.push(`nsbox pod ls: ${(ls.stderr || ls.stdout).trim()}`);
+    }
+    for (const p of pods) {
+      const r = spawnSync(process.execPath, [cliPath, '--root', stateRoot, 'pod', 'rm', '-f', p.id], { encoding: 'utf8' });
+      if (r.status !== 0) {
+        problems.push(`nsbox pod rm -f ${p.name}: ${(r.stderr || '').trim()}`);
+        // last resort, by pid: the pause takes the pod with it
+        if (p.pausePid) killPid(p.pausePid);
+        if (p.supervisorPid && p.supervisor === 'detached') killPid(p.supervisorPid);
+      }
+    }
+  }
+  for (const pid of holderPids) killPid(pid);
+  holderPids.clear();
+  for (const name of podmanPods) spawnSync(podmanPath, ['pod', 'rm', '-f', name], { stdio: 'ignore' });
+  podmanPods.clear();
+  try {
+    rmSync(stateRoot, { recursive: true, force: true });
+  } catch (err) {
+    problems.push(`removing ${stateRoot}: ${err.message}`);
+  }
+  for (const p of problems) process.stderr.write(`bench-pods: cleanup: ${p}\n`);
+}
+
+// A last resort when the process ends without reaching cleanup().
+process.on('exit', () => cleanupSync());
+
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(sig, () => {
+    progressDone();
+    process.stderr.write(`bench-pods: ${sig}, cleaning up\n`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+// ---------------------------------------------------------------- the benchmark
+
+const results = {}; // key → { label, group, samples, ...summary } or { skipped }
+const notes = [];
+const warnings = new Set();
+
+function record(key, group, label, samples, extra = {}) {
+  results[key] = { group, label, ...summarize(samples), samples: samples.map((s) => round(s, 3)), ...extra };
+}
+function skip(key, group, label, reason) {
+  results[key] = { group, label, skipped: reason };
+}
+
+function machineInfo() {
+  const cpus = os.cpus();
+  const uid = process.getuid();
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    totalMemoryBytes: os.totalmem(),
+    totalMemory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    kernel: os.release(),
+    node: process.version,
+    uid,
+    privilege: uid === 0 ? 'root' : 'rootless',
+    user: (() => {
+      try {
+        return os.userInfo().username;
+      } catch {
+        return String(uid);
+      }
+    })(),
+  };
+}
+
+async function benchLibrary(lib) {
+  const onWarning = (m) => warnings.add(m);
+  let seq = 0;
+  const createSamples = [];
+  const rmSamples = [];
+  // create and rm pair up: every created pod is the next rm's subject.
+  const total = opts.warmups + opts.iterations;
+  for (let i = 0; i < total; i++) {
+    progress(`library create/rm ${i + 1}/${total}`);
+    const warm = i < opts.warmups;
+    const name = `lib-${seq++}`;
+    const c = await timedAsync(() => lib.createPod({ root: stateRoot, name, onWarning }));
+    libPods.add(c.value);
+    const r = await timedAsync(() => c.value.remove({ force: true }));
+    libPods.delete(c.value);
+    if (!warm) {
+      createSamples.push(c.ms);
+      rmSamples.push(r.ms);
+    }
+  }
+  record('libCreate', 'library', 'pod create (createPod, in-process)', createSamples);
+
+  const pod = await lib.createPod({ root: stateRoot, name: `lib-exec-${seq++}`, onWarning });
+  libPods.add(pod);
+  const mapping = pod.record.mapping;
+  const pausePid = pod.record.pause.pid;
+  const execSamples = await measure('library exec', async () => {
+    const r = await timedAsync(() => pod.exec(['/bin/true']));
+    if (r.value.exitCode !== 0) throw new Error(`pod.exec(['/bin/true']) exited ${r.value.exitCode} (signal ${r.value.signal}): ${r.value.stderr}`);
+    return r.ms;
+  });
+  record('libExec', 'library', 'exec /bin/true (pod.exec)', execSamples);
+  record('libRm', 'library', 'pod rm (pod.remove({force:true}))', rmSamples);
+  const rss = readRssKiB(pausePid);
+  await pod.remove({ force: true });
+  libPods.delete(pod);
+  return { mapping, pauseRssKiB: rss, pausePid };
+}
+
+async function benchCli() {
+  const nodeSamples = await measure('node -e 0', () => timed(process.execPath, ['-e', '0']).ms);
+  record('nodeE0', 'cli', 'node -e 0 (floor of any Node CLI call)', nodeSamples);
+
+  const createSamples = [];
+  const firstExecSamples = [];
+  const createPlusExecSamples = [];
+  const rmSamples = [];
+  const total = opts.warmups + opts.iterations;
+  for (let i = 0; i < total; i++) {
+    progress(`CLI create/exec/rm ${i + 1}/${total}`);
+    const warm = i < opts.warmups;
+    const name = `cli-${i}`;
+    const c = nsbox(['pod', 'create', '--name', name]);
+    const e = nsbox(['exec', name, '--', '/bin/true']);
+    const r = nsbox(['pod', 'rm', '-f', name]);
+    if (!warm) {
+      createSamples.push(c.ms);
+      firstExecSamples.push(e.ms);
+      createPlusExecSamples.push(c.ms + e.ms);
+      rmSamples.push(r.ms);
+    }
+  }
+
+  nsbox(['pod', 'create', '--name', 'cli-exec']);
+  const inspect = JSON.parse(nsbox(['pod', 'inspect', 'cli-exec']).stdout);
+  const execSamples = await measure('CLI exec', () => nsbox(['exec', 'cli-exec', '--', '/bin/true']).ms);
+  const rss = readRssKiB(inspect.record.pause.pid);
+  nsbox(['pod', 'rm', '-f', 'cli-exec']);
+
+  record('cliCreate', 'cli', 'nsbox pod create (returns once the pod accepts an exec)', createSamples);
+  record('cliFirstExec', 'cli', 'first nsbox exec … /bin/true after create', firstExecSamples);
+  record('cliCreatePlusExec', 'cli', 'nsbox pod create + first nsbox exec', createPlusExecSamples);
+  record('cliExec', 'cli', 'nsbox exec … /bin/true (warm pod)', execSamples);
+  record('cliRm', 'cli', 'nsbox pod rm -f', rmSamples);
+  return { mapping: inspect.record.mapping, pauseRssKiB: rss, pausePid: inspect.record.pause.pid };
+}
+
+async function startHolder(unshare) {
+  // --kill-child: the inner sleep dies with unshare, so killing unshare by pid
+  // never leaves a namespace set behind (util-linux ≥ 2.32; probe it).
+  const killChild = timed(unshare, ['--kill-child', '-Urnpi', '--fork', 'true'], { allowFail: true }).status === 0;
+  const child = spawn(unshare, [...(killChild ? ['--kill-child'] : []), '-Urnpi', '--fork', 'sleep', '1000'], { stdio: 'ignore' });
+  const spawned = await new Promise((resolve) => {
+    child.once('spawn', () => resolve(true));
+    child.once('error', () => resolve(false));
+  });
+  if (!spawned) throw new Error('could not start the unshare holder');
+  holderPids.add(child.pid);
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+    holderPids.delete(child.pid);
+  });
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const kids = childrenOf(child.pid);
+    if (kids.length) {
+      // the inner sleep is PID 1 of its pid namespace: only SIGKILL reaches it from outside
+      for (const k of kids) holderPids.add(k);
+      // it may still be the forked unshare before exec: wait for sleep
+      let comm = '';
+      try {
+        comm = readFileSync(`/proc/${kids[0]}/comm`, 'utf8').trim();
+      } catch {
+        // not yet
+      }
+      if (comm === 'sleep') return { unsharePid: child.pid, innerPid: kids[0], child };
+    }
+    if (exited) throw new Error('the unshare holder exited early');
+    if (Date.now() > deadline) throw new Error('the unshare holder did not start its sleep within 5 s');
+    await sleep(5);
+  }
+}
+
+async function stopHolder(h) {
+  const done = new Promise((r) => (h.child.exitCode !== null || h.child.signalCode !== null ? r() : h.child.once('exit', r)));
+  // Kill the inner sleep only: unshare --fork reaps it and exits, so nothing is
+  // left for init to reap. unshare itself is killed only if it lingers.
+  killPid(h.innerPid);
+  const timer = setTimeout(() => killPid(h.unsharePid), 2000);
+  await done;
+  clearTimeout(timer);
+  holderPids.delete(h.innerPid);
+  holderPids.delete(h.unsharePid);
+}
+
+async function benchPeers() {
+  const unshare = which('unshare');
+  const nsenter = which('nsenter');
+  if (!unshare) {
+    skip('unshare', 'peer', 'unshare -Urnpi --fork true', 'unshare (util-linux) not found');
+    skip('nsenter', 'peer', 'nsenter -U -n -p -i true', 'unshare (util-linux) not found');
+  } else {
+    const probe = timed(unshare, ['-Urnpi', '--fork', 'true'], { allowFail: true });
+    if (probe.status !== 0) {
+      skip('unshare', 'peer', 'unshare -Urnpi --fork true', `fails here: ${probe.stderr.trim()}`);
+    } else {
+      const s = await measure('unshare', () => timed(unshare, ['-Urnpi', '--fork', 'true']).ms);
+      record('unshare', 'peer', 'unshare -Urnpi --fork true', s);
+    }
+    if (!nsenter) {
+      skip('nsenter', 'peer', 'nsenter -U -n -p -i true', 'nsenter (util-linux) not found');
+    } else if (probe.status === 0) {
+      const h = await startHolder(unshare);
+      try {
+        const variants = [
+          ['-t', String(h.innerPid), '-U', '-n', '-p', '-i', '--preserve-credentials', 'true'],
+          ['-t', String(h.innerPid), '-U', '-n', '-p', '-i', 'true'],
+        ];
+        let chosen = null;
+        const errors = [];
+        for (const v of variants) {
+          const r = timed(nsenter, v, { allowFail: true });
+          if (r.status === 0) {
+            chosen = v;
+            break;
+          }
+          errors.push(r.stderr.trim());
+        }
+        const label = chosen ? `nsenter ${chosen.join(' ').replace(String(h.innerPid), 'PID')}` : 'nsenter -t PID -U -n -p -i true';
+        if (!chosen) skip('nsenter', 'peer', label, `fails here: ${errors.join('; ')}`);
+        else record('nsenter', 'peer', label, await measure('nsenter', () => timed(nsenter, chosen).ms));
+      } finally {
+        await stopHolder(h);
+      }
+    } else {
+      skip('nsenter', 'peer', 'nsenter -U -n -p -i true', 'unshare -Urnpi fails here, so there is no namespace set to hold');
+    }
+  }
+
+  podmanPath = which('podman');
+  if (!podmanPath) {
+    for (const [k, l] of [
+      ['podmanCreate', 'podman pod create'],
+      ['podmanExec', 'podman exec … /bin/true'],
+      ['podmanRm', 'podman pod rm -f'],
+    ])
+      skip(k, 'peer', l, 'not installed');
+    notes.push('podman: not installed, skipped');
+    return;
+  }
+  // podman pod create / rm -f; exec needs a container, so only when an image is already local.
+  const image = process.env.NSBOX_BENCH_PODMAN_IMAGE ?? 'docker.io/library/busybox';
+  const createSamples = [];
+  const rmSamples = [];
+  const total = opts.warmups + opts.iterations;
+  const prefix = `nsbox-bench-${process.pid}`;
+  for (let i = 0; i < total; i++) {
+    progress(`podman pod create/rm ${i + 1}/${total}`);
+    const name = `${prefix}-${i}`;
+    podmanPods.add(name);
+    const c = timed(podmanPath, ['pod', 'create', '--name', name]);
+    const r = timed(podmanPath, ['pod', 'rm', '-f', name]);
+    podmanPods.delete(name);
+    if (i >= opts.warmups) {
+      createSamples.push(c.ms);
+      rmSamples.push(r.ms);
+    }
+  }
+  record('podmanCreate', 'peer', 'podman pod create', createSamples);
+  record('podmanRm', 'peer', 'podman pod rm -f', rmSamples);
+  if (timed(podmanPath, ['image', 'exists', image], { allowFail: true }).status !== 0) {
+    skip('podmanExec', 'peer', 'podman exec … /bin/true', `image ${image} not present locally (set NSBOX_BENCH_PODMAN_IMAGE)`);
+    return;
+  }
+  const pod = `${prefix}-exec`;
+  podmanPods.add(pod);
+  try {
+    timed(podmanPath, ['pod', 'create', '--name', pod]);
+    timed(podmanPath, ['run', '-d', '--pod', pod, '--name', `${pod}-c`, image, 'sleep', '1000']);
+    record('podmanExec', 'peer', 'podman exec … /bin/true', await measure('podman exec', () => timed(podmanPath, ['exec', `${pod}-c`, '/bin/true']).ms));
+  } finally {
+    spawnSync(podmanPath, ['pod', 'rm', '-f', pod], { stdio: 'ignore' });
+    podmanPods.delete(pod);
+  }
+}
+
+// ---------------------------------------------------------------- ratios and targets
+
+function med(key) {
+  const r = results[key];
+  return r && !r.skipped ? r.medianMs : null;
+}
+
+function compare(what, ms, peerLabel, peerMs) {
+  if (ms == null || peerMs == null) return { what, vs: peerLabel, ratio: null, text: `${what} vs ${peerLabel}: not measured` };
+  const ratio = ms / peerMs;
+  const factor = ratio <= 1 ? 1 / ratio : ratio;
+  const how = `${factor < 10 ? factor.toFixed(2) : factor.toFixed(1)}× ${ratio <= 1 ? 'faster' : 'slower'}`;
+  return {
+    what,
+    vs: peerLabel,
+    ms: round(ms),
+    peerMs: round(peerMs),
+    ratio: round(ratio, 3),
+    text: `${what} ${fmt(ms)} ms vs ${peerLabel} ${fmt(peerMs)} ms: ratio ${ratio.toFixed(2)} (${how})`,
+  };
+}
+
+function fmt(ms) {
+  if (ms == null || !Number.isFinite(ms)) return '-';
+  return ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2);
+}
+
+function evaluate(lib, cli) {
+  const ratios = [];
+  const podmanCreate = med('podmanCreate');
+  const podmanExec = med('podmanExec');
+  if (podmanCreate == null) {
+    notes.push(`podman not installed; using DESIGN.md's measured ${PODMAN_REFERENCE.podCreateMs} ms for reference`);
+    ratios.push(compare('library pod create', med('libCreate'), 'podman pod create (DESIGN.md reference)', PODMAN_REFERENCE.podCreateMs));
+  } else {
+    ratios.push(compare('library pod create', med('libCreate'), 'podman pod create (measured)', podmanCreate));
+  }
+  ratios.push(compare('library pod create', med('libCreate'), 'unshare -Urnpi --fork true', med('unshare')));
+  ratios.push(compare('library exec', med('libExec'), results.nsenter?.label ?? 'nsenter', med('nsenter')));
+  if (podmanExec == null) ratios.push(compare('library exec', med('libExec'), 'podman exec (DESIGN.md reference)', PODMAN_REFERENCE.execMs));
+  else ratios.push(compare('library exec', med('libExec'), 'podman exec (measured)', podmanExec));
+  ratios.push(compare('CLI pod create', med('cliCreate'), 'node -e 0', med('nodeE0')));
+  ratios.push(compare('CLI exec', med('cliExec'), 'node -e 0', med('nodeE0')));
+
+  const node = med('nodeE0');
+  const cliExecOver = med('cliExec') != null && node != null ? med('cliExec') - node : null;
+  const cliCreateRatio = med('cliCreate') != null && node ? med('cliCreate') / node : null;
+  const rss = [lib?.pauseRssKiB, cli?.pauseRssKiB].filter((x) => x != null);
+  const rssMax = rss.length ? Math.max(...rss) : null;
+  const target = (name, goal, value, unit, pass, detail) => ({ name, goal, value: round(value, 3), unit, pass: value == null ? null : pass, detail });
+  const targets = [
+    target('pod create, library API', `≤ ${TARGETS.libCreateMs} ms`, med('libCreate'), 'ms', med('libCreate') <= TARGETS.libCreateMs, `median ${fmt(med('libCreate'))} ms`),
+    target('exec-join of /bin/true, library API', `≤ ${TARGETS.libExecMs} ms`, med('libExec'), 'ms', med('libExec') <= TARGETS.libExecMs, `median ${fmt(med('libExec'))} ms`),
+    target(
+      'nsbox exec … true from the CLI',
+      `within ${TARGETS.cliExecOverNodeMs} ms of node -e 0`,
+      cliExecOver,
+      'ms',
+      cliExecOver <= TARGETS.cliExecOverNodeMs,
+      `median ${fmt(med('cliExec'))} − ${fmt(node)} = ${fmt(cliExecOver)} ms over node -e 0`,
+    ),
+    target(
+      'nsbox pod create from the CLI, until the pod accepts an exec',
+      `≤ ${TARGETS.cliCreateOverNode} × node -e 0`,
+      cliCreateRatio,
+      '×',
+      cliCreateRatio <= TARGETS.cliCreateOverNode,
+      `median ${fmt(med('cliCreate'))} / ${fmt(node)} = ${cliCreateRatio?.toFixed(2)}× node -e 0 (create returns only once the pod is ready)`,
+    ),
+    target(
+      'pause RSS',
+      '≤ 1 MiB',
+      rssMax,
+      'KiB',
+      rssMax <= TARGETS.pauseRssKiB,
+      `VmRSS ${lib?.pauseRssKiB ?? '-'} KiB (library pod), ${cli?.pauseRssKiB ?? '-'} KiB (CLI pod)`,
+    ),
+  ];
+  return { ratios, targets, cliExecOverNodeMs: cliExecOver, cliCreateOverNode: cliCreateRatio };
+}
+
+// ---------------------------------------------------------------- output
+
+function printTable(report) {
+  const m = report.machine;
+  const out = [];
+  out.push('nsbox bench-pods');
+  out.push(`  machine:  ${m.cpu}, ${m.cores} cores, ${m.totalMemory} RAM`);
+  out.push(`  kernel:   ${m.kernel}    node: ${m.node}`);
+  out.push(`  running:  ${m.privilege} (uid ${m.uid}, ${m.user}); id mapping: ${report.idMapping.library ?? '-'} (library pod), ${report.idMapping.cli ?? '-'} (CLI pod)`);
+  out.push(`  runs:     ${report.iterations} measured iterations per figure after ${report.warmups} warm-ups; times in ms, wall clock`);
+  out.push(`  state:    private root ${report.stateRoot} (removed at the end)`);
+  out.push('');
+  const rows = Object.values(report.results);
+  const w = Math.max(...rows.map((r) => r.label.length + 2), 'operation'.length);
+  const groupName = { library: 'library API (this warm Node process)', cli: 'CLI (fresh process each)', peer: 'peers' };
+  let group = null;
+  out.push(`  ${'operation'.padEnd(w)}  ${'median'.padStart(8)}  ${'p90'.padStart(8)}  ${'n'.padStart(4)}`);
+  for (const r of rows) {
+    if (r.group !== group) {
+      group = r.group;
+      out.push(`  ${groupName[group]}`);
+    }
+    if (r.skipped) out.push(`    ${r.label.padEnd(w - 2)}  ${'skipped'.padStart(8)}  (${r.skipped})`);
+    else out.push(`    ${r.label.padEnd(w - 2)}  ${fmt(r.medianMs).padStart(8)}  ${fmt(r.p90Ms).padStart(8)}  ${String(r.n).padStart(4)}`);
+  }
+  out.push(`  pause RSS (VmRSS): ${report.pauseRssKiB.library ?? '-'} KiB (library pod), ${report.pauseRssKiB.cli ?? '-'} KiB (CLI pod)`);
+  out.push('');
+  out.push('Notes');
+  out.push('  - CLI "pod create" is timed as the create command alone: it returns only once the pod is ready to accept an exec.');
+  out.push('    "create + first exec" adds the first `nsbox exec X -- /bin/true` after it.');
+  for (const n of report.notes) out.push(`  - ${n}`);
+  for (const wng of report.warnings) out.push(`  - nsbox warned: ${wng}`);
+  out.push('');
+  out.push('Ratios (medians)');
+  for (const r of report.ratios) out.push(`  ${r.text}`);
+  out.push('');
+  out.push('Targets (medians)');
+  const tw = Math.max(...report.targets.map((t) => t.name.length));
+  const gw = Math.max(...report.targets.map((t) => t.goal.length));
+  for (const t of report.targets) {
+    const verdict = t.pass == null ? 'N/A ' : t.pass ? 'PASS' : 'MISS';
+    out.push(`  ${verdict}  ${t.name.padEnd(tw)}  ${t.goal.padEnd(gw)}  ${t.detail}`);
+  }
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  if (!existsSync(cliPath) || !existsSync(libPath)) throw new Error('nsbox is not built: run `npm run build` first');
+  const lib = await import(pathToFileURL(libPath).href);
+  const machine = machineInfo();
+  const libInfo = await benchLibrary(lib);
+  const cliInfo = await benchCli();
+  await benchPeers();
+  progressDone();
+  for (const r of Object.values(results)) for (const k of ['medianMs', 'p90Ms', 'minMs', 'maxMs']) if (k in r) r[k] = round(r[k], 3);
+  const { ratios, targets, cliExecOverNodeMs, cliCreateOverNode } = evaluate(libInfo, cliInfo);
+  const report = {
+    machine,
+    iterations: opts.iterations,
+    warmups: opts.warmups,
+    stateRoot,
+    idMapping: { library: libInfo.mapping, cli: cliInfo.mapping },
+    pauseRssKiB: { library: libInfo.pauseRssKiB, cli: cliInfo.pauseRssKiB },
+    results,
+    derived: { cliExecOverNodeMs: round(cliExecOverNodeMs, 3), cliCreateOverNode: round(cliCreateOverNode, 3) },
+    ratios,
+    targets,
+    podmanReference: PODMAN_REFERENCE,
+    notes,
+    warnings: [...warnings],
+  };
+  await cleanup();
+  if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  else printTable(report);
+}
+
+try {
+  await main();
+} catch (err) {
+  progressDone();
+  process.stderr.write(`bench-pods: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
