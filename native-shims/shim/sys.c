@@ -7,6 +7,9 @@
 #include <sys/ioctl.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -82,4 +85,14 @@ int nsbox_flock(int fd, int op) {
     r = flock(fd, op);
   while (r < 0 && errno == EINTR);
   return r < 0 ? -errno : 0;
+}
+
+/* A whiteout for overlayfs: a 0/0 character device. Unprivileged since
+ * Linux 5.8, so image layers can be unpacked rootless. */
+int nsbox_mknod_whiteout(const char *path) {
+  return mknod(path, S_IFCHR | 0000, makedev(0, 0)) < 0 ? -errno : 0;
+}
+
+int nsbox_lsetxattr(const char *path, const char *name, const char *value, int size) {
+  return lsetxattr(path, name, value, (size_t)size, 0) < 0 ? -errno : 0;
 }

@@ -45,6 +45,8 @@ function bind() {
     nsbox_close: { library: LIB, retType: I, paramsType: [I] },
     nsbox_kill: { library: LIB, retType: I, paramsType: [I, I] },
     nsbox_flock: { library: LIB, retType: I, paramsType: [I, I] },
+    nsbox_mknod_whiteout: { library: LIB, retType: I, paramsType: [DataType.String] },
+    nsbox_lsetxattr: { library: LIB, retType: I, paramsType: [DataType.String, DataType.String, DataType.String, I] },
   } as const);
 }
 
@@ -166,4 +168,14 @@ export async function flockAsync(fd: number, op: number): Promise<number> {
     paramsValue: [fd, op],
     runInNewThread: true,
   });
+}
+
+/** Creates an overlayfs whiteout (a 0/0 character device) at path; 0 or -errno. */
+export function mknodWhiteout(path: string): number {
+  return fns().nsbox_mknod_whiteout([path]) as number;
+}
+
+/** lsetxattr(path, name, value); 0 or -errno. */
+export function lsetxattr(path: string, name: string, value: string): number {
+  return fns().nsbox_lsetxattr([path, name, value, Buffer.byteLength(value)]) as number;
 }

@@ -1,6 +1,7 @@
 // Where runtime state lives (DESIGN.md): $XDG_RUNTIME_DIR/nsbox, else
 // /tmp/nsbox-<uid>; one override (--root / NSBOX_ROOT) for tests.
 import { lstatSync, mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { NsboxError } from '../errors.js';
 
@@ -9,6 +10,16 @@ export function defaultRuntimeRoot(env: NodeJS.ProcessEnv = process.env): string
   const uid = process.getuid?.() ?? 0;
   if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'nsbox');
   return `/tmp/nsbox-${uid}`;
+}
+
+/**
+ * Where images live (DESIGN.md): $XDG_DATA_HOME/nsbox, else
+ * ~/.local/share/nsbox. NSBOX_ROOT (and --root) put everything in one place.
+ */
+export function defaultDataRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.NSBOX_ROOT) return env.NSBOX_ROOT;
+  if (env.XDG_DATA_HOME) return join(env.XDG_DATA_HOME, 'nsbox');
+  return join(env.HOME || homedir(), '.local', 'share', 'nsbox');
 }
 
 /** Creates the root if needed and refuses one that another user could tamper with. */
