@@ -53,6 +53,10 @@ enum nsbox_op {
   OP_NO_NEW_PRIVS = 32,
   OP_PDEATHSIG = 33,      /* arg0 signal */
   OP_UMASK = 34,          /* arg0 mask */
+  OP_MKDIR = 35,          /* arg0 mode; strings: path (an existing one is fine) */
+  OP_TOUCH = 36,          /* arg0 mode; strings: path (an existing one is fine) */
+  OP_SYMLINK = 37,        /* strings: target, path (an existing path is fine) */
+  OP_PIVOT_ROOT = 38,     /* strings: new root; the old root is detached */
   OP_EXEC = 40,           /* arg0 argc, arg1 envc; strings: file, argv..., envp..., PATH */
 };
 

@@ -266,6 +266,18 @@ static int close_fds(struct ctx *c, struct step *s) {
   return 0;
 }
 
+/* pivot_root(".", ".") as runc does: no directory for the old root needed;
+ * the old root is stacked on the new one and detached right away. */
+static int pivot_root_into(struct step *s) {
+  if (s->nstr != 1)
+    return -EINVAL;
+  FAIL_IF(chdir(s->str[0]) < 0);
+  FAIL_IF(syscall(SYS_pivot_root, ".", ".") < 0);
+  FAIL_IF(umount2(".", MNT_DETACH) < 0);
+  FAIL_IF(chdir("/") < 0);
+  return 0;
+}
+
 /* execvpe without allocation: the PATH given by the plan, not our own. */
 static int exec_command(struct step *s) {
   const char *file = s->str[0];
@@ -347,6 +359,22 @@ int nsbox_run_child_step(struct ctx *c, struct step *s) {
   case OP_UMASK:
     umask((mode_t)s->arg[0]);
     return 0;
+  case OP_MKDIR:
+    FAIL_IF(s->nstr != 1 || (mkdir(s->str[0], (mode_t)s->arg[0]) < 0 && errno != EEXIST));
+    return 0;
+  case OP_TOUCH: {
+    if (s->nstr != 1)
+      return -EINVAL;
+    int fd = open(s->str[0], O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, (mode_t)s->arg[0]);
+    FAIL_IF(fd < 0);
+    close(fd);
+    return 0;
+  }
+  case OP_SYMLINK:
+    FAIL_IF(s->nstr != 2 || (symlink(s->str[0], s->str[1]) < 0 && errno != EEXIST));
+    return 0;
+  case OP_PIVOT_ROOT:
+    return pivot_root_into(s);
   case OP_EXEC:
     return exec_command(s);
   default:

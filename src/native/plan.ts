@@ -59,6 +59,10 @@ export type ChildStep =
   | { op: 'noNewPrivs' }
   | { op: 'pdeathsig'; signal: number }
   | { op: 'umask'; mask: number }
+  | { op: 'mkdir'; path: string; mode: number }
+  | { op: 'touch'; path: string; mode: number }
+  | { op: 'symlink'; target: string; path: string }
+  | { op: 'pivotRoot'; path: string }
   | { op: 'exec'; file: string; argv: string[]; env: string[]; path: string };
 
 export interface SpawnPlan {
@@ -96,6 +100,10 @@ const OP = {
   noNewPrivs: 32,
   pdeathsig: 33,
   umask: 34,
+  mkdir: 35,
+  touch: 36,
+  symlink: 37,
+  pivotRoot: 38,
   exec: 40,
 } as const;
 
@@ -144,6 +152,13 @@ function stepFields(s: AnyStep): { args: bigint[]; strings: string[] } {
       return { args: n(s.signal), strings: [] };
     case 'umask':
       return { args: n(s.mask), strings: [] };
+    case 'mkdir':
+    case 'touch':
+      return { args: n(s.mode), strings: [s.path] };
+    case 'symlink':
+      return { args: [], strings: [s.target, s.path] };
+    case 'pivotRoot':
+      return { args: [], strings: [s.path] };
     case 'exec':
       return { args: n(s.argv.length, s.env.length), strings: [s.file, ...s.argv, ...s.env, s.path] };
     case 'execMiddle':

@@ -37,6 +37,16 @@ function describeStep(step: AnyStep | null, section: number, index: number): str
       return `exec ${step.file}`;
     case 'chdir':
       return `chdir ${step.path}`;
+    case 'mkdir':
+      return `mkdir ${step.path}`;
+    case 'touch':
+      return `creating ${step.path}`;
+    case 'symlink':
+      return `symlink ${step.path}`;
+    case 'pivotRoot':
+      return `pivot_root into ${step.path}`;
+    case 'setIds':
+      return `switching to uid ${step.uid}, gid ${step.gid}`;
     default:
       return section === SECTION.child ? step.op : `${step.op} (helper)`;
   }
@@ -58,6 +68,8 @@ function hintFor(step: AnyStep | null, setupIndex: number, errno: number, result
   if (step.op === 'mount' && step.fstype === 'proc' && errno === Errno.EPERM)
     return '/proc is masked or read-only here (e.g. inside a container); nsbox needs an unmasked /proc (run `nsbox check`)';
   if (step.op === 'setnsPidfd' && errno === Errno.ESRCH) return 'the pod has stopped; create it again';
+  if (step.op === 'setIds' && errno === Errno.EINVAL) return 'that id is not mapped into the pod: give this user a range in /etc/subuid and /etc/subgid (run `nsbox check`)';
+  if (step.op === 'mount' && step.fstype === 'overlay') return 'overlayfs refused the layers; run `nsbox check` (native overlayfs in user namespaces needs Linux 5.11+)';
   return undefined;
 }
 

@@ -9,7 +9,8 @@ import { closeFd, kill } from '../native/ffi.js';
 import { identify } from '../process/proc-stat.js';
 import { reaper } from '../process/reaper.js';
 import { withStateLock } from '../state/lock.js';
-import { defaultRuntimeRoot, ensureRuntimeRoot } from '../state/paths.js';
+import { defaultRuntimeRoot, ensureRuntimeRoot, statePaths } from '../state/paths.js';
+import { removeTreeAsOwner } from '../idmap/remove-tree.js';
 import { CHILD_PID } from '../native/plan.js';
 import { startPause, type PauseProcess } from './pause-process.js';
 import { Pod, rememberLocalPod } from './pod.js';
@@ -45,9 +46,9 @@ function validateHostname(h: string): void {
 }
 
 /** Removes library pods whose creator is gone (their pause died with it). */
-function collectAbandoned(root: string): void {
+async function collectAbandoned(root: string): Promise<void> {
   for (const r of listPodRecords(root)) {
-    if (r.autoRemove && podStatus(r) === 'exited') removePodState(root, r.id);
+    if (r.autoRemove && podStatus(r) === 'exited') await removeTreeAsOwner(statePaths.podDir(root, r.id));
   }
 }
 
@@ -67,7 +68,7 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
   const warnings = [mappingWarning(mapping)].filter((w): w is string => !!w);
   const id = newPodId();
   return withStateLock(root, async () => {
-    collectAbandoned(root);
+    await collectAbandoned(root);
     if (listPodRecords(root).some((r) => r.name === name))
       throw new NsboxError('DUPLICATE_NAME', `a pod named ${name} already exists`, `choose another name or remove it with \`nsbox pod rm -f ${name}\``);
     // Detached: the shim's middle process becomes the supervisor (parent of

@@ -1,6 +1,8 @@
 // A handle on one pod. Local pods are supervised by this process (library
 // mode, or inside an nsbox supervisor); remote ones are reached through their
 // records, pidfds and supervisor sockets.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { NsboxError } from '../errors.js';
 import { closeFd, pidfdOpen, pidfdSendSignal } from '../native/ffi.js';
 import { isAlive } from '../process/proc-stat.js';
@@ -9,6 +11,10 @@ import type { ExitStatus } from '../process/wait-status.js';
 import { buildEnv, execCaptured, type ExecOptions, type ExecResult } from './exec.js';
 import { podStatus, type PodRecord, type PodStatus } from './record.js';
 import { listPodRecords, removePodState, writePodRecord } from './store.js';
+import { ContainerManager, type RunRequest } from '../container/manager.js';
+import type { ContainerRecord } from '../container/record.js';
+import { removeTreeAsOwner } from '../idmap/remove-tree.js';
+import type { SupervisorRequest } from '../supervisor/protocol.js';
 import { statePaths } from '../state/paths.js';
 import { withStateLock } from '../state/lock.js';
 
@@ -62,6 +68,7 @@ export class Pod {
   private exitStatus: Promise<ExitStatus> | undefined;
   private removed = false;
   private pauseExited = false;
+  private manager: ContainerManager | null = null;
 
   constructor(
     readonly root: string,
@@ -138,9 +145,49 @@ export class Pod {
         if (!(err instanceof NsboxError && err.code === 'POD_NOT_RUNNING')) throw err;
       });
     }
-    await withStateLock(this.root, () => removePodState(this.root, this.rec.id));
+    await withStateLock(this.root, () => removeTreeAsOwner(statePaths.podDir(this.root, this.rec.id)));
     this.removed = true;
     if (this.localPidfd !== null) forgetLocalPod(this);
+  }
+
+  /**
+   * The containers of a pod this process supervises. keepAlive: whether
+   * running containers keep this process alive (the supervisor) or not.
+   */
+  containerManager(keepAlive = false): ContainerManager {
+    if (this.localPidfd === null) throw new NsboxError('NOT_LOCAL', `pod ${this.rec.name} is not supervised by this process`);
+    this.manager ??= new ContainerManager(this.root, this.rec, () => this.localPidfd!, keepAlive);
+    return this.manager;
+  }
+
+  /** Starts a container (resolved request) in this pod. */
+  async startContainer(req: RunRequest): Promise<ContainerRecord> {
+    if (this.pauseExited || podStatus(this.rec) === 'exited') throw notRunning(this.rec);
+    if (this.localPidfd !== null) return this.containerManager().run(req);
+    return this.askSupervisor({ op: 'run', request: req });
+  }
+
+  async stopContainer(name: string, timeoutSeconds: number): Promise<ContainerRecord> {
+    if (this.localPidfd !== null) return this.containerManager().stop(name, timeoutSeconds);
+    return this.askSupervisor({ op: 'container-stop', name, timeoutSeconds }, (timeoutSeconds + 10) * 1000);
+  }
+
+  async removeContainer(name: string, force: boolean): Promise<void> {
+    if (this.localPidfd !== null) return this.containerManager().remove(name, force);
+    await this.askSupervisor({ op: 'container-rm', name, force }, 30_000, false);
+  }
+
+  async waitContainer(name: string): Promise<ContainerRecord> {
+    if (this.localPidfd !== null) return this.containerManager().wait(name);
+    return this.askSupervisor({ op: 'container-wait', name }, 2 ** 31 - 1);
+  }
+
+  private async askSupervisor(req: SupervisorRequest, timeoutMs = 30_000, expectContainer = true): Promise<ContainerRecord> {
+    if (podStatus(this.rec) !== 'running') throw notRunning(this.rec);
+    const { requestSupervisor } = await import('../supervisor/client.js');
+    const res = await requestSupervisor(statePaths.podSocket(this.root, this.rec.id), req, timeoutMs);
+    if (!res.container && expectContainer) throw new NsboxError('PROTOCOL', `the supervisor answered ${req.op} without a container`);
+    return res.container as ContainerRecord;
   }
 
   /** Waits for the pause to exit (local pods only). */
@@ -154,6 +201,7 @@ export class Pod {
   }
 
   private async stopLocal(timeout: number): Promise<void> {
+    if (this.manager) await this.manager.stopAll(timeout);
     if (this.pauseExited || !isAlive(this.rec.pause)) {
       await this.exitStatus;
       if (this.rec.stoppedAt) return;
@@ -205,6 +253,7 @@ export class Pod {
 
   private onPauseExit(): void {
     this.pauseExited = true;
+    this.manager?.markAllExited();
     if (this.localPidfd !== null) closeFd(this.localPidfd);
   }
 }
@@ -221,7 +270,9 @@ export function rememberLocalPod(pod: Pod): void {
   process.on('exit', () => {
     for (const p of localPods) {
       if (isAlive(p.record.pause)) process.kill(p.record.pause.pid, SIGKILL);
-      if (p.record.autoRemove) removePodState(p.root, p.id);
+      // Container files may belong to subordinate ids, which only a user
+      // namespace can delete: such pods are collected by the next create.
+      if (p.record.autoRemove && !existsSync(join(statePaths.podDir(p.root, p.id), 'containers'))) removePodState(p.root, p.id);
     }
   });
 }

@@ -13,6 +13,7 @@ import { reaper } from '../process/reaper.js';
 import { readJson } from '../state/atomic.js';
 import { withStateLock } from '../state/lock.js';
 import { statePaths } from '../state/paths.js';
+import type { ContainerRecord } from '../container/record.js';
 import type { SupervisorRequest, SupervisorResponse } from './protocol.js';
 
 const SIGKILL = 9;
@@ -22,7 +23,9 @@ function errorOf(err: unknown): { code: string; message: string; hint?: string }
   return { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
 }
 
-function serve(socketPath: string, stop: (timeoutSeconds: number) => Promise<void>) {
+type Handler = (req: SupervisorRequest) => Promise<ContainerRecord | void>;
+
+function serve(socketPath: string, handle: Handler) {
   const server = createServer((conn: Socket) => {
     let buf = '';
     conn.on('error', () => {});
@@ -37,13 +40,10 @@ function serve(socketPath: string, stop: (timeoutSeconds: number) => Promise<voi
       } catch {
         return answer({ ok: false, error: { code: 'BAD_REQUEST', message: 'malformed request' } });
       }
-      if (req.op === 'ping') answer({ ok: true, pid: process.pid });
-      else if (req.op === 'stop')
-        stop(req.timeoutSeconds).then(
-          () => answer({ ok: true, pid: process.pid }),
-          (err) => answer({ ok: false, error: errorOf(err) }),
-        );
-      else answer({ ok: false, error: { code: 'BAD_REQUEST', message: `unknown request ${JSON.stringify(req)}` } });
+      handle(req).then(
+        (container) => answer({ ok: true, pid: process.pid, ...(container ? { container } : {}) }),
+        (err) => answer({ ok: false, error: errorOf(err) }),
+      );
     });
   });
   server.on('error', () => {}); // the pod still runs without its socket; stop falls back to signals
@@ -71,7 +71,25 @@ async function main(): Promise<void> {
   const socketPath = statePaths.podSocket(root, id);
   const state: { stopping: Promise<void> | null } = { stopping: null };
   const stop = (timeoutSeconds: number) => (state.stopping ??= pod.stop({ timeoutSeconds }));
-  const server = serve(socketPath, stop);
+  const containers = pod.containerManager(true);
+  const server = serve(socketPath, async (req) => {
+    switch (req.op) {
+      case 'ping':
+        return;
+      case 'stop':
+        return stop(req.timeoutSeconds);
+      case 'run':
+        return containers.run(req.request);
+      case 'container-stop':
+        return containers.stop(req.name, req.timeoutSeconds);
+      case 'container-rm':
+        return containers.remove(req.name, req.force);
+      case 'container-wait':
+        return containers.wait(req.name);
+      default:
+        throw new NsboxError('BAD_REQUEST', `unknown request ${JSON.stringify(req)}`);
+    }
+  });
   const keepAlive = setInterval(() => {}, 1 << 30); // until the pod ends, socket or not
   process.on('SIGTERM', () => void stop(10));
   process.on('SIGINT', () => void stop(10));

@@ -1,5 +1,16 @@
 // Messages between the CLI/library and a pod's supervisor: one JSON object
 // per line on a unix socket in the pod's state directory.
-export type SupervisorRequest = { op: 'ping' } | { op: 'stop'; timeoutSeconds: number };
+import type { RunRequest } from '../container/manager.js';
+import type { ContainerRecord } from '../container/record.js';
 
-export type SupervisorResponse = { ok: true; pid: number } | { ok: false; error: { code: string; message: string; hint?: string } };
+export type SupervisorRequest =
+  | { op: 'ping' }
+  | { op: 'stop'; timeoutSeconds: number }
+  | { op: 'run'; request: RunRequest }
+  | { op: 'container-stop'; name: string; timeoutSeconds: number }
+  | { op: 'container-rm'; name: string; force: boolean }
+  | { op: 'container-wait'; name: string };
+
+export type SupervisorResponse =
+  | { ok: true; pid: number; container?: ContainerRecord }
+  | { ok: false; error: { code: string; message: string; hint?: string } };

@@ -1,0 +1,82 @@
+// Container logs: one JSON object per line, {t, s, d} = time, stream
+// ("o" stdout / "e" stderr), data; the supervisor appends, anyone reads.
+import { createWriteStream, readFileSync, statSync, type WriteStream } from 'node:fs';
+import type { Socket } from 'node:net';
+
+export interface LogEntry {
+  t: string;
+  s: 'o' | 'e';
+  d: string;
+}
+
+export class LogWriter {
+  private out: WriteStream;
+  constructor(readonly path: string) {
+    this.out = createWriteStream(path, { flags: 'a', mode: 0o600 });
+    this.out.on('error', () => {}); // a full disk must not kill the supervisor
+  }
+
+  write(stream: 'o' | 'e', data: string): void {
+    this.out.write(JSON.stringify({ t: new Date().toISOString(), s: stream, d: data } satisfies LogEntry) + '\n');
+  }
+
+  /** Copies a pipe into the log; resolves when the pipe closes. */
+  attach(socket: Socket, stream: 'o' | 'e', tee?: (data: Buffer) => void): Promise<void> {
+    socket.on('data', (d: Buffer) => {
+      this.write(stream, d.toString('utf8'));
+      tee?.(d);
+    });
+    return new Promise((resolve) => {
+      socket.on('close', () => resolve());
+      socket.on('error', () => resolve());
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.out.end(resolve));
+  }
+}
+
+export function parseLog(text: string): LogEntry[] {
+  const entries: LogEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    try {
+      entries.push(JSON.parse(line) as LogEntry);
+    } catch {
+      // a line cut by a crash: skip it
+    }
+  }
+  return entries;
+}
+
+export function readLog(path: string, fromByte = 0): { entries: LogEntry[]; size: number } {
+  let text: string;
+  try {
+    const buf = readFileSync(path);
+    // Only whole lines: a writer may be in the middle of one.
+    const end = buf.lastIndexOf(0x0a) + 1;
+    text = buf.subarray(fromByte, Math.max(fromByte, end)).toString('utf8');
+    return { entries: parseLog(text), size: Math.max(fromByte, end) };
+  } catch {
+    return { entries: [], size: fromByte };
+  }
+}
+
+export function logSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** The last n lines of each entry's text, in order, as `logs --tail` shows them. */
+export function tailEntries(entries: LogEntry[], n: number): LogEntry[] {
+  const lines: LogEntry[] = [];
+  for (const e of entries) {
+    const parts = e.d.split(/(?<=\n)/);
+    for (const p of parts) lines.push({ ...e, d: p });
+  }
+  return n >= lines.length ? lines : lines.slice(lines.length - n);
+}

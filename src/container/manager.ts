@@ -1,0 +1,291 @@
+// Runs a pod's containers and keeps their records: the parent of every
+// container process (in the supervisor, or in a library user's process),
+// it captures their output into logs, records exits, restarts by policy and
+// stops them in order.
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { NsboxError } from '../errors.js';
+import { removeTreeAsOwner } from '../idmap/remove-tree.js';
+import { closeFd, pidfdOpen, pidfdSendSignal, pipe } from '../native/ffi.js';
+import { runPlan, SpawnFailure } from '../native/spawn.js';
+import { execFailureExitCode, execFailureMessage } from '../pod/exec.js';
+import type { PodRecord } from '../pod/record.js';
+import { identify, isAlive } from '../process/proc-stat.js';
+import { reaper } from '../process/reaper.js';
+import { shellExitCode } from '../process/wait-status.js';
+import { readJson, writeJsonAtomic } from '../state/atomic.js';
+import { containerPaths, containersDir, prepareContainerDir, type ContainerPaths } from './files.js';
+import { LogWriter } from './logs.js';
+import { containerPlan, type RootfsSource } from './plans.js';
+import { refuse, transitions, type ContainerRecord } from './record.js';
+import type { RestartPolicy } from './spec.js';
+
+const SIGTERM = 15;
+const SIGKILL = 9;
+const MAX_BACKOFF_MS = 10_000;
+
+/** Everything the supervisor needs to start a container (resolved by the caller). */
+export interface RunRequest {
+  name: string;
+  image: { id: string; name: string | null; layers: string[]; layerDirs: string[] };
+  argv: string[];
+  env: string[];
+  workdir: string;
+  user: { uid: number; gid: number };
+  restart: RestartPolicy;
+  readOnly: boolean;
+}
+
+interface Live {
+  record: ContainerRecord;
+  paths: ContainerPaths;
+  pidfd: number;
+  exited: Promise<void>;
+  stopRequested: boolean;
+  restartTimer: NodeJS.Timeout | null;
+  settled: Promise<void>;
+  settle: () => void;
+}
+
+export class ContainerManager {
+  private live = new Map<string, Live>();
+
+  constructor(
+    private readonly root: string,
+    private readonly pod: PodRecord,
+    private readonly pausePidfd: () => number,
+    /** Keep this process alive while containers run (the supervisor), or not (a library user). */
+    private readonly keepAlive: boolean,
+  ) {}
+
+  paths(name: string): ContainerPaths {
+    return containerPaths(this.root, this.pod.id, name);
+  }
+
+  read(name: string): ContainerRecord | null {
+    return this.live.get(name)?.record ?? readJson<ContainerRecord>(this.paths(name).record);
+  }
+
+  list(): ContainerRecord[] {
+    let names: string[] = [];
+    try {
+      names = readdirSync(containersDir(this.root, this.pod.id));
+    } catch {
+      return [];
+    }
+    return names.map((n) => this.read(n)).filter((r): r is ContainerRecord => !!r);
+  }
+
+  async run(req: RunRequest): Promise<ContainerRecord> {
+    if (existsSync(this.paths(req.name).dir))
+      throw new NsboxError('DUPLICATE_NAME', `a container named ${req.name} already exists in pod ${this.pod.name}`, `choose another name or remove it with \`nsbox rm -f ${this.pod.name}/${req.name}\``);
+    const paths = this.paths(req.name);
+    prepareContainerDir(paths, this.pod.hostname);
+    const record: ContainerRecord = {
+      id: randomBytes(32).toString('hex'),
+      name: req.name,
+      podId: this.pod.id,
+      podName: this.pod.name,
+      image: { id: req.image.id, name: req.image.name, layers: req.image.layers },
+      argv: req.argv,
+      env: req.env,
+      workdir: req.workdir,
+      user: req.user,
+      restart: req.restart,
+      readOnly: req.readOnly,
+      rootfs: 'overlay',
+      createdAt: new Date().toISOString(),
+      state: 'created',
+      process: null,
+      startedAt: null,
+      finishedAt: null,
+      exitCode: null,
+      restartCount: 0,
+      error: null,
+    };
+    let settle!: () => void;
+    const settled = new Promise<void>((r) => (settle = r));
+    const live: Live = { record, paths, pidfd: -1, exited: Promise.resolve(), stopRequested: false, restartTimer: null, settled, settle };
+    this.live.set(req.name, live);
+    this.save(live);
+    await this.start(live, req.image.layerDirs);
+    return live.record;
+  }
+
+  private save(live: Live): void {
+    writeJsonAtomic(live.paths.record, live.record);
+  }
+
+  private async start(live: Live, layerDirs: string[]): Promise<void> {
+    const r = live.record;
+    const log = new LogWriter(live.paths.log);
+    const out = pipe();
+    const err = pipe();
+    if (out.rc < 0 || err.rc < 0) throw new NsboxError('PIPE', 'cannot create pipes for the container', 'too many open files? raise `ulimit -n`');
+    const rootfs: RootfsSource = { kind: 'overlay', lowerDirs: layerDirs, upperDir: live.paths.upper, workDir: live.paths.work };
+    let pid: number;
+    try {
+      pid = await runPlan(
+        containerPlan({
+          pausePidfd: this.pausePidfd(),
+          mountPoint: live.paths.mountPoint,
+          rootfs,
+          etcFiles: { hosts: live.paths.hosts, resolvConf: live.paths.resolvConf, hostname: live.paths.hostname },
+          readOnly: r.readOnly,
+          argv: r.argv,
+          env: r.env,
+          workdir: r.workdir,
+          user: r.user,
+          canSetGroups: this.pod.mapping !== 'single',
+          stdio: [-1, out.write, err.write],
+        }),
+      );
+    } catch (e) {
+      for (const fd of [out.read, out.write, err.read, err.write]) closeFd(fd);
+      const message = e instanceof SpawnFailure && e.failedStep?.op === 'exec' ? execFailureMessage(r.argv[0]!, e.errno) : e instanceof NsboxError ? e.oneLine() : String(e);
+      const code = e instanceof SpawnFailure && e.failedStep?.op === 'exec' ? execFailureExitCode(e.errno) : 125;
+      log.write('e', `nsbox: ${message}\n`);
+      await log.close();
+      this.finish(live, code, message);
+      return;
+    }
+    closeFd(out.write);
+    closeFd(err.write);
+    live.pidfd = pidfdOpen(pid);
+    r.state = live.stopRequested ? 'stopping' : 'running';
+    r.process = identify(pid);
+    r.startedAt = new Date().toISOString();
+    r.finishedAt = null;
+    r.exitCode = null;
+    r.error = null;
+    this.save(live);
+    const sockets = [new Socket({ fd: out.read, readable: true, writable: false }), new Socket({ fd: err.read, readable: true, writable: false })];
+    if (!this.keepAlive) for (const s of sockets) s.unref();
+    const drained = Promise.all([log.attach(sockets[0]!, 'o'), log.attach(sockets[1]!, 'e')]);
+    live.exited = (async () => {
+      const status = await reaper.wait(pid, { keepAlive: this.keepAlive });
+      // Output written just before exit is still in the pipes; a daemonized
+      // grandchild may hold them open, so do not wait for it forever.
+      await Promise.race([drained, new Promise((res) => setTimeout(res, 200).unref())]);
+      for (const s of sockets) s.destroy();
+      await log.close();
+      closeFd(live.pidfd);
+      live.pidfd = -1;
+      this.afterExit(live, shellExitCode(status), layerDirs);
+    })();
+  }
+
+  private finish(live: Live, exitCode: number, error: string | null): void {
+    const r = live.record;
+    r.state = 'exited';
+    r.exitCode = exitCode;
+    r.error = error;
+    r.finishedAt = new Date().toISOString();
+    r.process = null;
+    this.save(live);
+    live.settle();
+  }
+
+  private afterExit(live: Live, exitCode: number, layerDirs: string[]): void {
+    const r = live.record;
+    const p = r.restart;
+    const again =
+      !live.stopRequested &&
+      (p.policy === 'always' || (p.policy === 'on-failure' && exitCode !== 0 && (p.maxRetries === null || r.restartCount < p.maxRetries)));
+    if (!again) return this.finish(live, exitCode, null);
+    r.exitCode = exitCode;
+    r.finishedAt = new Date().toISOString();
+    r.restartCount += 1;
+    r.process = null;
+    this.save(live);
+    const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(r.restartCount - 1, 10));
+    live.restartTimer = setTimeout(() => {
+      live.restartTimer = null;
+      if (live.stopRequested) return this.finish(live, exitCode, null);
+      void this.start(live, layerDirs);
+    }, delay);
+    if (!this.keepAlive) live.restartTimer.unref();
+  }
+
+  private liveOrThrow(name: string): Live {
+    const live = this.live.get(name);
+    if (!live) throw new NsboxError('NO_SUCH_CONTAINER', `no such container: ${this.pod.name}/${name}`, `list containers with \`nsbox ps -a --pod ${this.pod.name}\``);
+    return live;
+  }
+
+  /** SIGTERM, then SIGKILL after the grace period; no restart afterwards. */
+  async stop(name: string, timeoutSeconds: number): Promise<ContainerRecord> {
+    const live = this.liveOrThrow(name);
+    const r = live.record;
+    if (!transitions.canStop(r) && !live.restartTimer) throw refuse(r, 'stop', `it has already stopped; remove it with \`nsbox rm ${r.podName}/${r.name}\``);
+    live.stopRequested = true;
+    if (live.restartTimer) {
+      clearTimeout(live.restartTimer);
+      live.restartTimer = null;
+      this.finish(live, r.exitCode ?? 0, null);
+      return r;
+    }
+    r.state = 'stopping';
+    this.save(live);
+    if (live.pidfd >= 0) pidfdSendSignal(live.pidfd, timeoutSeconds > 0 ? SIGTERM : SIGKILL);
+    const killer = setTimeout(() => live.pidfd >= 0 && pidfdSendSignal(live.pidfd, SIGKILL), timeoutSeconds * 1000);
+    await holdingProcess(live.settled);
+    clearTimeout(killer);
+    return r;
+  }
+
+  kill(name: string, signal: number): ContainerRecord {
+    const live = this.liveOrThrow(name);
+    if (!transitions.canKill(live.record) || live.pidfd < 0) throw refuse(live.record, 'kill', 'it is not running');
+    const rc = pidfdSendSignal(live.pidfd, signal);
+    if (rc < 0) throw new NsboxError('KILL_FAILED', `cannot signal ${this.pod.name}/${name}: errno ${-rc}`);
+    return live.record;
+  }
+
+  async wait(name: string): Promise<ContainerRecord> {
+    const live = this.liveOrThrow(name);
+    await holdingProcess(live.settled);
+    return live.record;
+  }
+
+  async remove(name: string, force: boolean): Promise<void> {
+    const live = this.live.get(name);
+    const r = live?.record ?? this.read(name);
+    if (!r) throw new NsboxError('NO_SUCH_CONTAINER', `no such container: ${this.pod.name}/${name}`, `list containers with \`nsbox ps -a --pod ${this.pod.name}\``);
+    if (live && !transitions.canRemove(r)) {
+      if (!force) throw refuse(r, 'remove', `stop it first or use \`nsbox rm -f ${r.podName}/${r.name}\``);
+      await this.stop(name, 0);
+    }
+    this.live.delete(name);
+    await removeTreeAsOwner(this.paths(name).dir);
+  }
+
+  /** Stops every container (SIGTERM, grace, SIGKILL), in parallel. */
+  async stopAll(timeoutSeconds: number): Promise<void> {
+    await Promise.all(
+      [...this.live.values()].filter((l) => transitions.canStop(l.record) || l.restartTimer).map((l) => this.stop(l.record.name, timeoutSeconds).catch(() => {})),
+    );
+  }
+
+  /** Records containers as exited after the pod died under them. */
+  markAllExited(): void {
+    for (const live of this.live.values()) {
+      if (live.record.state !== 'exited') {
+        if (live.restartTimer) clearTimeout(live.restartTimer);
+        live.stopRequested = true;
+        if (live.record.process && !isAlive(live.record.process)) this.finish(live, live.record.exitCode ?? 137, null);
+      }
+    }
+  }
+}
+
+/** Awaits p while keeping this process alive, even where containers do not. */
+async function holdingProcess<T>(p: Promise<T>): Promise<T> {
+  const hold = setInterval(() => {}, 1 << 30);
+  try {
+    return await p;
+  } finally {
+    clearInterval(hold);
+  }
+}

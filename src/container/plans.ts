@@ -1,0 +1,156 @@
+// Pure builders of the shim plans for containers: the container's own mount
+// namespace (overlay root, /proc, /dev, /sys, /etc files, pivot_root) inside
+// the pod's other namespaces, and joining a running container for exec.
+import { CLONE, MS, type ChildStep, type SpawnPlan } from '../native/plan.js';
+import { POD_CLONE_FLAGS } from '../pod/plans.js';
+
+/** What a container joins of its pod: everything but the mount namespace. */
+export const CONTAINER_JOIN_FLAGS = CLONE.NEWUSER | CLONE.NEWNET | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWPID;
+
+/** Device nodes bound from the host (unprivileged tar extraction cannot mknod). */
+export const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'] as const;
+
+export type RootfsSource =
+  | { kind: 'overlay'; lowerDirs: string[]; upperDir: string; workDir: string }
+  | { kind: 'copy'; dir: string };
+
+export interface ContainerPlanInput {
+  pausePidfd: number;
+  /** Host directory where the root is mounted before pivot_root. */
+  mountPoint: string;
+  rootfs: RootfsSource;
+  /** Host files bound over /etc/hosts, /etc/resolv.conf, /etc/hostname. */
+  etcFiles: { hosts: string; resolvConf: string; hostname: string };
+  readOnly: boolean;
+  argv: string[];
+  env: string[];
+  workdir: string;
+  user: { uid: number; gid: number };
+  /** False when the pod maps a single id: setgroups(2) is denied there. */
+  canSetGroups: boolean;
+  stdio: [number, number, number];
+}
+
+const mount = (source: string, target: string, fstype: string, flags: number, data = ''): ChildStep => ({ op: 'mount', source, target, fstype, flags, data });
+
+/** overlayfs lowerdir lists the top layer first; we keep layers bottom first. */
+export function overlayOptions(r: { lowerDirs: string[]; upperDir: string; workDir: string }): string {
+  const lower = [...r.lowerDirs].reverse().join(':');
+  return `lowerdir=${lower},upperdir=${r.upperDir},workdir=${r.workDir},userxattr`;
+}
+
+function rootfsSteps(input: ContainerPlanInput): ChildStep[] {
+  const m = input.mountPoint;
+  if (input.rootfs.kind === 'overlay') return [mount('overlay', m, 'overlay', 0, overlayOptions(input.rootfs))];
+  // pivot_root needs a mount point: bind the copy onto itself.
+  return [mount(input.rootfs.dir, m, '', MS.BIND | MS.REC)];
+}
+
+function devSteps(m: string): ChildStep[] {
+  const dev = `${m}/dev`;
+  const steps: ChildStep[] = [
+    { op: 'mkdir', path: dev, mode: 0o755 },
+    mount('tmpfs', dev, 'tmpfs', MS.NOSUID | MS.NOEXEC, 'mode=755,size=65536k'),
+  ];
+  for (const node of DEV_NODES) {
+    steps.push({ op: 'touch', path: `${dev}/${node}`, mode: 0o666 }, mount(`/dev/${node}`, `${dev}/${node}`, '', MS.BIND));
+  }
+  steps.push(
+    { op: 'mkdir', path: `${dev}/pts`, mode: 0o755 },
+    mount('devpts', `${dev}/pts`, 'devpts', MS.NOSUID | MS.NOEXEC, 'newinstance,ptmxmode=0666,mode=620'),
+    { op: 'symlink', target: 'pts/ptmx', path: `${dev}/ptmx` },
+    { op: 'mkdir', path: `${dev}/shm`, mode: 0o1777 },
+    mount('shm', `${dev}/shm`, 'tmpfs', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=1777,size=65536k'),
+    { op: 'mkdir', path: `${dev}/mqueue`, mode: 0o755 },
+    mount('mqueue', `${dev}/mqueue`, 'mqueue', MS.NOSUID | MS.NODEV | MS.NOEXEC),
+    { op: 'symlink', target: '/proc/self/fd', path: `${dev}/fd` },
+    { op: 'symlink', target: '/proc/self/fd/0', path: `${dev}/stdin` },
+    { op: 'symlink', target: '/proc/self/fd/1', path: `${dev}/stdout` },
+    { op: 'symlink', target: '/proc/self/fd/2', path: `${dev}/stderr` },
+  );
+  return steps;
+}
+
+function etcSteps(m: string, files: ContainerPlanInput['etcFiles']): ChildStep[] {
+  const steps: ChildStep[] = [{ op: 'mkdir', path: `${m}/etc`, mode: 0o755 }];
+  for (const [name, source] of [
+    ['hosts', files.hosts],
+    ['resolv.conf', files.resolvConf],
+    ['hostname', files.hostname],
+  ] as const) {
+    steps.push({ op: 'touch', path: `${m}/etc/${name}`, mode: 0o644 }, mount(source, `${m}/etc/${name}`, '', MS.BIND));
+  }
+  return steps;
+}
+
+export function containerPlan(input: ContainerPlanInput): SpawnPlan {
+  const m = input.mountPoint;
+  const child: ChildStep[] = [
+    mount('', '/', '', MS.REC | MS.PRIVATE),
+    ...rootfsSteps(input),
+    { op: 'mkdir', path: `${m}/proc`, mode: 0o555 },
+    mount('proc', `${m}/proc`, 'proc', MS.NOSUID | MS.NODEV | MS.NOEXEC),
+    { op: 'mkdir', path: `${m}/sys`, mode: 0o555 },
+    mount('sysfs', `${m}/sys`, 'sysfs', MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC),
+    ...devSteps(m),
+    ...etcSteps(m, input.etcFiles),
+    { op: 'mkdir', path: `${m}/tmp`, mode: 0o1777 },
+    ...(input.readOnly ? readOnlySteps(m) : []),
+    { op: 'pivotRoot', path: m },
+    { op: 'chdir', path: input.workdir },
+    { op: 'stdio', fds: input.stdio },
+    { op: 'closeFds', from: 3 },
+    { op: 'setIds', uid: input.user.uid, gid: input.user.gid, clearGroups: input.canSetGroups },
+    { op: 'exec', file: input.argv[0]!, argv: input.argv, env: input.env, path: pathOf(input.env) },
+  ];
+  return {
+    cloneFlags: CLONE.NEWNS,
+    middle: [{ op: 'setnsPidfd', pidfd: input.pausePidfd, flags: CONTAINER_JOIN_FLAGS }],
+    after: [],
+    child,
+  };
+}
+
+/** As podman's --read-only: a read-only root with writable tmpfs on /tmp, /run, /var/tmp. */
+function readOnlySteps(m: string): ChildStep[] {
+  const steps: ChildStep[] = [{ op: 'mkdir', path: `${m}/var`, mode: 0o755 }];
+  for (const dir of ['tmp', 'run', 'var/tmp']) {
+    steps.push({ op: 'mkdir', path: `${m}/${dir}`, mode: 0o1777 }, mount('tmpfs', `${m}/${dir}`, 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=1777'));
+  }
+  steps.push(mount('', m, '', MS.REMOUNT | MS.BIND | MS.RDONLY));
+  return steps;
+}
+
+function pathOf(env: string[]): string {
+  const p = env.find((e) => e.startsWith('PATH='));
+  return p ? p.slice(5) : '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+}
+
+export interface ContainerExecPlanInput {
+  containerPidfd: number;
+  argv: string[];
+  env: string[];
+  cwd: string;
+  user: { uid: number; gid: number };
+  canSetGroups: boolean;
+  stdio: [number, number, number];
+  tty: boolean;
+}
+
+/** Joins a running container: its mount namespace too, so its root and files. */
+export function containerExecPlan(input: ContainerExecPlanInput): SpawnPlan {
+  const child: ChildStep[] = [
+    { op: 'chdir', path: input.cwd },
+    { op: 'stdio', fds: input.stdio },
+    { op: 'closeFds', from: 3 },
+    ...(input.tty ? ([{ op: 'setsid' }, { op: 'setCtty', fd: 0 }] as ChildStep[]) : []),
+    { op: 'setIds', uid: input.user.uid, gid: input.user.gid, clearGroups: input.canSetGroups },
+    { op: 'exec', file: input.argv[0]!, argv: input.argv, env: input.env, path: pathOf(input.env) },
+  ];
+  return {
+    cloneFlags: 0,
+    middle: [{ op: 'setnsPidfd', pidfd: input.containerPidfd, flags: POD_CLONE_FLAGS }],
+    after: [],
+    child,
+  };
+}

@@ -1,0 +1,57 @@
+// What a user asks for when running a container, validated.
+import { NsboxError } from '../errors.js';
+import { MAX_NAME_LENGTH, NAME_PATTERN } from '../pod/record.js';
+
+export type RestartPolicy = { policy: 'no' } | { policy: 'always' } | { policy: 'on-failure'; maxRetries: number | null };
+
+export interface RunOptions {
+  /** Unique within the pod; generated when omitted. */
+  name?: string;
+  /** Replaces the image's Cmd (and runs after its Entrypoint). */
+  command?: string[];
+  /** Replaces the image's Entrypoint. */
+  entrypoint?: string[];
+  env?: Record<string, string> | string[];
+  workdir?: string;
+  /** "UID[:GID]" or numbers; default the image's User, else 0. */
+  user?: string;
+  restart?: string | RestartPolicy;
+  readOnly?: boolean;
+}
+
+export function validateContainerName(name: string): void {
+  if (!NAME_PATTERN.test(name) || name.length > MAX_NAME_LENGTH)
+    throw new NsboxError('INVALID_NAME', `invalid container name ${JSON.stringify(name)}`, `names must match [a-zA-Z0-9][a-zA-Z0-9_.-]* and be at most ${MAX_NAME_LENGTH} characters`);
+}
+
+export function parseRestartPolicy(spec: string | RestartPolicy | undefined): RestartPolicy {
+  if (spec === undefined) return { policy: 'no' };
+  if (typeof spec !== 'string') return spec;
+  const m = /^(no|always|on-failure)(?::(\d+))?$/.exec(spec);
+  if (!m || (m[2] !== undefined && m[1] !== 'on-failure'))
+    throw new NsboxError('INVALID_ARGUMENT', `invalid restart policy ${JSON.stringify(spec)}`, 'use no, always, or on-failure[:MAX_RETRIES]');
+  if (m[1] === 'on-failure') return { policy: 'on-failure', maxRetries: m[2] === undefined ? null : Number(m[2]) };
+  return { policy: m[1] as 'no' | 'always' };
+}
+
+export function formatRestartPolicy(p: RestartPolicy): string {
+  return p.policy === 'on-failure' && p.maxRetries !== null ? `on-failure:${p.maxRetries}` : p.policy;
+}
+
+/** "UID[:GID]" with numbers only (names would need the image's /etc/passwd). */
+export function parseUser(spec: string | undefined): { uid: number; gid: number } {
+  if (spec === undefined || spec === '') return { uid: 0, gid: 0 };
+  const m = /^(\d+)(?::(\d+))?$/.exec(spec);
+  if (!m) throw new NsboxError('INVALID_ARGUMENT', `invalid user ${JSON.stringify(spec)}`, 'use --user UID[:GID] with numbers');
+  const uid = Number(m[1]);
+  return { uid, gid: m[2] !== undefined ? Number(m[2]) : uid };
+}
+
+/** Docker's rule: Entrypoint + Cmd; a given command replaces Cmd. */
+export function resolveCommand(image: { entrypoint?: string[]; cmd?: string[] }, opts: RunOptions): string[] {
+  const entrypoint = opts.entrypoint ?? image.entrypoint ?? [];
+  const cmd = opts.command && opts.command.length > 0 ? opts.command : opts.entrypoint ? [] : (image.cmd ?? []);
+  const argv = [...entrypoint, ...cmd];
+  if (argv.length === 0) throw new NsboxError('INVALID_ARGUMENT', 'no command to run: the image has neither Entrypoint nor Cmd', 'give the command after the image');
+  return argv;
+}
