@@ -2,7 +2,7 @@
 import { Pod, podInfo, type PodInfo } from './pod/pod.js';
 import type { PodRecord } from './pod/record.js';
 import { findPod, listPodRecords } from './pod/store.js';
-import { defaultRuntimeRoot } from './state/paths.js';
+import { defaultDataRoot, defaultRuntimeRoot } from './state/paths.js';
 
 export interface RootOption {
   /** State root (default $XDG_RUNTIME_DIR/nsbox, or NSBOX_ROOT). */
@@ -23,7 +23,9 @@ function isAbandoned(p: PodInfo): boolean {
 /** A handle on an existing pod, by name or id. */
 export function getPod(ref: string, opts: RootOption = {}): Pod {
   const root = opts.root ?? defaultRuntimeRoot();
-  return new Pod(root, findPod(root, ref));
+  const pod = new Pod(root, findPod(root, ref));
+  pod.dataRoot = opts.root ?? defaultDataRoot();
+  return pod;
 }
 
 export interface PodInspection extends PodInfo {

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import { NsboxError } from '../errors.js';
-import { buildEnv, ExecFailure, spawnInPod } from '../pod/exec.js';
+import { buildEnv, ExecFailure, spawnCommand } from '../pod/exec.js';
+import { execPlan } from '../pod/plans.js';
+import { containerExecPlan } from '../container/plans.js';
+import type { SpawnPlan } from '../native/plan.js';
 import { openPausePidfd } from '../pod/pod.js';
 import { findPod } from '../pod/store.js';
 import { closeFd } from '../native/ffi.js';
@@ -13,7 +16,7 @@ import { attachTty } from './tty.js';
 interface ExecCliOptions {
   join: string;
   env: string[];
-  workdir: string;
+  workdir?: string;
   interactive?: boolean;
   tty?: boolean;
 }
@@ -22,9 +25,9 @@ export function registerExec(program: Command): void {
   program
     .command('exec')
     .description("run a command in a pod's namespaces")
-    .option('--join <name>', 'what to join: pause (the pod itself)', 'pause')
+    .option('--join <name>', 'what to join: pause (the pod itself) or a container of the pod', 'pause')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
-    .option('-w, --workdir <dir>', 'working directory inside the pod', '/')
+    .option('-w, --workdir <dir>', "working directory (default: / for the pause, the container's own)")
     .option('-i, --interactive', 'keep stdin attached')
     .option('-t, --tty', 'allocate a pseudo-terminal')
     .argument('<pod>', 'pod name or id')
@@ -33,16 +36,33 @@ export function registerExec(program: Command): void {
     .action(async (podRef: string, rawCommand: string[], opts: ExecCliOptions, cmd: Command) => {
       const command = rawCommand[0] === '--' ? rawCommand.slice(1) : rawCommand;
       if (command.length === 0) throw new NsboxError('INVALID_ARGUMENT', 'exec needs a command after the pod', 'nsbox exec POD -- CMD [ARGS...]');
-      if (opts.join !== 'pause')
-        throw new NsboxError('INVALID_ARGUMENT', `cannot join ${JSON.stringify(opts.join)}: this version joins only the pod's pause`, 'use --join pause');
       const record = findPod(stateRoot(cmd), podRef);
-      const env = buildEnv({ HOSTNAME: record.hostname, HOME: '/root', ...(opts.tty ? { TERM: process.env.TERM ?? 'xterm' } : {}) }, parseEnvOption(opts.env));
-      const pidfd = openPausePidfd(record);
+      const extraEnv = parseEnvOption(opts.env);
+      const termEnv: Record<string, string> = opts.tty ? { TERM: process.env.TERM ?? 'xterm' } : {};
+      let target: { pidfd: number; plan: (stdio: [number, number, number], tty: boolean) => SpawnPlan };
+      if (opts.join === 'pause') {
+        const pidfd = openPausePidfd(record);
+        const env = buildEnv({ HOSTNAME: record.hostname, HOME: '/root', ...termEnv }, extraEnv);
+        const cwd = opts.workdir ?? '/';
+        target = { pidfd, plan: (stdio, tty) => execPlan({ pausePidfd: pidfd, argv: command, env, cwd, stdio, tty }) };
+      } else {
+        // Joining a container: its mount namespace, working directory and environment too.
+        const { Container } = await import('../container/container.js');
+        const { Pod } = await import('../pod/pod.js');
+        const c = new Container(new Pod(stateRoot(cmd), record), opts.join);
+        const r = c.record();
+        const pidfd = c.openPidfd(r, 'exec in');
+        const base = Object.fromEntries(r.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+        const env = buildEnv({ ...base, ...termEnv }, extraEnv);
+        const cwd = opts.workdir ?? r.workdir;
+        const canSetGroups = record.mapping !== 'single';
+        target = { pidfd, plan: (stdio, tty) => containerExecPlan({ containerPidfd: pidfd, argv: command, env, cwd, user: r.user, canSetGroups, stdio, tty }) };
+      }
       const tty = opts.tty ? attachTty(!!opts.interactive) : null;
       let pid: number;
       try {
         const stdio: [number, number, number] = tty ? [tty.slave, tty.slave, tty.slave] : [opts.interactive ? 0 : -1, 1, 2];
-        pid = await spawnInPod({ pausePidfd: pidfd, argv: command, env, cwd: opts.workdir, stdio, tty: !!tty, blocking: true });
+        pid = await spawnCommand(target.plan(stdio, !!tty), { blocking: true });
       } catch (err) {
         tty?.close();
         if (err instanceof ExecFailure) {
@@ -52,7 +72,7 @@ export function registerExec(program: Command): void {
         }
         throw err;
       } finally {
-        closeFd(pidfd);
+        closeFd(target.pidfd);
       }
       tty?.started();
       const status = await reaper.wait(pid);

@@ -10,6 +10,11 @@ import { registerPodInspect } from './pod-inspect.js';
 import { registerPodLs } from './pod-ls.js';
 import { registerPodRm } from './pod-rm.js';
 import { registerPodStop } from './pod-stop.js';
+import { registerPs } from './ps.js';
+import { registerLogs } from './logs.js';
+import { registerContainerVerbs } from './container-verbs.js';
+import { registerRun } from './run.js';
+import { registerImage } from './image.js';
 
 const EXIT_NSBOX_ERROR = 125;
 
@@ -29,8 +34,13 @@ function buildProgram(): Command {
   registerPodInspect(pod);
   registerPodStop(pod);
   registerPodRm(pod);
+  registerRun(program);
   registerExec(program);
+  registerPs(program);
+  registerLogs(program);
+  registerContainerVerbs(program);
   registerCheck(program);
+  registerImage(program);
   for (const c of [program, pod, ...program.commands, ...pod.commands]) c.exitOverride();
   return program;
 }

@@ -9,7 +9,7 @@ import { closeFd, kill } from '../native/ffi.js';
 import { identify } from '../process/proc-stat.js';
 import { reaper } from '../process/reaper.js';
 import { withStateLock } from '../state/lock.js';
-import { defaultRuntimeRoot, ensureRuntimeRoot, statePaths } from '../state/paths.js';
+import { defaultDataRoot, defaultRuntimeRoot, ensureRuntimeRoot, statePaths } from '../state/paths.js';
 import { removeTreeAsOwner } from '../idmap/remove-tree.js';
 import { CHILD_PID } from '../native/plan.js';
 import { startPause, type PauseProcess } from './pause-process.js';
@@ -111,6 +111,7 @@ async function discardPause(pause: PauseProcess): Promise<void> {
 /** Creates a pod: supervised by this process, or detached (kept by a supervisor process). */
 export async function createPod(opts: CreatePodOptions = {}): Promise<Pod> {
   const { pod, warnings } = await createPodLocked(opts, opts.detached ? 'detached' : 'library');
+  pod.dataRoot = opts.root ?? defaultDataRoot();
   const warn = opts.onWarning ?? ((m: string) => process.stderr.write(`nsbox: warning: ${m}\n`));
   for (const w of warnings) warn(w);
   return pod;

@@ -9,6 +9,7 @@ import { runPlan, SpawnFailure } from '../native/spawn.js';
 import { reaper } from '../process/reaper.js';
 import { shellExitCode, type ExitStatus } from '../process/wait-status.js';
 import { DEFAULT_PATH, execPlan, type ExecPlanInput } from './plans.js';
+import type { SpawnPlan } from '../native/plan.js';
 
 export interface ExecOptions {
   /** Extra environment, as {K: V} or ["K=V"]. */
@@ -68,17 +69,21 @@ export function buildEnv(base: Record<string, string>, extra: ExecOptions['env']
   return [...env].map(([k, v]) => `${k}=${v}`);
 }
 
-/** Starts the command; resolves to its pid. Throws ExecFailure when it cannot be executed. */
-export async function spawnInPod(o: RawExecOptions): Promise<number> {
-  const plan = execPlan(o);
+/** Starts a command plan; resolves to its pid. Throws ExecFailure when it cannot be executed. */
+export async function spawnCommand(plan: SpawnPlan, opts: { blocking?: boolean } = {}): Promise<number> {
   try {
-    return await runPlan(plan, { blocking: o.blocking });
+    return await runPlan(plan, opts);
   } catch (err) {
-    if (err instanceof SpawnFailure && err.failedStep?.op === 'exec') throw new ExecFailure(o.argv[0]!, err.errno);
-    if (err instanceof SpawnFailure && err.failedStep?.op === 'chdir')
-      throw new NsboxError('EXEC_FAILED', `working directory ${o.cwd} does not exist in the pod`, 'pass an existing directory with -w');
+    const step = err instanceof SpawnFailure ? err.failedStep : null;
+    if (step?.op === 'exec') throw new ExecFailure(step.file, (err as SpawnFailure).errno);
+    if (step?.op === 'chdir') throw new NsboxError('EXEC_FAILED', `working directory ${step.path} does not exist`, 'pass an existing directory with -w');
     throw err;
   }
+}
+
+/** Starts the command in the pod; resolves to its pid. */
+export async function spawnInPod(o: RawExecOptions): Promise<number> {
+  return spawnCommand(execPlan(o), { blocking: o.blocking });
 }
 
 function collect(fd: number): { socket: Socket; done: Promise<string> } {
@@ -92,8 +97,8 @@ function collect(fd: number): { socket: Socket; done: Promise<string> } {
   return { socket, done };
 }
 
-/** Runs the command to completion with captured output. */
-export async function execCaptured(pausePidfd: number, argv: string[], env: string[], opts: ExecOptions): Promise<ExecResult> {
+/** Runs a command plan (built for the given stdio fds) to completion with captured output. */
+export async function execCaptured(opts: ExecOptions, planFor: (stdio: [number, number, number]) => SpawnPlan): Promise<ExecResult> {
   const out = pipe();
   const errPipe = pipe();
   const input = opts.stdin !== undefined ? pipe() : null;
@@ -105,7 +110,7 @@ export async function execCaptured(pausePidfd: number, argv: string[], env: stri
   }
   let pid: number;
   try {
-    pid = await spawnInPod({ pausePidfd, argv, env, cwd: opts.cwd ?? '/', stdio: [input ? input.read : -1, out.write, errPipe.write], tty: false });
+    pid = await spawnCommand(planFor([input ? input.read : -1, out.write, errPipe.write]));
   } catch (err) {
     for (const p of opened) (closeFd(p.read), closeFd(p.write));
     if (err instanceof ExecFailure) return { exitCode: err.exitCode, signal: null, stdout: '', stderr: `nsbox: ${err.message}\n` };

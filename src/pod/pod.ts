@@ -9,13 +9,16 @@ import { isAlive } from '../process/proc-stat.js';
 import { reaper } from '../process/reaper.js';
 import type { ExitStatus } from '../process/wait-status.js';
 import { buildEnv, execCaptured, type ExecOptions, type ExecResult } from './exec.js';
+import { execPlan } from './plans.js';
 import { podStatus, type PodRecord, type PodStatus } from './record.js';
 import { listPodRecords, removePodState, writePodRecord } from './store.js';
 import { ContainerManager, type RunRequest } from '../container/manager.js';
 import type { ContainerRecord } from '../container/record.js';
 import { removeTreeAsOwner } from '../idmap/remove-tree.js';
 import type { SupervisorRequest } from '../supervisor/protocol.js';
-import { statePaths } from '../state/paths.js';
+import { defaultDataRoot, statePaths } from '../state/paths.js';
+import type { Container } from '../container/container.js';
+import type { RunOptions } from '../container/spec.js';
 import { withStateLock } from '../state/lock.js';
 
 const SIGTERM = 15;
@@ -69,6 +72,8 @@ export class Pod {
   private removed = false;
   private pauseExited = false;
   private manager: ContainerManager | null = null;
+  /** Where images are found (set by createPod/getPod: --root, else the data directory). */
+  dataRoot: string = defaultDataRoot();
 
   constructor(
     readonly root: string,
@@ -110,7 +115,7 @@ export class Pod {
     const env = buildEnv({ HOSTNAME: this.rec.hostname, HOME: '/root' }, opts.env);
     const pidfd = this.localPidfd ?? openPausePidfd(this.rec);
     try {
-      return await execCaptured(pidfd, argv, env, opts);
+      return await execCaptured(opts, (stdio) => execPlan({ pausePidfd: pidfd, argv, env, cwd: opts.cwd ?? '/', stdio, tty: false }));
     } finally {
       if (pidfd !== this.localPidfd) closeFd(pidfd);
     }
@@ -160,6 +165,25 @@ export class Pod {
     return this.manager;
   }
 
+  /**
+   * Runs a container from an image (name, id, or a path to a tarball or
+   * image archive, imported first) and returns once its process started.
+   */
+  async run(image: string, opts: RunOptions = {}): Promise<Container> {
+    const { resolveImage, buildRunRequest } = await import('../container/run.js');
+    const { Container } = await import('../container/container.js');
+    const record = await this.startContainer(buildRunRequest(await resolveImage(image, this.dataRoot), opts));
+    return new Container(this, record.name);
+  }
+
+  /** A handle on one of this pod's containers. */
+  async container(name: string): Promise<Container> {
+    const { Container } = await import('../container/container.js');
+    const c = new Container(this, name);
+    c.record();
+    return c;
+  }
+
   /** Starts a container (resolved request) in this pod. */
   async startContainer(req: RunRequest): Promise<ContainerRecord> {
     if (this.pauseExited || podStatus(this.rec) === 'exited') throw notRunning(this.rec);
@@ -174,7 +198,12 @@ export class Pod {
 
   async removeContainer(name: string, force: boolean): Promise<void> {
     if (this.localPidfd !== null) return this.containerManager().remove(name, force);
-    await this.askSupervisor({ op: 'container-rm', name, force }, 30_000, false);
+    if (podStatus(this.rec) === 'running') {
+      await this.askSupervisor({ op: 'container-rm', name, force }, 30_000, false);
+      return;
+    }
+    // The pod is gone, and every process in it: only the files are left.
+    await removeTreeAsOwner(join(statePaths.podDir(this.root, this.rec.id), 'containers', name));
   }
 
   async waitContainer(name: string): Promise<ContainerRecord> {

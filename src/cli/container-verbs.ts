@@ -1,0 +1,55 @@
+// stop, kill, rm and wait of containers addressed as POD/NAME.
+import type { Command } from 'commander';
+import { parseSeconds } from './parse.js';
+import { stateRoot } from './context.js';
+
+export function registerContainerVerbs(program: Command): void {
+  program
+    .command('stop')
+    .description('stop containers: SIGTERM, then SIGKILL after the grace period')
+    .option('-t, --time <seconds>', 'grace period before SIGKILL', '10')
+    .argument('<container...>', 'POD/NAME')
+    .action(async (refs: string[], opts: { time: string }, cmd: Command) => {
+      const timeoutSeconds = parseSeconds(opts.time, '-t');
+      const { getContainer } = await import('../container/lookup.js');
+      for (const ref of refs) {
+        await getContainer(ref, { root: stateRoot(cmd) }).stop({ timeoutSeconds });
+        process.stdout.write(ref + '\n');
+      }
+    });
+
+  program
+    .command('kill')
+    .description("send a signal to containers' processes")
+    .option('-s, --signal <signal>', 'signal name or number', 'KILL')
+    .argument('<container...>', 'POD/NAME')
+    .action(async (refs: string[], opts: { signal: string }, cmd: Command) => {
+      const { getContainer } = await import('../container/lookup.js');
+      for (const ref of refs) {
+        getContainer(ref, { root: stateRoot(cmd) }).kill(opts.signal);
+        process.stdout.write(ref + '\n');
+      }
+    });
+
+  program
+    .command('rm')
+    .description('remove containers (with -f, stop them first)')
+    .option('-f, --force', 'stop running containers first')
+    .argument('<container...>', 'POD/NAME')
+    .action(async (refs: string[], opts: { force?: boolean }, cmd: Command) => {
+      const { getContainer } = await import('../container/lookup.js');
+      for (const ref of refs) {
+        await getContainer(ref, { root: stateRoot(cmd) }).remove({ force: opts.force });
+        process.stdout.write(ref + '\n');
+      }
+    });
+
+  program
+    .command('wait')
+    .description('wait for containers to exit and print their exit codes')
+    .argument('<container...>', 'POD/NAME')
+    .action(async (refs: string[], _opts: unknown, cmd: Command) => {
+      const { getContainer } = await import('../container/lookup.js');
+      for (const ref of refs) process.stdout.write(`${await getContainer(ref, { root: stateRoot(cmd) }).wait()}\n`);
+    });
+}

@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { dataRoot } from './context.js';
+
+export function registerImageImport(image: Command): void {
+  image
+    .command('import')
+    .description('import a rootfs tarball (.tar, .tar.gz), a docker save archive or an OCI layout (directory or tar); prints the image id')
+    .argument('<file>', 'the archive or OCI layout directory')
+    .option('--name <name>', 'NAME[:TAG] for the image (default: the names in the archive)')
+    .action(async (file: string, opts: { name?: string }, cmd: Command) => {
+      const { importImages } = await import('../image/import.js');
+      const tty = process.stderr.isTTY === true;
+      let shown = false;
+      const clear = () => {
+        if (shown) process.stderr.write('\r\x1b[K');
+        shown = false;
+      };
+      try {
+        const result = await importImages(file, {
+          root: dataRoot(cmd),
+          name: opts.name,
+          onProgress: (p) => {
+            if (!tty || p.phase !== 'extracting') return;
+            process.stderr.write(`\r\x1b[K${p.message}`);
+            shown = true;
+          },
+        });
+        clear();
+        for (const w of result.warnings) process.stderr.write(`nsbox: warning: ${w}\n`);
+        process.stdout.write(result.images.map((i) => i.id + '\n').join(''));
+        process.stderr.write(result.summary + '\n');
+      } finally {
+        clear();
+      }
+    });
+}

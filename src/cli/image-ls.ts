@@ -1,0 +1,26 @@
+import type { Command } from 'commander';
+import { dataRoot } from './context.js';
+import { parseFormat, shortId, table, timeAgo } from './format.js';
+
+export function registerImageLs(image: Command): void {
+  image
+    .command('ls')
+    .alias('list')
+    .description('list images')
+    .option('--format <format>', 'table or json', 'table')
+    .option('-q, --quiet', 'print only image ids')
+    .action(async (opts: { format?: string; quiet?: boolean }, cmd: Command) => {
+      const format = parseFormat(opts.format);
+      const { listImages } = await import('../image/api.js');
+      const images = listImages({ root: dataRoot(cmd) });
+      if (format === 'json') return void process.stdout.write(JSON.stringify(images, null, 2) + '\n');
+      if (opts.quiet) return void process.stdout.write(images.map((i) => shortId(i.id) + '\n').join(''));
+      const { splitImageName } = await import('../image/reference.js');
+      const { formatSize } = await import('../image/format.js');
+      const rows = images.flatMap((i) => {
+        const names = i.names.length ? i.names.map(splitImageName) : [{ repository: '<none>', tag: '<none>' }];
+        return names.map((n) => [n.repository, n.tag, shortId(i.id), timeAgo(i.createdAt), formatSize(i.size)]);
+      });
+      process.stdout.write(table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], rows) + '\n');
+    });
+}

@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { parseFormat, shortId, table, timeAgo } from './format.js';
+import { stateRoot } from './context.js';
+
+export function registerPs(program: Command): void {
+  program
+    .command('ps')
+    .description('list containers (running ones; -a for all)')
+    .option('-a, --all', 'show exited containers too')
+    .option('--pod <pod>', 'only this pod')
+    .option('--format <format>', 'table or json', 'table')
+    .option('-q, --quiet', 'print only POD/NAME')
+    .action(async (opts: { all?: boolean; pod?: string; format?: string; quiet?: boolean }, cmd: Command) => {
+      const format = parseFormat(opts.format);
+      const { listContainerRecords } = await import('../container/lookup.js');
+      const { describeStatus } = await import('../container/record.js');
+      const { isAlive } = await import('../process/proc-stat.js');
+      const { formatRestartPolicy } = await import('../container/spec.js');
+      // A container whose pod died under it is exited, whatever its record says.
+      const records = listContainerRecords(stateRoot(cmd), opts.pod).map((r) =>
+        r.state !== 'exited' && r.process && !isAlive(r.process) ? { ...r, state: 'exited' as const } : r,
+      );
+      const shown = records.filter((r) => opts.all || r.state !== 'exited');
+      if (format === 'json') return void process.stdout.write(JSON.stringify(shown, null, 2) + '\n');
+      if (opts.quiet) return void process.stdout.write(shown.map((r) => `${r.podName}/${r.name}\n`).join(''));
+      const rows = shown.map((r) => [
+        shortId(r.id),
+        `${r.podName}/${r.name}`,
+        r.image.name ?? shortId(r.image.id),
+        JSON.stringify(r.argv.join(' ')).slice(0, 32),
+        timeAgo(r.createdAt),
+        `${describeStatus(r)}${r.startedAt && r.state !== 'exited' ? ` ${timeAgo(r.startedAt).replace(/ ago$/, '')}` : ''}`,
+        `${r.restartCount} (${formatRestartPolicy(r.restart)})`,
+      ]);
+      process.stdout.write(table(['CONTAINER ID', 'NAME', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'RESTARTS'], rows) + '\n');
+    });
+}

@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { NsboxError } from '../errors.js';
+import { collect, parseEnvOption } from './parse.js';
+import { dataRoot, stateRoot } from './context.js';
+
+interface RunCliOptions {
+  pod?: string;
+  name?: string;
+  detach?: boolean;
+  env: string[];
+  envFile: string[];
+  workdir?: string;
+  user?: string;
+  restart?: string;
+  readOnly?: boolean;
+  entrypoint?: string;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('run a container in a pod, from an image or a rootfs tarball')
+    .requiredOption('--pod <pod>', 'the pod to run in')
+    .option('--name <name>', 'container name, unique in the pod (default: generated)')
+    .option('-d, --detach', 'run in the background and print POD/NAME')
+    .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
+    .option('--env-file <file>', 'read KEY=VALUE lines from a file (repeatable)', collect, [])
+    .option('-w, --workdir <dir>', 'working directory inside the container')
+    .option('-u, --user <uid[:gid]>', 'user to run as')
+    .option('--restart <policy>', 'no, always, or on-failure[:N]', 'no')
+    .option('--read-only', 'mount the root filesystem read-only')
+    .option('--entrypoint <cmd>', "replace the image's entrypoint")
+    .argument('<image>', 'image name, id, or a path to a rootfs tarball or image archive')
+    .argument('[command...]', 'command and arguments (replace the image Cmd)')
+    .passThroughOptions()
+    .action(async (imageRef: string, command: string[], opts: RunCliOptions, cmd: Command) => {
+      const { readEnvFiles } = await import('./env-file.js');
+      const { resolveImage, buildRunRequest } = await import('../container/run.js');
+      const { getPod } = await import('../api.js');
+      const { Container } = await import('../container/container.js');
+      const root = stateRoot(cmd);
+      const pod = getPod(opts.pod!, { root });
+      if (pod.status() !== 'running') throw new NsboxError('POD_NOT_RUNNING', `pod ${pod.name} is not running (status ${pod.status()})`, `create it with \`nsbox pod create --name ${pod.name}\` after removing it`);
+      const image = await resolveImage(imageRef, dataRoot(cmd), (line) => process.stderr.write(line + '\n'));
+      const argv = command[0] === '--' ? command.slice(1) : command;
+      const env = [...readEnvFiles(opts.envFile), ...parseEnvOption(opts.env)];
+      const req = buildRunRequest(image, {
+        name: opts.name,
+        command: argv,
+        entrypoint: opts.entrypoint !== undefined ? [opts.entrypoint] : undefined,
+        env,
+        workdir: opts.workdir,
+        user: opts.user,
+        restart: opts.restart,
+        readOnly: opts.readOnly,
+      });
+      const record = await pod.startContainer(req);
+      const ref = `${pod.name}/${record.name}`;
+      if (opts.detach) {
+        if (record.state === 'exited' && record.error) throw new NsboxError('EXEC_FAILED', record.error);
+        return void process.stdout.write(ref + '\n');
+      }
+      // Foreground: stream the output and exit with the container's code.
+      const { followLogs } = await import('./follow-logs.js');
+      const c = new Container(pod, record.name);
+      await followLogs(c, { follow: true });
+      process.exitCode = await c.wait();
+    });
+}

@@ -1,0 +1,105 @@
+// A handle on one container, for the library and the CLI: reads its record
+// and log from the state directory, asks the pod's supervisor to change it.
+import { NsboxError } from '../errors.js';
+import { closeFd, pidfdOpen, pidfdSendSignal } from '../native/ffi.js';
+import { buildEnv, execCaptured, type ExecOptions, type ExecResult } from '../pod/exec.js';
+import type { Pod } from '../pod/pod.js';
+import { isAlive } from '../process/proc-stat.js';
+import { parseSignal } from '../process/wait-status.js';
+import { readJson } from '../state/atomic.js';
+import { containerPaths } from './files.js';
+import { readLog, tailEntries } from './logs.js';
+import { containerExecPlan } from './plans.js';
+import { refuse, transitions, type ContainerRecord } from './record.js';
+
+export interface ContainerLogs {
+  stdout: string;
+  stderr: string;
+}
+
+export class Container {
+  constructor(
+    readonly pod: Pod,
+    readonly name: string,
+  ) {}
+
+  get ref(): string {
+    return `${this.pod.name}/${this.name}`;
+  }
+
+  paths() {
+    return containerPaths(this.pod.root, this.pod.id, this.name);
+  }
+
+  record(): ContainerRecord {
+    const r = readJson<ContainerRecord>(this.paths().record);
+    if (!r) throw new NsboxError('NO_SUCH_CONTAINER', `no such container: ${this.ref}`, `list containers with \`nsbox ps -a --pod ${this.pod.name}\``);
+    return r;
+  }
+
+  /** The output so far; with tail, only the last lines. */
+  logs(opts: { tail?: number } = {}): ContainerLogs {
+    let entries = readLog(this.paths().log).entries;
+    if (opts.tail !== undefined) entries = tailEntries(entries, opts.tail);
+    return {
+      stdout: entries.filter((e) => e.s === 'o').map((e) => e.d).join(''),
+      stderr: entries.filter((e) => e.s === 'e').map((e) => e.d).join(''),
+    };
+  }
+
+  /** Resolves with the exit code once the container has exited for good. */
+  async wait(): Promise<number> {
+    const r = this.record();
+    if (r.state === 'exited') return r.exitCode ?? 0;
+    // Its pod died under it (SIGKILL): no supervisor will record the exit.
+    if (this.pod.status() === 'exited') return r.exitCode ?? 137;
+    return (await this.pod.waitContainer(this.name)).exitCode ?? 0;
+  }
+
+  async stop(opts: { timeoutSeconds?: number } = {}): Promise<ContainerRecord> {
+    return this.pod.stopContainer(this.name, opts.timeoutSeconds ?? 10);
+  }
+
+  /** Sends a signal to the container's process (default SIGKILL). */
+  kill(signal: string | number = 'KILL'): void {
+    const sig = parseSignal(signal);
+    if (sig === null) throw new NsboxError('INVALID_ARGUMENT', `unknown signal ${JSON.stringify(signal)}`, 'use a name such as TERM, USR1 or KILL, or a number');
+    const r = this.record();
+    const fd = this.openPidfd(r, 'kill');
+    try {
+      const rc = pidfdSendSignal(fd, sig);
+      if (rc < 0) throw new NsboxError('KILL_FAILED', `cannot signal ${this.ref} (errno ${-rc})`);
+    } finally {
+      closeFd(fd);
+    }
+  }
+
+  async remove(opts: { force?: boolean } = {}): Promise<void> {
+    await this.pod.removeContainer(this.name, !!opts.force);
+  }
+
+  /** Runs a command inside the running container (its root, workdir and env). */
+  async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    const r = this.record();
+    const fd = this.openPidfd(r, 'exec in');
+    try {
+      const env = buildEnv(Object.fromEntries(r.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])), opts.env);
+      return await execCaptured(opts, (stdio) =>
+        containerExecPlan({ containerPidfd: fd, argv, env, cwd: opts.cwd ?? r.workdir, user: r.user, canSetGroups: this.pod.record.mapping !== 'single', stdio, tty: false }),
+      );
+    } finally {
+      closeFd(fd);
+    }
+  }
+
+  /** A pidfd on the container's process, checked against its start time. */
+  openPidfd(r: ContainerRecord, verb: string): number {
+    if (!transitions.canExec(r) || !isAlive(r.process)) throw refuse({ ...r, state: r.state === 'running' ? 'exited' : r.state }, verb, `start a new one with \`nsbox run --pod ${r.podName}\``);
+    const fd = pidfdOpen(r.process!.pid);
+    if (fd < 0 || !isAlive(r.process)) {
+      if (fd >= 0) closeFd(fd);
+      throw refuse({ ...r, state: 'exited' }, verb, `start a new one with \`nsbox run --pod ${r.podName}\``);
+    }
+    return fd;
+  }
+}

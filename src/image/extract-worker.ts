@@ -1,0 +1,162 @@
+// Runs inside a user namespace as its root, with this user's full id mapping
+// (spawnInUserns), so that a file of uid 33 in a layer is owned by 33 as
+// containers see it. Reads a WorkerJob on stdin; reports on stdout, one JSON
+// object per line. Extraction streams: file -> (gunzip) -> sha256 -> tar
+// parser -> LayerWriter; nothing is buffered whole.
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, createReadStream, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { Parser, type ReadEntry } from 'tar';
+import { NsboxError } from '../errors.js';
+import { lsetxattr, mknodWhiteout } from '../native/ffi.js';
+import { LayerWriter } from './layer-writer.js';
+import { materializeLayers } from './materialize.js';
+import type { ExtractLayerJob, LayerResult, WorkerJob, WorkerMessage } from './worker-protocol.js';
+
+const PROGRESS_INTERVAL_MS = 200;
+const CHUNK = 1 << 20;
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+/** sha256 of what extraction parses (and of the bytes as stored, when compressed). */
+class LayerHash {
+  private readonly hashes = new Map<string, Hash>();
+
+  update(key: 'tar' | 'raw', chunk: Buffer): void {
+    let h = this.hashes.get(key);
+    if (!h) this.hashes.set(key, (h = createHash('sha256')));
+    h.update(chunk);
+  }
+
+  digest(key: 'tar' | 'raw'): string | undefined {
+    return this.hashes.get(key)?.digest('hex');
+  }
+}
+
+function send(msg: WorkerMessage): void {
+  try {
+    writeSync(1, JSON.stringify(msg) + '\n');
+  } catch {
+    process.exit(2); // the caller is gone
+  }
+}
+
+function tarError(job: ExtractLayerJob, err: Error): NsboxError {
+  if (err instanceof NsboxError) return new NsboxError(err.code, `${job.label}: ${err.message}`, err.hint);
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  if (code.startsWith('Z_') || /incorrect header check|unexpected end of file|invalid (block type|distance|stored block)/i.test(err.message))
+    return new NsboxError('BAD_ARCHIVE', `${job.label}: corrupt gzip data (${err.message})`, 'the file is damaged or truncated; copy it again');
+  const tarCode = (err as { tarCode?: string }).tarCode;
+  if (tarCode) return new NsboxError('BAD_ARCHIVE', `${job.label}: not a valid tar archive (${err.message.replace(/^TAR_[A-Z_]+: /, '')})`, 'the file is damaged or not a tar');
+  if (code) return new NsboxError('EXTRACT', `${job.label}: ${err.message}`, code === 'ENOSPC' ? 'the disk is full' : undefined);
+  return new NsboxError('EXTRACT', `${job.label}: ${err.message}`);
+}
+
+async function extractLayer(job: ExtractLayerJob): Promise<LayerResult> {
+  if (job.length === 0) throw new NsboxError('BAD_ARCHIVE', `${job.label}: the layer is empty (0 bytes)`, 'the archive is damaged');
+  mkdirSync(job.dest, 0o755);
+  const writer = new LayerWriter(job.dest, { mknodWhiteout, lsetxattr });
+  const parser = new Parser({ strict: true, zstd: false, brotli: false });
+  let parseError: Error | null = null;
+  let sawEof = false;
+  parser.on('entry', (e: ReadEntry) => writer.entry(e));
+  parser.on('ignoredEntry', (e: ReadEntry) => writer.ignored(e));
+  parser.on('eof', () => (sawEof = true));
+  parser.on('error', (err: Error) => (parseError ??= err));
+
+  const hash = new LayerHash();
+  let raw = 0;
+  let bytes = 0;
+  let lastProgress = 0;
+  const progress = (force = false) => {
+    const now = Date.now();
+    if (!force && now - lastProgress < PROGRESS_INTERVAL_MS) return;
+    lastProgress = now;
+    send({ t: 'progress', index: job.index, raw, bytes, entries: writer.stats.entries });
+  };
+  // node-tar calls a tar of only end blocks "unrecognized"; Docker's empty layers are exactly that.
+  const emptyTar = (e: Error) => sawEof && writer.stats.entries === 0 && (e as { tarCode?: string }).tarCode === 'TAR_BAD_ARCHIVE';
+  const failure = (): Error | null => writer.failure ?? (parseError && !emptyTar(parseError) ? parseError : null);
+
+  const feed = async (chunk: Buffer): Promise<void> => {
+    hash.update('tar', chunk);
+    bytes += chunk.length;
+    const ok = parser.write(chunk);
+    if (failure()) throw failure();
+    progress();
+    if (!ok) await new Promise((r) => parser.once('drain', r));
+  };
+
+  try {
+    if (job.compression === 'gzip') {
+      const source = createReadStream(job.file, { start: job.start, end: job.start + job.length - 1, highWaterMark: CHUNK });
+      source.on('data', (c: Buffer | string) => {
+        hash.update('raw', c as Buffer);
+        raw += c.length;
+      });
+      const sink = new Writable({
+        highWaterMark: CHUNK,
+        write: (chunk: Buffer, _enc, cb) => void feed(chunk).then(() => cb(), cb),
+      });
+      await pipeline(source, createGunzip({ chunkSize: 256 * 1024 }), sink);
+    } else {
+      // Plain tar: read synchronously in large chunks (this process does
+      // nothing else), and one hash serves as both digests.
+      const fd = openSync(job.file, 'r');
+      try {
+        while (raw < job.length) {
+          // a fresh buffer each time: the parser keeps references to what it buffers
+          const buf = Buffer.allocUnsafe(Math.min(CHUNK, job.length - raw));
+          const n = readSync(fd, buf, 0, buf.length, job.start + raw);
+          if (n === 0) throw new NsboxError('BAD_ARCHIVE', `${job.label}: the file ended early`, 'the archive is truncated; copy it again');
+          raw += n;
+          await feed(n === buf.length ? buf : buf.subarray(0, n));
+        }
+      } finally {
+        closeSync(fd);
+      }
+    }
+    parser.end();
+  } catch (err) {
+    throw tarError(job, err as Error);
+  }
+  const err = failure();
+  if (err) {
+    throw tarError(job, err);
+  }
+  let stats;
+  try {
+    if (!sawEof && writer.stats.entries === 0) throw Object.assign(new Error('no tar entries found'), { tarCode: 'TAR_BAD_ARCHIVE' });
+    stats = writer.finish();
+  } catch (e) {
+    throw tarError(job, e as Error);
+  }
+  progress(true);
+  const diffId = `sha256:${hash.digest('tar') ?? EMPTY_SHA256}`;
+  const rawHex = hash.digest('raw');
+  return { index: job.index, diffId, rawDigest: rawHex ? `sha256:${rawHex}` : diffId, size: bytes, rawSize: raw, stats };
+}
+
+async function main(): Promise<void> {
+  // Leave when the process that started us is gone (it cleans up after us).
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && process.exit(2), 500).unref();
+  const job = JSON.parse(readFileSync(0, 'utf8')) as WorkerJob;
+  if (job.mode === 'extract') {
+    for (const layer of job.layers) send({ t: 'layer', result: await extractLayer(layer) });
+  } else if (job.mode === 'materialize') {
+    send({ t: 'materialized', files: materializeLayers(job.layers, job.dest).files });
+  } else {
+    throw new Error(`unknown job ${JSON.stringify((job as { mode: unknown }).mode)}`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    const e = err instanceof NsboxError ? err : new NsboxError('IMAGE_WORKER', err instanceof Error ? err.message : String(err));
+    send({ t: 'error', code: e.code, message: e.message, hint: e.hint });
+    process.exit(1);
+  },
+);

@@ -1,0 +1,119 @@
+// Starts extract-worker.js as root of a user namespace with this user's id
+// mapping, hands it a job on stdin and relays what it reports.
+import { existsSync, lstatSync, rmSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { join } from 'node:path';
+import { NsboxError } from '../errors.js';
+import { findExecutable } from '../idmap/mapping.js';
+import { spawnInUserns } from '../idmap/userns-process.js';
+import { artifacts } from '../native/artifacts.js';
+import { closeFd, pipe } from '../native/ffi.js';
+import type { WorkerJob, WorkerMessage } from './worker-protocol.js';
+
+export const workerScript = join(artifacts.packageRoot, 'dist', 'image', 'extract-worker.js');
+
+function openPipe(): { read: number; write: number } {
+  const p = pipe();
+  if (p.rc < 0) throw new NsboxError('PIPE', `pipe2: errno ${-p.rc}`, 'too many open files? raise `ulimit -n`');
+  return p;
+}
+
+function workerEnv(): string[] {
+  const env = ['PATH=/usr/local/bin:/usr/bin:/bin', 'LANG=C.UTF-8'];
+  if (process.env.NSBOX_DEBUG) env.push('NSBOX_DEBUG=1');
+  return env;
+}
+
+/** Runs one job to completion; onMessage sees progress and results; a reported error is thrown. */
+export async function runWorker(job: WorkerJob, onMessage: (m: WorkerMessage) => void): Promise<void> {
+  if (!existsSync(workerScript)) throw new NsboxError('NATIVE_MISSING', `image worker ${workerScript} is missing`, 'run `npm run build`');
+  const input = openPipe();
+  let output: { read: number; write: number };
+  try {
+    output = openPipe();
+  } catch (err) {
+    closeFd(input.read), closeFd(input.write);
+    throw err;
+  }
+  let child: Awaited<ReturnType<typeof spawnInUserns>>;
+  try {
+    child = await spawnInUserns({ argv: [process.execPath, workerScript], env: workerEnv(), stdio: [input.read, output.write, output.write] });
+  } catch (err) {
+    for (const fd of [input.read, input.write, output.read, output.write]) closeFd(fd);
+    throw err;
+  }
+  closeFd(input.read);
+  closeFd(output.write);
+
+  const sink = new Socket({ fd: input.write, readable: false, writable: true });
+  sink.on('error', () => {}); // the worker may die before reading
+  sink.end(JSON.stringify(job));
+
+  let reported: NsboxError | null = null;
+  const other: string[] = [];
+  const source = new Socket({ fd: output.read, readable: true, writable: false });
+  let pending = '';
+  const onLine = (line: string) => {
+    if (!line) return;
+    let msg: WorkerMessage | null = null;
+    if (line.startsWith('{')) {
+      try {
+        msg = JSON.parse(line) as WorkerMessage;
+      } catch {
+        msg = null;
+      }
+    }
+    if (!msg) return void other.push(line);
+    if (msg.t === 'error') reported ??= new NsboxError(msg.code, msg.message, msg.hint);
+    else onMessage(msg);
+  };
+  const closed = new Promise<void>((resolve) => {
+    source.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        try {
+          onLine(line);
+        } catch (err) {
+          reported ??= err instanceof NsboxError ? err : new NsboxError('IMAGE_WORKER', String(err));
+        }
+      }
+    });
+    source.on('error', () => resolve());
+    source.on('close', () => resolve());
+  });
+  const status = await child.exit;
+  await closed;
+  if (pending) onLine(pending);
+  if (reported) throw reported;
+  if (status.code !== 0) {
+    const last = other.filter((l) => l.trim()).slice(-1)[0] ?? '';
+    const how = status.signal !== null ? `killed by signal ${status.signal}` : `exit ${status.code}`;
+    throw new NsboxError('IMAGE_WORKER', `the image worker failed (${how})${last ? `: ${last.trim()}` : ''}`, 'run again with --debug for details');
+  }
+}
+
+/**
+ * Removes a tree that may hold files of other (mapped) ids: directly when we
+ * can, else as root of the user namespace, where those ids are ours.
+ */
+export async function removeTree(path: string): Promise<void> {
+  try {
+    lstatSync(path);
+  } catch {
+    return;
+  }
+  try {
+    rmSync(path, { recursive: true, force: true });
+    return;
+  } catch {
+    // EACCES/EPERM on entries owned by subordinate ids: do it inside
+  }
+  const rm = findExecutable('rm') ?? '/bin/rm';
+  const child = await spawnInUserns({ argv: [rm, '-rf', '--', path], env: workerEnv(), stdio: [-1, -1, -1] });
+  const status = await child.exit;
+  if (existsSync(path))
+    throw new NsboxError('REMOVE', `could not remove ${path} (rm exited ${status.code ?? `by signal ${status.signal}`})`, 'check its permissions; nsbox removes image files inside a user namespace');
+}

@@ -1,0 +1,122 @@
+// Containers from a rootfs tarball in a pod, through the CLI: run (foreground
+// and -d), ps, logs, exec --join, stop, kill, rm, wait, restart policies, and
+// what the container sees (its own root, the pod's /proc, /dev, /sys, /etc).
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeBusyboxTarball } from './helpers/busybox.js';
+import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
+import { nsbox, waitFor } from './helpers/nsbox.js';
+
+let root: string;
+let tarball: string;
+const POD = 'ctr';
+
+beforeAll(async () => {
+  root = tempRoot();
+  tarball = await makeBusyboxTarball(root);
+  expect(nsbox(root, ['image', 'import', tarball, '--name', 'busybox']).code).toBe(0);
+  expect(nsbox(root, ['pod', 'create', '--name', POD]).code).toBe(0);
+});
+afterAll(() => {
+  nsbox(root, ['pod', 'rm', '-f', POD]);
+  cleanupRoot(root);
+});
+
+const run = (...args: string[]) => nsbox(root, ['run', '--pod', POD, ...args]);
+function record(name: string): { state: string; exitCode: number | null; restartCount: number } {
+  const all = JSON.parse(nsbox(root, ['ps', '-a', '--format', 'json']).stdout) as { name: string; state: string; exitCode: number | null; restartCount: number }[];
+  const r = all.find((c) => c.name === name);
+  if (!r) throw new Error(`no container ${name} in ps -a`);
+  return r;
+}
+
+describe(`containers (${testMode})`, () => {
+  it('propagates exit codes from a foreground run, as podman run does', () => {
+    expect(run('--name', 'x-true', 'busybox', 'true').code).toBe(0);
+    expect(run('--name', 'x-false', 'busybox', 'false').code).toBe(1);
+    expect(run('--name', 'x-32', 'busybox', 'sh', '-c', 'exit 32').code).toBe(32);
+    const missing = run('--name', 'x-missing', 'busybox', 'no-such-cmd');
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toMatch(/no-such-cmd.*not found/);
+    expect(run('--name', 'x-dir', 'busybox', '/etc').code).toBe(126);
+    expect(run('--name', 'x-kill', 'busybox', 'sh', '-c', 'kill -9 $$').code).toBe(137);
+    const out = run('--name', 'x-out', 'busybox', 'sh', '-c', 'echo to-stdout; echo to-stderr >&2');
+    expect(out.stdout).toBe('to-stdout\n');
+    expect(out.stderr).toBe('to-stderr\n');
+  });
+
+  it('sees its own root, the pod as PID namespace, device nodes, read-only /sys and /etc files', () => {
+    const r = run('--name', 'view', 'busybox', 'sh', '-c', 'cat /srv/hello.txt; test -e /work && echo HOST-VISIBLE; tr "\\0" "\\n" < /proc/1/cmdline; ls /dev; touch /sys/x 2>/dev/null || echo sys-ro; cat /etc/hostname; grep -c localhost /etc/hosts; echo ok > /tmp/w && cat /tmp/w');
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toBe('hello from the image');
+    expect(r.stdout).not.toMatch(/HOST-VISIBLE/);
+    expect(lines[1]).toBe('/pause');
+    for (const dev of ['null', 'zero', 'full', 'random', 'urandom', 'tty', 'pts', 'shm', 'fd', 'ptmx']) expect(r.stdout).toMatch(new RegExp(`^${dev}$`, 'm'));
+    expect(r.stdout).toMatch(/^sys-ro$/m);
+    expect(r.stdout).toMatch(new RegExp(`^${POD}$`, 'm'));
+    expect(r.stdout).toMatch(/^ok$/m);
+  });
+
+  it('runs detached; ps, logs, exec --join, stop and rm work on it', async () => {
+    const started = run('-d', '--name', 'web', '-e', 'GREETING=hi', '-w', '/srv', 'busybox', 'sh', '-c', 'echo "$GREETING from $(pwd)"; exec sleep 1000');
+    expect(started.code, started.stderr).toBe(0);
+    expect(started.stdout.trim()).toBe(`${POD}/web`);
+    expect(nsbox(root, ['ps']).stdout).toMatch(/ctr\/web .*Up/);
+    await waitFor(() => nsbox(root, ['logs', `${POD}/web`]).stdout === 'hi from /srv\n', 5000, 'the log line');
+    const exec = nsbox(root, ['exec', '--join', 'web', POD, '--', 'sh', '-c', 'echo "$GREETING $(pwd)"; cat hello.txt']);
+    expect(exec.stdout).toBe('hi /srv\nhello from the image\n');
+    const ps = nsbox(root, ['exec', '--join', 'pause', POD, '--', 'ps', '-eo', 'args']);
+    expect(ps.stdout).toMatch(/sleep 1000/);
+    const rmRunning = nsbox(root, ['rm', `${POD}/web`]);
+    expect(rmRunning.code).toBe(125);
+    expect(rmRunning.stderr).toMatch(/is running.*rm -f/);
+    expect(nsbox(root, ['stop', '-t', '5', `${POD}/web`]).code).toBe(0);
+    expect(record('web')).toMatchObject({ state: 'exited', exitCode: 143 });
+    expect(nsbox(root, ['wait', `${POD}/web`]).stdout).toBe('143\n');
+    expect(nsbox(root, ['rm', `${POD}/web`]).code).toBe(0);
+    expect(() => record('web')).toThrow();
+  });
+
+  it('delivers signals sent with kill -s to the process (a trap sees them)', async () => {
+    expect(run('-d', '--name', 'trap', 'busybox', 'sh', '-c', 'trap "echo got-usr1" USR1; echo ready; while true; do sleep 0.05; done').code).toBe(0);
+    await waitFor(() => nsbox(root, ['logs', `${POD}/trap`]).stdout.includes('ready'), 5000, 'ready');
+    expect(nsbox(root, ['kill', '-s', 'USR1', `${POD}/trap`]).code).toBe(0);
+    await waitFor(() => nsbox(root, ['logs', `${POD}/trap`]).stdout.includes('got-usr1'), 5000, 'the trap output');
+    expect(nsbox(root, ['kill', `${POD}/trap`]).code).toBe(0);
+    expect(nsbox(root, ['wait', `${POD}/trap`]).stdout).toBe('137\n');
+    expect(nsbox(root, ['rm', `${POD}/trap`]).code).toBe(0);
+  });
+
+  it('restarts by policy and shows the count in ps', async () => {
+    expect(run('-d', '--name', 'flaky', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'echo attempt; exit 3').code).toBe(0);
+    expect(nsbox(root, ['wait', `${POD}/flaky`]).stdout).toBe('3\n');
+    expect(record('flaky')).toMatchObject({ state: 'exited', exitCode: 3, restartCount: 2 });
+    expect(nsbox(root, ['logs', `${POD}/flaky`]).stdout).toBe('attempt\nattempt\nattempt\n');
+    expect(nsbox(root, ['ps', '-a']).stdout).toMatch(/ctr\/flaky .*Exited \(3\).*2 \(on-failure:2\)/);
+    expect(run('-d', '--name', 'forever', '--restart', 'always', 'busybox', 'sh', '-c', 'exit 0').code).toBe(0);
+    await waitFor(() => record('forever').restartCount >= 2, 5000, 'two restarts');
+    expect(nsbox(root, ['stop', `${POD}/forever`]).code).toBe(0);
+    expect(record('forever').state).toBe('exited');
+    expect(run('--name', 'bad-policy', '--restart', 'sometimes', 'busybox', 'true').stderr).toMatch(/invalid restart policy/);
+  });
+
+  it('honours --user, --read-only, --env-file and refuses duplicate names', () => {
+    const envFile = join(root, 'env.list');
+    writeFileSync(envFile, '# comment\nFROM_FILE=yes\n\n');
+    const r = run('--name', 'who', '--user', '33:33', '--env-file', envFile, 'busybox', 'sh', '-c', 'id -u; id -g; echo $FROM_FILE');
+    expect(r.stdout).toBe('33\n33\nyes\n');
+    const ro = run('--name', 'ro', '--read-only', 'busybox', 'sh', '-c', 'touch /x 2>/dev/null || echo ro-root; touch /tmp/y && echo tmp-ok');
+    expect(ro.stdout).toBe('ro-root\ntmp-ok\n');
+    const dup = run('--name', 'who', 'busybox', 'true');
+    expect(dup.code).toBe(125);
+    expect(dup.stderr).toMatch(/already exists/);
+  });
+
+  it('runs straight from a tarball path', () => {
+    const r = run('--name', 'from-tar', tarball, 'cat', '/srv/hello.txt');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('hello from the image\n');
+  });
+});
