@@ -120,3 +120,15 @@ describe(`containers (${testMode})`, () => {
     expect(r.stdout).toBe('hello from the image\n');
   });
 });
+
+describe(`images in use (${testMode})`, () => {
+  it('refuses image rm while a container uses the image, and allows it afterwards', () => {
+    expect(nsbox(root, ['image', 'import', tarball, '--name', 'inuse']).code).toBe(0);
+    // same content as busybox: same id; use a distinct name to check the refusal names the container
+    expect(run('-d', '--name', 'user-of-image', 'inuse', 'sleep', '1000').code).toBe(0);
+    const refused = nsbox(root, ['image', 'rm', '-f', 'inuse']);
+    expect(refused.code).toBe(125);
+    expect(refused.stderr).toMatch(/is used by containers? .*ctr\/user-of-image/);
+    expect(nsbox(root, ['rm', '-f', `${POD}/user-of-image`]).code).toBe(0);
+  });
+});

@@ -1,10 +1,10 @@
 // Starts extract-worker.js as root of a user namespace with this user's id
 // mapping, hands it a job on stdin and relays what it reports.
-import { existsSync, lstatSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { NsboxError } from '../errors.js';
-import { findExecutable } from '../idmap/mapping.js';
+import { removeTreeAsOwner } from '../idmap/remove-tree.js';
 import { spawnInUserns } from '../idmap/userns-process.js';
 import { artifacts } from '../native/artifacts.js';
 import { closeFd, pipe } from '../native/ffi.js';
@@ -95,25 +95,8 @@ export async function runWorker(job: WorkerJob, onMessage: (m: WorkerMessage) =>
   }
 }
 
-/**
- * Removes a tree that may hold files of other (mapped) ids: directly when we
- * can, else as root of the user namespace, where those ids are ours.
- */
+/** Removes a tree that may hold files of other (mapped) ids (see removeTreeAsOwner). */
 export async function removeTree(path: string): Promise<void> {
-  try {
-    lstatSync(path);
-  } catch {
-    return;
-  }
-  try {
-    rmSync(path, { recursive: true, force: true });
-    return;
-  } catch {
-    // EACCES/EPERM on entries owned by subordinate ids: do it inside
-  }
-  const rm = findExecutable('rm') ?? '/bin/rm';
-  const child = await spawnInUserns({ argv: [rm, '-rf', '--', path], env: workerEnv(), stdio: [-1, -1, -1] });
-  const status = await child.exit;
-  if (existsSync(path))
-    throw new NsboxError('REMOVE', `could not remove ${path} (rm exited ${status.code ?? `by signal ${status.signal}`})`, 'check its permissions; nsbox removes image files inside a user namespace');
+  if (!existsSync(path)) return;
+  await removeTreeAsOwner(path);
 }
