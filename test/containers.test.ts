@@ -132,3 +132,18 @@ describe(`images in use (${testMode})`, () => {
     expect(nsbox(root, ['rm', '-f', `${POD}/user-of-image`]).code).toBe(0);
   });
 });
+
+describe(`copy fallback (${testMode})`, () => {
+  it('runs from a copy of the layers where overlayfs is not used (NSBOX_ROOTFS=copy)', () => {
+    const env = { ...process.env, NSBOX_ROOTFS: 'copy' };
+    expect(nsbox(root, ['pod', 'create', '--name', 'ctr-copy'], { env }).code).toBe(0);
+    try {
+      const r = nsbox(root, ['run', '--pod', 'ctr-copy', '--name', 'copied', '--user', '33:33', 'busybox', 'sh', '-c', 'cat /srv/hello.txt; id -u; echo x > /tmp/x && cat /tmp/x']);
+      expect(r.stdout).toBe('hello from the image\n33\nx\n');
+      const ps = JSON.parse(nsbox(root, ['ps', '-a', '--pod', 'ctr-copy', '--format', 'json']).stdout) as { rootfs: string }[];
+      expect(ps.map((c) => c.rootfs)).toEqual(['copy']);
+    } finally {
+      expect(nsbox(root, ['pod', 'rm', '-f', 'ctr-copy']).code).toBe(0);
+    }
+  });
+});

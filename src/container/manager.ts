@@ -3,7 +3,7 @@
 // it captures their output into logs, records exits, restarts by policy and
 // stops them in order.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { NsboxError } from '../errors.js';
 import { removeTreeAsOwner } from '../idmap/remove-tree.js';
@@ -28,7 +28,7 @@ const MAX_BACKOFF_MS = 10_000;
 /** Everything the supervisor needs to start a container (resolved by the caller). */
 export interface RunRequest {
   name: string;
-  image: { id: string; name: string | null; layers: string[]; layerDirs: string[] };
+  image: { id: string; name: string | null; layers: string[]; layerDirs: string[]; dataRoot: string };
   argv: string[];
   env: string[];
   workdir: string;
@@ -94,7 +94,8 @@ export class ContainerManager {
       user: req.user,
       restart: req.restart,
       readOnly: req.readOnly,
-      rootfs: 'overlay',
+      // NSBOX_ROOTFS=copy forces the copy fallback (slower, no overlayfs needed).
+      rootfs: process.env.NSBOX_ROOTFS === 'copy' ? 'copy' : 'overlay',
       createdAt: new Date().toISOString(),
       state: 'created',
       process: null,
@@ -109,21 +110,32 @@ export class ContainerManager {
     const live: Live = { record, paths, pidfd: -1, exited: Promise.resolve(), stopRequested: false, restartTimer: null, settled, settle };
     this.live.set(req.name, live);
     this.save(live);
-    await this.start(live, req.image.layerDirs);
+    await this.start(live, req.image);
     return live.record;
+  }
+
+  /** The copy fallback: the layers flattened into the container's own directory. */
+  private async ensureCopy(live: Live, image: RunRequest['image']): Promise<void> {
+    if (existsSync(live.paths.copy)) return;
+    const { materializeRootfs } = await import('../image/store.js');
+    await materializeRootfs(image.dataRoot, { id: image.id, layers: image.layers }, live.paths.copy);
+    // As with overlay, whose root takes the upper directory's mode.
+    chmodSync(live.paths.copy, 0o755);
   }
 
   private save(live: Live): void {
     writeJsonAtomic(live.paths.record, live.record);
   }
 
-  private async start(live: Live, layerDirs: string[]): Promise<void> {
+  private async start(live: Live, image: RunRequest['image']): Promise<void> {
     const r = live.record;
+    if (r.rootfs === 'copy') await this.ensureCopy(live, image);
     const log = new LogWriter(live.paths.log);
     const out = pipe();
     const err = pipe();
     if (out.rc < 0 || err.rc < 0) throw new NsboxError('PIPE', 'cannot create pipes for the container', 'too many open files? raise `ulimit -n`');
-    const rootfs: RootfsSource = { kind: 'overlay', lowerDirs: layerDirs, upperDir: live.paths.upper, workDir: live.paths.work };
+    const rootfs: RootfsSource =
+      r.rootfs === 'overlay' ? { kind: 'overlay', lowerDirs: image.layerDirs, upperDir: live.paths.upper, workDir: live.paths.work } : { kind: 'copy', dir: live.paths.copy };
     let pid: number;
     try {
       pid = await runPlan(
@@ -143,6 +155,14 @@ export class ContainerManager {
       );
     } catch (e) {
       for (const fd of [out.read, out.write, err.read, err.write]) closeFd(fd);
+      if (e instanceof SpawnFailure && e.failedStep?.op === 'mount' && e.failedStep.fstype === 'overlay' && r.rootfs === 'overlay') {
+        // No overlayfs for us here: copy the layers and try once more.
+        log.write('e', `nsbox: overlayfs unavailable (${e.errnoName}); using a copy of the image\n`);
+        await log.close();
+        r.rootfs = 'copy';
+        this.save(live);
+        return this.start(live, image);
+      }
       const message = e instanceof SpawnFailure && e.failedStep?.op === 'exec' ? execFailureMessage(r.argv[0]!, e.errno) : e instanceof NsboxError ? e.oneLine() : String(e);
       const code = e instanceof SpawnFailure && e.failedStep?.op === 'exec' ? execFailureExitCode(e.errno) : 125;
       log.write('e', `nsbox: ${message}\n`);
@@ -172,7 +192,7 @@ export class ContainerManager {
       await log.close();
       closeFd(live.pidfd);
       live.pidfd = -1;
-      this.afterExit(live, shellExitCode(status), layerDirs);
+      this.afterExit(live, shellExitCode(status), image);
     })();
   }
 
@@ -187,7 +207,7 @@ export class ContainerManager {
     live.settle();
   }
 
-  private afterExit(live: Live, exitCode: number, layerDirs: string[]): void {
+  private afterExit(live: Live, exitCode: number, image: RunRequest['image']): void {
     const r = live.record;
     const p = r.restart;
     const again =
@@ -203,7 +223,7 @@ export class ContainerManager {
     live.restartTimer = setTimeout(() => {
       live.restartTimer = null;
       if (live.stopRequested) return this.finish(live, exitCode, null);
-      void this.start(live, layerDirs);
+      void this.start(live, image);
     }, delay);
     if (!this.keepAlive) live.restartTimer.unref();
   }

@@ -9,6 +9,7 @@ import { DEFAULT_PATH } from '../pod/plans.js';
 import { buildEnv } from '../pod/exec.js';
 
 export interface ImageForRun {
+  dataRoot: string;
   id: string;
   name: string | null;
   layers: string[];
@@ -27,6 +28,7 @@ export async function resolveImage(ref: string, dataRoot: string, onProgress?: (
     image = store.findImage(dataRoot, ref);
   }
   return {
+    dataRoot,
     id: image.id,
     name: image.names[0] ?? null,
     layers: image.layers,
@@ -91,7 +93,7 @@ export function buildRunRequest(image: ImageForRun, opts: RunOptions): RunReques
   if (!workdir.startsWith('/')) throw new NsboxError('INVALID_ARGUMENT', `invalid working directory ${JSON.stringify(workdir)}`, 'give an absolute path with -w');
   return {
     name,
-    image: { id: image.id, name: image.name, layers: image.layers, layerDirs: image.layerDirs },
+    image: { id: image.id, name: image.name, layers: image.layers, layerDirs: image.layerDirs, dataRoot: image.dataRoot },
     argv: resolveCommand(image.config, opts),
     env,
     workdir,

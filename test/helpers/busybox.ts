@@ -1,13 +1,14 @@
 // A tiny busybox rootfs tarball made in the test from the host's static
 // busybox (Debian busybox-static), so container tests need no network.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { c as tarCreate } from 'tar';
 
 export async function makeBusyboxTarball(dir: string): Promise<string> {
   const root = mkdtempSync(join(tmpdir(), 'nsbox-bb-'));
+  chmodSync(root, 0o755); // the image's / (mkdtemp makes it 0700)
   try {
     for (const d of ['bin', 'etc', 'tmp', 'proc', 'sys', 'dev', 'root', 'var/www', 'srv']) mkdirSync(join(root, d), { recursive: true });
     copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
