@@ -11,6 +11,7 @@ export async function makeBusyboxTarball(dir: string): Promise<string> {
   chmodSync(root, 0o755); // the image's / (mkdtemp makes it 0700)
   try {
     for (const d of ['bin', 'etc', 'tmp', 'proc', 'sys', 'dev', 'root', 'var/www', 'srv']) mkdirSync(join(root, d), { recursive: true });
+    chmodSync(join(root, 'tmp'), 0o1777);
     copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
     const applets = execFileSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).split('\n').filter((a) => a && a !== 'busybox');
     for (const a of applets) symlinkSync('busybox', join(root, 'bin', a));
