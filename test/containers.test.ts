@@ -139,7 +139,7 @@ describe(`copy fallback (${testMode})`, () => {
     expect(nsbox(root, ['pod', 'create', '--name', 'ctr-copy'], { env }).code).toBe(0);
     try {
       const r = nsbox(root, ['run', '--pod', 'ctr-copy', '--name', 'copied', '--user', '33:33', 'busybox', 'sh', '-c', 'cat /srv/hello.txt; id -u; echo x > /tmp/x && cat /tmp/x']);
-      expect(r.stdout).toBe('hello from the image\n33\nx\n');
+      expect(r.stdout, r.stderr).toBe('hello from the image\n33\nx\n');
       const ps = JSON.parse(nsbox(root, ['ps', '-a', '--pod', 'ctr-copy', '--format', 'json']).stdout) as { rootfs: string }[];
       expect(ps.map((c) => c.rootfs)).toEqual(['copy']);
     } finally {

@@ -130,7 +130,7 @@ export class Pod {
     if (status === 'running') {
       try {
         const { requestSupervisor } = await import('../supervisor/client.js');
-        await requestSupervisor(statePaths.podSocket(this.root, this.rec.id), { op: 'stop', timeoutSeconds: timeout }, (timeout + 5) * 1000);
+        await requestSupervisor(statePaths.podSocket(this.root, this.rec.id), { op: 'stop', timeoutSeconds: timeout }, (timeout + 5) * 1000, () => isAlive(this.rec.supervisor));
         await this.waitSupervisorGone();
         return this.markStopped();
       } catch {
@@ -214,7 +214,7 @@ export class Pod {
   private async askSupervisor(req: SupervisorRequest, timeoutMs = 30_000, expectContainer = true): Promise<ContainerRecord> {
     if (podStatus(this.rec) !== 'running') throw notRunning(this.rec);
     const { requestSupervisor } = await import('../supervisor/client.js');
-    const res = await requestSupervisor(statePaths.podSocket(this.root, this.rec.id), req, timeoutMs);
+    const res = await requestSupervisor(statePaths.podSocket(this.root, this.rec.id), req, timeoutMs, () => isAlive(this.rec.supervisor));
     if (!res.container && expectContainer) throw new NsboxError('PROTOCOL', `the supervisor answered ${req.op} without a container`);
     return res.container as ContainerRecord;
   }
