@@ -6,13 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupRoot, cliPath, repoRoot, tempRoot, testMode } from './helpers/env.js';
-import { nsbox, podDirs, processesMentioning } from './helpers/nsbox.js';
+import { nsbox, podDirs, processesMentioning, removeAllPods } from './helpers/nsbox.js';
 
 let root: string;
 beforeAll(() => {
   root = tempRoot();
 });
-afterAll(() => cleanupRoot(root));
+afterAll(() => {
+  removeAllPods(root);
+  cleanupRoot(root);
+});
 
 function expectOneLineError(r: { code: number; stderr: string }, pattern: RegExp): void {
   expect(r.code).not.toBe(0);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBusyboxTarball } from './helpers/busybox.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
-import { nsbox, waitFor } from './helpers/nsbox.js';
+import { nsbox, podDirs, processesMentioning, waitFor, removeAllPods } from './helpers/nsbox.js';
 
 let root: string;
 let tarball: string;
@@ -19,7 +19,7 @@ beforeAll(async () => {
   expect(nsbox(root, ['pod', 'create', '--name', POD]).code).toBe(0);
 });
 afterAll(() => {
-  nsbox(root, ['pod', 'rm', '-f', POD]);
+  removeAllPods(root);
   cleanupRoot(root);
 });
 
@@ -145,5 +145,34 @@ describe(`copy fallback (${testMode})`, () => {
     } finally {
       expect(nsbox(root, ['pod', 'rm', '-f', 'ctr-copy']).code).toBe(0);
     }
+  });
+});
+
+describe(`pods with containers (${testMode})`, () => {
+  it('pod stop ends its containers in order and records them; pod rm -f leaves no process or file', async () => {
+    expect(nsbox(root, ['pod', 'create', '--name', 'ctr-stop']).code).toBe(0);
+    expect(nsbox(root, ['run', '-d', '--pod', 'ctr-stop', '--name', 'a', 'busybox', 'sh', '-c', 'trap "echo bye; exit 0" TERM; while true; do sleep 0.05; done']).code).toBe(0);
+    expect(nsbox(root, ['run', '-d', '--pod', 'ctr-stop', '--name', 'b', 'busybox', 'sleep', '4242']).code).toBe(0);
+    await waitFor(() => processesMentioning('sleep 4242').length >= 1, 5000, 'the sleep to run');
+    expect(nsbox(root, ['pod', 'stop', '-t', '5', 'ctr-stop']).code).toBe(0);
+    const ps = JSON.parse(nsbox(root, ['ps', '-a', '--pod', 'ctr-stop', '--format', 'json']).stdout) as { name: string; state: string; exitCode: number }[];
+    expect(ps.map((c) => [c.name, c.state, c.exitCode])).toEqual([
+      ['a', 'exited', 0],
+      ['b', 'exited', 143],
+    ]);
+    expect(nsbox(root, ['logs', 'ctr-stop/a']).stdout).toBe('bye\n');
+    expect(processesMentioning('sleep 4242')).toEqual([]);
+    expect(nsbox(root, ['pod', 'rm', 'ctr-stop']).code).toBe(0);
+    expect(nsbox(root, ['ps', '-a', '--pod', 'ctr-stop']).code).toBe(125);
+  });
+
+  it('pod rm -f with running containers kills them and removes their files', async () => {
+    expect(nsbox(root, ['pod', 'create', '--name', 'ctr-rm']).code).toBe(0);
+    const id = nsbox(root, ['pod', 'inspect', 'ctr-rm']).stdout;
+    expect(nsbox(root, ['run', '-d', '--pod', 'ctr-rm', '--name', 'writer', '--user', '33', 'busybox', 'sh', '-c', 'echo x > /tmp/owned-by-33; exec sleep 4343']).code).toBe(0);
+    await waitFor(() => processesMentioning('sleep 4343').length >= 1, 5000, 'the sleep to run');
+    expect(nsbox(root, ['pod', 'rm', '-f', 'ctr-rm']).code).toBe(0);
+    await waitFor(() => processesMentioning('sleep 4343').length === 0, 5000, 'the sleep to die');
+    expect(podDirs(root)).not.toContain(JSON.parse(id).id);
   });
 });

@@ -2,13 +2,16 @@
 // `pod rm -f` cleans up.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
-import { isGoneOrZombie, nsbox, podDirs, processesMentioning, waitFor } from './helpers/nsbox.js';
+import { isGoneOrZombie, nsbox, podDirs, processesMentioning, waitFor, removeAllPods } from './helpers/nsbox.js';
 
 let root: string;
 beforeAll(() => {
   root = tempRoot();
 });
-afterAll(() => cleanupRoot(root));
+afterAll(() => {
+  removeAllPods(root);
+  cleanupRoot(root);
+});
 
 function info(name: string): { pausePid: number; supervisorPid: number; status: string } {
   return JSON.parse(nsbox(root, ['pod', 'inspect', name]).stdout);

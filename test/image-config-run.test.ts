@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDockerSave, type TarEntry } from './helpers/archives.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
-import { nsbox } from './helpers/nsbox.js';
+import { nsbox, removeAllPods } from './helpers/nsbox.js';
 
 let root: string;
 
@@ -48,7 +48,7 @@ beforeAll(() => {
   expect(nsbox(root, ['pod', 'create', '--name', 'cfg']).code).toBe(0);
 });
 afterAll(() => {
-  nsbox(root, ['pod', 'rm', '-f', 'cfg']);
+  removeAllPods(root);
   cleanupRoot(root);
 });
 

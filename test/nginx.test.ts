@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: plain ESM module; types in rootfs/build.d.mts
 import { buildRootfs } from '../rootfs/build.mjs';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
-import { nsbox, waitFor } from './helpers/nsbox.js';
+import { nsbox, waitFor, removeAllPods } from './helpers/nsbox.js';
 
 const skip = process.env.NSBOX_SKIP_NGINX === '1';
 let root: string;
@@ -21,7 +21,7 @@ beforeAll(async () => {
 }, 600_000);
 afterAll(() => {
   if (skip) return;
-  nsbox(root, ['pod', 'rm', '-f', 'web']);
+  removeAllPods(root);
   cleanupRoot(root);
 });
 

@@ -69,11 +69,17 @@ export function processesMentioning(needle: string): number[] {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
       if (cmd.includes(needle) && !isGoneOrZombie(Number(entry))) pids.push(Number(entry));
     } catch {
       // exited meanwhile
     }
   }
   return pids.filter((p) => p !== process.pid);
+}
+
+/** Removes every pod under the root (also those a failed test left) before the root goes. */
+export function removeAllPods(root: string): void {
+  const pods = JSON.parse(nsbox(root, ['pod', 'ls', '--format', 'json']).stdout || '[]') as { name: string }[];
+  if (pods.length) nsbox(root, ['pod', 'rm', '-f', ...pods.map((p) => p.name)]);
 }
