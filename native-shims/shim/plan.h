@@ -56,7 +56,10 @@ enum nsbox_op {
   OP_MKDIR = 35,          /* arg0 mode; strings: path (an existing one is fine) */
   OP_TOUCH = 36,          /* arg0 mode; strings: path (an existing one is fine) */
   OP_SYMLINK = 37,        /* strings: target, path (an existing path is fine) */
-  OP_PIVOT_ROOT = 38,     /* strings: new root; the old root is detached */
+  OP_PIVOT_ROOT = 38,     /* strings: new root, put_old ("" = stack the old root on
+                             the new one and detach it at once) */
+  OP_UMOUNT = 39,         /* arg0 umount2 flags; strings: path */
+  OP_RMDIR = 41,          /* strings: path */
   OP_EXEC = 40,           /* arg0 argc, arg1 envc; strings: file, argv..., envp..., PATH */
 };
 

@@ -266,14 +266,20 @@ static int close_fds(struct ctx *c, struct step *s) {
   return 0;
 }
 
-/* pivot_root(".", ".") as runc does: no directory for the old root needed;
- * the old root is stacked on the new one and detached right away. */
+/* Without put_old: pivot_root(".", ".") as runc does, the old root stacked
+ * on the new one and detached right away. With put_old (relative to the new
+ * root): the old root stays reachable there, so later steps can bind host
+ * files while every other path already resolves inside the new root. */
 static int pivot_root_into(struct step *s) {
-  if (s->nstr != 1)
+  if (s->nstr != 2)
     return -EINVAL;
   FAIL_IF(chdir(s->str[0]) < 0);
-  FAIL_IF(syscall(SYS_pivot_root, ".", ".") < 0);
-  FAIL_IF(umount2(".", MNT_DETACH) < 0);
+  if (s->str[1][0]) {
+    FAIL_IF(syscall(SYS_pivot_root, ".", s->str[1]) < 0);
+  } else {
+    FAIL_IF(syscall(SYS_pivot_root, ".", ".") < 0);
+    FAIL_IF(umount2(".", MNT_DETACH) < 0);
+  }
   FAIL_IF(chdir("/") < 0);
   return 0;
 }
@@ -365,7 +371,7 @@ int nsbox_run_child_step(struct ctx *c, struct step *s) {
   case OP_TOUCH: {
     if (s->nstr != 1)
       return -EINVAL;
-    int fd = open(s->str[0], O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, (mode_t)s->arg[0]);
+    int fd = open(s->str[0], O_WRONLY | O_CREAT | O_CLOEXEC, (mode_t)s->arg[0]);
     FAIL_IF(fd < 0);
     close(fd);
     return 0;
@@ -375,6 +381,12 @@ int nsbox_run_child_step(struct ctx *c, struct step *s) {
     return 0;
   case OP_PIVOT_ROOT:
     return pivot_root_into(s);
+  case OP_UMOUNT:
+    FAIL_IF(s->nstr != 1 || umount2(s->str[0], (int)s->arg[0]) < 0);
+    return 0;
+  case OP_RMDIR:
+    FAIL_IF(s->nstr != 1 || rmdir(s->str[0]) < 0);
+    return 0;
   case OP_EXEC:
     return exec_command(s);
   default:

@@ -150,6 +150,7 @@ export class ContainerManager {
           workdir: r.workdir,
           user: r.user,
           canSetGroups: this.pod.mapping !== 'single',
+          oldRootSuffix: randomBytes(8).toString('hex'),
           stdio: [-1, out.write, err.write],
         }),
       );

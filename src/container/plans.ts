@@ -1,7 +1,7 @@
 // Pure builders of the shim plans for containers: the container's own mount
 // namespace (overlay root, /proc, /dev, /sys, /etc files, pivot_root) inside
 // the pod's other namespaces, and joining a running container for exec.
-import { CLONE, MS, type ChildStep, type SpawnPlan } from '../native/plan.js';
+import { CLONE, MNT_DETACH, MS, type ChildStep, type SpawnPlan } from '../native/plan.js';
 import { POD_CLONE_FLAGS } from '../pod/plans.js';
 
 /** What a container joins of its pod: everything but the mount namespace. */
@@ -28,6 +28,8 @@ export interface ContainerPlanInput {
   user: { uid: number; gid: number };
   /** False when the pod maps a single id: setgroups(2) is denied there. */
   canSetGroups: boolean;
+  /** Random, so that no symlink in the image can name the old root. */
+  oldRootSuffix: string;
   stdio: [number, number, number];
 }
 
@@ -46,57 +48,66 @@ function rootfsSteps(input: ContainerPlanInput): ChildStep[] {
   return [mount(input.rootfs.dir, m, '', MS.BIND | MS.REC)];
 }
 
-function devSteps(m: string): ChildStep[] {
-  const dev = `${m}/dev`;
+/**
+ * Everything below runs after pivot_root, so paths (and the image's
+ * symlinks) resolve inside the container's root; host files are bound from
+ * the old root, kept under a random name the image cannot point at.
+ */
+function devSteps(oldRoot: string): ChildStep[] {
   const steps: ChildStep[] = [
-    { op: 'mkdir', path: dev, mode: 0o755 },
-    mount('tmpfs', dev, 'tmpfs', MS.NOSUID | MS.NOEXEC, 'mode=755,size=65536k'),
+    { op: 'mkdir', path: '/dev', mode: 0o755 },
+    mount('tmpfs', '/dev', 'tmpfs', MS.NOSUID | MS.NOEXEC, 'mode=755,size=65536k'),
   ];
   for (const node of DEV_NODES) {
-    steps.push({ op: 'touch', path: `${dev}/${node}`, mode: 0o666 }, mount(`/dev/${node}`, `${dev}/${node}`, '', MS.BIND));
+    steps.push({ op: 'touch', path: `/dev/${node}`, mode: 0o666 }, mount(`${oldRoot}/dev/${node}`, `/dev/${node}`, '', MS.BIND));
   }
   steps.push(
-    { op: 'mkdir', path: `${dev}/pts`, mode: 0o755 },
-    mount('devpts', `${dev}/pts`, 'devpts', MS.NOSUID | MS.NOEXEC, 'newinstance,ptmxmode=0666,mode=620'),
-    { op: 'symlink', target: 'pts/ptmx', path: `${dev}/ptmx` },
-    { op: 'mkdir', path: `${dev}/shm`, mode: 0o1777 },
-    mount('shm', `${dev}/shm`, 'tmpfs', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=1777,size=65536k'),
-    { op: 'mkdir', path: `${dev}/mqueue`, mode: 0o755 },
-    mount('mqueue', `${dev}/mqueue`, 'mqueue', MS.NOSUID | MS.NODEV | MS.NOEXEC),
-    { op: 'symlink', target: '/proc/self/fd', path: `${dev}/fd` },
-    { op: 'symlink', target: '/proc/self/fd/0', path: `${dev}/stdin` },
-    { op: 'symlink', target: '/proc/self/fd/1', path: `${dev}/stdout` },
-    { op: 'symlink', target: '/proc/self/fd/2', path: `${dev}/stderr` },
+    { op: 'mkdir', path: '/dev/pts', mode: 0o755 },
+    mount('devpts', '/dev/pts', 'devpts', MS.NOSUID | MS.NOEXEC, 'newinstance,ptmxmode=0666,mode=620'),
+    { op: 'symlink', target: 'pts/ptmx', path: '/dev/ptmx' },
+    { op: 'mkdir', path: '/dev/shm', mode: 0o1777 },
+    mount('shm', '/dev/shm', 'tmpfs', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=1777,size=65536k'),
+    { op: 'mkdir', path: '/dev/mqueue', mode: 0o755 },
+    mount('mqueue', '/dev/mqueue', 'mqueue', MS.NOSUID | MS.NODEV | MS.NOEXEC),
+    { op: 'symlink', target: '/proc/self/fd', path: '/dev/fd' },
+    { op: 'symlink', target: '/proc/self/fd/0', path: '/dev/stdin' },
+    { op: 'symlink', target: '/proc/self/fd/1', path: '/dev/stdout' },
+    { op: 'symlink', target: '/proc/self/fd/2', path: '/dev/stderr' },
   );
   return steps;
 }
 
-function etcSteps(m: string, files: ContainerPlanInput['etcFiles']): ChildStep[] {
-  const steps: ChildStep[] = [{ op: 'mkdir', path: `${m}/etc`, mode: 0o755 }];
+function etcSteps(oldRoot: string, files: ContainerPlanInput['etcFiles']): ChildStep[] {
+  const steps: ChildStep[] = [{ op: 'mkdir', path: '/etc', mode: 0o755 }];
   for (const [name, source] of [
     ['hosts', files.hosts],
     ['resolv.conf', files.resolvConf],
     ['hostname', files.hostname],
   ] as const) {
-    steps.push({ op: 'touch', path: `${m}/etc/${name}`, mode: 0o644 }, mount(source, `${m}/etc/${name}`, '', MS.BIND));
+    steps.push({ op: 'touch', path: `/etc/${name}`, mode: 0o644 }, mount(`${oldRoot}${source}`, `/etc/${name}`, '', MS.BIND));
   }
   return steps;
 }
 
 export function containerPlan(input: ContainerPlanInput): SpawnPlan {
   const m = input.mountPoint;
+  const oldRootName = `.nsbox-oldroot-${input.oldRootSuffix}`;
+  const oldRoot = `/${oldRootName}`;
   const child: ChildStep[] = [
     mount('', '/', '', MS.REC | MS.PRIVATE),
     ...rootfsSteps(input),
-    { op: 'mkdir', path: `${m}/proc`, mode: 0o555 },
-    mount('proc', `${m}/proc`, 'proc', MS.NOSUID | MS.NODEV | MS.NOEXEC),
-    { op: 'mkdir', path: `${m}/sys`, mode: 0o555 },
-    mount('sysfs', `${m}/sys`, 'sysfs', MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC),
-    ...devSteps(m),
-    ...etcSteps(m, input.etcFiles),
-    { op: 'mkdir', path: `${m}/tmp`, mode: 0o1777 },
-    ...(input.readOnly ? readOnlySteps(m) : []),
-    { op: 'pivotRoot', path: m },
+    { op: 'mkdir', path: `${m}/${oldRootName}`, mode: 0o700 },
+    { op: 'pivotRoot', path: m, putOld: oldRootName },
+    { op: 'mkdir', path: '/proc', mode: 0o555 },
+    mount('proc', '/proc', 'proc', MS.NOSUID | MS.NODEV | MS.NOEXEC),
+    { op: 'mkdir', path: '/sys', mode: 0o555 },
+    mount('sysfs', '/sys', 'sysfs', MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC),
+    ...devSteps(oldRoot),
+    ...etcSteps(oldRoot, input.etcFiles),
+    { op: 'mkdir', path: '/tmp', mode: 0o1777 },
+    { op: 'umount', path: oldRoot, flags: MNT_DETACH },
+    { op: 'rmdir', path: oldRoot },
+    ...(input.readOnly ? readOnlySteps() : []),
     { op: 'chdir', path: input.workdir },
     { op: 'stdio', fds: input.stdio },
     { op: 'closeFds', from: 3 },
@@ -112,12 +123,12 @@ export function containerPlan(input: ContainerPlanInput): SpawnPlan {
 }
 
 /** As podman's --read-only: a read-only root with writable tmpfs on /tmp, /run, /var/tmp. */
-function readOnlySteps(m: string): ChildStep[] {
-  const steps: ChildStep[] = [{ op: 'mkdir', path: `${m}/var`, mode: 0o755 }];
-  for (const dir of ['tmp', 'run', 'var/tmp']) {
-    steps.push({ op: 'mkdir', path: `${m}/${dir}`, mode: 0o1777 }, mount('tmpfs', `${m}/${dir}`, 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=1777'));
+function readOnlySteps(): ChildStep[] {
+  const steps: ChildStep[] = [{ op: 'mkdir', path: '/var', mode: 0o755 }];
+  for (const dir of ['/tmp', '/run', '/var/tmp']) {
+    steps.push({ op: 'mkdir', path: dir, mode: 0o1777 }, mount('tmpfs', dir, 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=1777'));
   }
-  steps.push(mount('', m, '', MS.REMOUNT | MS.BIND | MS.RDONLY));
+  steps.push(mount('', '/', '', MS.REMOUNT | MS.BIND | MS.RDONLY));
   return steps;
 }
 

@@ -12,6 +12,8 @@ export const CLONE = {
   NEWNET: 0x40000000,
 } as const;
 
+export const MNT_DETACH = 2;
+
 export const MS = {
   RDONLY: 1,
   NOSUID: 2,
@@ -62,7 +64,9 @@ export type ChildStep =
   | { op: 'mkdir'; path: string; mode: number }
   | { op: 'touch'; path: string; mode: number }
   | { op: 'symlink'; target: string; path: string }
-  | { op: 'pivotRoot'; path: string }
+  | { op: 'pivotRoot'; path: string; putOld: string }
+  | { op: 'umount'; path: string; flags: number }
+  | { op: 'rmdir'; path: string }
   | { op: 'exec'; file: string; argv: string[]; env: string[]; path: string };
 
 export interface SpawnPlan {
@@ -104,6 +108,8 @@ const OP = {
   touch: 36,
   symlink: 37,
   pivotRoot: 38,
+  umount: 39,
+  rmdir: 41,
   exec: 40,
 } as const;
 
@@ -158,6 +164,10 @@ function stepFields(s: AnyStep): { args: bigint[]; strings: string[] } {
     case 'symlink':
       return { args: [], strings: [s.target, s.path] };
     case 'pivotRoot':
+      return { args: [], strings: [s.path, s.putOld] };
+    case 'umount':
+      return { args: n(s.flags), strings: [s.path] };
+    case 'rmdir':
       return { args: [], strings: [s.path] };
     case 'exec':
       return { args: n(s.argv.length, s.env.length), strings: [s.file, ...s.argv, ...s.env, s.path] };
