@@ -42,7 +42,8 @@ function usage(code) {
                         [--import-warmups N] [--format table|json]
 
 Measures, in one run (median and p90 in ms, wall clock):
-  node -e 0                            the floor of any Node CLI call
+  node -e 0                            the floor of any Node CLI call (timed next to each run -d)
+  nsbox --version                      loading the CLI alone (likewise)
   nsbox run -d … busybox sleep 1000    CLI, into an existing pod, until the process runs
   pod.run('busybox', …)                library API, in this warm process; and c.remove({force:true})
   pod create + first run               CLI and library, for context
@@ -160,6 +161,7 @@ const round = (x, digits = 2) => (Number.isFinite(x) ? Number(x.toFixed(digits))
 
 /** Runs a command to completion and returns its wall time. */
 function timed(cmd, args, { allowFail = false, env, timeout = 300_000 } = {}) {
+  checkInterrupted();
   const t0 = performance.now();
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', env: env ?? process.env, timeout, maxBuffer: 64 * 2 ** 20 });
   const ms = performance.now() - t0;
@@ -183,6 +185,7 @@ async function measure(label, fn, { iterations = opts.iterations, warmups = opts
   for (let i = 0; i < total; i++) {
     progress(`${label} ${i + 1}/${total}`);
     const warm = i < warmups;
+    await step();
     const ms = await fn(i, warm);
     if (!warm) samples.push(ms);
   }
@@ -323,13 +326,40 @@ function cleanupSync(problems = []) {
 // A last resort when the process ends without reaching cleanup().
 process.on('exit', () => cleanupSync());
 
+// On a signal the benchmark stops at its next step (nothing new is started:
+// see step() and timed()), and main's finally cleans up; a step that hangs,
+// or a second signal, gets the cleanup and exit right away.
 const abort = new AbortController(); // stops a rootfs build in progress
 const signalNumber = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+let interrupted = null;
+
+class Interrupted extends Error {}
+
+function checkInterrupted() {
+  if (interrupted) throw new Interrupted(interrupted);
+}
+
+/**
+ * Between steps: lets the event loop run (a signal is handled there, and the
+ * loops here are mostly synchronous spawns), then stops if one came.
+ */
+async function step() {
+  await new Promise((resolve) => setImmediate(resolve));
+  checkInterrupted();
+}
+
+function exitNow(sig) {
+  void cleanup().finally(() => process.exit(128 + signalNumber[sig]));
+}
+
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(sig, () => {
+  process.on(sig, () => {
+    if (interrupted) return exitNow(sig);
+    interrupted = sig;
+    process.exitCode = 128 + signalNumber[sig];
     say(`${sig}, cleaning up`);
     abort.abort(new Error(sig));
-    void cleanup().finally(() => process.exit(128 + signalNumber[sig]));
+    setTimeout(() => exitNow(sig), 20_000).unref();
   });
 }
 
@@ -400,17 +430,23 @@ function cliContainer(podName, name) {
   return ps.find((c) => c.name === name);
 }
 
-async function benchNode() {
-  record('nodeE0', 'cli', 'node -e 0 (floor of any Node CLI call)', await measure('node -e 0', () => timed(process.execPath, ['-e', '0']).ms));
-}
-
 async function benchCliRun() {
   nsbox(['pod', 'create', '--name', 'cli-run']);
   const inspect = JSON.parse(nsbox(['pod', 'inspect', 'cli-run']).stdout);
   info.idMapping.cli = inspect.record?.mapping ?? null;
   const rmSamples = [];
+  const nodeSamples = [];
+  const loadSamples = [];
+  // node -e 0 is timed in the same loop, right before each run -d, so that the
+  // ratio compares the two under the same machine conditions.
   const runSamples = await measure('CLI run -d', (i, warm) => {
     const name = `c${i}`;
+    const floor = timed(process.execPath, ['-e', '0']);
+    const load = timed(process.execPath, [cliPath, '--version']);
+    if (!warm) {
+      nodeSamples.push(floor.ms);
+      loadSamples.push(load.ms);
+    }
     const r = nsbox(['run', '-d', '--pod', 'cli-run', '--name', name, 'busybox', 'sleep', '1000']);
     if (r.stdout.trim() !== `cli-run/${name}`) throw new Error(`nsbox run -d printed ${JSON.stringify(r.stdout)}, expected cli-run/${name}`);
     checkRunning(cliContainer('cli-run', name), `cli-run/${name}`);
@@ -421,6 +457,8 @@ async function benchCliRun() {
   const left = JSON.parse(nsbox(['ps', '-a', '--pod', 'cli-run', '--format', 'json']).stdout);
   if (left.length) notes.push(`after ${opts.warmups + opts.iterations} × run -d and rm -f, ps -a still lists ${left.length} container(s) in the pod`);
   nsbox(['pod', 'rm', '-f', 'cli-run']);
+  record('nodeE0', 'cli', 'node -e 0 (floor of any Node CLI call)', nodeSamples);
+  record('cliVersion', 'cli', 'nsbox --version (loading the CLI, no work)', loadSamples);
   record('cliRun', 'cli', 'nsbox run -d busybox sleep 1000 (existing pod)', runSamples);
   record('cliRm', 'cli', 'nsbox rm -f POD/NAME (running sleep)', rmSamples);
 }
@@ -454,6 +492,7 @@ async function benchFirstStart(lib) {
   const total = opts.warmups + opts.iterations;
   for (let i = 0; i < total; i++) {
     progress(`CLI pod create + first run ${i + 1}/${total}`);
+    await step();
     const pod = `cli-first-${i}`;
     const c = nsbox(['pod', 'create', '--name', pod]);
     const r = nsbox(['run', '-d', '--pod', pod, '--name', 'c', 'busybox', 'sleep', '1000']);
@@ -478,6 +517,7 @@ async function benchFirstStart(lib) {
   const lRm = [];
   for (let i = 0; i < total; i++) {
     progress(`library createPod + first pod.run ${i + 1}/${total}`);
+    await step();
     const c = await timedAsync(() => lib.createPod({ root: nsboxRoot, name: `lib-first-${i}`, onWarning }));
     libPods.add(c.value);
     const r = await timedAsync(() => c.value.run('busybox', { name: 'c', command: ['sleep', '1000'] }));
@@ -519,6 +559,7 @@ async function benchImport(nginxTar) {
     const order = i % 2 ? ['tar', 'nsbox'] : ['nsbox', 'tar'];
     for (const which of order) {
       progress(`import ${which} ${i + 1}/${total}`);
+      await step();
       const dir = join(stateRoot, `${which}-${i}`);
       mkdirSync(dir, { mode: 0o700 });
       extraRoots.add(dir);
@@ -551,6 +592,8 @@ async function benchImport(nginxTar) {
   }
   record('importNsbox', 'import', 'nsbox image import nginx.tar (fresh store)', nsboxSamples);
   record('importTar', 'import', `tar -xf nginx.tar${root ? ' --same-owner' : ''} (fresh dir)`, tarSamples);
+  const range = (r) => `${fmt(r.minMs)}–${fmt(r.maxMs)} ms`;
+  notes.push(`import ranges (min–max): nsbox ${range(results.importNsbox)}, tar ${range(results.importTar)}; compare them within this run only (the ratio), not across runs.`);
   if (summary) notes.push(`nsbox's import summary: ${summary}`);
   notes.push(
     'import: a fresh --root (image store) and a fresh tar directory per iteration, both under the temp dir (same filesystem); ' +
@@ -588,6 +631,7 @@ function evaluate() {
   const node = med('nodeE0');
   const ratios = [
     compare('CLI run -d', med('cliRun'), 'node -e 0', node),
+    compare('nsbox --version', med('cliVersion'), 'node -e 0', node),
     compare('CLI run -d', med('cliRun'), 'library pod.run', med('libRun')),
     compare('CLI pod create + first run -d', med('cliFirstBoth'), 'node -e 0', node),
     compare('nsbox image import', med('importNsbox'), 'tar -xf', med('importTar')),
@@ -656,6 +700,8 @@ function printTable(report) {
   }
   out.push('');
   out.push('Notes');
+  out.push('  - node -e 0 and nsbox --version are timed in the same loop as run -d, right before each call (same conditions');
+  out.push('    for the ratio); nsbox --version shows what loading the CLI alone costs.');
   out.push('  - run -d is timed as the command alone: it prints POD/NAME once the process runs. Each container is then checked');
   out.push('    (untimed) to be running sleep (ps / record, and /proc), and removed with rm -f / c.remove (timed separately).');
   out.push('  - "first container" figures: a new pod each iteration, then its first container; the pod is removed after.');
@@ -690,7 +736,6 @@ async function main() {
   info.tarballs.busybox = { path: busybox.path, bytes: busybox.bytes, cached: busybox.cached };
   nsbox(['image', 'import', busybox.path, '--name', 'busybox']);
 
-  await benchNode();
   await benchCliRun();
   await benchLibRun(lib);
   await benchFirstStart(lib);
@@ -746,8 +791,10 @@ try {
   await main();
 } catch (err) {
   progressDone();
-  process.stderr.write(`bench-containers: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
+  if (!interrupted) {
+    process.stderr.write(`bench-containers: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  }
 } finally {
   await cleanup();
 }
