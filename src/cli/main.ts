@@ -45,6 +45,11 @@ function buildProgram(): Command {
   return program;
 }
 
+/** Also errors from dist/image, which the bundle loads as separate modules (its own NsboxError class). */
+function isNsboxError(err: unknown): err is NsboxError {
+  return err instanceof NsboxError || (err instanceof Error && err.name === 'NsboxError' && typeof (err as NsboxError).oneLine === 'function');
+}
+
 async function main(argv: string[]): Promise<void> {
   // --debug also prints every plan handed to the shim (native/spawn.ts).
   if (argv.includes('--debug')) process.env.NSBOX_DEBUG = '1';
@@ -58,7 +63,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     const debug = argv.includes('--debug');
-    if (err instanceof NsboxError) process.stderr.write(`nsbox: ${err.oneLine()}\n`);
+    if (isNsboxError(err)) process.stderr.write(`nsbox: ${err.oneLine()}\n`);
     else process.stderr.write(`nsbox: ${err instanceof Error ? err.message : String(err)}\n`);
     if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     process.exitCode = EXIT_NSBOX_ERROR;

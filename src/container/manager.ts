@@ -2,9 +2,7 @@
 // container process (in the supervisor, or in a library user's process),
 // it captures their output into logs, records exits, restarts by policy and
 // stops them in order.
-import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readdirSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { NsboxError } from '../errors.js';
 import { removeTreeAsOwner } from '../idmap/remove-tree.js';
 import { closeFd, pidfdOpen, pidfdSendSignal, pipe } from '../native/ffi.js';
@@ -12,6 +10,7 @@ import { runPlan, SpawnFailure } from '../native/spawn.js';
 import { execFailureExitCode, execFailureMessage } from '../pod/exec.js';
 import type { PodRecord } from '../pod/record.js';
 import { identify, isAlive } from '../process/proc-stat.js';
+import { randomHex } from '../process/random.js';
 import { reaper } from '../process/reaper.js';
 import { shellExitCode } from '../process/wait-status.js';
 import { readJson, writeJsonAtomic } from '../state/atomic.js';
@@ -83,7 +82,7 @@ export class ContainerManager {
     const paths = this.paths(req.name);
     prepareContainerDir(paths, this.pod.hostname);
     const record: ContainerRecord = {
-      id: randomBytes(32).toString('hex'),
+      id: randomHex(32),
       name: req.name,
       podId: this.pod.id,
       podName: this.pod.name,
@@ -150,7 +149,7 @@ export class ContainerManager {
           workdir: r.workdir,
           user: r.user,
           canSetGroups: this.pod.mapping !== 'single',
-          oldRootSuffix: randomBytes(8).toString('hex'),
+          oldRootSuffix: randomHex(8),
           stdio: [-1, out.write, err.write],
         }),
       );
@@ -181,6 +180,7 @@ export class ContainerManager {
     r.exitCode = null;
     r.error = null;
     this.save(live);
+    const { Socket } = await import('node:net');
     const sockets = [new Socket({ fd: out.read, readable: true, writable: false }), new Socket({ fd: err.read, readable: true, writable: false })];
     if (!this.keepAlive) for (const s of sockets) s.unref();
     const drained = Promise.all([log.attach(sockets[0]!, 'o'), log.attach(sockets[1]!, 'e')]);

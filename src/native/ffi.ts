@@ -24,12 +24,16 @@ function loadFfiRs(): FfiRs {
   }
 }
 
-const { DataType, define, load, open } = loadFfiRs();
+// Loaded on first use: CLI verbs that never call into the shim (run -d, ps,
+// logs) do not pay for the native addon.
+let ffiRs: FfiRs | undefined;
+const ffi = (): FfiRs => (ffiRs ??= loadFfiRs());
 
 const LIB = 'nsbox-shim';
 let bound: ReturnType<typeof bind> | undefined;
 
 function bind() {
+  const { DataType, define, open } = ffi();
   open({ library: LIB, path: requireArtifact(artifacts.shimLibrary) });
   const I = DataType.I32;
   const B = DataType.U8Array;
@@ -95,6 +99,7 @@ export function spawnPlanSync(plan: Buffer): SpawnResult {
 export async function spawnPlan(plan: Buffer): Promise<SpawnResult> {
   const out = Buffer.alloc(RESULT_SIZE);
   fns();
+  const { DataType, load } = ffi();
   const rc = await load({
     library: LIB,
     funcName: 'nsbox_spawn',
@@ -160,6 +165,7 @@ export function flock(fd: number, op: number): number {
 
 export async function flockAsync(fd: number, op: number): Promise<number> {
   fns();
+  const { DataType, load } = ffi();
   return load({
     library: LIB,
     funcName: 'nsbox_flock',

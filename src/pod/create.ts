@@ -1,12 +1,12 @@
 // Creating pods. In-process: this process becomes the pod's supervisor
 // (library default; also what the nsbox supervisor process does). Detached:
 // an nsbox supervisor process is started and the pod outlives its creator.
-import { randomBytes } from 'node:crypto';
 import { NsboxError } from '../errors.js';
 import { chooseMapping, mappingWarning } from '../idmap/mapping.js';
 import { artifacts, requireArtifact } from '../native/artifacts.js';
 import { closeFd, kill } from '../native/ffi.js';
 import { identify } from '../process/proc-stat.js';
+import { randomHex } from '../process/random.js';
 import { reaper } from '../process/reaper.js';
 import { withStateLock } from '../state/lock.js';
 import { defaultDataRoot, defaultRuntimeRoot, ensureRuntimeRoot, statePaths } from '../state/paths.js';
@@ -33,11 +33,11 @@ export interface CreatePodOptions {
 const HOSTNAME_PATTERN = /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/;
 
 export function newPodId(): string {
-  return randomBytes(32).toString('hex');
+  return randomHex(32);
 }
 
 export function generatePodName(): string {
-  return `pod-${randomBytes(4).toString('hex')}`;
+  return `pod-${randomHex(4)}`;
 }
 
 function validateHostname(h: string): void {

@@ -1,7 +1,7 @@
 // Runs a command inside a pod: the shim joins the pause's namespaces (user
 // first, one setns with its pidfd) and clones the command as our child, in
 // the pod's PID namespace. We reap it and report its real exit status.
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { NsboxError } from '../errors.js';
 import { Errno } from '../native/errno.js';
 import { closeFd, pipe } from '../native/ffi.js';
@@ -86,8 +86,8 @@ export async function spawnInPod(o: RawExecOptions): Promise<number> {
   return spawnCommand(execPlan(o), { blocking: o.blocking });
 }
 
-function collect(fd: number): { socket: Socket; done: Promise<string> } {
-  const socket = new Socket({ fd, readable: true, writable: false });
+function collect(SocketClass: typeof Socket, fd: number): { socket: Socket; done: Promise<string> } {
+  const socket = new SocketClass({ fd, readable: true, writable: false });
   const chunks: Buffer[] = [];
   const done = new Promise<string>((resolve) => {
     socket.on('data', (c: Buffer) => chunks.push(c));
@@ -118,8 +118,10 @@ export async function execCaptured(opts: ExecOptions, planFor: (stdio: [number, 
   }
   closeFd(out.write);
   closeFd(errPipe.write);
-  const stdout = collect(out.read);
-  const stderr = collect(errPipe.read);
+  // node:net only here: the CLI's exec (inherited stdio) never loads it.
+  const { Socket } = await import('node:net');
+  const stdout = collect(Socket, out.read);
+  const stderr = collect(Socket, errPipe.read);
   if (input) {
     closeFd(input.read);
     const sink = new Socket({ fd: input.write, readable: false, writable: true });

@@ -1,9 +1,10 @@
 // Sends one request to a pod's supervisor and waits for its answer.
-import { connect } from 'node:net';
 import { NsboxError } from '../errors.js';
 import type { SupervisorRequest, SupervisorResponse } from './protocol.js';
 
-function requestOnce(socketPath: string, req: SupervisorRequest, timeoutMs: number): Promise<SupervisorResponse & { ok: true }> {
+async function requestOnce(socketPath: string, req: SupervisorRequest, timeoutMs: number): Promise<SupervisorResponse & { ok: true }> {
+  // Loaded here, not at the top: a bundled CLI would otherwise load node:net on every start.
+  const { connect } = await import('node:net');
   return new Promise((resolve, reject) => {
     const sock = connect(socketPath);
     let buf = '';
