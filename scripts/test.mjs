@@ -94,6 +94,8 @@ const requirements = [
     ok: () => which('unshare') && (!isRoot || which('runuser')),
   },
   { pkg: 'procps', provides: 'ps', ok: () => which('ps') },
+  // test/nginx.test.ts builds the nginx rootfs (rootfs/nginx) with it.
+  { pkg: 'mmdebstrap', provides: 'mmdebstrap', ok: () => which('mmdebstrap') },
 ];
 
 function ensureSystemPackages() {
