@@ -15,15 +15,38 @@
 // subordinate ids are removed as their owner (nsbox's removeTreeAsOwner).
 // The processes this script starts are ended by pid.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  cliPath,
+  closingLines,
+  createResults,
+  fmt,
+  loadNsbox,
+  machineInfo as baseMachineInfo,
+  machineLine,
+  makeStateRoot,
+  measure as measureRuns,
+  parseBenchArgs,
+  progress,
+  progressDone,
+  ratioOf,
+  removeCliPods,
+  removeLibPods,
+  repo,
+  resultLines,
+  round,
+  roundSummaries,
+  runMain,
+  SIGNALS,
+  target,
+  timed as timedRun,
+  timedAsync,
+  writeReport,
+} from './lib/bench.mjs';
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cliPath = join(repo, 'dist', 'cli', 'nsbox.mjs'); // the bin users run
-const libPath = join(repo, 'dist', 'index.js');
 const removeTreePath = join(repo, 'dist', 'idmap', 'remove-tree.js');
 const mappingPath = join(repo, 'dist', 'idmap', 'mapping.js');
 const rootfsBuildPath = join(repo, 'rootfs', 'build.mjs');
@@ -37,8 +60,7 @@ const TARGETS = {
 
 // ---------------------------------------------------------------- arguments
 
-function usage(code) {
-  const text = `usage: bench-containers [--iterations N] [--warmups N] [--import-iterations N]
+const usageText = `usage: bench-containers [--iterations N] [--warmups N] [--import-iterations N]
                         [--import-warmups N] [--format table|json]
 
 Measures, in one run (median and p90 in ms, wall clock):
@@ -59,145 +81,31 @@ The nginx tarball comes from rootfs/ (cached under ~/.cache/nsbox/rootfs; the fi
 build takes ~20-30 s and needs the Debian mirror). Temporary state goes under $TMPDIR
 (default /tmp): the imports and tar extractions share that filesystem.
 `;
-  (code === 0 ? process.stdout : process.stderr).write(text);
-  process.exit(code);
-}
+const opts = parseBenchArgs(process.argv.slice(2), {
+  name: 'bench-containers',
+  usageText,
+  extra: {
+    importIterations: { flag: 'import-iterations', min: 0, default: 5 },
+    importWarmups: { flag: 'import-warmups', min: 0, default: 1 },
+  },
+});
 
-function parseArgs(argv) {
-  const opts = { iterations: 20, warmups: 2, importIterations: 5, importWarmups: 1, format: 'table' };
-  const intArg = (flag, v, min) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) fail(`${flag} needs an integer ≥ ${min}, got ${JSON.stringify(v)}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    let arg = argv[i];
-    let value;
-    const eq = arg.indexOf('=');
-    if (arg.startsWith('--') && eq > 0) {
-      value = arg.slice(eq + 1);
-      arg = arg.slice(0, eq);
-    }
-    const next = () => {
-      if (value !== undefined) return value;
-      if (i + 1 >= argv.length) fail(`${arg} needs a value`);
-      return argv[++i];
-    };
-    switch (arg) {
-      case '--iterations':
-      case '-n':
-        opts.iterations = intArg(arg, next(), 1);
-        break;
-      case '--warmups':
-        opts.warmups = intArg(arg, next(), 0);
-        break;
-      case '--import-iterations':
-        opts.importIterations = intArg(arg, next(), 0);
-        break;
-      case '--import-warmups':
-        opts.importWarmups = intArg(arg, next(), 0);
-        break;
-      case '--format': {
-        const f = next();
-        if (f !== 'table' && f !== 'json') fail(`--format must be table or json, got ${JSON.stringify(f)}`);
-        opts.format = f;
-        break;
-      }
-      case '--json':
-        opts.format = 'json';
-        break;
-      case '-h':
-      case '--help':
-        usage(0);
-        break;
-      default:
-        fail(`unknown argument ${JSON.stringify(argv[i])} (see --help)`);
-    }
-  }
-  return opts;
-}
-
-function fail(message) {
-  process.stderr.write(`bench-containers: ${message}\n`);
-  process.exit(2);
-}
-
-const opts = parseArgs(process.argv.slice(2));
-const json = opts.format === 'json';
-
-function progress(message) {
-  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${message}`);
-}
-function progressDone() {
-  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-}
 function say(message) {
   progressDone();
   process.stderr.write(`bench-containers: ${message}\n`);
 }
 
-// ---------------------------------------------------------------- statistics
-
-function median(sorted) {
-  const n = sorted.length;
-  if (n === 0) return NaN;
-  return n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-}
-
-/** Nearest-rank percentile. */
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
-function summarize(samples) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return { medianMs: median(sorted), p90Ms: percentile(sorted, 90), minMs: sorted[0], maxMs: sorted[sorted.length - 1], n: sorted.length };
-}
-
-const round = (x, digits = 2) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
-
 // ---------------------------------------------------------------- process helpers
 
-/** Runs a command to completion and returns its wall time. */
-function timed(cmd, args, { allowFail = false, env, timeout = 300_000 } = {}) {
+/** Runs a command to completion and returns its wall time; nothing new starts after a signal. */
+function timed(cmd, args, o = {}) {
   checkInterrupted();
-  const t0 = performance.now();
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', env: env ?? process.env, timeout, maxBuffer: 64 * 2 ** 20 });
-  const ms = performance.now() - t0;
-  if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
-  if (r.status !== 0 && !allowFail) {
-    throw new Error(`\`${[cmd, ...args].join(' ')}\` failed (exit ${r.status ?? 'signal ' + r.signal}): ${(r.stderr || r.stdout).trim()}`);
-  }
-  return { ms, status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return timedRun(cmd, args, { timeout: 300_000, maxBuffer: 64 * 2 ** 20, ...o });
 }
 
-async function timedAsync(fn) {
-  const t0 = performance.now();
-  const value = await fn();
-  return { ms: performance.now() - t0, value };
-}
-
-/** Warm-ups then N measured runs of fn(i, warm) → ms. */
-async function measure(label, fn, { iterations = opts.iterations, warmups = opts.warmups } = {}) {
-  const samples = [];
-  const total = warmups + iterations;
-  for (let i = 0; i < total; i++) {
-    progress(`${label} ${i + 1}/${total}`);
-    const warm = i < warmups;
-    await step();
-    const ms = await fn(i, warm);
-    if (!warm) samples.push(ms);
-  }
-  return samples;
-}
-
-function killPid(pid, signal = 'SIGKILL') {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
+/** Warm-ups then N measured runs of fn(i, warm) → ms; a signal stops it between runs. */
+function measure(label, fn, { iterations = opts.iterations, warmups = opts.warmups } = {}) {
+  return measureRuns(label, fn, { iterations, warmups, step });
 }
 
 function procComm(pid) {
@@ -224,8 +132,7 @@ function fsType(path) {
 
 // ---------------------------------------------------------------- state and cleanup
 
-const stateRoot = mkdtempSync(join(os.tmpdir(), 'nsbox-bench-containers-'));
-chmodSync(stateRoot, 0o700);
+const stateRoot = makeStateRoot('nsbox-bench-containers-');
 const nsboxRoot = join(stateRoot, 'nsbox'); // --root of the run/start figures (pods and the busybox image)
 mkdirSync(nsboxRoot, { mode: 0o700 });
 const libPods = new Set(); // Pod handles created by this process
@@ -259,39 +166,11 @@ function removeTreeSync(dir) {
   return r.status === 0 ? null : `removing ${dir}: ${(r.stderr || `exit ${r.status}`).trim()}`;
 }
 
-/** Pods the CLI left in a root: removed with nsbox pod rm -f, by pid as a last resort. */
-function removeCliPods(root, problems) {
-  if (!existsSync(cliPath) || !existsSync(join(root, 'pods'))) return;
-  const ls = spawnSync(process.execPath, [cliPath, '--root', root, 'pod', 'ls', '--format', 'json'], { encoding: 'utf8', timeout: 60_000 });
-  let pods = [];
-  try {
-    pods = JSON.parse(ls.stdout || '[]');
-  } catch {
-    problems.push(`nsbox pod ls: ${(ls.stderr || ls.stdout).trim()}`);
-  }
-  for (const p of pods) {
-    const r = spawnSync(process.execPath, [cliPath, '--root', root, 'pod', 'rm', '-f', p.id], { encoding: 'utf8', timeout: 60_000 });
-    if (r.status !== 0) {
-      problems.push(`nsbox pod rm -f ${p.name}: ${(r.stderr || '').trim()}`);
-      // the pause takes the pod's processes (containers included) with it
-      if (p.pausePid) killPid(p.pausePid);
-      if (p.supervisorPid && p.supervisor === 'detached') killPid(p.supervisorPid);
-    }
-  }
-}
-
 async function cleanup() {
   if (cleanedUp) return;
   cleaning ??= (async () => {
     const problems = [];
-    for (const pod of libPods) {
-      try {
-        await pod.remove({ force: true });
-      } catch (err) {
-        problems.push(`library pod ${pod.name}: ${err.message}`);
-      }
-    }
-    libPods.clear();
+    await removeLibPods(libPods, problems);
     removeCliPods(nsboxRoot, problems);
     for (const dir of [...extraRoots, stateRoot]) {
       try {
@@ -352,7 +231,7 @@ function exitNow(sig) {
   void cleanup().finally(() => process.exit(128 + signalNumber[sig]));
 }
 
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+for (const sig of SIGNALS) {
   process.on(sig, () => {
     if (interrupted) return exitNow(sig);
     interrupted = sig;
@@ -365,17 +244,10 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 
 // ---------------------------------------------------------------- the benchmark
 
-const results = {}; // key → { group, label, samples, ...summary } or { skipped }
+const { results, record, skip, med } = createResults(); // key → { group, label, samples, ...summary } or { skipped }
 const notes = [];
 const warnings = new Set();
 const info = { idMapping: {}, rootfsMode: null, tarballs: {} };
-
-function record(key, group, label, samples, extra = {}) {
-  results[key] = { group, label, ...summarize(samples), samples: samples.map((s) => round(s, 3)), ...extra };
-}
-function skip(key, group, label, reason) {
-  results[key] = { group, label, skipped: reason };
-}
 
 function describeMapping(m) {
   if (!m) return 'unknown';
@@ -385,8 +257,6 @@ function describeMapping(m) {
 }
 
 async function machineInfo() {
-  const cpus = os.cpus();
-  const uid = process.getuid();
   let mapping = null;
   try {
     const { chooseMapping } = await import(pathToFileURL(mappingPath).href);
@@ -395,21 +265,7 @@ async function machineInfo() {
     // described from the pod records below instead
   }
   return {
-    cpu: cpus[0]?.model ?? 'unknown',
-    cores: cpus.length,
-    totalMemoryBytes: os.totalmem(),
-    totalMemory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    kernel: os.release(),
-    node: process.version,
-    uid,
-    privilege: uid === 0 ? 'root' : 'rootless',
-    user: (() => {
-      try {
-        return os.userInfo().username;
-      } catch {
-        return String(uid);
-      }
-    })(),
+    ...baseMachineInfo(),
     idMapping: describeMapping(mapping),
     tempDir: stateRoot,
     tempFs: fsType(stateRoot),
@@ -611,20 +467,8 @@ async function benchImport(nginxTar) {
 
 // ---------------------------------------------------------------- ratios and targets
 
-function med(key) {
-  const r = results[key];
-  return r && !r.skipped ? r.medianMs : null;
-}
-
-function fmt(ms) {
-  if (ms == null || !Number.isFinite(ms)) return '-';
-  return ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2);
-}
-
 function compare(what, ms, peerLabel, peerMs) {
-  if (ms == null || peerMs == null) return { what, vs: peerLabel, ratio: null, text: `${what} vs ${peerLabel}: not measured` };
-  const ratio = ms / peerMs;
-  return { what, vs: peerLabel, ms: round(ms), peerMs: round(peerMs), ratio: round(ratio, 3), text: `${what} ${fmt(ms)} ms / ${peerLabel} ${fmt(peerMs)} ms = ${ratio.toFixed(2)}×` };
+  return ratioOf(what, ms, peerLabel, peerMs, (ratio) => `${what} ${fmt(ms)} ms / ${peerLabel} ${fmt(peerMs)} ms = ${ratio.toFixed(2)}×`);
 }
 
 function evaluate() {
@@ -638,7 +482,6 @@ function evaluate() {
   ];
   const cliRatio = med('cliRun') != null && node ? med('cliRun') / node : null;
   const importRatio = med('importNsbox') != null && med('importTar') ? med('importNsbox') / med('importTar') : null;
-  const target = (name, goal, value, unit, pass, detail) => ({ name, goal, value: round(value, 3), unit, pass: value == null ? null : pass, detail });
   const targets = [
     target(
       'nsbox run -d of busybox into an existing pod, CLI',
@@ -669,7 +512,7 @@ function printTable(report) {
   const m = report.machine;
   const out = [];
   out.push('nsbox bench-containers');
-  out.push(`  machine:  ${m.cpu}, ${m.cores} cores, ${m.totalMemory} RAM`);
+  out.push(machineLine(m));
   out.push(`  kernel:   ${m.kernel}    node: ${m.node}    ${m.tar}`);
   out.push(`  running:  ${m.privilege} (uid ${m.uid}, ${m.user}); pods' id mapping: ${report.idMapping.cli ?? '-'} (CLI pod), ${report.idMapping.library ?? '-'} (library pod)`);
   out.push(`  mapping:  ${m.idMapping}`);
@@ -680,24 +523,14 @@ function printTable(report) {
       `${report.importIterations} imports after ${report.importWarmups} warm-up(s); times in ms, wall clock`,
   );
   out.push('');
-  const rows = Object.values(report.results);
-  const w = Math.max(...rows.map((r) => r.label.length + 2), 'operation'.length);
-  const groupName = {
-    cli: 'CLI (fresh process each)',
-    library: 'library API (this warm Node process)',
-    first: 'first container in a fresh pod (context)',
-    import: 'import of the nginx tarball (fresh process each)',
-  };
-  let group = null;
-  out.push(`  ${'operation'.padEnd(w)}  ${'median'.padStart(8)}  ${'p90'.padStart(8)}  ${'n'.padStart(4)}`);
-  for (const r of rows) {
-    if (r.group !== group) {
-      group = r.group;
-      out.push(`  ${groupName[group]}`);
-    }
-    if (r.skipped) out.push(`    ${r.label.padEnd(w - 2)}  ${'skipped'.padStart(8)}  (${r.skipped})`);
-    else out.push(`    ${r.label.padEnd(w - 2)}  ${fmt(r.medianMs).padStart(8)}  ${fmt(r.p90Ms).padStart(8)}  ${String(r.n).padStart(4)}`);
-  }
+  out.push(
+    ...resultLines(report.results, {
+      cli: 'CLI (fresh process each)',
+      library: 'library API (this warm Node process)',
+      first: 'first container in a fresh pod (context)',
+      import: 'import of the nginx tarball (fresh process each)',
+    }),
+  );
   out.push('');
   out.push('Notes');
   out.push('  - node -e 0 and nsbox --version are timed in the same loop as run -d, right before each call (same conditions');
@@ -705,27 +538,14 @@ function printTable(report) {
   out.push('  - run -d is timed as the command alone: it prints POD/NAME once the process runs. Each container is then checked');
   out.push('    (untimed) to be running sleep (ps / record, and /proc), and removed with rm -f / c.remove (timed separately).');
   out.push('  - "first container" figures: a new pod each iteration, then its first container; the pod is removed after.');
-  for (const n of report.notes) out.push(`  - ${n}`);
-  for (const wng of report.warnings) out.push(`  - nsbox warned: ${wng}`);
-  out.push('');
-  out.push('Ratios (medians)');
-  for (const r of report.ratios) out.push(`  ${r.text}`);
-  out.push('');
-  out.push('Targets (medians; issue 3)');
-  const tw = Math.max(...report.targets.map((t) => t.name.length));
-  const gw = Math.max(...report.targets.map((t) => t.goal.length));
-  for (const t of report.targets) {
-    const verdict = t.pass == null ? 'N/A ' : t.pass ? 'PASS' : 'MISS';
-    out.push(`  ${verdict}  ${t.name.padEnd(tw)}  ${t.goal.padEnd(gw)}  ${t.detail}`);
-  }
+  out.push(...closingLines(report, 'Targets (medians; issue 3)'));
   process.stdout.write(out.join('\n') + '\n');
 }
 
 // ---------------------------------------------------------------- main
 
 async function main() {
-  if (!existsSync(cliPath) || !existsSync(libPath)) throw new Error('nsbox is not built: run `npm run build` first');
-  const lib = await import(pathToFileURL(libPath).href);
+  const lib = await loadNsbox();
   ({ removeTreeAsOwner } = await import(pathToFileURL(removeTreePath).href));
   const { buildRootfsDetails } = await import(pathToFileURL(rootfsBuildPath).href);
   const machine = await machineInfo();
@@ -763,7 +583,7 @@ async function main() {
   }
   progressDone();
 
-  for (const r of Object.values(results)) for (const k of ['medianMs', 'p90Ms', 'minMs', 'maxMs']) if (k in r) r[k] = round(r[k], 3);
+  roundSummaries(results);
   const { ratios, targets, derived } = evaluate();
   const report = {
     machine,
@@ -783,18 +603,7 @@ async function main() {
     warnings: [...warnings],
   };
   await cleanup();
-  if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-  else printTable(report);
+  writeReport(report, opts.format, printTable);
 }
 
-try {
-  await main();
-} catch (err) {
-  progressDone();
-  if (!interrupted) {
-    process.stderr.write(`bench-containers: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  }
-} finally {
-  await cleanup();
-}
+await runMain('bench-containers', main, cleanup, () => interrupted !== null);

@@ -11,15 +11,35 @@
 // removed at the end, also on errors and on SIGINT/SIGTERM; the processes this
 // script starts are ended by pid.
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, chmodSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import { dirname, join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cliPath = join(repo, 'dist', 'cli', 'nsbox.mjs'); // the bin users run
-const libPath = join(repo, 'dist', 'index.js');
+import { accessSync, constants, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  cliPath,
+  closingLines,
+  createResults,
+  fmt,
+  killPid,
+  loadNsbox,
+  machineInfo,
+  machineLine,
+  makeStateRoot,
+  measure as measureRuns,
+  parseBenchArgs,
+  progress,
+  progressDone,
+  ratioOf,
+  removeCliPods,
+  removeLibPods,
+  resultLines,
+  round,
+  roundSummaries,
+  runMain,
+  SIGNALS,
+  target,
+  timed,
+  timedAsync,
+  writeReport,
+} from './lib/bench.mjs';
 
 // DESIGN.md "Peer baselines measured on this machine" (podman 4.3, rootless, medians).
 const PODMAN_REFERENCE = { podCreateMs: 91, execMs: 190, podRmMs: 349 };
@@ -34,8 +54,7 @@ const TARGETS = {
 
 // ---------------------------------------------------------------- arguments
 
-function usage(code) {
-  const text = `usage: bench-pods [--iterations N] [--warmups N] [--format table|json]
+const usageText = `usage: bench-pods [--iterations N] [--warmups N] [--format table|json]
 
 Measures, in one run, N iterations each (after the warm-ups; median and p90 in ms):
   library API: createPod, pod.exec(['/bin/true']), pod.remove({force:true})
@@ -46,93 +65,7 @@ Measures, in one run, N iterations each (after the warm-ups; median and p90 in m
   --warmups N      warm-up iterations per figure, not counted (default 2)
   --format F       table (default) or json
 `;
-  (code === 0 ? process.stdout : process.stderr).write(text);
-  process.exit(code);
-}
-
-function parseArgs(argv) {
-  const opts = { iterations: 20, warmups: 2, format: 'table' };
-  const positiveInt = (flag, v, min) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) fail(`${flag} needs an integer ≥ ${min}, got ${JSON.stringify(v)}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    let arg = argv[i];
-    let value;
-    const eq = arg.indexOf('=');
-    if (arg.startsWith('--') && eq > 0) {
-      value = arg.slice(eq + 1);
-      arg = arg.slice(0, eq);
-    }
-    const next = () => {
-      if (value !== undefined) return value;
-      if (i + 1 >= argv.length) fail(`${arg} needs a value`);
-      return argv[++i];
-    };
-    switch (arg) {
-      case '--iterations':
-      case '-n':
-        opts.iterations = positiveInt(arg, next(), 1);
-        break;
-      case '--warmups':
-        opts.warmups = positiveInt(arg, next(), 0);
-        break;
-      case '--format': {
-        const f = next();
-        if (f !== 'table' && f !== 'json') fail(`--format must be table or json, got ${JSON.stringify(f)}`);
-        opts.format = f;
-        break;
-      }
-      case '--json':
-        opts.format = 'json';
-        break;
-      case '-h':
-      case '--help':
-        usage(0);
-        break;
-      default:
-        fail(`unknown argument ${JSON.stringify(argv[i])} (see --help)`);
-    }
-  }
-  return opts;
-}
-
-function fail(message) {
-  process.stderr.write(`bench-pods: ${message}\n`);
-  process.exit(2);
-}
-
-const opts = parseArgs(process.argv.slice(2));
-const json = opts.format === 'json';
-
-function progress(message) {
-  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${message}`);
-}
-function progressDone() {
-  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-}
-
-// ---------------------------------------------------------------- statistics
-
-function median(sorted) {
-  const n = sorted.length;
-  if (n === 0) return NaN;
-  return n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-}
-
-/** Nearest-rank percentile. */
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
-function summarize(samples) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return { medianMs: median(sorted), p90Ms: percentile(sorted, 90), minMs: sorted[0], maxMs: sorted[sorted.length - 1], n: sorted.length };
-}
-
-const round = (x, digits = 2) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
+const opts = parseBenchArgs(process.argv.slice(2), { name: 'bench-pods', usageText });
 
 // ---------------------------------------------------------------- process helpers
 
@@ -148,36 +81,8 @@ function which(name) {
   return null;
 }
 
-/** Runs a command to completion and returns its wall time. */
-function timed(cmd, args, { allowFail = false, env } = {}) {
-  const t0 = performance.now();
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', env: env ?? process.env, timeout: 120_000 });
-  const ms = performance.now() - t0;
-  if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
-  if (r.status !== 0 && !allowFail) {
-    throw new Error(`\`${[cmd, ...args].join(' ')}\` failed (exit ${r.status ?? 'signal ' + r.signal}): ${(r.stderr || r.stdout).trim()}`);
-  }
-  return { ms, status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-async function timedAsync(fn) {
-  const t0 = performance.now();
-  const value = await fn();
-  return { ms: performance.now() - t0, value };
-}
-
 /** Warm-ups then N measured runs of fn(i, warm) → ms. */
-async function measure(label, fn) {
-  const samples = [];
-  const total = opts.warmups + opts.iterations;
-  for (let i = 0; i < total; i++) {
-    progress(`${label} ${i + 1}/${total}`);
-    const warm = i < opts.warmups;
-    const ms = await fn(i, warm);
-    if (!warm) samples.push(ms);
-  }
-  return samples;
-}
+const measure = (label, fn) => measureRuns(label, fn, opts);
 
 function readRssKiB(pid) {
   try {
@@ -201,20 +106,11 @@ function childrenOf(pid) {
   return out;
 }
 
-function killPid(pid, signal = 'SIGKILL') {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------- state and cleanup
 
-const stateRoot = mkdtempSync(join(os.tmpdir(), 'nsbox-bench-'));
-chmodSync(stateRoot, 0o700);
+const stateRoot = makeStateRoot('nsbox-bench-');
 const libPods = new Set(); // Pod handles created by this process
 const holderPids = new Set(); // unshare holders and their inner processes
 const podmanPods = new Set();
@@ -228,14 +124,7 @@ function nsbox(args, o) {
 async function cleanup() {
   if (cleanedUp) return;
   const problems = [];
-  for (const pod of libPods) {
-    try {
-      await pod.remove({ force: true });
-    } catch (err) {
-      problems.push(`library pod ${pod.name}: ${err.message}`);
-    }
-  }
-  libPods.clear();
+  await removeLibPods(libPods, problems);
   cleanupSync(problems);
 }
 
@@ -247,25 +136,8 @@ async function cleanup() {
 function cleanupSync(problems = []) {
   if (cleanedUp) return;
   cleanedUp = true;
-  if (existsSync(cliPath)) {
-    // Whatever the CLI left behind in our root: detached pods and their supervisors.
-    const ls = spawnSync(process.execPath, [cliPath, '--root', stateRoot, 'pod', 'ls', '--format', 'json'], { encoding: 'utf8' });
-    let pods = [];
-    try {
-      pods = JSON.parse(ls.stdout || '[]');
-    } catch {
-      problems.push(`nsbox pod ls: ${(ls.stderr || ls.stdout).trim()}`);
-    }
-    for (const p of pods) {
-      const r = spawnSync(process.execPath, [cliPath, '--root', stateRoot, 'pod', 'rm', '-f', p.id], { encoding: 'utf8' });
-      if (r.status !== 0) {
-        problems.push(`nsbox pod rm -f ${p.name}: ${(r.stderr || '').trim()}`);
-        // last resort, by pid: the pause takes the pod with it
-        if (p.pausePid) killPid(p.pausePid);
-        if (p.supervisorPid && p.supervisor === 'detached') killPid(p.supervisorPid);
-      }
-    }
-  }
+  // Whatever the CLI left behind in our root: detached pods and their supervisors.
+  removeCliPods(stateRoot, problems);
   for (const pid of holderPids) killPid(pid);
   holderPids.clear();
   for (const name of podmanPods) spawnSync(podmanPath, ['pod', 'rm', '-f', name], { stdio: 'ignore' });
@@ -281,7 +153,7 @@ function cleanupSync(problems = []) {
 // A last resort when the process ends without reaching cleanup().
 process.on('exit', () => cleanupSync());
 
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+for (const sig of SIGNALS) {
   process.once(sig, () => {
     progressDone();
     process.stderr.write(`bench-pods: ${sig}, cleaning up\n`);
@@ -291,38 +163,9 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 
 // ---------------------------------------------------------------- the benchmark
 
-const results = {}; // key → { label, group, samples, ...summary } or { skipped }
+const { results, record, skip, med } = createResults(); // key → { group, label, samples, ...summary } or { skipped }
 const notes = [];
 const warnings = new Set();
-
-function record(key, group, label, samples, extra = {}) {
-  results[key] = { group, label, ...summarize(samples), samples: samples.map((s) => round(s, 3)), ...extra };
-}
-function skip(key, group, label, reason) {
-  results[key] = { group, label, skipped: reason };
-}
-
-function machineInfo() {
-  const cpus = os.cpus();
-  const uid = process.getuid();
-  return {
-    cpu: cpus[0]?.model ?? 'unknown',
-    cores: cpus.length,
-    totalMemoryBytes: os.totalmem(),
-    totalMemory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    kernel: os.release(),
-    node: process.version,
-    uid,
-    privilege: uid === 0 ? 'root' : 'rootless',
-    user: (() => {
-      try {
-        return os.userInfo().username;
-      } catch {
-        return String(uid);
-      }
-    })(),
-  };
-}
 
 async function benchLibrary(lib) {
   const onWarning = (m) => warnings.add(m);
@@ -543,29 +386,12 @@ async function benchPeers() {
 
 // ---------------------------------------------------------------- ratios and targets
 
-function med(key) {
-  const r = results[key];
-  return r && !r.skipped ? r.medianMs : null;
-}
-
 function compare(what, ms, peerLabel, peerMs) {
-  if (ms == null || peerMs == null) return { what, vs: peerLabel, ratio: null, text: `${what} vs ${peerLabel}: not measured` };
-  const ratio = ms / peerMs;
-  const factor = ratio <= 1 ? 1 / ratio : ratio;
-  const how = `${factor < 10 ? factor.toFixed(2) : factor.toFixed(1)}× ${ratio <= 1 ? 'faster' : 'slower'}`;
-  return {
-    what,
-    vs: peerLabel,
-    ms: round(ms),
-    peerMs: round(peerMs),
-    ratio: round(ratio, 3),
-    text: `${what} ${fmt(ms)} ms vs ${peerLabel} ${fmt(peerMs)} ms: ratio ${ratio.toFixed(2)} (${how})`,
-  };
-}
-
-function fmt(ms) {
-  if (ms == null || !Number.isFinite(ms)) return '-';
-  return ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2);
+  return ratioOf(what, ms, peerLabel, peerMs, (ratio) => {
+    const factor = ratio <= 1 ? 1 / ratio : ratio;
+    const how = `${factor < 10 ? factor.toFixed(2) : factor.toFixed(1)}× ${ratio <= 1 ? 'faster' : 'slower'}`;
+    return `${what} ${fmt(ms)} ms vs ${peerLabel} ${fmt(peerMs)} ms: ratio ${ratio.toFixed(2)} (${how})`;
+  });
 }
 
 function evaluate(lib, cli) {
@@ -590,7 +416,6 @@ function evaluate(lib, cli) {
   const cliCreateRatio = med('cliCreate') != null && node ? med('cliCreate') / node : null;
   const rss = [lib?.pauseRssKiB, cli?.pauseRssKiB].filter((x) => x != null);
   const rssMax = rss.length ? Math.max(...rss) : null;
-  const target = (name, goal, value, unit, pass, detail) => ({ name, goal, value: round(value, 3), unit, pass: value == null ? null : pass, detail });
   const targets = [
     target('pod create, library API', `≤ ${TARGETS.libCreateMs} ms`, med('libCreate'), 'ms', med('libCreate') <= TARGETS.libCreateMs, `median ${fmt(med('libCreate'))} ms`),
     target('exec-join of /bin/true, library API', `≤ ${TARGETS.libExecMs} ms`, med('libExec'), 'ms', med('libExec') <= TARGETS.libExecMs, `median ${fmt(med('libExec'))} ms`),
@@ -628,57 +453,32 @@ function printTable(report) {
   const m = report.machine;
   const out = [];
   out.push('nsbox bench-pods');
-  out.push(`  machine:  ${m.cpu}, ${m.cores} cores, ${m.totalMemory} RAM`);
+  out.push(machineLine(m));
   out.push(`  kernel:   ${m.kernel}    node: ${m.node}`);
   out.push(`  running:  ${m.privilege} (uid ${m.uid}, ${m.user}); id mapping: ${report.idMapping.library ?? '-'} (library pod), ${report.idMapping.cli ?? '-'} (CLI pod)`);
   out.push(`  runs:     ${report.iterations} measured iterations per figure after ${report.warmups} warm-ups; times in ms, wall clock`);
   out.push(`  state:    private root ${report.stateRoot} (removed at the end)`);
   out.push('');
-  const rows = Object.values(report.results);
-  const w = Math.max(...rows.map((r) => r.label.length + 2), 'operation'.length);
-  const groupName = { library: 'library API (this warm Node process)', cli: 'CLI (fresh process each)', peer: 'peers' };
-  let group = null;
-  out.push(`  ${'operation'.padEnd(w)}  ${'median'.padStart(8)}  ${'p90'.padStart(8)}  ${'n'.padStart(4)}`);
-  for (const r of rows) {
-    if (r.group !== group) {
-      group = r.group;
-      out.push(`  ${groupName[group]}`);
-    }
-    if (r.skipped) out.push(`    ${r.label.padEnd(w - 2)}  ${'skipped'.padStart(8)}  (${r.skipped})`);
-    else out.push(`    ${r.label.padEnd(w - 2)}  ${fmt(r.medianMs).padStart(8)}  ${fmt(r.p90Ms).padStart(8)}  ${String(r.n).padStart(4)}`);
-  }
+  out.push(...resultLines(report.results, { library: 'library API (this warm Node process)', cli: 'CLI (fresh process each)', peer: 'peers' }));
   out.push(`  pause RSS (VmRSS): ${report.pauseRssKiB.library ?? '-'} KiB (library pod), ${report.pauseRssKiB.cli ?? '-'} KiB (CLI pod)`);
   out.push('');
   out.push('Notes');
   out.push('  - CLI "pod create" is timed as the create command alone: it returns only once the pod is ready to accept an exec.');
   out.push('    "create + first exec" adds the first `nsbox exec X -- /bin/true` after it.');
-  for (const n of report.notes) out.push(`  - ${n}`);
-  for (const wng of report.warnings) out.push(`  - nsbox warned: ${wng}`);
-  out.push('');
-  out.push('Ratios (medians)');
-  for (const r of report.ratios) out.push(`  ${r.text}`);
-  out.push('');
-  out.push('Targets (medians)');
-  const tw = Math.max(...report.targets.map((t) => t.name.length));
-  const gw = Math.max(...report.targets.map((t) => t.goal.length));
-  for (const t of report.targets) {
-    const verdict = t.pass == null ? 'N/A ' : t.pass ? 'PASS' : 'MISS';
-    out.push(`  ${verdict}  ${t.name.padEnd(tw)}  ${t.goal.padEnd(gw)}  ${t.detail}`);
-  }
+  out.push(...closingLines(report, 'Targets (medians)'));
   process.stdout.write(out.join('\n') + '\n');
 }
 
 // ---------------------------------------------------------------- main
 
 async function main() {
-  if (!existsSync(cliPath) || !existsSync(libPath)) throw new Error('nsbox is not built: run `npm run build` first');
-  const lib = await import(pathToFileURL(libPath).href);
+  const lib = await loadNsbox();
   const machine = machineInfo();
   const libInfo = await benchLibrary(lib);
   const cliInfo = await benchCli();
   await benchPeers();
   progressDone();
-  for (const r of Object.values(results)) for (const k of ['medianMs', 'p90Ms', 'minMs', 'maxMs']) if (k in r) r[k] = round(r[k], 3);
+  roundSummaries(results);
   const { ratios, targets, cliExecOverNodeMs, cliCreateOverNode } = evaluate(libInfo, cliInfo);
   const report = {
     machine,
@@ -696,16 +496,7 @@ async function main() {
     warnings: [...warnings],
   };
   await cleanup();
-  if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-  else printTable(report);
+  writeReport(report, opts.format, printTable);
 }
 
-try {
-  await main();
-} catch (err) {
-  progressDone();
-  process.stderr.write(`bench-pods: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-}
+await runMain('bench-pods', main, cleanup);
