@@ -11,8 +11,9 @@ export interface RootOption {
 
 /** Every pod, except library pods whose creator is gone (the next create removes their state). */
 export function listPods(opts: RootOption = {}): PodInfo[] {
-  return listPodRecords(opts.root ?? defaultRuntimeRoot())
-    .map(podInfo)
+  const root = opts.root ?? defaultRuntimeRoot();
+  return listPodRecords(root)
+    .map((r) => podInfo(r, root))
     .filter((p) => p.status !== 'exited' || !isAbandoned(p));
 }
 
@@ -35,5 +36,5 @@ export interface PodInspection extends PodInfo {
 export function inspectPod(ref: string, opts: RootOption = {}): PodInspection {
   const root = opts.root ?? defaultRuntimeRoot();
   const record = findPod(root, ref);
-  return { ...podInfo(record), record };
+  return { ...podInfo(record, root), record };
 }

@@ -64,6 +64,8 @@ describe(`containers (${testMode})`, () => {
     expect(started.code, started.stderr).toBe(0);
     expect(started.stdout.trim()).toBe(`${POD}/web`);
     expect(nsbox(root, ['ps']).stdout).toMatch(/ctr\/web .*Up/);
+    const pods = JSON.parse(nsbox(root, ['pod', 'ls', '--format', 'json']).stdout) as { name: string; containers: number }[];
+    expect(pods.find((p) => p.name === POD)!.containers).toBeGreaterThan(0);
     await waitFor(() => nsbox(root, ['logs', `${POD}/web`]).stdout === 'hi from /srv\n', 5000, 'the log line');
     const exec = nsbox(root, ['exec', '--join', 'web', POD, '--', 'sh', '-c', 'echo "$GREETING $(pwd)"; cat hello.txt']);
     expect(exec.stdout).toBe('hi /srv\nhello from the image\n');

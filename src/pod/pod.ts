@@ -1,7 +1,7 @@
 // A handle on one pod. Local pods are supervised by this process (library
 // mode, or inside an nsbox supervisor); remote ones are reached through their
 // records, pidfds and supervisor sockets.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { NsboxError } from '../errors.js';
 import { closeFd, pidfdOpen, pidfdSendSignal } from '../native/ffi.js';
@@ -34,9 +34,11 @@ export interface PodInfo {
   supervisorPid: number;
   supervisor: 'library' | 'detached';
   idMapping: string;
+  /** Containers in the pod (any state), as podman's "# OF CONTAINERS". */
+  containers: number;
 }
 
-export function podInfo(r: PodRecord): PodInfo {
+export function podInfo(r: PodRecord, root?: string): PodInfo {
   return {
     id: r.id,
     name: r.name,
@@ -47,7 +49,16 @@ export function podInfo(r: PodRecord): PodInfo {
     supervisorPid: r.supervisor.pid,
     supervisor: r.supervisor.mode,
     idMapping: r.mapping,
+    containers: root ? countContainers(root, r.id) : 0,
   };
+}
+
+function countContainers(root: string, podId: string): number {
+  try {
+    return readdirSync(join(statePaths.podDir(root, podId), 'containers')).length;
+  } catch {
+    return 0;
+  }
 }
 
 /** Opens a pidfd on the recorded pause, checking it is still that process. */
@@ -105,7 +116,7 @@ export class Pod {
   }
 
   info(): PodInfo {
-    return podInfo(this.rec);
+    return podInfo(this.rec, this.root);
   }
 
   /** Runs a command in the pod to completion and captures its output. */
