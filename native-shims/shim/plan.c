@@ -31,11 +31,20 @@ static int find_pid_args(struct step *s, char **argv, uint32_t argc) {
 static int finish_step(struct step *s) {
   if (s->op == OP_EXEC || s->op == OP_EXEC_MIDDLE) {
     uint64_t argc = (uint64_t)s->arg[0], envc = (uint64_t)s->arg[1];
-    if (argc < 1 || 1 + argc + envc + 1 != s->nstr)
+    uint64_t nkeep = s->op == OP_EXEC_MIDDLE ? (uint64_t)s->arg[2] : 0;
+    if (argc < 1 || nkeep > 64 || 1 + argc + envc + 1 + nkeep != s->nstr)
       return -EINVAL;
+    if (nkeep) {
+      s->keep = calloc(nkeep, sizeof(int));
+      if (!s->keep)
+        return -ENOMEM;
+      for (uint64_t i = 0; i < nkeep; i++)
+        s->keep[i] = atoi(s->str[1 + argc + envc + 1 + i]);
+      s->nkeep = (int)nkeep;
+    }
     s->argv = null_terminated(s->str + 1, (uint32_t)argc);
     s->envp = null_terminated(s->str + 1 + argc, (uint32_t)envc);
-    s->path = s->str[s->nstr - 1][0] ? s->str[s->nstr - 1] : NULL;
+    s->path = s->str[1 + argc + envc][0] ? s->str[1 + argc + envc] : NULL;
     if (!s->argv || !s->envp)
       return -ENOMEM;
     if (s->op == OP_EXEC_MIDDLE)
@@ -112,6 +121,7 @@ void nsbox_free_plan(struct ctx *c) {
       free(s->argv);
       free(s->envp);
       free(s->pid_args);
+      free(s->keep);
     }
     free(c->steps[sec]);
     c->steps[sec] = NULL;

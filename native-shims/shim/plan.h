@@ -35,8 +35,9 @@ enum nsbox_op {
   OP_WRITE_PROC = 11,     /* strings: file name under /proc/<F>/, content */
   OP_RELEASE = 12,        /* let F continue past OP_WAIT_RELEASE */
   OP_EXEC_MIDDLE = 13,    /* once F has exec'd, M execs this in a new session with
-                             stdio on /dev/null: arg0 argc, arg1 envc;
-                             strings: file, argv..., envp..., "" */
+                             stdio on /dev/null: arg0 argc, arg1 envc, arg2 nkeep;
+                             strings: file, argv..., envp..., "", then nkeep fd
+                             numbers, passed on as fds 3, 4, ... */
   /* child (in F) */
   OP_WAIT_RELEASE = 20,
   OP_SETGID_UID = 21,     /* arg0 gid, arg1 uid, arg2 1 = also setgroups(0) */

@@ -19,6 +19,8 @@ struct step {
   char **envp;      /* OP_EXEC: NULL-terminated */
   const char *path; /* OP_EXEC: PATH to search, or NULL */
   int *pid_args;    /* OP_RUN: indexes of "\x01PID" arguments, -1 terminated */
+  int *keep;        /* OP_EXEC_MIDDLE: fds to pass on as 3, 4, ... */
+  int nkeep;
 };
 
 struct ctx {

@@ -149,12 +149,18 @@ int nsbox_exec_middle(struct ctx *c, struct step *s) {
   for (int *i = s->pid_args; *i >= 0; i++)
     s->argv[*i] = c->pid_text;
   FAIL_IF(setsid() < 0);
+  /* Fds to pass on go out of the way first, then to 3, 4, ... */
+  int tmp[64];
+  for (int i = 0; i < s->nkeep; i++)
+    FAIL_IF((tmp[i] = fcntl(s->keep[i], F_DUPFD_CLOEXEC, 3 + s->nkeep)) < 0);
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
   FAIL_IF(null < 0);
   for (int fd = 0; fd < 3; fd++)
     FAIL_IF(dup2(null, fd) < 0);
   close(null);
-  FAIL_IF(syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0);
+  for (int i = 0; i < s->nkeep; i++)
+    FAIL_IF(dup2(tmp[i], 3 + i) < 0);
+  FAIL_IF(syscall(SYS_close_range, 3 + s->nkeep, ~0U, CLOSE_RANGE_CLOEXEC) < 0);
   nsbox_unblock_all_signals();
   c->result->middle_execd = 1; /* read by the caller once vfork lets it go */
   execve(s->str[0], s->argv, s->envp);

@@ -14,6 +14,7 @@ import { registerPs } from './ps.js';
 import { registerLogs } from './logs.js';
 import { registerContainerVerbs } from './container-verbs.js';
 import { registerRun } from './run.js';
+import { registerPort } from './port.js';
 import { registerImage } from './image.js';
 
 const EXIT_NSBOX_ERROR = 125;
@@ -35,6 +36,7 @@ function buildProgram(): Command {
   registerPodStop(pod);
   registerPodRm(pod);
   registerRun(program);
+  registerPort(program);
   registerExec(program);
   registerPs(program);
   registerLogs(program);

@@ -42,7 +42,7 @@ export type AfterStep =
   | { op: 'release' }
   /** Once the final process runs, the middle process execs this (in a new
    * session, stdio on /dev/null) and stays its parent: a supervisor. */
-  | { op: 'execMiddle'; file: string; argv: string[]; env: string[] };
+  | { op: 'execMiddle'; file: string; argv: string[]; env: string[]; keepFds?: number[] };
 
 /** Steps of the final process, ending with exec. */
 export type ChildStep =
@@ -171,8 +171,10 @@ function stepFields(s: AnyStep): { args: bigint[]; strings: string[] } {
       return { args: [], strings: [s.path] };
     case 'exec':
       return { args: n(s.argv.length, s.env.length), strings: [s.file, ...s.argv, ...s.env, s.path] };
-    case 'execMiddle':
-      return { args: n(s.argv.length, s.env.length), strings: [s.file, ...s.argv, ...s.env, ''] };
+    case 'execMiddle': {
+      const keep = s.keepFds ?? [];
+      return { args: n(s.argv.length, s.env.length, keep.length), strings: [s.file, ...s.argv, ...s.env, '', ...keep.map(String)] };
+    }
   }
 }
 

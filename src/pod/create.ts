@@ -12,6 +12,9 @@ import { withStateLock } from '../state/lock.js';
 import { defaultDataRoot, defaultRuntimeRoot, ensureRuntimeRoot, statePaths } from '../state/paths.js';
 import { removeTreeAsOwner } from '../idmap/remove-tree.js';
 import { CHILD_PID } from '../native/plan.js';
+import { closeHostListeners, openHostListeners, type HostListener } from '../net/listeners.js';
+import { parsePortSpec, type PortMapping } from '../net/ports.js';
+import { startForwarder } from '../net/start-forwarder.js';
 import { startPause, type PauseProcess } from './pause-process.js';
 import { Pod, rememberLocalPod } from './pod.js';
 import { podStatus, type PodRecord } from './record.js';
@@ -28,6 +31,8 @@ export interface CreatePodOptions {
   detached?: boolean;
   /** Called with warnings, e.g. a single-id mapping (default: stderr). */
   onWarning?: (message: string) => void;
+  /** Published ports: "[IP:]HOSTPORT:PODPORT[/tcp]" or parsed mappings. */
+  ports?: (string | PortMapping)[];
 }
 
 const HOSTNAME_PATTERN = /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/;
@@ -67,14 +72,25 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
   const mapping = chooseMapping();
   const warnings = [mappingWarning(mapping)].filter((w): w is string => !!w);
   const id = newPodId();
+  const ports = (opts.ports ?? []).map((p) => (typeof p === 'string' ? parsePortSpec(p) : p));
   return withStateLock(root, async () => {
     await collectAbandoned(root);
     if (listPodRecords(root).some((r) => r.name === name))
       throw new NsboxError('DUPLICATE_NAME', `a pod named ${name} already exists`, `choose another name or remove it with \`nsbox pod rm -f ${name}\``);
     // Detached: the shim's middle process becomes the supervisor (parent of
     // the pause), so no second Node start sits on the critical path.
+    // Host ports first: "address already in use" must fail before the pod exists.
+    const listeners = await openHostListeners(ports);
+    try {
+      return await createWithListeners(listeners);
+    } finally {
+      closeHostListeners(listeners); // the forwarder holds its own copies
+    }
+  });
+
+  async function createWithListeners(listeners: HostListener[]): Promise<{ pod: Pod; warnings: string[] }> {
     const supervisorArgv = mode === 'detached' ? [requireArtifact(artifacts.supervisor), JSON.stringify({ root, id }), CHILD_PID] : undefined;
-    const pause = await startPause({ hostname, mapping, supervisorArgv });
+    const pause = await startPause({ hostname, mapping, supervisorArgv, supervisorFds: listeners.map((l) => l.fd) });
     const record: PodRecord = {
       id,
       name,
@@ -84,6 +100,7 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
       pause: { pid: pause.pid, startTime: pause.startTime },
       supervisor: { ...(pause.supervisor ?? identify(process.pid)!), mode },
       autoRemove: mode === 'library',
+      ports,
     };
     try {
       writePodRecord(root, record);
@@ -93,9 +110,12 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
       throw err;
     }
     const pod = mode === 'library' ? new Pod(root, record, pause.pidfd) : new Pod(root, record);
-    if (mode === 'library') rememberLocalPod(pod);
+    if (mode === 'library') {
+      rememberLocalPod(pod);
+      if (listeners.length) pod.attachForwarder(await startForwarder(pause.pidfd, listeners.map((l) => ({ fd: l.fd, mapping: l.mapping }))));
+    }
     return { pod, warnings };
-  });
+  }
 }
 
 async function discardPause(pause: PauseProcess): Promise<void> {

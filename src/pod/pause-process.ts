@@ -25,6 +25,8 @@ export interface StartPauseOptions {
   mapping: IdMapping;
   /** argv of a supervisor process to become the pause's parent. */
   supervisorArgv?: string[];
+  /** fds handed to the supervisor as 3, 4, ... (published ports). */
+  supervisorFds?: number[];
 }
 
 export async function startPause(opts: StartPauseOptions): Promise<PauseProcess> {
@@ -34,7 +36,7 @@ export async function startPause(opts: StartPauseOptions): Promise<PauseProcess>
   let supervisorPid = 0;
   try {
     const supervisor = opts.supervisorArgv
-      ? { file: process.execPath, argv: [process.execPath, ...opts.supervisorArgv], env: Object.entries(process.env).map(([k, v]) => `${k}=${v}`) }
+      ? { file: process.execPath, argv: [process.execPath, ...opts.supervisorArgv], env: Object.entries(process.env).map(([k, v]) => `${k}=${v}`), keepFds: opts.supervisorFds }
       : undefined;
     const plan = pausePlan({ hostname: opts.hostname, mapping: opts.mapping, pausePath: requireArtifact(artifacts.pause), readyFd: ready.write, supervisor });
     const result = await runPlanDetailed(plan);

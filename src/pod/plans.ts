@@ -21,7 +21,7 @@ export interface PausePlanInput {
   /** Write end of the readiness pipe, in this process. */
   readyFd: number;
   /** A supervisor command that the middle process becomes, parent of the pause. */
-  supervisor?: { file: string; argv: string[]; env: string[] };
+  supervisor?: { file: string; argv: string[]; env: string[]; keepFds?: number[] };
 }
 
 export function pausePlan(input: PausePlanInput): SpawnPlan {

@@ -83,6 +83,7 @@ export class Pod {
   private removed = false;
   private pauseExited = false;
   private manager: ContainerManager | null = null;
+  private forwarderPid = 0;
   /** Where images are found (set by createPod/getPod: --root, else the data directory). */
   dataRoot: string = defaultDataRoot();
 
@@ -291,8 +292,23 @@ export class Pod {
     }
   }
 
+  /** The port forwarder of a pod this process supervises: it goes with the pause. */
+  attachForwarder(pid: number): void {
+    this.forwarderPid = pid;
+    void reaper.wait(pid, { keepAlive: false });
+    if (this.pauseExited) process.kill(pid, SIGKILL);
+  }
+
   private onPauseExit(): void {
     this.pauseExited = true;
+    // The host ports close with the pod, not when the forwarder notices.
+    if (this.forwarderPid > 0) {
+      try {
+        process.kill(this.forwarderPid, SIGKILL);
+      } catch {
+        // already gone
+      }
+    }
     this.manager?.markAllExited();
     if (this.localPidfd !== null) closeFd(this.localPidfd);
   }

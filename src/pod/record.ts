@@ -1,6 +1,7 @@
 // The persisted description of a pod (pods/<id>/pod.json) and the status
 // derived from it by checking the recorded processes against /proc.
 import type { IdMapping } from '../idmap/mapping.js';
+import type { PortMapping } from '../net/ports.js';
 import { isAlive, type ProcIdentity } from '../process/proc-stat.js';
 
 export interface PodRecord {
@@ -18,6 +19,8 @@ export interface PodRecord {
   stoppedAt?: string;
   /** Removed automatically when its supervisor is gone (library pods). */
   autoRemove: boolean;
+  /** Published ports (-p), forwarded by the builtin forwarder. */
+  ports?: PortMapping[];
 }
 
 export type PodStatus = 'running' | 'degraded' | 'exited';

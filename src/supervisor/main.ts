@@ -6,8 +6,9 @@
 import { unlinkSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { NsboxError } from '../errors.js';
-import { kill, pidfdOpen, setChildSubreaper } from '../native/ffi.js';
+import { closeFd, kill, pidfdOpen, setChildSubreaper } from '../native/ffi.js';
 import { Pod } from '../pod/pod.js';
+import { startForwarder } from '../net/start-forwarder.js';
 import type { PodRecord } from '../pod/record.js';
 import { reaper } from '../process/reaper.js';
 import { readJson } from '../state/atomic.js';
@@ -68,6 +69,12 @@ async function main(): Promise<void> {
   const pod = new Pod(root, record, pidfd < 0 ? null : pidfd);
   if (pidfd < 0) process.exit(1); // not our child any more: nothing to supervise
 
+  // Published ports: the creator passed the host listeners as fds 3, 4, ...
+  const ports = record.ports ?? [];
+  if (ports.length) {
+    pod.attachForwarder(await startForwarder(pidfd, ports.map((mapping, i) => ({ fd: 3 + i, mapping }))));
+    ports.forEach((_p, i) => closeFd(3 + i)); // the forwarder holds them now
+  }
   const socketPath = statePaths.podSocket(root, id);
   const state: { stopping: Promise<void> | null } = { stopping: null };
   const stop = (timeoutSeconds: number) => (state.stopping ??= pod.stop({ timeoutSeconds }));

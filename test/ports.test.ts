@@ -1,0 +1,112 @@
+// Published ports through the builtin forwarder: a host socket held by a
+// process inside the pod's network namespace, forwarding to the pod's
+// loopback. TCP; podman's -p syntax.
+import { createServer, connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPod } from '../dist/index.js';
+import { makeBusyboxTarball } from './helpers/busybox.js';
+import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
+import { nsbox, podDirs, processesMentioning, removeAllPods, waitFor } from './helpers/nsbox.js';
+
+let root: string;
+let tarball: string;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function get(port: number): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}/hello.txt`);
+  return res.text();
+}
+
+/** Resolves 'refused' when nothing listens, 'closed' when the peer closes without answering. */
+function probe(port: number): Promise<'refused' | 'closed' | 'data'> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED' ? 'refused' : 'closed'));
+    s.on('data', () => resolve('data'));
+    s.on('close', () => resolve('closed'));
+    s.on('connect', () => s.write('GET / HTTP/1.0\r\n\r\n'));
+  });
+}
+
+beforeAll(async () => {
+  root = tempRoot();
+  tarball = await makeBusyboxTarball(root);
+  expect(nsbox(root, ['image', 'import', tarball, '--name', 'busybox']).code).toBe(0);
+});
+afterAll(() => {
+  removeAllPods(root);
+  cleanupRoot(root);
+});
+
+describe(`published ports (${testMode})`, () => {
+  it('forwards a host port to the pod, lists it, and closes it when the pod goes', async () => {
+    const port = await freePort();
+    expect(nsbox(root, ['pod', 'create', '--name', 'web', '-p', `127.0.0.1:${port}:80`]).code).toBe(0);
+    expect(nsbox(root, ['port', 'web']).stdout).toBe(`80/tcp -> 127.0.0.1:${port}\n`);
+    expect(JSON.parse(nsbox(root, ['pod', 'inspect', 'web']).stdout).record.ports).toEqual([{ hostIp: '127.0.0.1', hostPort: port, podPort: 80, protocol: 'tcp' }]);
+    // No backend yet: the client sees the connection close at once, and the forwarder keeps serving.
+    expect(await probe(port)).toBe('closed');
+    expect(nsbox(root, ['run', '-d', '--pod', 'web', '--name', 'httpd', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/srv']).code).toBe(0);
+    let body = '';
+    for (let i = 0; i < 100 && body === ''; i++) {
+      body = await get(port).catch(() => '');
+      if (!body) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(body).toBe('hello from the image\n');
+    const many = await Promise.all(Array.from({ length: 50 }, () => get(port)));
+    expect(new Set(many)).toEqual(new Set(['hello from the image\n']));
+    expect(nsbox(root, ['pod', 'rm', '-f', 'web']).code).toBe(0);
+    expect(await probe(port)).toBe('refused');
+    await waitFor(() => processesMentioning('net/forwarder.js').length === 0, 5000, 'the forwarder to exit');
+  });
+
+  it('refuses a host port already in use, leaving no pod', async () => {
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const r = nsbox(root, ['pod', 'create', '--name', 'clash', '-p', `127.0.0.1:${port}:80`]);
+      expect(r.code).toBe(125);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/address already in use/);
+      expect(podDirs(root)).toEqual([]);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('rejects bad port specs with one line', () => {
+    for (const bad of ['99999:80', 'abc', '80', '8080:80/sctp', '1.2.3:80:80']) {
+      const r = nsbox(root, ['pod', 'create', '--name', 'bad', '-p', bad]);
+      expect(r.code, bad).toBe(125);
+      expect(r.stderr.trim().split('\n'), bad).toHaveLength(1);
+      expect(r.stderr, bad).toMatch(/port|protocol|address/);
+    }
+    expect(podDirs(root)).toEqual([]);
+  });
+
+  it('publishes ports of library pods too', async () => {
+    const port = await freePort();
+    const pod = await createPod({ root, name: 'lib-web', ports: [`127.0.0.1:${port}:8080`] });
+    try {
+      await pod.run('busybox', { name: 'httpd', command: ['httpd', '-f', '-p', '8080', '-h', '/srv'] });
+      let body = '';
+      for (let i = 0; i < 100 && body === ''; i++) {
+        body = await get(port).catch(() => '');
+        if (!body) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(body).toBe('hello from the image\n');
+    } finally {
+      await pod.remove({ force: true });
+    }
+    expect(await probe(port)).toBe('refused');
+  });
+});
