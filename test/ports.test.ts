@@ -1,6 +1,7 @@
 // Published ports through the builtin forwarder: a host socket held by a
 // process inside the pod's network namespace, forwarding to the pod's
 // loopback. TCP; podman's -p syntax.
+import { readdirSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPod } from '../dist/index.js';
@@ -83,8 +84,53 @@ describe(`published ports (${testMode})`, () => {
     }
   });
 
+  it('maps port ranges, and survives a thousand connections with half-closes, resets and stalled readers without leaking fds', async () => {
+    const port = await freePort();
+    const port2 = await freePort();
+    expect(nsbox(root, ['pod', 'create', '--name', 'load', '-p', `127.0.0.1:${port}:80`, '-p', `127.0.0.1:${port2}:81`]).code).toBe(0);
+    expect(nsbox(root, ['port', 'load']).stdout).toBe(`80/tcp -> 127.0.0.1:${port}\n81/tcp -> 127.0.0.1:${port2}\n`);
+    expect(nsbox(root, ['run', '-d', '--pod', 'load', '--name', 'httpd', 'busybox', 'sh', '-c', 'head -c 1048576 /dev/zero > /srv/big; exec httpd -f -p 80 -h /srv']).code).toBe(0);
+    for (let i = 0; i < 100 && !(await get(port).catch(() => '')); i++) await new Promise((r) => setTimeout(r, 50));
+    const [forwarder] = processesMentioning('net/forwarder.js');
+    const fds = () => readdirSync(`/proc/${forwarder}/fd`).length;
+    const before = fds();
+    const halfClose = () =>
+      new Promise<string>((resolve) => {
+        const s = connect({ host: '127.0.0.1', port, allowHalfOpen: true }, () => s.end('GET /hello.txt HTTP/1.0\r\n\r\n'));
+        let data = '';
+        s.on('data', (d) => (data += d));
+        s.on('close', () => resolve(data));
+        s.on('error', () => resolve(data));
+      });
+    const reset = () =>
+      new Promise<void>((resolve) => {
+        const s = connect({ host: '127.0.0.1', port }, () => {
+          s.resetAndDestroy();
+          resolve();
+        });
+        s.on('error', () => resolve());
+      });
+    const stalled = () =>
+      new Promise<void>((resolve) => {
+        const s = connect({ host: '127.0.0.1', port }, () => s.write('GET /big HTTP/1.0\r\n\r\n'));
+        s.pause(); // never reads the megabyte
+        setTimeout(() => {
+          s.destroy();
+          resolve();
+        }, 200);
+        s.on('error', () => resolve());
+      });
+    for (let round = 0; round < 10; round++) {
+      const answers = await Promise.all([...Array.from({ length: 40 }, halfClose), ...Array.from({ length: 40 }, reset), ...Array.from({ length: 20 }, stalled)]);
+      for (const a of answers.filter((x): x is string => typeof x === 'string')) expect(a).toMatch(/hello from the image/);
+    }
+    await waitFor(() => fds() <= before, 5000, 'the forwarder to release every connection');
+    expect(await get(port)).toBe('hello from the image\n');
+    expect(nsbox(root, ['pod', 'rm', '-f', 'load']).code).toBe(0);
+  });
+
   it('rejects bad port specs with one line', () => {
-    for (const bad of ['99999:80', 'abc', '80', '8080:80/sctp', '1.2.3:80:80']) {
+    for (const bad of ['99999:80', 'abc', '80', '8080:80/sctp', '1.2.3:80:80', '8080-8082:80-81', '8082-8080:80-82']) {
       const r = nsbox(root, ['pod', 'create', '--name', 'bad', '-p', bad]);
       expect(r.code, bad).toBe(125);
       expect(r.stderr.trim().split('\n'), bad).toHaveLength(1);

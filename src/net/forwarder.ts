@@ -5,21 +5,25 @@
 // argv[2]: JSON [{fd, podPort}].
 import { connect, createServer, type Socket } from 'node:net';
 
+// Half-closes pass through (allowHalfOpen + pipe's end()): a client that
+// shuts down its sending side still gets the whole answer.
 function relay(client: Socket, podPort: number): void {
-  const upstream = connect({ host: '127.0.0.1', port: podPort });
+  const upstream = connect({ host: '127.0.0.1', port: podPort, allowHalfOpen: true });
   const close = () => {
     client.destroy();
     upstream.destroy();
   };
   client.on('error', close);
   upstream.on('error', close); // backend down: the client sees a reset at once
+  client.on('close', close);
+  upstream.on('close', close);
   client.pipe(upstream);
   upstream.pipe(client);
 }
 
 const specs = JSON.parse(process.argv[2] ?? '[]') as { fd: number; podPort: number }[];
 for (const { fd, podPort } of specs) {
-  const server = createServer({ pauseOnConnect: false }, (c) => relay(c, podPort));
+  const server = createServer({ allowHalfOpen: true }, (c) => relay(c, podPort));
   server.on('error', (err) => process.stderr.write(`nsbox forwarder: ${err.message}\n`));
   server.listen({ fd });
 }

@@ -15,14 +15,28 @@ function port(text: string, spec: string): number {
   return n;
 }
 
-export function parsePortSpec(spec: string): PortMapping {
+/** A port or a range "8080-8082"; both sides of a mapping must have the same length. */
+function portRange(text: string, spec: string): number[] {
+  const m = /^(\d+)-(\d+)$/.exec(text);
+  if (!m) return [port(text, spec)];
+  const [lo, hi] = [port(m[1]!, spec), port(m[2]!, spec)];
+  if (hi < lo) throw new NsboxError('INVALID_PORT', `invalid port range ${JSON.stringify(text)} in -p ${spec}`, 'give the lower port first, e.g. 8080-8082');
+  return Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+}
+
+/** One -p value; a range such as 8080-8082:80-82 gives several mappings. */
+export function parsePortSpecs(spec: string): PortMapping[] {
   const [main, proto = 'tcp'] = spec.split('/');
   if (proto !== 'tcp') throw new NsboxError('INVALID_PORT', `unsupported protocol ${JSON.stringify(proto)} in -p ${spec}`, 'only tcp is forwarded in this version');
   const parts = main!.split(':');
   if (parts.length < 2 || parts.length > 3) throw new NsboxError('INVALID_PORT', `invalid port mapping ${JSON.stringify(spec)}`, 'use -p [IP:]HOSTPORT:PODPORT[/tcp]');
   const [hostIp, hostPort, podPort] = parts.length === 3 ? parts : ['0.0.0.0', ...parts];
   if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(hostIp!)) throw new NsboxError('INVALID_PORT', `invalid address ${JSON.stringify(hostIp)} in -p ${spec}`, 'use an IPv4 address such as 127.0.0.1');
-  return { hostIp: hostIp!, hostPort: port(hostPort!, spec), podPort: port(podPort!, spec), protocol: 'tcp' };
+  const hosts = portRange(hostPort!, spec);
+  const pods = portRange(podPort!, spec);
+  if (hosts.length !== pods.length)
+    throw new NsboxError('INVALID_PORT', `port ranges of different lengths in -p ${spec}`, 'map N host ports to N pod ports, e.g. 8080-8082:80-82');
+  return hosts.map((h, i) => ({ hostIp: hostIp!, hostPort: h, podPort: pods[i]!, protocol: 'tcp' as const }));
 }
 
 export function formatPort(p: PortMapping): string {

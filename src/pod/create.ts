@@ -13,7 +13,7 @@ import { defaultDataRoot, defaultRuntimeRoot, ensureRuntimeRoot, statePaths } fr
 import { removeTreeAsOwner } from '../idmap/remove-tree.js';
 import { CHILD_PID } from '../native/plan.js';
 import { closeHostListeners, openHostListeners, type HostListener } from '../net/listeners.js';
-import { parsePortSpec, type PortMapping } from '../net/ports.js';
+import { parsePortSpecs, type PortMapping } from '../net/ports.js';
 import { startForwarder } from '../net/start-forwarder.js';
 import { startPause, type PauseProcess } from './pause-process.js';
 import { Pod, rememberLocalPod } from './pod.js';
@@ -72,7 +72,7 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
   const mapping = chooseMapping();
   const warnings = [mappingWarning(mapping)].filter((w): w is string => !!w);
   const id = newPodId();
-  const ports = (opts.ports ?? []).map((p) => (typeof p === 'string' ? parsePortSpec(p) : p));
+  const ports = (opts.ports ?? []).flatMap((p) => (typeof p === 'string' ? parsePortSpecs(p) : [p]));
   return withStateLock(root, async () => {
     await collectAbandoned(root);
     if (listPodRecords(root).some((r) => r.name === name))
