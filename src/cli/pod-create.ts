@@ -8,10 +8,12 @@ export function registerPodCreate(pod: Command): void {
     .description('create a pod: a pause process holding new user, net, pid, ipc and uts namespaces')
     .option('--name <name>', 'pod name (default: generated)')
     .option('--hostname <hostname>', 'hostname inside the pod (default: the name)')
-    .option('-p, --publish <[ip:]hostport:podport[/tcp]>', 'publish a pod port on the host (repeatable)', collect, [])
-    .action(async (opts: { name?: string; hostname?: string; publish: string[] }, cmd: Command) => {
+    .option('-p, --publish <[ip:]hostport:podport[/tcp]>', 'publish a pod port on the host (repeatable; ranges like 8080-8082:80-82)', collect, [])
+    .option('--network <mode>', 'builtin (forward published ports) or none (loopback only)', 'builtin')
+    .action(async (opts: { name?: string; hostname?: string; publish: string[]; network: string }, cmd: Command) => {
       const { createPod } = await import('../pod/create.js');
-      const p = await createPod({ name: opts.name, hostname: opts.hostname, root: stateRoot(cmd), detached: true, ports: opts.publish });
+      const network = opts.network as 'builtin' | 'none';
+      const p = await createPod({ name: opts.name, hostname: opts.hostname, root: stateRoot(cmd), detached: true, ports: opts.publish, network });
       process.stdout.write(p.id + '\n');
     });
 }

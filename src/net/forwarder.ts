@@ -15,8 +15,8 @@ function relay(client: Socket, podPort: number): void {
   };
   client.on('error', close);
   upstream.on('error', close); // backend down: the client sees a reset at once
-  client.on('close', close);
-  upstream.on('close', close);
+  // A side that closes cleanly ends the other through pipe(), after its
+  // buffered data: destroying it here would drop that data.
   client.pipe(upstream);
   upstream.pipe(client);
 }

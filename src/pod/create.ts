@@ -33,6 +33,8 @@ export interface CreatePodOptions {
   onWarning?: (message: string) => void;
   /** Published ports: "[IP:]HOSTPORT:PODPORT[/tcp]" or parsed mappings. */
   ports?: (string | PortMapping)[];
+  /** builtin (default: the builtin forwarder for -p) or none (loopback only, no ports). */
+  network?: 'builtin' | 'none';
 }
 
 const HOSTNAME_PATTERN = /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/;
@@ -73,6 +75,10 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
   const warnings = [mappingWarning(mapping)].filter((w): w is string => !!w);
   const id = newPodId();
   const ports = (opts.ports ?? []).flatMap((p) => (typeof p === 'string' ? parsePortSpecs(p) : [p]));
+  const network = opts.network ?? 'builtin';
+  if (network !== 'builtin' && network !== 'none')
+    throw new NsboxError('INVALID_NETWORK', `unknown network mode ${JSON.stringify(network)}`, 'use --network builtin or none (pasta is not supported yet)');
+  if (network === 'none' && ports.length) throw new NsboxError('INVALID_NETWORK', '--network none publishes no ports', 'drop -p, or use --network builtin');
   return withStateLock(root, async () => {
     await collectAbandoned(root);
     if (listPodRecords(root).some((r) => r.name === name))

@@ -2,6 +2,7 @@
 // mode, or inside an nsbox supervisor); remote ones are reached through their
 // records, pidfds and supervisor sockets.
 import { existsSync, readdirSync } from 'node:fs';
+import { formatPort } from '../net/ports.js';
 import { join } from 'node:path';
 import { NsboxError } from '../errors.js';
 import { closeFd, pidfdOpen, pidfdSendSignal } from '../native/ffi.js';
@@ -36,6 +37,8 @@ export interface PodInfo {
   idMapping: string;
   /** Containers in the pod (any state), as podman's "# OF CONTAINERS". */
   containers: number;
+  /** Published ports, as "127.0.0.1:8080->80/tcp". */
+  ports: string[];
 }
 
 export function podInfo(r: PodRecord, root?: string): PodInfo {
@@ -50,6 +53,7 @@ export function podInfo(r: PodRecord, root?: string): PodInfo {
     supervisor: r.supervisor.mode,
     idMapping: r.mapping,
     containers: root ? countContainers(root, r.id) : 0,
+    ports: (r.ports ?? []).map(formatPort),
   };
 }
 
