@@ -8,7 +8,8 @@ import { connect, createServer, type Socket } from 'node:net';
 // Half-closes pass through (allowHalfOpen + pipe's end()): a client that
 // shuts down its sending side still gets the whole answer.
 function relay(client: Socket, podPort: number): void {
-  const upstream = connect({ host: '127.0.0.1', port: podPort, allowHalfOpen: true });
+  const upstream = connect({ host: '127.0.0.1', port: podPort, allowHalfOpen: true, noDelay: true });
+  client.setNoDelay(true); // small responses go out at once, as they would without us
   const close = () => {
     client.destroy();
     upstream.destroy();
