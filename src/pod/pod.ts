@@ -235,6 +235,11 @@ export class Pod {
     return res.container as ContainerRecord;
   }
 
+  /** Resolves once the forwarder has exited, so the host ports are closed. */
+  async forwarderGone(): Promise<void> {
+    if (this.forwarderPid > 0) await reaper.wait(this.forwarderPid);
+  }
+
   /** Waits for the pause to exit (local pods only). */
   async waitExit(): Promise<ExitStatus> {
     if (!this.exitStatus) throw new NsboxError('NOT_LOCAL', `pod ${this.rec.name} is not supervised by this process`);
@@ -249,6 +254,7 @@ export class Pod {
     if (this.manager) await this.manager.stopAll(timeout);
     if (this.pauseExited || !isAlive(this.rec.pause)) {
       await this.exitStatus;
+      await this.forwarderGone();
       if (this.rec.stoppedAt) return;
       throw new NsboxError('POD_NOT_RUNNING', `pod ${this.rec.name} is already stopped`, `remove it with \`nsbox pod rm ${this.rec.name}\``);
     }
@@ -258,6 +264,7 @@ export class Pod {
     // waiter does not, so that an idle pod never holds its creator open).
     await reaper.wait(this.rec.pause.pid);
     clearTimeout(killer);
+    await this.forwarderGone();
     this.markStopped();
   }
 

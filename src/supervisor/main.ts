@@ -102,6 +102,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop(10));
 
   await pod.waitExit();
+  await pod.forwarderGone(); // host ports closed before we report or exit
   clearInterval(keepAlive);
   server.close();
   try {
