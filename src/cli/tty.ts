@@ -3,6 +3,7 @@
 // window size changes.
 import { read, writeSync } from 'node:fs';
 import { NsboxError } from '../errors.js';
+import { errnoName } from '../native/errno.js';
 import { closeFd, openPty, setWinsize } from '../native/ffi.js';
 
 export interface AttachedTty {
@@ -16,7 +17,7 @@ export function attachTty(interactive: boolean): AttachedTty {
   const rows = process.stdout.rows ?? 24;
   const cols = process.stdout.columns ?? 80;
   const pty = openPty(rows, cols);
-  if (pty.rc < 0) throw new NsboxError('PTY', `cannot allocate a pseudo-terminal (errno ${-pty.rc})`, 'is /dev/pts mounted and /dev/ptmx accessible?');
+  if (pty.rc < 0) throw new NsboxError('PTY', `cannot allocate a pseudo-terminal: ${errnoName(-pty.rc)}`, 'is /dev/pts mounted and /dev/ptmx accessible?');
   const master = pty.master;
   let slave = pty.slave;
   const stdin = process.stdin;

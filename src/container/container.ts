@@ -1,6 +1,7 @@
 // A handle on one container, for the library and the CLI: reads its record
 // and log from the state directory, asks the pod's supervisor to change it.
 import { NsboxError } from '../errors.js';
+import { errnoName } from '../native/errno.js';
 import { closeFd, pidfdOpen, pidfdSendSignal } from '../native/ffi.js';
 import { buildEnv, execCaptured, type ExecOptions, type ExecResult } from '../pod/exec.js';
 import type { Pod } from '../pod/pod.js';
@@ -68,7 +69,7 @@ export class Container {
     const fd = this.openPidfd(r, 'kill');
     try {
       const rc = pidfdSendSignal(fd, sig);
-      if (rc < 0) throw new NsboxError('KILL_FAILED', `cannot signal ${this.ref} (errno ${-rc})`);
+      if (rc < 0) throw new NsboxError('KILL_FAILED', `cannot signal ${this.ref}: ${errnoName(-rc)}`, 'check that it is still running with `nsbox ps`');
     } finally {
       closeFd(fd);
     }

@@ -1,6 +1,6 @@
 // Container logs: one JSON object per line, {t, s, d} = time, stream
 // ("o" stdout / "e" stderr), data; the supervisor appends, anyone reads.
-import { createWriteStream, readFileSync, statSync, type WriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import type { Socket } from 'node:net';
 
 export interface LogEntry {
@@ -60,14 +60,6 @@ export function readLog(path: string, fromByte = 0): { entries: LogEntry[]; size
     return { entries: parseLog(text), size: Math.max(fromByte, end) };
   } catch {
     return { entries: [], size: fromByte };
-  }
-}
-
-export function logSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
   }
 }
 

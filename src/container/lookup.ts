@@ -2,7 +2,6 @@
 import { readdirSync } from 'node:fs';
 import { NsboxError } from '../errors.js';
 import { getPod } from '../api.js';
-import type { Pod } from '../pod/pod.js';
 import { listPodRecords } from '../pod/store.js';
 import { readJson } from '../state/atomic.js';
 import { Container } from './container.js';
@@ -21,10 +20,6 @@ export function getContainer(ref: string, opts: { root?: string } = {}): Contain
   const c = new Container(getPod(pod, opts), name);
   c.record(); // throws a clear error when it does not exist
   return c;
-}
-
-export function containerOf(pod: Pod, name: string): Container {
-  return new Container(pod, name);
 }
 
 export function listContainerRecords(root: string, podRef?: string): ContainerRecord[] {

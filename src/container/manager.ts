@@ -5,6 +5,7 @@
 import { chmodSync, existsSync, readdirSync } from 'node:fs';
 import { NsboxError } from '../errors.js';
 import { removeTreeAsOwner } from '../idmap/remove-tree.js';
+import { errnoName } from '../native/errno.js';
 import { closeFd, pidfdOpen, pidfdSendSignal, pipe } from '../native/ffi.js';
 import { runPlan, SpawnFailure } from '../native/spawn.js';
 import { execFailureExitCode, execFailureMessage } from '../pod/exec.js';
@@ -18,22 +19,14 @@ import { containerPaths, containersDir, prepareContainerDir, type ContainerPaths
 import { LogWriter } from './logs.js';
 import { containerPlan, type RootfsSource } from './plans.js';
 import { refuse, transitions, type ContainerRecord } from './record.js';
-import type { RestartPolicy } from './spec.js';
 
 const SIGTERM = 15;
 const SIGKILL = 9;
 const MAX_BACKOFF_MS = 10_000;
 
 /** Everything the supervisor needs to start a container (resolved by the caller). */
-export interface RunRequest {
-  name: string;
-  image: { id: string; name: string | null; layers: string[]; layerDirs: string[]; dataRoot: string };
-  argv: string[];
-  env: string[];
-  workdir: string;
-  user: { uid: number; gid: number };
-  restart: RestartPolicy;
-  readOnly: boolean;
+export interface RunRequest extends Pick<ContainerRecord, 'name' | 'argv' | 'env' | 'workdir' | 'user' | 'restart' | 'readOnly'> {
+  image: ContainerRecord['image'] & { layerDirs: string[]; dataRoot: string };
 }
 
 interface Live {
@@ -132,7 +125,11 @@ export class ContainerManager {
     const log = new LogWriter(live.paths.log);
     const out = pipe();
     const err = pipe();
-    if (out.rc < 0 || err.rc < 0) throw new NsboxError('PIPE', 'cannot create pipes for the container', 'too many open files? raise `ulimit -n`');
+    if (out.rc < 0 || err.rc < 0) {
+      for (const p of [out, err]) if (p.rc === 0) (closeFd(p.read), closeFd(p.write));
+      await log.close();
+      return this.finish(live, 125, `cannot create pipes for the container (${errnoName(-(out.rc < 0 ? out.rc : err.rc))}): too many open files? raise \`ulimit -n\``);
+    }
     const rootfs: RootfsSource =
       r.rootfs === 'overlay' ? { kind: 'overlay', lowerDirs: image.layerDirs, upperDir: live.paths.upper, workDir: live.paths.work } : { kind: 'copy', dir: live.paths.copy };
     let pid: number;
@@ -254,14 +251,6 @@ export class ContainerManager {
     await holdingProcess(live.settled);
     clearTimeout(killer);
     return r;
-  }
-
-  kill(name: string, signal: number): ContainerRecord {
-    const live = this.liveOrThrow(name);
-    if (!transitions.canKill(live.record) || live.pidfd < 0) throw refuse(live.record, 'kill', 'it is not running');
-    const rc = pidfdSendSignal(live.pidfd, signal);
-    if (rc < 0) throw new NsboxError('KILL_FAILED', `cannot signal ${this.pod.name}/${name}: errno ${-rc}`);
-    return live.record;
   }
 
   async wait(name: string): Promise<ContainerRecord> {

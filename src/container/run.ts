@@ -7,6 +7,7 @@ import type { RunRequest } from './manager.js';
 import { parseRestartPolicy, parseUser, resolveCommand, validateContainerName, type RunOptions } from './spec.js';
 import { DEFAULT_PATH } from '../pod/plans.js';
 import { buildEnv } from '../pod/exec.js';
+import { randomHex } from '../process/random.js';
 
 export interface ImageForRun {
   dataRoot: string;
@@ -37,51 +38,36 @@ export async function resolveImage(ref: string, dataRoot: string, onProgress?: (
   };
 }
 
-/**
- * "www-data" or "nginx:nginx" as an image's config says it: looked up in the
- * image's /etc/passwd and /etc/group (the top layer that has them).
- */
-export function resolveUserNames(spec: string | undefined, layerDirs: string[]): string | undefined {
-  if (!spec || /^\d+(:\d+)?$/.test(spec)) return spec;
-  const [user, group] = spec.split(':');
-  const lookup = (file: string, name: string): string | null => {
-    for (const dir of [...layerDirs].reverse()) {
-      let text: string;
-      try {
-        text = readFileSync(join(dir, 'etc', file), 'utf8');
-      } catch {
-        continue;
-      }
-      const line = text.split('\n').find((l) => l.split(':')[0] === name);
-      return line ? (line.split(':')[2] ?? null) : null;
-    }
-    return null;
-  };
-  const uid = /^\d+$/.test(user!) ? user! : lookup('passwd', user!);
-  if (uid === null) throw new NsboxError('INVALID_ARGUMENT', `user ${JSON.stringify(user)} is not in the image's /etc/passwd`, 'use --user UID[:GID]');
-  if (group === undefined) {
-    const gid = lookup('passwd', user!) !== null ? passwdGid(layerDirs, user!) : uid;
-    return `${uid}:${gid ?? uid}`;
-  }
-  const gid = /^\d+$/.test(group) ? group : lookup('group', group);
-  if (gid === null) throw new NsboxError('INVALID_ARGUMENT', `group ${JSON.stringify(group)} is not in the image's /etc/group`, 'use --user UID[:GID]');
-  return `${uid}:${gid}`;
-}
-
-function passwdGid(layerDirs: string[], user: string): string | null {
+/** The fields of /etc/passwd or /etc/group of the top layer that has the file. */
+function imageIdEntries(layerDirs: string[], file: 'passwd' | 'group'): string[][] {
   for (const dir of [...layerDirs].reverse()) {
     try {
-      const line = readFileSync(join(dir, 'etc', 'passwd'), 'utf8').split('\n').find((l) => l.split(':')[0] === user);
-      if (line) return line.split(':')[3] ?? null;
+      return readFileSync(join(dir, 'etc', file), 'utf8').split('\n').map((l) => l.split(':'));
     } catch {
       // not in this layer
     }
   }
-  return null;
+  return [];
+}
+
+/**
+ * "www-data" or "nginx:nginx" as an image's config says it: looked up in the
+ * image's /etc/passwd and /etc/group; a user alone takes its passwd group.
+ */
+export function resolveUserNames(spec: string | undefined, layerDirs: string[]): string | undefined {
+  if (!spec || /^\d+(:\d+)?$/.test(spec)) return spec;
+  const [user, group] = spec.split(':') as [string, string | undefined];
+  const passwd = imageIdEntries(layerDirs, 'passwd').find((f) => f[0] === user);
+  const uid = /^\d+$/.test(user) ? user : passwd?.[2];
+  if (uid === undefined) throw new NsboxError('INVALID_ARGUMENT', `user ${JSON.stringify(user)} is not in the image's /etc/passwd`, 'use --user UID[:GID]');
+  if (group === undefined) return `${uid}:${passwd?.[3] ?? uid}`;
+  const gid = /^\d+$/.test(group) ? group : imageIdEntries(layerDirs, 'group').find((f) => f[0] === group)?.[2];
+  if (gid === undefined) throw new NsboxError('INVALID_ARGUMENT', `group ${JSON.stringify(group)} is not in the image's /etc/group`, 'use --user UID[:GID]');
+  return `${uid}:${gid}`;
 }
 
 export function generateContainerName(): string {
-  return `c-${Math.random().toString(16).slice(2, 10)}`;
+  return `c-${randomHex(4)}`;
 }
 
 export function buildRunRequest(image: ImageForRun, opts: RunOptions): RunRequest {

@@ -43,6 +43,7 @@ import {
 import { join } from 'node:path';
 import type { ReadEntry } from 'tar';
 import { NsboxError } from '../errors.js';
+import { errnoName } from '../native/errno.js';
 
 export const OPAQUE_XATTR = 'user.overlay.opaque';
 const WHITEOUT_PREFIX = '.wh.';
@@ -385,7 +386,7 @@ export class LayerWriter {
       this.prepareParents(e.path, parts);
       const rc = this.sys.lsetxattr(this.abs(dirRel), OPAQUE_XATTR, 'y');
       if (rc < 0)
-        throw new NsboxError('XATTR', `cannot mark ${JSON.stringify(dirRel || '/')} opaque (lsetxattr ${OPAQUE_XATTR}: errno ${-rc})`, 'the image store needs a filesystem with user xattrs (ext4, xfs, btrfs, tmpfs on Linux 6.6+)');
+        throw new NsboxError('XATTR', `cannot mark ${JSON.stringify(dirRel || '/')} opaque (lsetxattr ${OPAQUE_XATTR}: ${errnoName(-rc)})`, 'the image store needs a filesystem with user xattrs (ext4, xfs, btrfs, tmpfs on Linux 6.6+)');
       this.opaque.add(dirRel);
       this.stats.whiteouts++;
       return;
@@ -403,7 +404,7 @@ export class LayerWriter {
     this.clear(rel, false);
     const rc = this.sys.mknodWhiteout(this.abs(rel));
     if (rc < 0)
-      throw new NsboxError('WHITEOUT', `cannot create the whiteout for ${JSON.stringify(rel)} (mknod: errno ${-rc})`, 'whiteouts need Linux 5.8+ for unprivileged mknod of 0/0 devices');
+      throw new NsboxError('WHITEOUT', `cannot create the whiteout for ${JSON.stringify(rel)} (mknod: ${errnoName(-rc)})`, 'whiteouts need Linux 5.8+ for unprivileged mknod of 0/0 devices');
     this.stats.whiteouts++;
   }
 

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { NsboxError } from '../errors.js';
+import { errnoName } from '../native/errno.js';
 import { removeTreeAsOwner } from '../idmap/remove-tree.js';
 import { spawnInUserns } from '../idmap/userns-process.js';
 import { artifacts } from '../native/artifacts.js';
@@ -14,7 +15,7 @@ export const workerScript = join(artifacts.packageRoot, 'dist', 'image', 'extrac
 
 function openPipe(): { read: number; write: number } {
   const p = pipe();
-  if (p.rc < 0) throw new NsboxError('PIPE', `pipe2: errno ${-p.rc}`, 'too many open files? raise `ulimit -n`');
+  if (p.rc < 0) throw new NsboxError('PIPE', `pipe2: ${errnoName(-p.rc)}`, 'too many open files? raise `ulimit -n`');
   return p;
 }
 

@@ -16,7 +16,7 @@ import { closeHostListeners, openHostListeners, type HostListener } from '../net
 import { parsePortSpecs, type PortMapping } from '../net/ports.js';
 import { startForwarder } from '../net/start-forwarder.js';
 import { startPause, type PauseProcess } from './pause-process.js';
-import { Pod, rememberLocalPod } from './pod.js';
+import { forgetLocalPod, Pod, rememberLocalPod } from './pod.js';
 import { podStatus, type PodRecord } from './record.js';
 import { listPodRecords, removePodState, validatePodName, writePodRecord } from './store.js';
 
@@ -118,7 +118,19 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
     const pod = mode === 'library' ? new Pod(root, record, pause.pidfd) : new Pod(root, record);
     if (mode === 'library') {
       rememberLocalPod(pod);
-      if (listeners.length) pod.attachForwarder(await startForwarder(pause.pidfd, listeners.map((l) => ({ fd: l.fd, mapping: l.mapping }))));
+      if (listeners.length) {
+        try {
+          pod.attachForwarder(await startForwarder(pause.pidfd, listeners.map((l) => ({ fd: l.fd, mapping: l.mapping }))));
+        } catch (err) {
+          // No half-made pod: without its forwarder the ports would be dead.
+          // (We hold the state lock here, so not pod.remove.)
+          forgetLocalPod(pod);
+          kill(pause.pid, 9); // the pod's own exit handler closes the pidfd
+          await reaper.wait(pause.pid);
+          removePodState(root, record.id);
+          throw err;
+        }
+      }
     }
     return { pod, warnings };
   }

@@ -3,7 +3,7 @@
 // the pod's PID namespace. We reap it and report its real exit status.
 import type { Socket } from 'node:net';
 import { NsboxError } from '../errors.js';
-import { Errno } from '../native/errno.js';
+import { Errno, errnoName } from '../native/errno.js';
 import { closeFd, pipe } from '../native/ffi.js';
 import { runPlan, SpawnFailure } from '../native/spawn.js';
 import { reaper } from '../process/reaper.js';
@@ -44,7 +44,7 @@ export function execFailureMessage(file: string, errno: number): string {
     return file.includes('/') ? `${file}: no such file or directory` : `executable file \`${file}\` not found in $PATH`;
   if (errno === Errno.EACCES) return `${file}: permission denied (not executable, or a directory)`;
   if (errno === Errno.ENOEXEC) return `${file}: exec format error`;
-  return `${file}: cannot execute (errno ${errno})`;
+  return `${file}: cannot execute (${errnoName(errno)})`;
 }
 
 export class ExecFailure extends NsboxError {
@@ -106,7 +106,7 @@ export async function execCaptured(opts: ExecOptions, planFor: (stdio: [number, 
   const failed = opened.find((p) => p.rc < 0);
   if (failed) {
     for (const p of opened) if (p.rc === 0) (closeFd(p.read), closeFd(p.write));
-    throw new NsboxError('PIPE', `pipe2: errno ${-failed.rc}`, 'too many open files? raise `ulimit -n`');
+    throw new NsboxError('PIPE', `pipe2: ${errnoName(-failed.rc)}`, 'too many open files? raise `ulimit -n`');
   }
   let pid: number;
   try {

@@ -344,6 +344,6 @@ export function rememberLocalPod(pod: Pod): void {
   });
 }
 
-function forgetLocalPod(pod: Pod): void {
+export function forgetLocalPod(pod: Pod): void {
   localPods.delete(pod);
 }
