@@ -50,6 +50,7 @@ const shimSources = readdirSync(join(src, 'shim'))
 run(cc, ['-std=gnu11', '-O2', ...warnings, '-fPIC', '-shared', '-o', join(out, 'libnsbox-shim.so'), ...shimSources]);
 run(cc, ['-std=gnu11', '-Os', ...warnings, ...linkStatic, '-s', '-o', join(out, 'pause'), join(src, 'pause.c')]);
 run(cc, ['-std=gnu11', '-O2', ...warnings, ...linkStatic, '-o', join(out, 'nsbox-probe'), join(src, 'probe.c')]);
+run(cc, ['-std=gnu11', '-O2', ...warnings, ...linkStatic, '-s', '-o', join(out, 'nsbox-forward'), join(src, 'forward.c')]);
 
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 if (!existsSync(tsc)) die('TypeScript is not installed: run `npm install` first');

@@ -1,7 +1,8 @@
 // Published ports through the builtin forwarder: a host socket held by a
 // process inside the pod's network namespace, forwarding to the pod's
-// loopback. TCP; podman's -p syntax.
-import { readdirSync } from 'node:fs';
+// loopback. TCP and UDP; podman's -p syntax.
+import { createSocket } from 'node:dgram';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPod } from '../dist/index.js';
@@ -67,7 +68,7 @@ describe(`published ports (${testMode})`, () => {
     expect(new Set(many)).toEqual(new Set(['hello from the image\n']));
     expect(nsbox(root, ['pod', 'rm', '-f', 'web']).code).toBe(0);
     expect(await probe(port)).toBe('refused');
-    await waitFor(() => processesMentioning('net/forwarder.js').length === 0, 5000, 'the forwarder to exit');
+    await waitFor(() => processesMentioning('nsbox-forward').length === 0, 5000, 'the forwarder to exit');
   });
 
   it('refuses a host port already in use, leaving no pod', async () => {
@@ -85,15 +86,16 @@ describe(`published ports (${testMode})`, () => {
     }
   });
 
-  it('maps port ranges, and survives a thousand connections (resets, stalled readers, half-closes) without leaking fds', async () => {
+  it('maps port ranges, and survives two thousand connections (resets, stalled readers, half-closes) without leaking fds or memory', async () => {
     const port = await freePort();
     const port2 = await freePort();
     expect(nsbox(root, ['pod', 'create', '--name', 'load', '-p', `127.0.0.1:${port}:80`, '-p', `127.0.0.1:${port2}:81`]).code).toBe(0);
     expect(nsbox(root, ['port', 'load']).stdout).toBe(`80/tcp -> 127.0.0.1:${port}\n81/tcp -> 127.0.0.1:${port2}\n`);
     expect(nsbox(root, ['run', '-d', '--pod', 'load', '--name', 'httpd', 'busybox', 'sh', '-c', 'head -c 1048576 /dev/zero > /srv/big; exec httpd -f -p 80 -h /srv']).code).toBe(0);
     for (let i = 0; i < 100 && !(await get(port).catch(() => '')); i++) await new Promise((r) => setTimeout(r, 50));
-    const [forwarder] = processesMentioning('net/forwarder.js');
+    const [forwarder] = processesMentioning('nsbox-forward');
     const fds = () => readdirSync(`/proc/${forwarder}/fd`).length;
+    const rssKiB = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${forwarder}/status`, 'utf8'))![1]);
     const before = fds();
     // Half-close against an echo server (busybox nc -ll -e cat): the client
     // sends, shuts down its side, and must still read the whole echo.
@@ -130,14 +132,19 @@ describe(`published ports (${testMode})`, () => {
         }, 200);
         s.on('error', () => resolve());
       });
-    for (let round = 0; round < 10; round++) {
+    let rssAfterFirstRound = 0;
+    for (let round = 0; round < 20; round++) {
       // Resets and stalled readers hit the forwarder all at once; the echo
       // server (one nc per connection, small backlog) gets one at a time.
       const noise = Promise.all([...Array.from({ length: 80 }, reset), ...Array.from({ length: 20 }, stalled)]);
       for (let i = 0; i < 5; i++) expect(await halfClose()).toBe('ping through a half-closed socket');
       await noise;
+      if (round === 0) rssAfterFirstRound = rssKiB();
     }
     await waitFor(() => fds() <= before, 5000, 'the forwarder to release every connection');
+    // 2000 connections later the forwarder's memory has not grown (its
+    // buffers are per connection and freed with it).
+    expect(rssKiB() - rssAfterFirstRound).toBeLessThan(256);
     expect(await get(port)).toBe('hello from the image\n');
     expect(nsbox(root, ['pod', 'rm', '-f', 'load']).code).toBe(0);
   });
@@ -160,6 +167,53 @@ describe(`published ports (${testMode})`, () => {
     expect(nsbox(root, ['pod', 'create', '--name', 'iso', '--network', 'none']).code).toBe(0);
     expect(nsbox(root, ['exec', 'iso', '--', 'cat', '/proc/net/dev']).stdout.split('\n').slice(2).filter(Boolean).map((l) => l.split(':')[0]!.trim())).toEqual(['lo']);
     expect(nsbox(root, ['pod', 'rm', '-f', 'iso']).code).toBe(0);
+  });
+
+  it('forwards UDP both ways, a flow per client, and frees the port with the pod', async () => {
+    const port = await freePort();
+    const pod = await createPod({ root, name: 'udp', ports: [`127.0.0.1:${port}:5353/udp`] });
+    // A UDP echo server in the pod's network namespace that says who sent each datagram.
+    const server = pod.exec([
+      process.execPath,
+      '-e',
+      `const s = require('dgram').createSocket('udp4');
+       s.on('message', (m, r) => m.toString() === 'quit' ? s.close() : s.send(r.address + ' ' + m, r.port, r.address));
+       s.bind(5353, '127.0.0.1'); setTimeout(() => process.exit(3), 30000).unref();`,
+    ]);
+    const ask = async (text: string): Promise<string> => {
+      const client = createSocket('udp4');
+      try {
+        for (let i = 0; i < 100; i++) {
+          const reply = new Promise<string>((resolve) => {
+            client.once('message', (m) => resolve(m.toString()));
+            setTimeout(() => resolve(''), 100);
+          });
+          client.send(text, port, '127.0.0.1');
+          const got = await reply;
+          if (got) return got;
+        }
+        return '';
+      } finally {
+        client.close();
+      }
+    };
+    try {
+      expect(await ask('one')).toBe('127.0.0.1 one');
+      const [a, b] = await Promise.all([ask('from a'), ask('from b')]);
+      expect([a, b]).toEqual(['127.0.0.1 from a', '127.0.0.1 from b']);
+      const quitter = createSocket('udp4');
+      quitter.send('quit', port, '127.0.0.1', () => quitter.close());
+      expect((await server).exitCode).toBe(0);
+    } finally {
+      await pod.remove({ force: true });
+    }
+    // The host port is free again.
+    const again = createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      again.once('error', reject);
+      again.bind(port, '127.0.0.1', () => resolve());
+    });
+    again.close();
   });
 
   it('publishes ports of library pods too', async () => {

@@ -8,7 +8,7 @@ export function registerPodCreate(pod: Command): void {
     .description('create a pod: a pause process holding new user, net, pid, ipc and uts namespaces')
     .option('--name <name>', 'pod name (default: generated)')
     .option('--hostname <hostname>', 'hostname inside the pod (default: the name)')
-    .option('-p, --publish <[ip:]hostport:podport[/tcp]>', 'publish a pod port on the host (repeatable; ranges like 8080-8082:80-82)', collect, [])
+    .option('-p, --publish <[ip:]hostport:podport[/tcp|/udp]>', 'publish a pod port on the host (repeatable; ranges like 8080-8082:80-82)', collect, [])
     .option('--network <mode>', 'builtin (forward published ports) or none (loopback only)', 'builtin')
     .action(async (opts: { name?: string; hostname?: string; publish: string[]; network: string }, cmd: Command) => {
       const { createPod } = await import('../pod/create.js');

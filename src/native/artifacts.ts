@@ -14,7 +14,7 @@ export const artifacts = {
   probe: join(buildDir, 'nsbox-probe'),
   cli: join(packageRoot, 'dist', 'cli', 'nsbox.mjs'),
   supervisor: join(packageRoot, 'dist', 'supervisor', 'nsbox-supervisor.mjs'),
-  forwarder: join(packageRoot, 'dist', 'net', 'forwarder.js'),
+  forwarder: join(buildDir, 'nsbox-forward'),
 };
 
 export function requireArtifact(path: string): string {

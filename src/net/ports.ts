@@ -1,17 +1,17 @@
-// -p [IP:]HOSTPORT:PODPORT[/tcp] (podman's syntax; TCP only for now).
+// -p [IP:]HOSTPORT:PODPORT[/tcp|/udp] (podman's syntax).
 import { NsboxError } from '../errors.js';
 
 export interface PortMapping {
   hostIp: string;
   hostPort: number;
   podPort: number;
-  protocol: 'tcp';
+  protocol: 'tcp' | 'udp';
 }
 
 function port(text: string, spec: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < 1 || n > 65535)
-    throw new NsboxError('INVALID_PORT', `invalid port ${JSON.stringify(text)} in -p ${spec}`, 'ports are 1-65535: -p [IP:]HOSTPORT:PODPORT[/tcp]');
+    throw new NsboxError('INVALID_PORT', `invalid port ${JSON.stringify(text)} in -p ${spec}`, 'ports are 1-65535: -p [IP:]HOSTPORT:PODPORT[/tcp|/udp]');
   return n;
 }
 
@@ -26,17 +26,18 @@ function portRange(text: string, spec: string): number[] {
 
 /** One -p value; a range such as 8080-8082:80-82 gives several mappings. */
 export function parsePortSpecs(spec: string): PortMapping[] {
-  const [main, proto = 'tcp'] = spec.split('/');
-  if (proto !== 'tcp') throw new NsboxError('INVALID_PORT', `unsupported protocol ${JSON.stringify(proto)} in -p ${spec}`, 'only tcp is forwarded in this version');
+  const [main, proto = 'tcp', ...extra] = spec.split('/');
+  if ((proto !== 'tcp' && proto !== 'udp') || extra.length)
+    throw new NsboxError('INVALID_PORT', `unsupported protocol ${JSON.stringify(proto)} in -p ${spec}`, 'end the mapping with /tcp or /udp (default tcp)');
   const parts = main!.split(':');
-  if (parts.length < 2 || parts.length > 3) throw new NsboxError('INVALID_PORT', `invalid port mapping ${JSON.stringify(spec)}`, 'use -p [IP:]HOSTPORT:PODPORT[/tcp]');
+  if (parts.length < 2 || parts.length > 3) throw new NsboxError('INVALID_PORT', `invalid port mapping ${JSON.stringify(spec)}`, 'use -p [IP:]HOSTPORT:PODPORT[/tcp|/udp]');
   const [hostIp, hostPort, podPort] = parts.length === 3 ? parts : ['0.0.0.0', ...parts];
   if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(hostIp!)) throw new NsboxError('INVALID_PORT', `invalid address ${JSON.stringify(hostIp)} in -p ${spec}`, 'use an IPv4 address such as 127.0.0.1');
   const hosts = portRange(hostPort!, spec);
   const pods = portRange(podPort!, spec);
   if (hosts.length !== pods.length)
     throw new NsboxError('INVALID_PORT', `port ranges of different lengths in -p ${spec}`, 'map N host ports to N pod ports, e.g. 8080-8082:80-82');
-  return hosts.map((h, i) => ({ hostIp: hostIp!, hostPort: h, podPort: pods[i]!, protocol: 'tcp' as const }));
+  return hosts.map((h, i) => ({ hostIp: hostIp!, hostPort: h, podPort: pods[i]!, protocol: proto }));
 }
 
 export function formatPort(p: PortMapping): string {

@@ -31,7 +31,7 @@ export interface CreatePodOptions {
   detached?: boolean;
   /** Called with warnings, e.g. a single-id mapping (default: stderr). */
   onWarning?: (message: string) => void;
-  /** Published ports: "[IP:]HOSTPORT:PODPORT[/tcp]" or parsed mappings. */
+  /** Published ports: "[IP:]HOSTPORT:PODPORT[/tcp|/udp]" or parsed mappings. */
   ports?: (string | PortMapping)[];
   /** builtin (default: the builtin forwarder for -p) or none (loopback only, no ports). */
   network?: 'builtin' | 'none';
