@@ -10,7 +10,7 @@
  *   nsbox-forward FD:PODPORT:tcp|udp ...
  *
  * TCP: one epoll loop, bytes move socket -> pipe -> socket with splice(2),
- * so they never enter user space. A half-close passes through (shutdown
+ * so they never enter user space (see the TCP section for the event rules). A half-close passes through (shutdown
  * SHUT_WR after the pipe drains); a reset or a refused backend closes the
  * other side with a reset (SO_LINGER 0). Each direction buffers at most one
  * pipe (64 KiB), so a client that stops reading stalls only its own
@@ -59,20 +59,23 @@ struct direction {
   int from, to;
   int pipe_r, pipe_w;
   size_t in_pipe;
-  int eof;  /* `from` said EOF */
-  int done; /* EOF passed on: `to` was shut down for writing */
+  int pipe_full; /* splice in found no room (pipe slots): wait for a splice out */
+  int eof;       /* `from` said EOF */
+  int done;      /* EOF passed on: `to` was shut down for writing */
 };
 
 struct side {
   struct tag tag;
   struct conn *conn;
+  int fd;
+  unsigned mask;  /* events registered with epoll */
+  int registered;
 };
 
 struct conn {
-  int client, upstream;
   int connecting;
   int dead;
-  struct side client_side, upstream_side;
+  struct side client, upstream;
   struct direction up, down; /* up: client -> upstream, down: upstream -> client */
   struct conn *next_dead;
 };
@@ -128,6 +131,13 @@ static void set_nonblocking(int fd) {
 }
 
 /* ---- TCP ---- */
+/*
+ * Level-triggered, and each event moves only the direction it concerns: a
+ * readable side is spliced into its pipe and on to the other side at once;
+ * a writable side gets what waits in the pipe towards it. A request or an
+ * answer costs two splices, no EAGAIN probing. Interest follows the state:
+ * EPOLLIN while the pipe has room, EPOLLOUT only while bytes wait.
+ */
 
 static void reset_on_close(int fd) {
   struct linger l = {.l_onoff = 1, .l_linger = 0};
@@ -138,11 +148,11 @@ static void kill_conn(struct conn *c, int reset) {
   if (c->dead) return;
   c->dead = 1;
   if (reset) {
-    reset_on_close(c->client);
-    reset_on_close(c->upstream);
+    reset_on_close(c->client.fd);
+    reset_on_close(c->upstream.fd);
   }
   /* close() drops the epoll registrations; the memory goes after the batch. */
-  int fds[] = {c->client, c->upstream, c->up.pipe_r, c->up.pipe_w, c->down.pipe_r, c->down.pipe_w};
+  int fds[] = {c->client.fd, c->upstream.fd, c->up.pipe_r, c->up.pipe_w, c->down.pipe_r, c->down.pipe_w};
   for (unsigned i = 0; i < sizeof fds / sizeof fds[0]; i++)
     if (fds[i] >= 0) close(fds[i]);
   c->next_dead = dead_conns;
@@ -151,62 +161,105 @@ static void kill_conn(struct conn *c, int reset) {
 
 static int hard_error(int err) { return err != EAGAIN && err != EINTR; }
 
-/* Moves what it can; returns -1 on a connection error. */
-static int pump(struct direction *d) {
-  for (;;) {
-    int progress = 0;
-    if (!d->eof && d->in_pipe < PIPE_CHUNK) {
-      ssize_t n = splice(d->from, NULL, d->pipe_w, NULL, PIPE_CHUNK - d->in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-      if (n > 0) {
-        d->in_pipe += (size_t)n;
-        progress = 1;
-      } else if (n == 0) {
-        d->eof = 1;
-        progress = 1;
-      } else if (hard_error(errno)) {
-        return -1;
-      }
-    }
-    if (d->in_pipe > 0) {
-      ssize_t n = splice(d->pipe_r, NULL, d->to, NULL, d->in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-      if (n > 0) {
-        d->in_pipe -= (size_t)n;
-        progress = 1;
-      } else if (n < 0 && hard_error(errno)) {
-        return -1;
-      }
-    }
-    if (d->eof && d->in_pipe == 0 && !d->done) {
-      shutdown(d->to, SHUT_WR);
-      d->done = 1;
-    }
-    if (!progress) return 0;
+/* The direction that reads from side s, and the one that writes to it. */
+static struct direction *reading(struct conn *c, struct side *s) { return s == &c->client ? &c->up : &c->down; }
+static struct direction *writing(struct conn *c, struct side *s) { return s == &c->client ? &c->down : &c->up; }
+
+static unsigned wanted(struct conn *c, struct side *s) {
+  if (c->connecting) return s == &c->upstream ? EPOLLOUT : 0;
+  struct direction *in = reading(c, s), *out = writing(c, s);
+  unsigned m = 0;
+  if (!in->eof && !in->pipe_full && in->in_pipe < PIPE_CHUNK) m |= EPOLLIN | EPOLLRDHUP;
+  if (out->in_pipe > 0) m |= EPOLLOUT;
+  return m;
+}
+
+/*
+ * EPOLLHUP/EPOLLERR are reported even with an empty mask: a side we want
+ * nothing from is taken out of epoll, so a hung-up peer cannot spin us.
+ */
+static void update_interest(struct conn *c, struct side *s) {
+  unsigned m = wanted(c, s);
+  if (s->registered && m == s->mask) return;
+  struct epoll_event ev = {.events = m, .data.ptr = s};
+  if (m == 0) {
+    if (s->registered) epoll_ctl(epfd, EPOLL_CTL_DEL, s->fd, NULL);
+    s->registered = 0;
+  } else if (epoll_ctl(epfd, s->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s->fd, &ev) < 0) {
+    fail("epoll_ctl");
+  } else {
+    s->registered = 1;
+  }
+  s->mask = m;
+}
+
+/* Pipe -> `to`; returns -1 on a connection error. */
+static int drain(struct direction *d) {
+  while (d->in_pipe > 0) {
+    ssize_t n = splice(d->pipe_r, NULL, d->to, NULL, d->in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n < 0) return hard_error(errno) ? -1 : 0;
+    d->in_pipe -= (size_t)n;
+    d->pipe_full = 0;
+  }
+  return 0;
+}
+
+/* `from` -> pipe -> `to`, one splice in; returns -1 on a connection error. */
+static int forward(struct direction *d) {
+  if (d->eof || d->pipe_full) return 0;
+  ssize_t n = splice(d->from, NULL, d->pipe_w, NULL, PIPE_CHUNK - d->in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+  if (n > 0) d->in_pipe += (size_t)n;
+  else if (n == 0) d->eof = 1;
+  else if (errno == EAGAIN) d->pipe_full = 1; /* readable (epoll said so), so the pipe is what is full */
+  else if (errno != EINTR) return -1;
+  return drain(d);
+}
+
+static void pass_eof(struct direction *d) {
+  if (d->eof && d->in_pipe == 0 && !d->done) {
+    shutdown(d->to, SHUT_WR);
+    d->done = 1;
   }
 }
 
-static void conn_event(struct conn *c) {
+static int connected(struct conn *c) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(c->upstream.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return -1;
+  if (err) return -1;
+  struct sockaddr_storage peer;
+  socklen_t plen = sizeof peer;
+  if (getpeername(c->upstream.fd, (struct sockaddr *)&peer, &plen) < 0) return errno == ENOTCONN ? 0 : -1;
+  return 1;
+}
+
+static void side_event(struct side *s, unsigned events) {
+  struct conn *c = s->conn;
   if (c->dead) return;
   if (c->connecting) {
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(c->upstream, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
-    struct sockaddr_storage peer;
-    socklen_t plen = sizeof peer;
-    if (err == 0 && getpeername(c->upstream, (struct sockaddr *)&peer, &plen) < 0) {
-      if (errno == ENOTCONN) return; /* still connecting: its EPOLLOUT comes later */
-      err = errno;
-    }
-    if (err != 0) {
+    int r = connected(c);
+    if (r < 0) {
       kill_conn(c, 1); /* backend down: the client sees a reset at once */
       return;
     }
-    c->connecting = 0;
+    if (r == 0) return;
+    c->connecting = 0; /* what the client sent meanwhile: its EPOLLIN comes now */
+  } else {
+    if ((events & EPOLLERR) ||
+        ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) && forward(reading(c, s)) < 0) ||
+        ((events & EPOLLOUT) && drain(writing(c, s)) < 0)) {
+      kill_conn(c, 1);
+      return;
+    }
   }
-  if (pump(&c->up) < 0 || pump(&c->down) < 0) {
-    kill_conn(c, 1);
+  pass_eof(&c->up);
+  pass_eof(&c->down);
+  if (c->up.done && c->down.done) {
+    kill_conn(c, 0);
     return;
   }
-  if (c->up.done && c->down.done) kill_conn(c, 0);
+  update_interest(c, &c->client);
+  update_interest(c, &c->upstream);
 }
 
 static int make_pipe(struct direction *d) {
@@ -235,8 +288,8 @@ static void accept_tcp(struct tcp_listener *l) {
       free(c);
       continue;
     }
-    c->client = client;
-    c->upstream = upstream;
+    c->client = (struct side){.tag = {TCP_SIDE}, .conn = c, .fd = client};
+    c->upstream = (struct side){.tag = {TCP_SIDE}, .conn = c, .fd = upstream};
     c->up = (struct direction){.from = client, .to = upstream, .pipe_r = -1, .pipe_w = -1};
     c->down = (struct direction){.from = upstream, .to = client, .pipe_r = -1, .pipe_w = -1};
     int one = 1;
@@ -249,10 +302,8 @@ static void accept_tcp(struct tcp_listener *l) {
       continue;
     }
     c->connecting = r < 0;
-    c->client_side = (struct side){.tag = {TCP_SIDE}, .conn = c};
-    c->upstream_side = (struct side){.tag = {TCP_SIDE}, .conn = c};
-    watch(client, &c->client_side, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
-    watch(upstream, &c->upstream_side, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+    update_interest(c, &c->client);
+    update_interest(c, &c->upstream);
   }
 }
 
@@ -390,7 +441,7 @@ int main(int argc, char **argv) {
       struct tag *t = events[i].data.ptr;
       switch (t->kind) {
       case TCP_LISTENER: accept_tcp((struct tcp_listener *)t); break;
-      case TCP_SIDE: conn_event(((struct side *)t)->conn); break;
+      case TCP_SIDE: side_event((struct side *)t, events[i].events); break;
       case UDP_LISTENER: udp_from_client((struct udp_listener *)t, now); break;
       case UDP_FLOW: udp_from_pod((struct udp_flow *)t, now); break;
       }

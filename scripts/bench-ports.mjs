@@ -1,17 +1,19 @@
 #!/usr/bin/env node
 // Issue 4's benchmark: nginx in a pod serving a 1 KiB and a 10 MiB file,
-// measured with wrk (Debian `wrk`) through nsbox's builtin port forwarder and
-// from inside the pod's network namespace (direct). pasta is not supported by
-// nsbox yet and is reported as skipped. Prints medians of requests/s and of
-// transfer bytes/s, the ratios builtin/direct and PASS/MISS/N/A against the
-// issue's targets.
+// measured with wrk (Debian `wrk`) through nsbox's builtin port forwarder,
+// through pasta (Debian `passt`) attached to the same pod with the arguments
+// `--network pasta` uses, and from inside the pod's network namespace
+// (direct). Prints medians of requests/s and of transfer bytes/s, the ratios
+// against direct and pasta, and PASS/MISS/N/A against the issue's targets.
+// pasta is skipped, with the reason, where it cannot run (no passt, or a
+// /dev/net/tun this user cannot open).
 //
 //   node scripts/bench-ports.mjs [--duration S] [--runs N] [--format table|json]
 //
 // Everything happens under a private temporary state root (mode 0700) that is
 // removed at the end, also on errors and on SIGINT/SIGTERM/SIGHUP.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -51,7 +53,7 @@ nginx in a pod serving a 1 KiB and a 10 MiB file, measured with wrk
 (-t${WRK_THREADS} -c${WRK_CONNECTIONS} -dS), N runs each, medians of requests/s and transfer/s:
   builtin: wrk on the host against the port nsbox's forwarder publishes
   direct:  wrk inside the pod's network namespace against 127.0.0.1:80
-  pasta:   not supported by nsbox yet (issue 4), skipped
+  pasta:   wrk on the host against a port pasta (attached to the same pod) publishes
 
   --duration S   seconds per wrk run (default 5)
   --runs N       wrk runs per figure (default 3)
@@ -212,6 +214,35 @@ async function wrkRows(label, argvFor, results, key) {
   return samples;
 }
 
+/**
+ * pasta attached to the running pod with the arguments `--network pasta`
+ * uses, publishing its own host port to the pod's :80. Resolves {port} once
+ * pasta wrote its pid file, or {skipped: reason}.
+ */
+async function startPasta(pausePid) {
+  const { pastaSupport } = await import(pathToFileURL(join(repo, 'dist', 'net', 'pasta-support.js')).href);
+  const { pastaArgs } = await import(pathToFileURL(join(repo, 'dist', 'net', 'pasta.js')).href);
+  const support = pastaSupport();
+  if (!support.ok) return { skipped: `${support.problem} (fix: ${support.fix})` };
+  const port = await freePort();
+  const pidFile = join(stateRoot, 'pasta.pid');
+  const mapping = { hostIp: '127.0.0.1', hostPort: port, podPort: 80, protocol: 'tcp' };
+  const child = spawn(support.pasta, pastaArgs(pausePid, [mapping], pidFile, process.getuid() === 0), { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.add(child);
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const deadline = Date.now() + 10_000;
+  while (!(existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim())) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      const why = stderr.split('\n').filter((l) => l && !l.includes('syslog')).pop() ?? `exit ${child.exitCode}`;
+      return { skipped: `pasta did not start: ${why}` };
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await waitHttp(`http://127.0.0.1:${port}/1k`, 10_000);
+  return { port };
+}
+
 async function main() {
   if (!existsSync(cliPath)) throw new Error('nsbox is not built: run `npm run build` first');
   ensureSystemPackages([{ pkg: 'wrk', provides: 'wrk', ok: () => which('wrk') != null }], NAME);
@@ -249,8 +280,15 @@ async function main() {
       'direct',
     )),
   );
+  const pasta = await startPasta(inspect.record.pause.pid);
+  if (pasta.port) {
+    problems.push(...(await wrkRows('pasta (host → 127.0.0.1:PORT)', (p) => [wrk, ...wrkArgs, `http://127.0.0.1:${pasta.port}${p}`], results, 'pasta')));
+  } else {
+    notes.push(`pasta: skipped: ${pasta.skipped}`);
+    results.pasta_1k = { mode: 'pasta', file: '1 KiB', skipped: pasta.skipped };
+    results.pasta_10m = { mode: 'pasta', file: '10 MiB', skipped: pasta.skipped };
+  }
   progressDone();
-  notes.push('pasta: not supported by nsbox yet (issue 4), skipped');
   for (const p of problems) notes.push(`wrk reported errors: ${p}`);
 
   const b1 = results.builtin_1k.reqPerSec;
@@ -260,11 +298,18 @@ async function main() {
   const ratios = [
     ratioOf('1 KiB requests/s builtin', b1, 'direct', d1, (r) => `1 KiB requests/s: builtin ${fmtRate(b1)} / direct ${fmtRate(d1)} = ${r.toFixed(2)}`),
     ratioOf('10 MiB throughput builtin', b10, 'direct', d10, (r) => `10 MiB throughput: builtin ${fmtBytes(b10)} / direct ${fmtBytes(d10)} = ${r.toFixed(2)}`),
-    { what: '1 KiB requests/s builtin', vs: 'pasta', ratio: null, text: '1 KiB requests/s builtin vs pasta: not measured (pasta not supported yet)' },
   ];
+  const p1 = results.pasta_1k.reqPerSec ?? null;
+  const p10 = results.pasta_10m.bytesPerSec ?? null;
+  if (p1 !== null) {
+    ratios.push(ratioOf('1 KiB requests/s builtin', b1, 'pasta', p1, (r) => `1 KiB requests/s: builtin ${fmtRate(b1)} / pasta ${fmtRate(p1)} = ${r.toFixed(2)}`));
+    ratios.push(ratioOf('10 MiB throughput pasta', p10, 'direct', d10, (r) => `10 MiB throughput: pasta ${fmtBytes(p10)} / direct ${fmtBytes(d10)} = ${r.toFixed(2)}`));
+  } else ratios.push({ what: '1 KiB requests/s builtin', vs: 'pasta', ratio: null, text: `1 KiB requests/s builtin vs pasta: not measured (${results.pasta_1k.skipped})` });
   const r10 = d10 ? b10 / d10 : null;
   const targets = [
-    target('1 KiB requests/s', "≥ pasta's, on the same run", null, 'req/s', null, `builtin ${fmtRate(b1)} req/s; pasta not measured`),
+    p1 !== null
+      ? target('1 KiB requests/s', "≥ pasta's, on the same run", b1 / p1, '×', b1 >= p1, `builtin ${fmtRate(b1)} req/s vs pasta ${fmtRate(p1)} req/s`)
+      : target('1 KiB requests/s', "≥ pasta's, on the same run", null, 'req/s', null, `builtin ${fmtRate(b1)} req/s; pasta not measured`),
     target('10 MiB throughput', `≥ ${TARGETS.mib10OverDirect} × direct`, r10, '×', r10 >= TARGETS.mib10OverDirect, `builtin/direct = ${r10?.toFixed(2)} (${fmtBytes(b10)} / ${fmtBytes(d10)})`),
   ];
   const report = {
@@ -273,7 +318,8 @@ async function main() {
     stateRoot,
     port,
     idMapping: inspect.record?.mapping ?? null,
-    results: { ...results, pasta_1k: { mode: 'pasta', file: '1 KiB', skipped: 'not supported by nsbox yet (issue 4)' }, pasta_10m: { mode: 'pasta', file: '10 MiB', skipped: 'not supported by nsbox yet (issue 4)' } },
+    pastaPort: pasta.port ?? null,
+    results,
     ratios,
     targets,
     notes,
@@ -293,7 +339,7 @@ function printTable(report) {
   out.push(`  kernel:   ${m.kernel}    node: ${m.node}`);
   out.push(`  running:  ${m.privilege} (uid ${m.uid}, ${m.user}); id mapping: ${report.idMapping ?? '-'}`);
   out.push(`  wrk:      ${report.wrk.path} -t${report.wrk.threads} -c${report.wrk.connections} -d${report.wrk.durationSeconds}s, ${report.wrk.runs} run(s) per figure, medians`);
-  out.push(`  state:    private root ${report.stateRoot} (removed at the end); published 127.0.0.1:${report.port} → pod :80`);
+  out.push(`  state:    private root ${report.stateRoot} (removed at the end); published 127.0.0.1:${report.port} → pod :80${report.pastaPort ? `, pasta 127.0.0.1:${report.pastaPort} → pod :80` : ''}`);
   out.push('');
   const rows = Object.values(report.results);
   const w = Math.max(...rows.map((r) => (r.label ?? `pasta, ${r.file}`).length), 'row'.length);

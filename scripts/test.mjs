@@ -96,7 +96,28 @@ const requirements = [
   { pkg: 'procps', provides: 'ps', ok: () => which('ps') },
   // test/nginx.test.ts builds the nginx rootfs (rootfs/nginx) with it.
   { pkg: 'mmdebstrap', provides: 'mmdebstrap', ok: () => which('mmdebstrap') },
+  // test/network-pasta.test.ts: --network pasta
+  { pkg: 'passt', provides: 'pasta', ok: () => which('pasta') },
 ];
+
+// pasta opens /dev/net/tun inside the pod's user namespace, where the file
+// mode applies. Debian makes it 0666; some machines (this CI's) ship 0600,
+// which limits pasta to root. For the rootless run the device gets Debian's
+// mode, said out loud, and its own mode back at the end.
+const TUN = '/dev/net/tun';
+function openTunForRootlessRun() {
+  let mode;
+  try {
+    mode = statSync(TUN).mode & 0o777;
+  } catch {
+    say(`${TUN} is missing: the pasta tests will say so and test the error path only`);
+    return;
+  }
+  if (mode === 0o666) return;
+  chmodSync(TUN, 0o666);
+  say(`${TUN} is mode 0${mode.toString(8)}: set to 0666 (Debian's default) so that rootless pasta can be tested; restored at the end`);
+  cleanups.push(() => chmodSync(TUN, mode));
+}
 
 function ensureSystemPackages() {
   ensureSystemPackagesFor(requirements, 'nsbox test');
@@ -342,6 +363,7 @@ ensureBuild();
 
 const runs = [];
 if (isRoot) {
+  openTunForRootlessRun();
   runs.push(await rootlessRunAsCiUser());
   if (!interrupted) runs.push(await runInPlace('root'));
 } else {

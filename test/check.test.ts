@@ -12,6 +12,7 @@ import {
   checkAppArmor,
   checkCgroup,
   checkIdmapHelpers,
+  checkNetworkModes,
   checkOverlay,
   checkProcMask,
   checkRuntimeDir,
@@ -27,7 +28,7 @@ import {
   type SpawnProbe,
 } from '../dist/check/probes.js';
 
-const ALL_IDS = ['userns', 'apparmor', 'subid', 'idmap-helpers', 'runtime-dir', 'proc-mask', 'overlay', 'cgroup'];
+const ALL_IDS = ['userns', 'apparmor', 'subid', 'idmap-helpers', 'runtime-dir', 'proc-mask', 'overlay', 'cgroup', 'network'];
 const uid = process.geteuid!();
 const tmp = mkdtempSync(join(tmpdir(), 'nsbox-check-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -313,6 +314,24 @@ describe('overlay and cgroup checks', () => {
     expect(v1).toMatchObject({ status: 'warn', detail: 'cgroup v1: no rootless resource limits' });
     const hybrid = checkCgroup(envWith({ files: { cgroupControllers: absent, cgroupUnifiedControllers: file('') } }));
     expect(hybrid.detail).toContain('hybrid');
+  });
+});
+
+describe('network modes check', () => {
+  it('names what keeps pasta out, with the fix; builtin and none always work', () => {
+    const bin = join(tmp, 'net-bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'pasta'), '#!/bin/sh\n');
+    chmodSync(join(bin, 'pasta'), 0o755);
+    const noPasta = checkNetworkModes(envWith({ env: { PATH: join(tmp, 'empty-bin') } }));
+    // /usr/bin is searched too, so "not installed" shows only where passt is absent.
+    if (noPasta.detail.includes('not installed')) expect(noPasta).toMatchObject({ status: 'warn', fix: 'sudo apt-get install passt' });
+    const noTun = checkNetworkModes(envWith({ env: { PATH: bin }, files: { tun: absent } }));
+    expect(noTun).toMatchObject({ status: 'warn', detail: expect.stringContaining('is missing'), fix: 'sudo modprobe tun' });
+    expect(noTun.detail).toMatch(/^builtin and none; pasta/);
+    const tunFile = file('');
+    chmodSync(tunFile, 0o666);
+    expect(checkNetworkModes(envWith({ env: { PATH: bin }, files: { tun: tunFile } }))).toMatchObject({ status: 'ok', detail: `builtin, pasta (${join(bin, 'pasta')}) and none` });
   });
 });
 

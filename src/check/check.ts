@@ -3,6 +3,7 @@
 import {
   checkAppArmor,
   checkCgroup,
+  checkNetworkModes,
   checkIdmapHelpers,
   checkOverlay,
   checkProcMask,
@@ -46,6 +47,7 @@ export async function runChecks(opts: RunChecksOptions = {}): Promise<CheckRepor
     checkProcMask(env, userns.ok ? () => probeProcMount(env) : null),
     checkOverlay(env),
     checkCgroup(env),
+    checkNetworkModes(env),
   ];
   return { ok: !checks.some((c) => c.status === 'fail'), checks };
 }

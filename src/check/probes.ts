@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { release, userInfo } from 'node:os';
 import { parseSubidFile, type IdRange } from '../idmap/subid.js';
+import { pastaSupport } from '../net/pasta-support.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -28,6 +29,8 @@ export interface CheckFiles {
   cgroupControllers: string;
   /** cgroup v2 mounted beside v1 (hybrid layout). */
   cgroupUnifiedControllers: string;
+  /** The tun device pasta opens. */
+  tun: string;
 }
 
 export interface CheckEnv {
@@ -62,6 +65,7 @@ export function defaultCheckEnv(env: NodeJS.ProcessEnv = process.env): CheckEnv 
       filesystems: '/proc/filesystems',
       cgroupControllers: '/sys/fs/cgroup/cgroup.controllers',
       cgroupUnifiedControllers: '/sys/fs/cgroup/unified/cgroup.controllers',
+      tun: '/dev/net/tun',
     },
     searchDirs: searchDirs(env.PATH),
     unshare: 'unshare',
@@ -444,4 +448,11 @@ export function checkCgroup(env: CheckEnv): CheckResult {
     detail: `cgroup v1${hybrid}: no rootless resource limits`,
     fix: 'boot with systemd.unified_cgroup_hierarchy=1 on the kernel command line (Debian 11+ defaults to v2)',
   };
+}
+
+export function checkNetworkModes(env: CheckEnv): CheckResult {
+  const base = { id: 'network', title: 'network modes' };
+  const pasta = pastaSupport(env.env.PATH ?? '', env.files.tun);
+  if (pasta.ok) return { ...base, status: 'ok', detail: `builtin, pasta (${pasta.pasta}) and none` };
+  return { ...base, status: 'warn', detail: `builtin and none; pasta (outbound access) is not usable: ${pasta.problem}`, fix: pasta.fix };
 }

@@ -15,9 +15,12 @@ import { CHILD_PID } from '../native/plan.js';
 import { closeHostListeners, openHostListeners, type HostListener } from '../net/listeners.js';
 import { parsePortSpecs, type PortMapping } from '../net/ports.js';
 import { startForwarder } from '../net/start-forwarder.js';
+import { startPasta } from '../net/pasta.js';
+import { pastaSupport } from '../net/pasta-support.js';
+import { readNetworkError } from './network-error.js';
 import { startPause, type PauseProcess } from './pause-process.js';
 import { forgetLocalPod, Pod, rememberLocalPod } from './pod.js';
-import { podStatus, type PodRecord } from './record.js';
+import { podStatus, type NetworkMode, type PodRecord } from './record.js';
 import { listPodRecords, removePodState, validatePodName, writePodRecord } from './store.js';
 
 export interface CreatePodOptions {
@@ -33,8 +36,12 @@ export interface CreatePodOptions {
   onWarning?: (message: string) => void;
   /** Published ports: "[IP:]HOSTPORT:PODPORT[/tcp|/udp]" or parsed mappings. */
   ports?: (string | PortMapping)[];
-  /** builtin (default: the builtin forwarder for -p) or none (loopback only, no ports). */
-  network?: 'builtin' | 'none';
+  /**
+   * builtin (default: the builtin forwarder for -p, no outbound access),
+   * pasta (Debian passt: outbound access, pasta serves -p; needs a usable
+   * /dev/net/tun) or none (loopback only, no ports).
+   */
+  network?: NetworkMode;
 }
 
 const HOSTNAME_PATTERN = /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/;
@@ -76,9 +83,13 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
   const id = newPodId();
   const ports = (opts.ports ?? []).flatMap((p) => (typeof p === 'string' ? parsePortSpecs(p) : [p]));
   const network = opts.network ?? 'builtin';
-  if (network !== 'builtin' && network !== 'none')
-    throw new NsboxError('INVALID_NETWORK', `unknown network mode ${JSON.stringify(network)}`, 'use --network builtin or none (pasta is not supported yet)');
+  if (network !== 'builtin' && network !== 'none' && network !== 'pasta')
+    throw new NsboxError('INVALID_NETWORK', `unknown network mode ${JSON.stringify(network)}`, 'use --network builtin, pasta or none');
   if (network === 'none' && ports.length) throw new NsboxError('INVALID_NETWORK', '--network none publishes no ports', 'drop -p, or use --network builtin');
+  if (network === 'pasta') {
+    const support = pastaSupport();
+    if (!support.ok) throw new NsboxError('PASTA_UNAVAILABLE', `--network pasta: ${support.problem}`, support.fix);
+  }
   return withStateLock(root, async () => {
     await collectAbandoned(root);
     if (listPodRecords(root).some((r) => r.name === name))
@@ -87,6 +98,10 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
     // the pause), so no second Node start sits on the critical path.
     // Host ports first: "address already in use" must fail before the pod exists.
     const listeners = await openHostListeners(ports);
+    if (network === 'pasta') {
+      closeHostListeners(listeners); // only a check: pasta binds them itself
+      return createWithListeners([]);
+    }
     try {
       return await createWithListeners(listeners);
     } finally {
@@ -107,6 +122,7 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
       supervisor: { ...(pause.supervisor ?? identify(process.pid)!), mode },
       autoRemove: mode === 'library',
       ports,
+      network,
     };
     try {
       writePodRecord(root, record);
@@ -118,9 +134,13 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
     const pod = mode === 'library' ? new Pod(root, record, pause.pidfd) : new Pod(root, record);
     if (mode === 'library') {
       rememberLocalPod(pod);
-      if (listeners.length) {
+      if (listeners.length || network === 'pasta') {
         try {
-          pod.attachForwarder(await startForwarder(pause.pidfd, listeners.map((l) => ({ fd: l.fd, mapping: l.mapping }))));
+          pod.attachForwarder(
+            network === 'pasta'
+              ? await startPasta(pause.pid, ports, statePaths.podDir(root, id))
+              : await startForwarder(pause.pidfd, listeners.map((l) => ({ fd: l.fd, mapping: l.mapping }))),
+          );
         } catch (err) {
           // No half-made pod: without its forwarder the ports would be dead.
           // (We hold the state lock here, so not pod.remove.)
@@ -146,9 +166,25 @@ async function discardPause(pause: PauseProcess): Promise<void> {
   await reaper.wait(pause.pid);
 }
 
+/**
+ * A detached pod's supervisor starts pasta before it listens: its first
+ * answer means the network is up. If it gave up instead, the pod goes and
+ * its reason becomes our error.
+ */
+async function networkReady(pod: Pod): Promise<void> {
+  try {
+    await pod.ping();
+  } catch (err) {
+    const reason = readNetworkError(pod.root, pod.id);
+    await pod.remove({ force: true }).catch(() => {});
+    throw reason ?? err;
+  }
+}
+
 /** Creates a pod: supervised by this process, or detached (kept by a supervisor process). */
 export async function createPod(opts: CreatePodOptions = {}): Promise<Pod> {
   const { pod, warnings } = await createPodLocked(opts, opts.detached ? 'detached' : 'library');
+  if (opts.detached && pod.record.network === 'pasta') await networkReady(pod);
   pod.dataRoot = opts.root ?? defaultDataRoot();
   const warn = opts.onWarning ?? ((m: string) => process.stderr.write(`nsbox: warning: ${m}\n`));
   for (const w of warnings) warn(w);

@@ -227,6 +227,12 @@ export class Pod {
     return this.askSupervisor({ op: 'container-wait', name }, 2 ** 31 - 1);
   }
 
+  /** Resolves once a detached pod's supervisor answers (it listens once the pod's network is up). */
+  async ping(): Promise<void> {
+    if (this.localPidfd !== null) return;
+    await this.askSupervisor({ op: 'ping' }, 15_000, false);
+  }
+
   private async askSupervisor(req: SupervisorRequest, timeoutMs = 30_000, expectContainer = true): Promise<ContainerRecord> {
     if (podStatus(this.rec) !== 'running') throw notRunning(this.rec);
     const { requestSupervisor } = await import('../supervisor/client.js');
@@ -303,7 +309,7 @@ export class Pod {
     }
   }
 
-  /** The port forwarder of a pod this process supervises: it goes with the pause. */
+  /** The port forwarder (or pasta) of a pod this process supervises: it goes with the pause. */
   attachForwarder(pid: number): void {
     this.forwarderPid = pid;
     void reaper.wait(pid, { keepAlive: false });

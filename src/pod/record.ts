@@ -19,9 +19,13 @@ export interface PodRecord {
   stoppedAt?: string;
   /** Removed automatically when its supervisor is gone (library pods). */
   autoRemove: boolean;
-  /** Published ports (-p), forwarded by the builtin forwarder. */
+  /** Published ports (-p), served by the builtin forwarder or pasta. */
   ports?: PortMapping[];
+  /** How the pod reaches the outside (absent in records older than this field: builtin). */
+  network?: NetworkMode;
 }
+
+export type NetworkMode = 'builtin' | 'pasta' | 'none';
 
 export type PodStatus = 'running' | 'degraded' | 'exited';
 

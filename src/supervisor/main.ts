@@ -9,6 +9,8 @@ import { NsboxError } from '../errors.js';
 import { closeFd, kill, pidfdOpen, setChildSubreaper } from '../native/ffi.js';
 import { Pod } from '../pod/pod.js';
 import { startForwarder } from '../net/start-forwarder.js';
+import { startPasta } from '../net/pasta.js';
+import { writeNetworkError } from '../pod/network-error.js';
 import type { PodRecord } from '../pod/record.js';
 import { reaper } from '../process/reaper.js';
 import { readJson } from '../state/atomic.js';
@@ -71,7 +73,17 @@ async function main(): Promise<void> {
 
   // Published ports: the creator passed the host listeners as fds 3, 4, ...
   const ports = record.ports ?? [];
-  if (ports.length) {
+  if (record.network === 'pasta') {
+    try {
+      pod.attachForwarder(await startPasta(pausePid, ports, statePaths.podDir(root, id)));
+    } catch (err) {
+      // `pod create` is waiting for us to listen: leave it the reason, take the pod down.
+      writeNetworkError(root, id, err);
+      kill(pausePid, SIGKILL);
+      await reaper.wait(pausePid);
+      process.exit(1);
+    }
+  } else if (ports.length) {
     pod.attachForwarder(await startForwarder(pidfd, ports.map((mapping, i) => ({ fd: 3 + i, mapping }))));
     ports.forEach((_p, i) => closeFd(3 + i)); // the forwarder holds them now
   }
