@@ -104,6 +104,20 @@ describe(`containers (${testMode})`, () => {
     expect(run('--name', 'bad-policy', '--restart', 'sometimes', 'busybox', 'true').stderr).toMatch(/invalid restart policy/);
   });
 
+  it('start runs an exited container again, keeping its files; a running one is refused', async () => {
+    expect(run('-d', '--name', 'again', 'busybox', 'sh', '-c', 'echo run >> /count; wc -l < /count; sleep 30').code).toBe(0);
+    await waitFor(() => nsbox(root, ['logs', `${POD}/again`]).stdout === '1\n', 5000, 'the first run');
+    const refused = nsbox(root, ['start', `${POD}/again`]);
+    expect(refused.code).toBe(125);
+    expect(refused.stderr).toMatch(/cannot start container ctr\/again: it is running: it has not exited; stop it first/);
+    expect(nsbox(root, ['stop', '-t', '0', `${POD}/again`]).code).toBe(0);
+    expect(nsbox(root, ['start', `${POD}/again`]).stdout).toBe(`${POD}/again\n`);
+    expect(record('again').state).toBe('running');
+    // The container's own writes survive: the second run counts two lines.
+    await waitFor(() => nsbox(root, ['logs', `${POD}/again`]).stdout === '1\n2\n', 5000, 'the second run');
+    expect(nsbox(root, ['rm', '-f', `${POD}/again`]).code).toBe(0);
+  });
+
   it('honours --user, --read-only, --env-file and refuses duplicate names', () => {
     const envFile = join(root, 'env.list');
     writeFileSync(envFile, '# comment\nFROM_FILE=yes\n\n');

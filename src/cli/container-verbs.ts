@@ -1,9 +1,21 @@
-// stop, kill, rm and wait of containers addressed as POD/NAME.
+// start, stop, kill, rm and wait of containers addressed as POD/NAME.
 import type { Command } from 'commander';
 import { parseSeconds } from './parse.js';
 import { stateRoot } from './context.js';
 
 export function registerContainerVerbs(program: Command): void {
+  program
+    .command('start')
+    .description('run exited containers again, with the same rootfs and command')
+    .argument('<container...>', 'POD/NAME')
+    .action(async (refs: string[], _opts: unknown, cmd: Command) => {
+      const { getContainer } = await import('../container/lookup.js');
+      for (const ref of refs) {
+        await getContainer(ref, { root: stateRoot(cmd) }).start();
+        process.stdout.write(ref + '\n');
+      }
+    });
+
   program
     .command('stop')
     .description('stop containers: SIGTERM, then SIGKILL after the grace period')

@@ -57,6 +57,11 @@ export class Container {
     return (await this.pod.waitContainer(this.name)).exitCode ?? 0;
   }
 
+  /** Runs the exited container again (podman/docker `start`). */
+  async start(): Promise<ContainerRecord> {
+    return this.pod.restartExited(this.name);
+  }
+
   async stop(opts: { timeoutSeconds?: number } = {}): Promise<ContainerRecord> {
     return this.pod.stopContainer(this.name, opts.timeoutSeconds ?? 10);
   }

@@ -38,6 +38,14 @@ interface Live {
   restartTimer: NodeJS.Timeout | null;
   settled: Promise<void>;
   settle: () => void;
+  /** What `start` needs to run it again. */
+  image: RunRequest['image'];
+}
+
+function settlement(): { settled: Promise<void>; settle: () => void } {
+  let settle!: () => void;
+  const settled = new Promise<void>((r) => (settle = r));
+  return { settled, settle };
 }
 
 export class ContainerManager {
@@ -97,9 +105,7 @@ export class ContainerManager {
       restartCount: 0,
       error: null,
     };
-    let settle!: () => void;
-    const settled = new Promise<void>((r) => (settle = r));
-    const live: Live = { record, paths, pidfd: -1, exited: Promise.resolve(), stopRequested: false, restartTimer: null, settled, settle };
+    const live: Live = { record, paths, pidfd: -1, exited: Promise.resolve(), stopRequested: false, restartTimer: null, ...settlement(), image: req.image };
     this.live.set(req.name, live);
     this.save(live);
     await this.start(live, req.image);
@@ -251,6 +257,16 @@ export class ContainerManager {
     await holdingProcess(live.settled);
     clearTimeout(killer);
     return r;
+  }
+
+  /** Runs an exited container again, as it was (same rootfs, command, policy). */
+  async startAgain(name: string): Promise<ContainerRecord> {
+    const live = this.liveOrThrow(name);
+    const r = live.record;
+    if (r.state !== 'exited') throw refuse(r, 'start', `it has not exited; stop it first with \`nsbox stop ${r.podName}/${r.name}\``);
+    Object.assign(live, { stopRequested: false, ...settlement() });
+    await this.start(live, live.image);
+    return live.record;
   }
 
   async wait(name: string): Promise<ContainerRecord> {

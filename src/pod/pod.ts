@@ -207,6 +207,13 @@ export class Pod {
     return this.askSupervisor({ op: 'run', request: req });
   }
 
+  /** Runs an exited container of this pod again. */
+  async restartExited(name: string): Promise<ContainerRecord> {
+    if (this.pauseExited || podStatus(this.rec) === 'exited') throw notRunning(this.rec);
+    if (this.localPidfd !== null) return this.containerManager().startAgain(name);
+    return this.askSupervisor({ op: 'container-start', name });
+  }
+
   async stopContainer(name: string, timeoutSeconds: number): Promise<ContainerRecord> {
     if (this.localPidfd !== null) return this.containerManager().stop(name, timeoutSeconds);
     return this.askSupervisor({ op: 'container-stop', name, timeoutSeconds }, (timeoutSeconds + 10) * 1000);

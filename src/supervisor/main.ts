@@ -99,6 +99,8 @@ async function main(): Promise<void> {
         return stop(req.timeoutSeconds);
       case 'run':
         return containers.run(req.request);
+      case 'container-start':
+        return containers.startAgain(req.name);
       case 'container-stop':
         return containers.stop(req.name, req.timeoutSeconds);
       case 'container-rm':

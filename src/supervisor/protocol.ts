@@ -7,6 +7,7 @@ export type SupervisorRequest =
   | { op: 'ping' }
   | { op: 'stop'; timeoutSeconds: number }
   | { op: 'run'; request: RunRequest }
+  | { op: 'container-start'; name: string }
   | { op: 'container-stop'; name: string; timeoutSeconds: number }
   | { op: 'container-rm'; name: string; force: boolean }
   | { op: 'container-wait'; name: string };
