@@ -17,7 +17,7 @@ import { shellExitCode } from '../process/wait-status.js';
 import { readJson, writeJsonAtomic } from '../state/atomic.js';
 import { containerPaths, containersDir, prepareContainerDir, type ContainerPaths } from './files.js';
 import { LogWriter } from './logs.js';
-import { containerPlan, type RootfsSource } from './plans.js';
+import { containerPlan, maskedPathsOnThisKernel, type RootfsSource } from './plans.js';
 import { refuse, transitions, type ContainerRecord } from './record.js';
 
 const SIGTERM = 15;
@@ -154,6 +154,7 @@ export class ContainerManager {
           canSetGroups: this.pod.mapping !== 'single',
           oldRootSuffix: randomHex(8),
           stdio: [-1, out.write, err.write],
+          masks: maskedPathsOnThisKernel(),
         }),
       );
     } catch (e) {

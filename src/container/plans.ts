@@ -1,6 +1,7 @@
 // Pure builders of the shim plans for containers: the container's own mount
 // namespace (overlay root, /proc, /dev, /sys, /etc files, pivot_root) inside
 // the pod's other namespaces, and joining a running container for exec.
+import { statSync } from 'node:fs';
 import { CLONE, MNT_DETACH, MS, type ChildStep, type SpawnPlan } from '../native/plan.js';
 import { POD_CLONE_FLAGS } from '../pod/plans.js';
 
@@ -9,6 +10,50 @@ export const CONTAINER_JOIN_FLAGS = CLONE.NEWUSER | CLONE.NEWNET | CLONE.NEWIPC 
 
 /** Device nodes bound from the host (unprivileged tar extraction cannot mknod). */
 export const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'] as const;
+
+/**
+ * Kernel interfaces a container has no business with (runc's defaults):
+ * masked ones are covered (a file by /dev/null, a directory by an empty
+ * read-only tmpfs), read-only ones are bound read-only onto themselves.
+ */
+export const MASKED_PATHS = [
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
+] as const;
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'] as const;
+
+export interface MaskedPath {
+  path: string;
+  dir: boolean;
+}
+
+/**
+ * Which of MASKED_PATHS exist on this kernel, and which are directories: the
+ * container's /proc and /sys come from the same kernel as the host's. A
+ * mount over a missing path would fail, so missing ones are left out.
+ */
+export function maskedPathsOnThisKernel(): { masked: MaskedPath[]; readOnly: string[] } {
+  const kind = (p: string) => {
+    try {
+      return statSync(p).isDirectory() ? 'dir' : 'file';
+    } catch {
+      return null;
+    }
+  };
+  return {
+    masked: MASKED_PATHS.map((path) => ({ path, k: kind(path) })).filter((x) => x.k !== null).map((x) => ({ path: x.path, dir: x.k === 'dir' })),
+    readOnly: READONLY_PATHS.filter((p) => kind(p) !== null),
+  };
+}
 
 export type RootfsSource =
   | { kind: 'overlay'; lowerDirs: string[]; upperDir: string; workDir: string }
@@ -31,6 +76,8 @@ export interface ContainerPlanInput {
   /** Random, so that no symlink in the image can name the old root. */
   oldRootSuffix: string;
   stdio: [number, number, number];
+  /** From maskedPathsOnThisKernel(). */
+  masks: { masked: MaskedPath[]; readOnly: string[] };
 }
 
 const mount = (source: string, target: string, fstype: string, flags: number, data = ''): ChildStep => ({ op: 'mount', source, target, fstype, flags, data });
@@ -89,6 +136,20 @@ function etcSteps(oldRoot: string, files: ContainerPlanInput['etcFiles']): Child
   return steps;
 }
 
+/** After /proc, /sys and /dev exist inside: cover or freeze the kernel's sensitive files. */
+function maskSteps(masks: ContainerPlanInput['masks']): ChildStep[] {
+  const steps: ChildStep[] = [];
+  const frozen = MS.NOSUID | MS.NODEV | MS.NOEXEC;
+  for (const m of masks.masked) {
+    if (m.dir) steps.push(mount('tmpfs', m.path, 'tmpfs', MS.RDONLY | frozen, 'mode=555'));
+    else steps.push(mount('/dev/null', m.path, '', MS.BIND));
+  }
+  for (const p of masks.readOnly) {
+    steps.push(mount(p, p, '', MS.BIND | MS.REC), mount('', p, '', MS.REMOUNT | MS.BIND | MS.RDONLY | frozen));
+  }
+  return steps;
+}
+
 export function containerPlan(input: ContainerPlanInput): SpawnPlan {
   const m = input.mountPoint;
   const oldRootName = `.nsbox-oldroot-${input.oldRootSuffix}`;
@@ -103,6 +164,7 @@ export function containerPlan(input: ContainerPlanInput): SpawnPlan {
     { op: 'mkdir', path: '/sys', mode: 0o555 },
     mount('sysfs', '/sys', 'sysfs', MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC),
     ...devSteps(oldRoot),
+    ...maskSteps(input.masks),
     ...etcSteps(oldRoot, input.etcFiles),
     { op: 'mkdir', path: '/tmp', mode: 0o1777 },
     { op: 'umount', path: oldRoot, flags: MNT_DETACH },
@@ -112,6 +174,8 @@ export function containerPlan(input: ContainerPlanInput): SpawnPlan {
     { op: 'stdio', fds: input.stdio },
     { op: 'closeFds', from: 3 },
     { op: 'setIds', uid: input.user.uid, gid: input.user.gid, clearGroups: input.canSetGroups },
+    // No setuid binary or file capability gains anything inside.
+    { op: 'noNewPrivs' },
     { op: 'exec', file: input.argv[0]!, argv: input.argv, env: input.env, path: pathOf(input.env) },
   ];
   return {
@@ -156,6 +220,7 @@ export function containerExecPlan(input: ContainerExecPlanInput): SpawnPlan {
     { op: 'closeFds', from: 3 },
     ...(input.tty ? ([{ op: 'setsid' }, { op: 'setCtty', fd: 0 }] as ChildStep[]) : []),
     { op: 'setIds', uid: input.user.uid, gid: input.user.gid, clearGroups: input.canSetGroups },
+    { op: 'noNewPrivs' },
     { op: 'exec', file: input.argv[0]!, argv: input.argv, env: input.env, path: pathOf(input.env) },
   ];
   return {
