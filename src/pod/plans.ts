@@ -70,6 +70,7 @@ export function execPlan(input: ExecPlanInput): SpawnPlan {
     { op: 'stdio', fds: input.stdio },
     { op: 'closeFds', from: 3 },
     ...(input.tty ? ([{ op: 'setsid' }, { op: 'setCtty', fd: 0 }] as ChildStep[]) : []),
+    { op: 'noNewPrivs' }, // as in containers: no setuid gains inside the pod
     {
       op: 'exec',
       file: input.argv[0]!,
