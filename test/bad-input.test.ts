@@ -1,11 +1,12 @@
 // Bad input: one clear line naming the problem and the fix, a non-zero exit,
 // and nothing left behind.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupRoot, cliPath, repoRoot, tempRoot, testMode } from './helpers/env.js';
+import { makeBusyboxTarball } from './helpers/busybox.js';
 import { nsbox, podDirs, processesMentioning, removeAllPods } from './helpers/nsbox.js';
 
 let root: string;
@@ -51,6 +52,25 @@ describe(`bad input (${testMode})`, () => {
     } finally {
       nsbox(root, ['pod', 'rm', '-f', 'dup']);
     }
+  });
+
+  it('a huge environment, and container names with / or ..', async () => {
+    const tarball = await makeBusyboxTarball(root);
+    expect(nsbox(root, ['image', 'import', tarball, '--name', 'busybox']).code).toBe(0);
+    expect(nsbox(root, ['pod', 'create', '--name', 'envpod']).code).toBe(0);
+    try {
+      // 3 MB of variables: more than exec(2) takes.
+      const envFile = join(root, 'huge.env');
+      writeFileSync(envFile, Array.from({ length: 3000 }, (_, i) => `V${i}=${'a'.repeat(1000)}`).join('\n'));
+      const r = nsbox(root, ['run', '--pod', 'envpod', '--name', 'huge', '--env-file', envFile, 'busybox', 'true']);
+      expect(r.code).toBe(126);
+      expectOneLineError(r, /arguments and environment too large \(E2BIG\): pass fewer or smaller -e\/--env-file values/);
+      for (const bad of ['a/b', '../evil', '..']) expectOneLineError(nsbox(root, ['run', '--pod', 'envpod', '--name', bad, 'busybox', 'true']), /invalid container name/);
+      expect(nsbox(root, ['ps', '-a', '-q']).stdout).toBe('envpod/huge\n');
+    } finally {
+      nsbox(root, ['pod', 'rm', '-f', 'envpod']);
+    }
+    expect(podDirs(root)).toEqual([]);
   });
 
   it('malformed arguments', () => {

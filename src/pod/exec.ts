@@ -44,6 +44,7 @@ export function execFailureMessage(file: string, errno: number): string {
     return file.includes('/') ? `${file}: no such file or directory` : `executable file \`${file}\` not found in $PATH`;
   if (errno === Errno.EACCES) return `${file}: permission denied (not executable, or a directory)`;
   if (errno === Errno.ENOEXEC) return `${file}: exec format error`;
+  if (errno === Errno.E2BIG) return `${file}: arguments and environment too large (E2BIG): pass fewer or smaller -e/--env-file values (the kernel allows 128 KiB per string, about 1/4 of the stack limit in all)`;
   return `${file}: cannot execute (${errnoName(errno)})`;
 }
 
