@@ -4,6 +4,7 @@
 // left behind.
 import { mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { importImage, listImages, NsboxError } from '../dist/index.js';
 import { removeStoreTree, sha256, tarBuffer, writeDockerSave, writeOciDir, writeTar, type TarEntry } from './helpers/archives.js';
@@ -131,5 +132,38 @@ describe(`safe extraction (${testMode})`, () => {
     expect(r.summary).toMatch(/, 3 device nodes skipped\)$/);
     const { removeImage } = await import('../dist/index.js');
     await removeImage(r.images[0]!.id, { root: store });
+  });
+
+  it('refuses corrupted, truncated and non-tar archives with one line each', async () => {
+    const good = tarBuffer([{ path: 'dir/', type: 'dir' }, ...Array.from({ length: 20 }, (_, i) => ({ path: `dir/f${i}`, content: 'x'.repeat(4000) }))]);
+    const truncated = join(root, 'truncated.tar');
+    writeFileSync(truncated, good.subarray(0, Math.floor(good.length / 2) + 100));
+    expect(await refused(truncated)).toMatch(/not a valid tar archive|ended early|truncated/);
+    const corrupt = Buffer.from(good);
+    corrupt.fill(0x41, 512 + 4608, 512 + 4608 + 512); // the third entry's header overwritten
+    writeFileSync(join(root, 'corrupt.tar'), corrupt);
+    expect(await refused(join(root, 'corrupt.tar'))).toMatch(/not a valid tar archive \(checksum failure\)/);
+    writeFileSync(join(root, 'truncated.tgz'), gzipSync(good).subarray(0, 200));
+    expect(await refused(join(root, 'truncated.tgz'))).toMatch(/corrupt gzip data/);
+    writeFileSync(join(root, 'text.tar'), 'hello, I am not an archive\n'.repeat(50));
+    expect(await refused(join(root, 'text.tar'))).toMatch(/is not an archive \(neither tar nor gzip\)/);
+  });
+
+  it('refuses an image with thousands of layers before extracting any', async () => {
+    const layers = Array.from({ length: 2000 }, (_, i) => ({ entries: [{ path: `f${i}`, content: String(i) }] }));
+    const file = writeDockerSave(join(root, 'many-layers.tar'), [{ layers, repoTags: ['many:1'] }]);
+    expect(await refused(file)).toMatch(/an image has 2000 layers; nsbox takes at most 128: squash the image/);
+  });
+
+  it('refuses a tar that would expand beyond the bound, at its header, before writing it', async () => {
+    // 256 MiB of zeros: a 256 KiB gzip bomb against a 16 MiB bound.
+    const bomb = join(root, 'bomb.tgz');
+    writeFileSync(bomb, gzipSync(tarBuffer([{ path: 'small', content: 'ok' }, { path: 'huge', content: Buffer.alloc(256 * 2 ** 20) }])));
+    process.env.NSBOX_IMAGE_MAX_SIZE = '16M';
+    try {
+      expect(await refused(bomb)).toMatch(/expands beyond 16 MiB \(at "huge"\).*NSBOX_IMAGE_MAX_SIZE/);
+    } finally {
+      delete process.env.NSBOX_IMAGE_MAX_SIZE;
+    }
   });
 });

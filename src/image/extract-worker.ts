@@ -60,7 +60,16 @@ async function extractLayer(job: ExtractLayerJob): Promise<LayerResult> {
   const parser = new Parser({ strict: true, zstd: false, brotli: false });
   let parseError: Error | null = null;
   let sawEof = false;
-  parser.on('entry', (e: ReadEntry) => writer.entry(e));
+  // Sizes are checked as headers announce them, before any data is written.
+  let declared = 0;
+  parser.on('entry', (e: ReadEntry) => {
+    declared += e.size ?? 0;
+    if (declared > job.maxBytes && !writer.failure) {
+      const limit = `${(job.maxBytes / 2 ** 20).toFixed(0)} MiB`;
+      writer.failure = new NsboxError('TOO_LARGE', `expands beyond ${limit} (at ${JSON.stringify(e.path)}), more than the store can take`, 'free disk space, or raise the bound with NSBOX_IMAGE_MAX_SIZE (e.g. 50G)');
+    }
+    writer.entry(e);
+  });
   parser.on('ignoredEntry', (e: ReadEntry) => writer.ignored(e));
   parser.on('eof', () => (sawEof = true));
   parser.on('error', (err: Error) => (parseError ??= err));
@@ -128,6 +137,9 @@ async function extractLayer(job: ExtractLayerJob): Promise<LayerResult> {
   let stats;
   try {
     if (!sawEof && writer.stats.entries === 0) throw Object.assign(new Error('no tar entries found'), { tarCode: 'TAR_BAD_ARCHIVE' });
+    // Every tar ends with zero blocks; one cut inside a header block looks
+    // complete to the parser, so the missing end is what gives it away.
+    if (!sawEof) throw new NsboxError('BAD_ARCHIVE', 'the archive ends without its end-of-archive blocks', 'the file is truncated; copy it again');
     stats = writer.finish();
   } catch (e) {
     throw tarError(job, e as Error);

@@ -5,7 +5,7 @@
 // extracted under images/tmp/<pid>-*/ and only renamed into images/layers/
 // once everything is verified; the scratch directory is always removed.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, statfsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { NsboxError } from '../errors.js';
@@ -22,6 +22,32 @@ import { listImageRecords, readLayerMeta } from './store.js';
 import { withImageLock, writeImageRecords } from './store-write.js';
 import { removeTree, runWorker } from './worker-client.js';
 import type { ExtractLayerJob, LayerResult } from './worker-protocol.js';
+
+
+/** More layers than this is no real image (Docker stops at 125) and would not mount as one overlay. */
+export const MAX_LAYERS = 128;
+const DISK_RESERVE = 1024 ** 3;
+
+/**
+ * The most a layer may expand to: NSBOX_IMAGE_MAX_SIZE (bytes, or with a
+ * K/M/G suffix), else the store's free space minus 1 GiB, so that a tar (or a
+ * gzip bomb) announcing more than fits is refused at its header, before it
+ * fills the disk.
+ */
+export function layerSizeBound(root: string, env = process.env): number {
+  const set = env.NSBOX_IMAGE_MAX_SIZE;
+  if (set) {
+    const m = /^(\d+)([KMG]?)i?B?$/i.exec(set.trim());
+    if (!m) throw new NsboxError('INVALID_ARGUMENT', `NSBOX_IMAGE_MAX_SIZE=${set} is not a size`, 'give bytes, or a number with K, M or G, e.g. 20G');
+    return Number(m[1]) * 1024 ** ' KMG'.indexOf((m[2] || ' ').toUpperCase());
+  }
+  try {
+    const fs = statfsSync(imagePaths.tmp(root));
+    return Math.max(0, fs.bavail * fs.bsize - DISK_RESERVE);
+  } catch {
+    return Number.MAX_SAFE_INTEGER;
+  }
+}
 
 export interface ImportProgress {
   phase: 'reading' | 'extracting' | 'done';
@@ -106,6 +132,11 @@ export async function importImages(file: string, opts: ImportOptions = {}): Prom
   try {
     emit({ phase: 'reading', message: `reading ${file}` });
     const source = await openImageSource(path, work);
+    for (const img of source.images) {
+      if (img.layers.length > MAX_LAYERS)
+        throw new NsboxError('TOO_MANY_LAYERS', `${file}: an image has ${img.layers.length} layers; nsbox takes at most ${MAX_LAYERS}`, 'squash the image (Docker itself stops at 125 layers)');
+    }
+    const maxLayerBytes = layerSizeBound(root);
     if (name && source.images.length > 1)
       throw new NsboxError('INVALID_ARGUMENT', `${file} holds ${source.images.length} images, and --name can name only one`, 'import it without --name: the archive names its images');
 
@@ -129,7 +160,7 @@ export async function importImages(file: string, opts: ImportOptions = {}): Prom
         }
         const index = jobs.length;
         mkdirSync(join(work, String(index)), 0o700);
-        jobs.push({ index, file: l.range.file, start: l.range.start, length: l.range.length, compression: l.compression, dest: join(work, String(index), 'diff'), label: l.label });
+        jobs.push({ index, file: l.range.file, start: l.range.start, length: l.range.length, compression: l.compression, dest: join(work, String(index), 'diff'), label: l.label, maxBytes: maxLayerBytes });
         jobOf.set(l, index);
         if (l.expectedDiffId) jobByDiffId.set(l.expectedDiffId, index);
       }

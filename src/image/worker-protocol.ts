@@ -16,6 +16,8 @@ export interface ExtractLayerJob {
   dest: string;
   /** For messages: "layer 2/3" and the like. */
   label: string;
+  /** The most its entries may declare in all (import.ts: layerSizeBound). */
+  maxBytes: number;
 }
 
 export type WorkerJob =
