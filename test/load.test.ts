@@ -106,6 +106,8 @@ describe(`load (${testMode})`, () => {
     // The supervisor also answers a request per 100 execs: its socket path is exercised too.
     for (let i = 0; i < 10; i++) await pod.ping();
     await waitFor(() => fdCount(process.pid) <= before.selfFds, 5000, 'this process to close its exec fds');
+    // A ping's connection may still be closing on the supervisor's side: a leak would stay.
+    await waitFor(() => fdCount(supervisor) <= before.fds, 5000, 'the supervisor to be back to its fds');
     const after = { fds: fdCount(supervisor), rss: rssKiB(supervisor) };
     console.log(`soak: 1000 execs (half pod exec, half exec --join app) in ${ms} ms; supervisor fds ${before.fds} -> ${after.fds}, RSS ${before.rss} -> ${after.rss} KiB; caller fds ${before.selfFds} -> ${fdCount(process.pid)}`);
     expect(after.fds).toBe(before.fds);
