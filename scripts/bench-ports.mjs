@@ -13,12 +13,13 @@
 // Everything happens under a private temporary state root (mode 0700) that is
 // removed at the end, also on errors and on SIGINT/SIGTERM/SIGHUP.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   cliPath,
+  cleanupOnSignals,
   closingLines,
   machineInfo,
   machineLine,
@@ -29,10 +30,10 @@ import {
   progressDone,
   ratioOf,
   removeCliPods,
+  removeStateRoot,
   repo,
   round,
   runMain,
-  SIGNALS,
   target,
   writeReport,
 } from './lib/bench.mjs';
@@ -83,15 +84,7 @@ async function cleanup() {
   if (cleanedUp || !stateRoot) return;
   const problems = cleanupSync([]);
   cleanedUp = true;
-  try {
-    if (process.getuid() === 0) rmSync(stateRoot, { recursive: true, force: true });
-    else {
-      const { removeTreeAsOwner } = await import(pathToFileURL(join(repo, 'dist', 'idmap', 'remove-tree.js')).href);
-      await removeTreeAsOwner(stateRoot);
-    }
-  } catch (err) {
-    problems.push(`removing ${stateRoot}: ${err.message}`);
-  }
+  await removeStateRoot(stateRoot, problems);
   for (const p of problems) process.stderr.write(`${NAME}: cleanup: ${p}\n`);
 }
 
@@ -99,14 +92,7 @@ process.on('exit', () => {
   // last resort: no event loop here, so only the pods (the root may stay behind)
   if (!cleanedUp && stateRoot) cleanupSync([]);
 });
-for (const sig of SIGNALS) {
-  process.once(sig, () => {
-    interrupted = true;
-    progressDone();
-    process.stderr.write(`${NAME}: ${sig}, cleaning up\n`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
+cleanupOnSignals(NAME, cleanup, () => (interrupted = true));
 
 // ---------------------------------------------------------------- helpers
 

@@ -1,62 +1,106 @@
 #!/usr/bin/env node
-// The README's main job. Until the blog pod lands (nginx in front of Ghost),
-// it brings up a demo pod and shows what a pod is: /pause as PID 1, the pod's
-// own hostname and loopback, and an orphan reaped by the pause.
-import { spawnSync } from 'node:child_process';
+// The README's main job (`npm install && npm run demo`): the reference blog
+// pod. It builds (or takes from the cache) the nginx and Ghost rootfs
+// tarballs, imports them, creates the pod `blog` publishing 8080:80, runs
+// Ghost on 127.0.0.1:2368 and nginx with the reference configuration in it,
+// waits until http://localhost:8080 serves Ghost's home page, and leaves the
+// pod running with a list of what to try next. Rootless unless run as root.
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ensureSystemPackages, which } from './lib/system-packages.mjs';
+import { blogCommands, cliPath, displayCommand, ensureImage, imageNameFor, nsbox, waitForBlog } from './lib/blog-pod.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'dist', 'cli', 'nsbox.mjs');
-const POD = 'demo';
+const POD = 'blog';
+const HOST_PORT = 8080;
+const URL = `http://localhost:${HOST_PORT}`;
 
 function die(message) {
   console.error(`nsbox demo: ${message}`);
   process.exit(1);
 }
+const step = (text) => console.log(`\n# ${text}`);
+const show = (args) => console.log(`$ nsbox ${displayCommand(args)}`);
 
-// Root maps ids directly; everyone else needs newuidmap for the full range.
-const requirements = [
-  { pkg: 'procps', provides: 'ps', ok: () => which('ps') },
-  { pkg: 'iproute2', provides: 'ip', ok: () => which('ip') },
-  ...(process.getuid() === 0 ? [] : [{ pkg: 'uidmap', provides: 'newuidmap, newgidmap', ok: () => which('newuidmap') && which('newgidmap') }]),
-];
-
-const quote = (a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
-
-function nsbox(args, { show = true, allowFail = false } = {}) {
-  if (show) console.log(`\n$ nsbox ${args.map(quote).join(' ')}`);
-  const r = spawnSync(process.execPath, [cli, ...args], { stdio: show ? 'inherit' : 'pipe', encoding: 'utf8' });
-  if (r.status !== 0 && !allowFail) die(`nsbox ${args.join(' ')} failed (exit ${r.status})`);
+function run(args, { quiet = false } = {}) {
+  show(args);
+  const r = nsbox(args, { stdio: quiet ? 'pipe' : 'inherit' });
+  if (r.code !== 0) die(`\`nsbox ${args.slice(0, 2).join(' ')}\` failed (exit ${r.code})${r.stderr ? `: ${r.stderr.trim()}` : ''}`);
   return r;
 }
 
-if (!existsSync(cli)) die('nsbox is not built: run `npm install` (or `npm run build`) first');
-ensureSystemPackages(requirements, 'nsbox demo');
+if (!existsSync(cliPath)) die('nsbox is not built: run `npm install` (or `npm run build`) first');
+const isRoot = process.getuid() === 0;
+ensureSystemPackages(
+  [
+    { pkg: 'procps', provides: 'ps', ok: () => which('ps') },
+    // The rootfs recipes: Debian packages via mmdebstrap (rootless: --mode=unshare).
+    { pkg: 'mmdebstrap', provides: 'mmdebstrap', ok: () => which('mmdebstrap') },
+    ...(isRoot ? [] : [{ pkg: 'uidmap', provides: 'newuidmap, newgidmap', ok: () => which('newuidmap') && which('newgidmap') }]),
+  ],
+  'nsbox demo',
+);
 
-const check = nsbox(['check'], { show: false, allowFail: true });
-if (check.status !== 0) {
+const check = nsbox(['check']);
+if (check.code !== 0) {
   process.stderr.write(check.stdout);
   die('this machine cannot run rootless pods yet: fix what `nsbox check` reports above');
 }
+console.log(isRoot ? 'nsbox demo: running as root, so the pod runs in root mode; as a regular user the same command runs it rootless.' : `nsbox demo: rootless, as uid ${process.getuid()}.`);
 
-nsbox(['pod', 'rm', '-f', POD], { show: false, allowFail: true });
-nsbox(['pod', 'create', '--name', POD]);
-nsbox(['pod', 'ls']);
-nsbox(['exec', '--join', 'pause', POD, '--', 'ps', 'aux']);
-nsbox(['exec', POD, '--', 'sh', '-c', 'echo "hostname: $(hostname)"; ip -brief link 2>/dev/null || cat /proc/net/dev']);
-console.log('\n# an orphan: sh exits at once and leaves `sleep 1` behind; the pause adopts and reaps it');
-nsbox(['exec', POD, '--', 'sh', '-c', 'sleep 1 & exit 0']);
-nsbox(['exec', POD, '--', 'ps', '-eo', 'pid,ppid,stat,args']);
-console.log('\n# the orphan has PPID 1 (the pause); 1.5 s later it has exited and no zombie (Z) is left');
-await new Promise((r) => setTimeout(r, 1500));
-nsbox(['exec', POD, '--', 'ps', '-eo', 'pid,ppid,stat,args']);
+step('rootfs tarballs from the recipes in rootfs/ (cached; the first Ghost build takes minutes)');
+const { buildRootfsDetails } = await import('../rootfs/build.mjs');
+const tarballs = {};
+for (const name of ['nginx', 'ghost']) {
+  const d = await buildRootfsDetails(name, { log: (m) => console.error(`  ${name}: ${m}`) });
+  tarballs[name] = d.path;
+  console.log(`  ${name}: ${d.path} (${d.cached ? 'cached' : `built in ${Math.round(d.seconds)} s`})`);
+}
+
+step('images (named after the recipe hash, imported once)');
+const images = {};
+for (const name of ['nginx', 'ghost']) {
+  images[name] = imageNameFor(name, tarballs[name]);
+  show(['image', 'import', tarballs[name], '--name', images[name]]);
+  const imported = ensureImage(images[name], tarballs[name], { stdio: 'inherit' });
+  if (!imported) console.log(`  (already imported as ${images[name]})`);
+}
+
+if (nsbox(['pod', 'inspect', POD]).code === 0) {
+  step(`a pod named ${POD} exists from an earlier run: removing it`);
+  run(['pod', 'rm', '-f', POD], { quiet: true });
+}
+
+step(`the pod: Ghost on 127.0.0.1:2368, nginx on :80 in front of it, published on ${URL}`);
+const started = Date.now();
+for (const args of blogCommands({ pod: POD, publish: `${HOST_PORT}:80`, url: URL, ghostImage: images.ghost, nginxImage: images.nginx })) run(args);
+const created = Date.now();
+
+step(`waiting for ${URL} to serve Ghost's home page`);
+let served;
+try {
+  served = await waitForBlog(`${URL}/`, 180_000);
+} catch (err) {
+  console.error(`\nnsbox demo: ${err.message}; the containers' logs:`);
+  for (const c of ['ghost', 'nginx']) nsbox(['logs', '--tail', '20', `${POD}/${c}`], { stdio: 'inherit' });
+  die(`the blog did not come up; the pod is left for inspection (remove it with \`nsbox pod rm -f ${POD}\`)`);
+}
+const total = (Date.now() - started) / 1000;
+console.log(`  "${served.title}" served through nginx ${total.toFixed(1)} s after pod create (nsbox's own part: ${((created - started) / 1000).toFixed(2)} s; the rest is Ghost booting)`);
+
+step('the pod, from its pause process');
+run(['exec', '--join', 'pause', POD, '--', 'ps', 'aux']);
+
+const n = 'node dist/cli/nsbox.mjs';
+const tips = [
+  [`curl -s ${URL} | grep '<title>'`, "Ghost's home page, through nginx"],
+  [`${n} exec --join pause ${POD} -- ps aux`, '/pause is PID 1; nginx and node beside it'],
+  [`${n} ps --pod ${POD}`, 'the containers'],
+  [`${n} logs -f ${POD}/nginx`, `nginx's access log (${POD}/ghost: Ghost's log)`],
+  [`${n} stop ${POD}/ghost; curl -sI ${URL}`, 'nginx answers 502 while Ghost is down...'],
+  [`${n} start ${POD}/ghost`, '...and recovers once it is back'],
+  [`${n} pod rm -f ${POD}`, 'tear it all down: processes, ports, files'],
+];
+const width = Math.max(...tips.map(([c]) => c.length));
 console.log(`
-The pod "${POD}" is running, supervised in the background. Next:
-  node dist/cli/nsbox.mjs exec --join pause ${POD} -- ps aux     # the pause is PID 1
-  node dist/cli/nsbox.mjs exec -it ${POD} -- sh                  # a shell in the pod
-  node dist/cli/nsbox.mjs pod ls                                # list pods
-  node dist/cli/nsbox.mjs pod rm -f ${POD}                       # tear it down
-(\`npm link\` puts \`nsbox\` on your PATH.)`);
+The blog pod is running (supervised in the background). Try:
+${tips.map(([c, what]) => `  ${c.padEnd(width)}   # ${what}`).join('\n')}
+(alias nsbox="node $PWD/dist/cli/nsbox.mjs" saves typing.)`);

@@ -66,6 +66,8 @@ process.on('exit', runCleanups);
 // an interrupt ends all of it, not only the process we spawned.
 let currentChild = null;
 let interrupted = null;
+/** Aborts a rootfs build in progress: the builder stops its processes and removes its temp files. */
+let prebuildAbort = null;
 function killGroup(child, sig) {
   try {
     process.kill(-child.pid, sig);
@@ -76,6 +78,7 @@ function killGroup(child, sig) {
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, () => {
     interrupted = sig;
+    if (prebuildAbort) return prebuildAbort.abort();
     if (!currentChild) process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
     const child = currentChild;
     killGroup(child, 'SIGTERM');
@@ -121,6 +124,39 @@ function openTunForRootlessRun() {
 
 function ensureSystemPackages() {
   ensureSystemPackagesFor(requirements, 'nsbox test');
+}
+
+// ------------------------------------------------------ rootfs tarballs
+
+// The blog and nginx tests need the nginx and Ghost rootfs tarballs (Ghost's
+// first build takes minutes). As root they are built once, here, into a
+// cache both runs read, instead of once per user; the rootless run imports
+// the same tarball as its own user, which is what it tests.
+const SHARED_ROOTFS_CACHE = '/var/cache/nsbox-test/rootfs';
+let sharedRootfsCache = null;
+
+async function prebuildRootfs() {
+  if (process.env.NSBOX_SKIP_BLOG === '1' && process.env.NSBOX_SKIP_NGINX === '1') return;
+  header(`rootfs tarballs for the nginx and blog tests (cached in ${SHARED_ROOTFS_CACHE})`);
+  mkdirSync(SHARED_ROOTFS_CACHE, { recursive: true, mode: 0o755 });
+  chmodSync(SHARED_ROOTFS_CACHE, 0o755);
+  chmodSync(dirname(SHARED_ROOTFS_CACHE), 0o755);
+  const { buildRootfsDetails } = await import('../rootfs/build.mjs');
+  prebuildAbort = new AbortController();
+  for (const name of ['nginx', 'ghost']) {
+    const started = Date.now();
+    let d;
+    try {
+      d = await buildRootfsDetails(name, { cacheDir: SHARED_ROOTFS_CACHE, log: (m) => say(`${name}: ${m}`), signal: prebuildAbort.signal });
+    } catch (err) {
+      if (interrupted) process.exit(130);
+      die(`building the ${name} rootfs failed: ${err.message} (NSBOX_SKIP_BLOG=1 NSBOX_SKIP_NGINX=1 skip the tests that need it)`);
+    }
+    chmodSync(d.path, 0o644);
+    say(`${name}: ${d.path} (${d.cached ? 'cached' : `built in ${((Date.now() - started) / 1000).toFixed(0)} s`}, ${(d.bytes / 2 ** 20).toFixed(0)} MiB)`);
+  }
+  prebuildAbort = null;
+  sharedRootfsCache = SHARED_ROOTFS_CACHE;
 }
 
 // ----------------------------------------------------------------- build
@@ -326,7 +362,9 @@ async function rootlessRunAsCiUser() {
     LANG: process.env.LANG || 'C.UTF-8',
     XDG_RUNTIME_DIR: runtimeDir,
     NSBOX_TEST_MODE: 'rootless',
+    ...(sharedRootfsCache ? { NSBOX_TEST_ROOTFS_CACHE: sharedRootfsCache } : {}),
   };
+  for (const k of ['NSBOX_SKIP_BLOG', 'NSBOX_SKIP_NGINX']) if (process.env[k]) env[k] = process.env[k];
   for (const k of ['CI', 'TERM', 'COLORTERM', 'FORCE_COLOR', 'NO_COLOR']) {
     if (process.env[k] !== undefined) env[k] = process.env[k];
   }
@@ -351,7 +389,7 @@ async function runInPlace(mode) {
   header(`${mode} mode: uid ${uid}, in ${root}`);
   const code = await runChild(process.execPath, vitestCommand(root, jsonFile, vitestArgs), {
     cwd: root,
-    env: { ...process.env, NSBOX_TEST_MODE: mode },
+    env: { ...process.env, NSBOX_TEST_MODE: mode, ...(sharedRootfsCache ? { NSBOX_TEST_ROOTFS_CACHE: sharedRootfsCache } : {}) },
   });
   return { mode: `${mode} (uid ${uid})`, code, ...readCounts(jsonFile, code) };
 }
@@ -363,6 +401,7 @@ ensureBuild();
 
 const runs = [];
 if (isRoot) {
+  await prebuildRootfs();
   openTunForRootlessRun();
   runs.push(await rootlessRunAsCiUser());
   if (!interrupted) runs.push(await runInPlace('root'));

@@ -14,7 +14,7 @@ let root: string;
 beforeAll(async () => {
   if (skip) return;
   root = tempRoot();
-  const tarball: string = await buildRootfs('nginx', { log: false });
+  const tarball: string = await buildRootfs('nginx', { log: false, cacheDir: process.env.NSBOX_TEST_ROOTFS_CACHE || undefined });
   const imported = nsbox(root, ['image', 'import', tarball, '--name', 'nginx']);
   expect(imported.code, imported.stderr).toBe(0);
   expect(nsbox(root, ['pod', 'create', '--name', 'web']).code).toBe(0);

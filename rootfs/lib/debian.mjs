@@ -3,7 +3,7 @@
 // so that rootfs builds go where the machine's network lets apt go.
 // Overrides: NSBOX_DEBIAN_MIRROR (the main archive) and
 // NSBOX_DEBIAN_SECURITY_MIRROR (the security archive; empty string = none).
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const DEFAULT_MAIN = 'http://deb.debian.org/debian';
@@ -109,4 +109,25 @@ export function debianSourceLines(codename, opts = {}) {
   const lines = [`deb ${main} ${codename} main`, `deb ${main} ${codename}-updates main`];
   if (security) lines.push(`deb ${security} ${codename}-security main`);
   return lines;
+}
+
+/**
+ * mmdebstrap options shared by the Debian-based recipes: no man pages,
+ * locales, docs (copyright files stay) or info, kept in
+ * /etc/dpkg/dpkg.cfg.d for later installs; and a merged /usr by mmdebstrap's
+ * own hook (usr-is-merged instead of usrmerge, which drags in perl).
+ */
+const DPKG_SHRINK = [
+  'path-exclude=/usr/share/man/*',
+  'path-exclude=/usr/share/locale/*',
+  'path-include=/usr/share/locale/locale.alias',
+  'path-exclude=/usr/share/doc/*',
+  'path-include=/usr/share/doc/*/copyright',
+  'path-exclude=/usr/share/info/*',
+  'path-exclude=/usr/share/lintian/*',
+];
+const MERGED_USR_HOOK = '/usr/share/mmdebstrap/hooks/merged-usr';
+
+export function slimDebianArgs() {
+  return [...DPKG_SHRINK.map((o) => `--dpkgopt=${o}`), ...(existsSync(MERGED_USR_HOOK) ? [`--hook-dir=${MERGED_USR_HOOK}`] : [])];
 }

@@ -8,13 +8,12 @@
 // set up by mmdebstrap's merged-usr hook (usr-is-merged instead of usrmerge,
 // which drags in perl). /etc/hostname and /etc/resolv.conf are left empty:
 // mmdebstrap copies the host's, and the runtime provides its own.
-import { existsSync } from 'node:fs';
+import { slimDebianArgs } from '../lib/debian.mjs';
 import { checkSubids, mmdebstrapProgress, pickMmdebstrapMode } from '../build.mjs';
 
 export const description = 'Debian bookworm + nginx-light (mmdebstrap --variant=apt)';
 
 const SUITE = 'bookworm';
-const MERGED_USR_HOOK = '/usr/share/mmdebstrap/hooks/merged-usr';
 
 export function tools() {
   const t = [{ cmd: 'mmdebstrap', pkg: 'mmdebstrap' }];
@@ -38,15 +37,6 @@ export const verify = {
   groups: ['root', 'www-data', 'nogroup'],
 };
 
-const DPKG_OPTS = [
-  'path-exclude=/usr/share/man/*',
-  'path-exclude=/usr/share/locale/*',
-  'path-include=/usr/share/locale/locale.alias',
-  'path-exclude=/usr/share/doc/*',
-  'path-include=/usr/share/doc/*/copyright',
-  'path-exclude=/usr/share/info/*',
-  'path-exclude=/usr/share/lintian/*',
-];
 
 const CUSTOMIZE = [
   // the host's hostname and resolver do not belong in an image
@@ -69,8 +59,7 @@ export async function build(ctx) {
     '--include=nginx-light',
     '--format=tar',
     '--verbose',
-    ...DPKG_OPTS.map((o) => `--dpkgopt=${o}`),
-    ...(existsSync(MERGED_USR_HOOK) ? [`--hook-dir=${MERGED_USR_HOOK}`] : []),
+    ...slimDebianArgs(),
     `--customize-hook=${CUSTOMIZE}`,
     SUITE,
     ctx.out,

@@ -1,8 +1,8 @@
-// What the benchmark scripts (bench-pods, bench-containers) share: their
+// What the benchmark scripts (bench-pods, -containers, -ports, -blog) share: their
 // command line, progress output, statistics, results and targets, the table
 // they print, the cleanup of pods the CLI left behind and the main wrapper.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -344,5 +344,30 @@ export async function runMain(name, main, cleanup, quiet = () => false) {
     }
   } finally {
     await cleanup();
+  }
+}
+
+/** Removes a benchmark's private state root; rootless, its files may belong to subordinate ids. */
+export async function removeStateRoot(stateRoot, problems) {
+  try {
+    if (process.getuid() === 0) rmSync(stateRoot, { recursive: true, force: true });
+    else {
+      const { removeTreeAsOwner } = await import(pathToFileURL(join(repo, 'dist', 'idmap', 'remove-tree.js')).href);
+      await removeTreeAsOwner(stateRoot);
+    }
+  } catch (err) {
+    problems.push(`removing ${stateRoot}: ${err.message}`);
+  }
+}
+
+/** SIGINT/SIGTERM/SIGHUP: note the interruption, clean up, exit 130. */
+export function cleanupOnSignals(name, cleanup, onInterrupt) {
+  for (const sig of SIGNALS) {
+    process.once(sig, () => {
+      onInterrupt();
+      progressDone();
+      process.stderr.write(`${name}: ${sig}, cleaning up\n`);
+      void cleanup().finally(() => process.exit(130));
+    });
   }
 }

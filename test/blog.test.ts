@@ -1,0 +1,150 @@
+// The reference scenario end to end: a pod whose nginx, published on a host
+// port, proxies to Ghost at 127.0.0.1:2368, both from the rootfs recipes
+// (rootfs/nginx, rootfs/ghost) and brought up with the same commands as
+// `npm run demo` (scripts/lib/blog-pod.mjs). The first run builds the
+// tarballs (minutes, registries needed); later runs use the cache.
+// NSBOX_TEST_ROOTFS_CACHE points at a shared cache (scripts/test.mjs fills
+// it once as root); NSBOX_SKIP_BLOG=1 skips the file, loudly.
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error: plain ESM module; types in rootfs/build.d.mts
+import { buildRootfs } from '../rootfs/build.mjs';
+// @ts-expect-error: plain ESM module shared with the demo
+import { blogCommands, ensureImage, imageNameFor, waitForBlog } from '../scripts/lib/blog-pod.mjs';
+import { makeBusyboxTarball } from './helpers/busybox.js';
+import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
+import { isGoneOrZombie, nsbox, podDirs, processesMentioning, removeAllPods, waitFor } from './helpers/nsbox.js';
+
+const skip = process.env.NSBOX_SKIP_BLOG === '1';
+const cacheDir = process.env.NSBOX_TEST_ROOTFS_CACHE || undefined;
+let root: string;
+let port: number;
+let images: { ghost: string; nginx: string };
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+function refused(p: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port: p });
+    s.on('connect', () => (s.destroy(), resolve(false)));
+    s.on('error', () => resolve(true));
+  });
+}
+
+/** Host pids of every process in the PID namespace of `pausePid`. */
+function podPids(pausePid: number): number[] {
+  const nsOf = (pid: number) => {
+    try {
+      return readlinkSync(`/proc/${pid}/ns/pid`);
+    } catch {
+      return null;
+    }
+  };
+  const ns = nsOf(pausePid);
+  return readdirSync('/proc')
+    .map(Number)
+    .filter((pid) => pid > 0 && nsOf(pid) === ns);
+}
+
+beforeAll(async () => {
+  if (skip) return;
+  root = tempRoot();
+  const nginxTar: string = await buildRootfs('nginx', { log: false, cacheDir });
+  const ghostTar: string = await buildRootfs('ghost', { log: false, cacheDir });
+  images = { nginx: imageNameFor('nginx', nginxTar), ghost: imageNameFor('ghost', ghostTar) };
+  ensureImage(images.nginx, nginxTar, { root });
+  ensureImage(images.ghost, ghostTar, { root });
+  port = await freePort();
+}, 90 * 60_000);
+afterAll(() => {
+  if (skip) return;
+  removeAllPods(root);
+  cleanupRoot(root);
+});
+
+describe.skipIf(skip)(`the blog pod: nginx in front of Ghost (${testMode}${skip ? ', SKIPPED by NSBOX_SKIP_BLOG=1' : ''})`, () => {
+  const url = () => `http://127.0.0.1:${port}/`;
+
+  it("serves Ghost's home page through nginx on the published port", async () => {
+    for (const args of blogCommands({ pod: 'blog', publish: `127.0.0.1:${port}:80`, url: `http://localhost:${port}`, ghostImage: images.ghost, nginxImage: images.nginx })) {
+      const r = nsbox(root, args);
+      expect(r.code, `nsbox ${args[0]} ${args[1]}: ${r.stderr}`).toBe(0);
+    }
+    const { title } = await waitForBlog(url(), 120_000);
+    expect(title).toBe('Ghost');
+    const page = await (await fetch(url())).text();
+    expect(page).toMatch(/<title>Ghost<\/title>/);
+    expect(page).toMatch(/ghost/i);
+  }, 180_000);
+
+  it('ps aux from the pause shows /pause as PID 1, nginx and node', () => {
+    const ps = nsbox(root, ['exec', '--join', 'pause', 'blog', '--', 'ps', 'aux']);
+    expect(ps.code).toBe(0);
+    const rows = ps.stdout.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/));
+    const pid1 = rows.find((r) => r[1] === '1');
+    expect(pid1?.slice(10).join(' ')).toBe('/pause');
+    expect(ps.stdout).toMatch(/nginx: master process/);
+    expect(ps.stdout).toMatch(/nginx: worker process/);
+    expect(ps.stdout).toMatch(/node index\.js/);
+  });
+
+  it("nginx's access log, in the container's logs, shows the request", async () => {
+    const marker = `/?e2e=${Date.now()}`;
+    expect((await fetch(`http://127.0.0.1:${port}${marker}`)).status).toBe(200);
+    await waitFor(() => nsbox(root, ['logs', 'blog/nginx']).stdout.includes(`"GET ${marker} HTTP/1.1" 200`), 5000, 'the access log line');
+  });
+
+  it('stopping ghost makes nginx answer 502; starting it again recovers', async () => {
+    expect(nsbox(root, ['stop', 'blog/ghost']).code).toBe(0);
+    expect((await fetch(url())).status).toBe(502);
+    expect(nsbox(root, ['start', 'blog/ghost']).code).toBe(0);
+    const { title } = await waitForBlog(url(), 120_000);
+    expect(title).toBe('Ghost');
+  }, 180_000);
+
+  it('pod rm -f leaves no process, mount or listening port behind', async () => {
+    const record = JSON.parse(nsbox(root, ['pod', 'inspect', 'blog']).stdout).record as { id: string; pause: { pid: number } };
+    const pids = podPids(record.pause.pid);
+    expect(pids.length).toBeGreaterThan(3); // pause, ghost, nginx master and workers
+    expect(nsbox(root, ['pod', 'rm', '-f', 'blog']).code).toBe(0);
+    for (const pid of pids) expect(isGoneOrZombie(pid), `pid ${pid}`).toBe(true);
+    expect(processesMentioning(record.id)).toEqual([]);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(record.id);
+    expect(podDirs(root)).toEqual([]);
+    expect(await refused(port)).toBe(true);
+  }, 60_000);
+});
+
+describe.skipIf(skip)(`why the pause exists (${testMode})`, () => {
+  it('a container that orphans children in a loop leaves no zombies: the pause, PID 1, reaps them', async () => {
+    const tarball = await makeBusyboxTarball(root);
+    expect(nsbox(root, ['image', 'import', tarball, '--name', 'busybox']).code).toBe(0);
+    const hostPort = await freePort();
+    expect(nsbox(root, ['pod', 'create', '--name', 'orphans', '-p', `127.0.0.1:${hostPort}:80`]).code).toBe(0);
+    // Each round: a subshell starts `sleep` in the background and exits at
+    // once, so the sleep is orphaned and re-parented to PID 1.
+    const script = 'while :; do (sleep 0.3 &); sleep 0.02; done';
+    expect(nsbox(root, ['run', '-d', '--pod', 'orphans', '--name', 'spawner', 'busybox', 'sh', '-c', script]).code).toBe(0);
+    let maxZombies = 0;
+    let orphansSeen = 0;
+    for (let i = 0; i < 15; i++) {
+      const ps = nsbox(root, ['exec', '--join', 'pause', 'orphans', '--', 'ps', '-eo', 'ppid=,stat=,args=']).stdout.trim().split('\n');
+      maxZombies = Math.max(maxZombies, ps.filter((l) => l.trim().split(/\s+/)[1]?.startsWith('Z')).length);
+      orphansSeen += ps.filter((l) => /^\s*1\s+\S+\s+sleep 0\.3/.test(l)).length;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    // Orphans came by the hundred over 3 s, parented to the pause...
+    expect(orphansSeen).toBeGreaterThan(15);
+    // ...and were reaped as they died: at most a couple caught mid-exit, never a pile.
+    expect(maxZombies).toBeLessThanOrEqual(3);
+    expect(nsbox(root, ['pod', 'rm', '-f', 'orphans']).code).toBe(0);
+  }, 60_000);
+});
