@@ -7,11 +7,13 @@
 // it once as root); NSBOX_SKIP_BLOG=1 skips the file, loudly.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: plain ESM module; types in rootfs/build.d.mts
 import { buildRootfs } from '../rootfs/build.mjs';
 // @ts-expect-error: plain ESM module shared with the demo
 import { blogCommands, ensureImage, imageNameFor, waitForBlog } from '../scripts/lib/blog-pod.mjs';
+import { removeStoreTree } from './helpers/archives.js';
 import { makeBusyboxTarball } from './helpers/busybox.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
 import { isGoneOrZombie, nsbox, podDirs, processesMentioning, removeAllPods, waitFor } from './helpers/nsbox.js';
@@ -64,9 +66,11 @@ beforeAll(async () => {
   ensureImage(images.ghost, ghostTar, { root });
   port = await freePort();
 }, 90 * 60_000);
-afterAll(() => {
+afterAll(async () => {
   if (skip) return;
   removeAllPods(root);
+  // Rootless, Ghost's files belong to subordinate ids: removed from inside the user namespace.
+  await removeStoreTree(join(root, 'images'));
   cleanupRoot(root);
 });
 
