@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <linux/capability.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -263,6 +264,30 @@ static int keep_fd(struct ctx *c, struct step *s) {
   return 0;
 }
 
+/* Keeps only the capabilities in `keep` (bit N = capability N). */
+static int keep_caps(uint64_t keep) {
+  for (int cap = 0; cap < 64; cap++) {
+    if (keep & (1ULL << cap))
+      continue;
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+      if (errno == EINVAL)
+        break; /* past the kernel's last capability */
+      return -errno;
+    }
+  }
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+    return -errno;
+  struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct d[2];
+  for (int i = 0; i < 2; i++) {
+    uint32_t half = (uint32_t)(keep >> (32 * i));
+    d[i].effective = d[i].permitted = d[i].inheritable = half;
+  }
+  if (syscall(SYS_capset, &h, d) < 0)
+    return -errno;
+  return 0;
+}
+
 static int close_fds(struct ctx *c, struct step *s) {
   unsigned int low = (unsigned int)s->arg[0];
   FAIL_IF(syscall(SYS_close_range, low, ~0U, CLOSE_RANGE_CLOEXEC) < 0);
@@ -362,6 +387,8 @@ int nsbox_run_child_step(struct ctx *c, struct step *s) {
     FAIL_IF(setrlimit((int)s->arg[0], &rl) < 0);
     return 0;
   }
+  case OP_CAPS:
+    return keep_caps((uint64_t)s->arg[0]);
   case OP_NO_NEW_PRIVS:
     FAIL_IF(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0);
     return 0;

@@ -4,6 +4,7 @@
 import { statSync } from 'node:fs';
 import { CLONE, MNT_DETACH, MS, type ChildStep, type SpawnPlan } from '../native/plan.js';
 import { POD_CLONE_FLAGS } from '../pod/plans.js';
+import { capabilityMask } from './capabilities.js';
 
 /** What a container joins of its pod: everything but the mount namespace. */
 export const CONTAINER_JOIN_FLAGS = CLONE.NEWUSER | CLONE.NEWNET | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWPID;
@@ -173,6 +174,7 @@ export function containerPlan(input: ContainerPlanInput): SpawnPlan {
     { op: 'chdir', path: input.workdir },
     { op: 'stdio', fds: input.stdio },
     { op: 'closeFds', from: 3 },
+    { op: 'capabilities', keep: capabilityMask() }, // before setIds: a non-root user then drops them all
     { op: 'setIds', uid: input.user.uid, gid: input.user.gid, clearGroups: input.canSetGroups },
     // No setuid binary or file capability gains anything inside.
     { op: 'noNewPrivs' },
@@ -219,6 +221,7 @@ export function containerExecPlan(input: ContainerExecPlanInput): SpawnPlan {
     { op: 'stdio', fds: input.stdio },
     { op: 'closeFds', from: 3 },
     ...(input.tty ? ([{ op: 'setsid' }, { op: 'setCtty', fd: 0 }] as ChildStep[]) : []),
+    { op: 'capabilities', keep: capabilityMask() }, // before setIds: a non-root user then drops them all
     { op: 'setIds', uid: input.user.uid, gid: input.user.gid, clearGroups: input.canSetGroups },
     { op: 'noNewPrivs' },
     { op: 'exec', file: input.argv[0]!, argv: input.argv, env: input.env, path: pathOf(input.env) },

@@ -61,6 +61,8 @@ export type ChildStep =
   | { op: 'noNewPrivs' }
   | { op: 'pdeathsig'; signal: number }
   | { op: 'umask'; mask: number }
+  /** Keep only these capabilities (bit N = capability N); before setIds. */
+  | { op: 'capabilities'; keep: bigint }
   | { op: 'mkdir'; path: string; mode: number }
   | { op: 'touch'; path: string; mode: number }
   | { op: 'symlink'; target: string; path: string }
@@ -111,6 +113,7 @@ const OP = {
   umount: 39,
   rmdir: 41,
   exec: 40,
+  capabilities: 42,
 } as const;
 
 const MAGIC = 0x5842534e;
@@ -158,6 +161,8 @@ function stepFields(s: AnyStep): { args: bigint[]; strings: string[] } {
       return { args: n(s.signal), strings: [] };
     case 'umask':
       return { args: n(s.mask), strings: [] };
+    case 'capabilities':
+      return { args: n(s.keep), strings: [] };
     case 'mkdir':
     case 'touch':
       return { args: n(s.mode), strings: [s.path] };
