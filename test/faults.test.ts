@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBusyboxTarball } from './helpers/busybox.js';
 import { cleanupRoot, cliPath, tempRoot, testMode } from './helpers/env.js';
-import { isGoneOrZombie, nsbox, podDirs, processesMentioning, waitFor, removeAllPods } from './helpers/nsbox.js';
+import { childrenOf, isGoneOrZombie, nsbox, podDirs, processesMentioning, waitFor, removeAllPods } from './helpers/nsbox.js';
 
 let root: string;
 let busybox: string;
@@ -103,9 +103,12 @@ describe(`faults (${testMode})`, () => {
     await waitFor(() => nsbox(root, ['ps', '-q']).stdout.includes('f-busy/web'), 5000, 'the container');
     const before = info('f-busy');
     const web = (JSON.parse(nsbox(root, ['ps', '--format', 'json']).stdout) as { name: string; process: { pid: number } }[]).find((c) => c.name === 'web')!;
+    // This pod's forwarder: the supervisor's child (other test files run forwarders too).
+    const forwarders = childrenOf(before.supervisorPid, 'nsbox-forward');
+    expect(forwarders).toHaveLength(1);
     process.kill(before.supervisorPid, 'SIGKILL');
     await waitFor(() => isGoneOrZombie(before.pausePid) && isGoneOrZombie(web.process.pid), 5000, 'the pod to go with its supervisor');
-    await waitFor(() => processesMentioning('nsbox-forward').every((p) => isGoneOrZombie(p)), 5000, 'the forwarder to go');
+    await waitFor(() => forwarders.every((p) => isGoneOrZombie(p)), 5000, 'the forwarder to go');
     expect(await refused(port)).toBe(true);
     expect(info('f-busy').status).toBe('exited');
     expect(nsbox(root, ['ps', '-q']).stdout).toBe(''); // not running any more

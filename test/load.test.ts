@@ -51,10 +51,17 @@ afterAll(() => {
 describe(`load (${testMode})`, () => {
   it(`${PODS} pods at once, each serving HTTP on a published port; then all removed, nothing left`, async () => {
     const started = Date.now();
-    const ports: number[] = [];
-    for (let i = 0; i < PODS; i++) ports.push(await freePort());
-    const names = ports.map((_, i) => `load-${i}`);
-    const created = await inBatches(names, 10, (n) => nsboxAsync(root, ['pod', 'create', '--name', n, '-p', `127.0.0.1:${ports[names.indexOf(n)]}:80`]));
+    const names = Array.from({ length: PODS }, (_, i) => `load-${i}`);
+    const ports: number[] = new Array(PODS);
+    // Other test files run meanwhile: a free port may be taken before we bind it, so try another.
+    const create = async (i: number) => {
+      for (let attempt = 0; ; attempt++) {
+        ports[i] = await freePort();
+        const r = await nsboxAsync(root, ['pod', 'create', '--name', names[i]!, '-p', `127.0.0.1:${ports[i]}:80`]);
+        if (r.code === 0 || attempt === 4 || !r.stderr.includes('address already in use')) return r;
+      }
+    };
+    const created = await inBatches([...names.keys()], 10, create);
     for (const r of created) expect(r.code, r.stderr).toBe(0);
     const ran = await inBatches(names, 10, (n) => nsboxAsync(root, ['run', '-d', '--pod', n, '--name', 'httpd', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/srv']));
     for (const r of ran) expect(r.code, r.stderr).toBe(0);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPod } from '../dist/index.js';
 import { makeBusyboxTarball } from './helpers/busybox.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
-import { nsbox, podDirs, processesMentioning, removeAllPods, waitFor } from './helpers/nsbox.js';
+import { childrenOf, isGoneOrZombie, nsbox, podDirs, removeAllPods, waitFor } from './helpers/nsbox.js';
 
 let root: string;
 let tarball: string;
@@ -66,9 +66,12 @@ describe(`published ports (${testMode})`, () => {
     expect(body).toBe('hello from the image\n');
     const many = await Promise.all(Array.from({ length: 50 }, () => get(port)));
     expect(new Set(many)).toEqual(new Set(['hello from the image\n']));
+    const supervisor = (JSON.parse(nsbox(root, ['pod', 'inspect', 'web']).stdout) as { supervisorPid: number }).supervisorPid;
+    const [forwarder] = childrenOf(supervisor, 'nsbox-forward');
+    expect(forwarder).toBeGreaterThan(0);
     expect(nsbox(root, ['pod', 'rm', '-f', 'web']).code).toBe(0);
     expect(await probe(port)).toBe('refused');
-    await waitFor(() => processesMentioning('nsbox-forward').length === 0, 5000, 'the forwarder to exit');
+    await waitFor(() => isGoneOrZombie(forwarder!), 5000, 'the forwarder to exit');
   });
 
   it('refuses a host port already in use, leaving no pod', async () => {
@@ -93,7 +96,8 @@ describe(`published ports (${testMode})`, () => {
     expect(nsbox(root, ['port', 'load']).stdout).toBe(`80/tcp -> 127.0.0.1:${port}\n81/tcp -> 127.0.0.1:${port2}\n`);
     expect(nsbox(root, ['run', '-d', '--pod', 'load', '--name', 'httpd', 'busybox', 'sh', '-c', 'head -c 1048576 /dev/zero > /srv/big; exec httpd -f -p 80 -h /srv']).code).toBe(0);
     for (let i = 0; i < 100 && !(await get(port).catch(() => '')); i++) await new Promise((r) => setTimeout(r, 50));
-    const [forwarder] = processesMentioning('nsbox-forward');
+    const supervisor = (JSON.parse(nsbox(root, ['pod', 'inspect', 'load']).stdout) as { supervisorPid: number }).supervisorPid;
+    const [forwarder] = childrenOf(supervisor, 'nsbox-forward');
     const fds = () => readdirSync(`/proc/${forwarder}/fd`).length;
     const rssKiB = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${forwarder}/status`, 'utf8'))![1]);
     const before = fds();

@@ -21,7 +21,7 @@ import { readNetworkError } from './network-error.js';
 import { startPause, type PauseProcess } from './pause-process.js';
 import { forgetLocalPod, Pod, rememberLocalPod } from './pod.js';
 import { podStatus, type NetworkMode, type PodRecord } from './record.js';
-import { listPodRecords, removePodState, validatePodName, writePodRecord } from './store.js';
+import { listPodRecords, removePodState, sweepIncompletePods, validatePodName, writePodRecord } from './store.js';
 
 export interface CreatePodOptions {
   /** Unique pod name; generated when omitted. */
@@ -61,6 +61,7 @@ function validateHostname(h: string): void {
 
 /** Removes library pods whose creator is gone (their pause died with it). */
 async function collectAbandoned(root: string): Promise<void> {
+  sweepIncompletePods(root); // we hold the lock: records missing now never come
   for (const r of listPodRecords(root)) {
     if (r.autoRemove && podStatus(r) === 'exited') await removeTreeAsOwner(statePaths.podDir(root, r.id));
   }

@@ -1,5 +1,6 @@
 // Reads and writes pod records under the state root.
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { ifStateLockFree } from '../state/lock.js';
 import { NsboxError } from '../errors.js';
 import { readJson, writeJsonAtomic } from '../state/atomic.js';
 import { statePaths } from '../state/paths.js';
@@ -22,12 +23,33 @@ export function listPodRecords(root: string): PodRecord[] {
     return [];
   }
   const records: PodRecord[] = [];
+  let incomplete = false;
   for (const id of ids) {
-    if (!/^[0-9a-f]{64}$/.test(id)) continue; // temp dirs of a create in progress
+    if (!/^[0-9a-f]{64}$/.test(id)) continue;
     const r = readJson<PodRecord>(statePaths.podRecord(root, id));
     if (r) records.push(r);
+    else incomplete = true;
   }
+  // A create in progress, or one killed before its record was written.
+  if (incomplete) ifStateLockFree(root, () => sweepIncompletePods(root));
   return records.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
+/**
+ * Removes pod directories without a record. Call it holding the state lock:
+ * creates write the record under that lock, so any such directory then
+ * belongs to a create that died (kill -9 of the CLI) and nothing else.
+ */
+export function sweepIncompletePods(root: string): void {
+  let ids: string[];
+  try {
+    ids = readdirSync(statePaths.pods(root));
+  } catch {
+    return;
+  }
+  for (const id of ids) {
+    if (/^[0-9a-f]{64}$/.test(id) && !existsSync(statePaths.podRecord(root, id))) removePodState(root, id);
+  }
 }
 
 /** Finds a pod by name, full id or unique id prefix (as podman does). */

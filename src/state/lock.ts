@@ -2,7 +2,7 @@
 // change state (create, remove). The kernel drops it if we die.
 import { closeSync, openSync } from 'node:fs';
 import { SyscallError } from '../errors.js';
-import { flockAsync, LOCK_EX, LOCK_UN } from '../native/ffi.js';
+import { flockAsync, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/ffi.js';
 import { flock } from '../native/ffi.js';
 import { statePaths } from './paths.js';
 
@@ -13,6 +13,30 @@ export async function withStateLock<T>(root: string, fn: () => Promise<T> | T): 
     if (rc < 0) throw new SyscallError(`flock ${statePaths.lock(root)}`, -rc);
     try {
       return await fn();
+    } finally {
+      flock(fd, LOCK_UN);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Runs `fn` under the state lock only if nobody holds it now (readers such
+ * as `pod ls` tidy up this way without ever waiting); false if it was held.
+ */
+export function ifStateLockFree(root: string, fn: () => void): boolean {
+  let fd: number;
+  try {
+    fd = openSync(statePaths.lock(root), 'a', 0o600);
+  } catch {
+    return false; // no state root yet: nothing to tidy
+  }
+  try {
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) return false;
+    try {
+      fn();
+      return true;
     } finally {
       flock(fd, LOCK_UN);
     }

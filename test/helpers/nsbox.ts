@@ -78,6 +78,17 @@ export function processesMentioning(needle: string): number[] {
   return pids.filter((p) => p !== process.pid);
 }
 
+/** Live children of `ppid` whose command line mentions `needle` (tests run in parallel: name your own). */
+export function childrenOf(ppid: number, needle: string): number[] {
+  return processesMentioning(needle).filter((pid) => {
+    try {
+      return new RegExp(`^PPid:\\s+${ppid}$`, 'm').test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Removes every pod under the root (also those a failed test left) before the root goes. */
 export function removeAllPods(root: string): void {
   const pods = JSON.parse(nsbox(root, ['pod', 'ls', '--format', 'json']).stdout || '[]') as { name: string }[];
