@@ -60,6 +60,7 @@ struct direction {
   int pipe_r, pipe_w;
   size_t in_pipe;
   int pipe_full; /* splice in found no room (pipe slots): wait for a splice out */
+  int bulk;      /* a full buffer was read once: a stream, spliced from then on */
   int eof;       /* `from` said EOF */
   int done;      /* EOF passed on: `to` was shut down for writing */
 };
@@ -204,9 +205,39 @@ static int drain(struct direction *d) {
   return 0;
 }
 
-/* `from` -> pipe -> `to`, one splice in; returns -1 on a connection error. */
+/*
+ * Small messages (requests, short answers) are cheaper to copy than to move
+ * through a pipe: recv + send, two syscalls and no pipe bookkeeping. What
+ * send leaves over goes into the (empty) pipe, ahead of anything later. Once
+ * a read fills the whole buffer the direction is a stream and splices.
+ */
+static char relay_buf[PIPE_CHUNK];
+
+static int copy_small(struct direction *d) {
+  ssize_t n = recv(d->from, relay_buf, sizeof relay_buf, MSG_DONTWAIT);
+  if (n == 0) {
+    d->eof = 1;
+    return 0;
+  }
+  if (n < 0) return hard_error(errno) ? -1 : 0;
+  if ((size_t)n == sizeof relay_buf) d->bulk = 1;
+  ssize_t sent = send(d->to, relay_buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (sent < 0) {
+    if (hard_error(errno)) return -1;
+    sent = 0;
+  }
+  if (sent < n) {
+    ssize_t rest = n - sent;
+    if (write(d->pipe_w, relay_buf + sent, (size_t)rest) != rest) return -1; /* an empty pipe takes 64 KiB */
+    d->in_pipe += (size_t)rest;
+  }
+  return 0;
+}
+
+/* `from` -> `to`: copied while messages are small, else one splice into the pipe and on. */
 static int forward(struct direction *d) {
   if (d->eof || d->pipe_full) return 0;
+  if (!d->bulk && d->in_pipe == 0) return copy_small(d);
   ssize_t n = splice(d->from, NULL, d->pipe_w, NULL, PIPE_CHUNK - d->in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
   if (n > 0) d->in_pipe += (size_t)n;
   else if (n == 0) d->eof = 1;
