@@ -66,6 +66,20 @@ describe(`a container's isolation (${testMode})`, () => {
     expect(p.stdout).toMatch(/sysctl=1/);
   });
 
+  it('--cap-add and --cap-drop change the set, and exec --join gets the container\'s set', async () => {
+    const mtu = 'ip link set lo mtu 1400 2>/dev/null; echo "mtu=$?"; grep CapEff /proc/self/status';
+    expect(sh('iso', mtu).stdout).toMatch(/mtu=[1-9]\d*\nCapEff:\s+00000000800405fb/);
+    expect(sh('iso', mtu, '--cap-add', 'NET_ADMIN').stdout).toMatch(/mtu=0\nCapEff:\s+00000000800415fb/);
+    expect(sh('iso', 'grep CapEff /proc/self/status', '--cap-drop', 'ALL').stdout).toMatch(/CapEff:\s+0{16}/);
+    expect(sh('iso', 'grep CapEff /proc/self/status', '--cap-drop', 'ALL', '--cap-add', 'cap_kill').stdout).toMatch(/CapEff:\s+0{14}20/);
+    const bad = nsbox(root, ['run', '--pod', 'iso', '--cap-add', 'FLY', 'busybox', 'true']);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr.trim()).toBe('nsbox: unknown capability "FLY" in --cap-add: use names such as NET_ADMIN or CAP_NET_RAW, or ALL (see capabilities(7))');
+    expect(nsbox(root, ['run', '-d', '--pod', 'iso', '--name', 'netadmin', '--cap-add', 'NET_ADMIN', 'busybox', 'sleep', '60']).code).toBe(0);
+    expect(nsbox(root, ['exec', '--join', 'netadmin', 'iso', '--', 'grep', 'CapEff', '/proc/self/status']).stdout).toMatch(/CapEff:\s+00000000800415fb/);
+    expect(nsbox(root, ['rm', '-f', 'iso/netadmin']).code).toBe(0);
+  });
+
   it('finds the kernel\'s sensitive /proc files masked or read-only, and /sys read-only', () => {
     const { masked, readOnly } = maskedPathsOnThisKernel();
     // This kernel has at least some of them; the rest do not exist here at all.

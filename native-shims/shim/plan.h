@@ -61,10 +61,10 @@ enum nsbox_op {
                              the new one and detach it at once) */
   OP_UMOUNT = 39,         /* arg0 umount2 flags; strings: path */
   OP_RMDIR = 41,          /* strings: path */
-  OP_CAPS = 42,           /* arg0 mask of capabilities to keep: the bounding set
-                             loses the others, effective/permitted/inheritable
-                             become the mask, ambient is cleared (run it before
-                             OP_SETGID_UID: a non-root uid then drops them all) */
+  OP_CAPS = 42,           /* arg0 mask of capabilities to keep, arg1 phase: 0 = drop
+                             the others from the bounding set (before OP_SETGID_UID),
+                             1 = effective/permitted/inheritable = mask (as far as
+                             still permitted), ambient cleared (after it) */
   OP_EXEC = 40,           /* arg0 argc, arg1 envc; strings: file, argv..., envp..., PATH */
 };
 

@@ -264,23 +264,34 @@ static int keep_fd(struct ctx *c, struct step *s) {
   return 0;
 }
 
-/* Keeps only the capabilities in `keep` (bit N = capability N). */
-static int keep_caps(uint64_t keep) {
-  for (int cap = 0; cap < 64; cap++) {
-    if (keep & (1ULL << cap))
-      continue;
-    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
-      if (errno == EINVAL)
-        break; /* past the kernel's last capability */
-      return -errno;
+/*
+ * Capabilities, bit N = capability N. Phase 0 (before the uid change, which
+ * needs CAP_SETPCAP to drop from the bounding set) limits the bounding set
+ * to `keep`; phase 1 (after it) sets effective/permitted/inheritable to
+ * `keep` as far as still permitted (a non-root uid has none left) and
+ * clears the ambient set.
+ */
+static int keep_caps(uint64_t keep, int phase) {
+  if (phase == 0) {
+    for (int cap = 0; cap < 64; cap++) {
+      if (keep & (1ULL << cap))
+        continue;
+      if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+        if (errno == EINVAL)
+          break; /* past the kernel's last capability */
+        return -errno;
+      }
     }
+    return 0;
   }
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
     return -errno;
   struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
   struct __user_cap_data_struct d[2];
+  if (syscall(SYS_capget, &h, d) < 0)
+    return -errno;
   for (int i = 0; i < 2; i++) {
-    uint32_t half = (uint32_t)(keep >> (32 * i));
+    uint32_t half = (uint32_t)(keep >> (32 * i)) & d[i].permitted;
     d[i].effective = d[i].permitted = d[i].inheritable = half;
   }
   if (syscall(SYS_capset, &h, d) < 0)
@@ -388,7 +399,7 @@ int nsbox_run_child_step(struct ctx *c, struct step *s) {
     return 0;
   }
   case OP_CAPS:
-    return keep_caps((uint64_t)s->arg[0]);
+    return keep_caps((uint64_t)s->arg[0], (int)s->arg[1]);
   case OP_NO_NEW_PRIVS:
     FAIL_IF(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0);
     return 0;

@@ -37,7 +37,7 @@ export async function runExec(podRef: string, rawCommand: string[], opts: ExecCl
     const env = buildEnv({ ...base, ...termEnv }, extraEnv);
     const cwd = opts.workdir ?? r.workdir;
     const canSetGroups = record.mapping !== 'single';
-    target = { pidfd, plan: (stdio, tty) => containerExecPlan({ containerPidfd: pidfd, argv: command, env, cwd, user: r.user, canSetGroups, stdio, tty }) };
+    target = { pidfd, plan: (stdio, tty) => containerExecPlan({ containerPidfd: pidfd, argv: command, env, cwd, user: r.user, canSetGroups, stdio, tty, capabilities: r.capabilities }) };
   }
   const tty = opts.tty ? attachTty(!!opts.interactive) : null;
   let pid: number;

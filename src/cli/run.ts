@@ -14,6 +14,8 @@ interface RunCliOptions {
   restart?: string;
   readOnly?: boolean;
   entrypoint?: string;
+  capAdd: string[];
+  capDrop: string[];
 }
 
 export function registerRun(program: Command): void {
@@ -30,6 +32,8 @@ export function registerRun(program: Command): void {
     .option('--restart <policy>', 'no, always, or on-failure[:N]', 'no')
     .option('--read-only', 'mount the root filesystem read-only')
     .option('--entrypoint <cmd>', "replace the image's entrypoint")
+    .option('--cap-add <cap>', 'add a capability to the default set, or ALL (repeatable)', collect, [])
+    .option('--cap-drop <cap>', 'drop a capability from the default set, or ALL (repeatable)', collect, [])
     .argument('<image>', 'image name, id, or a path to a rootfs tarball or image archive')
     .argument('[command...]', 'command and arguments (replace the image Cmd)')
     .passThroughOptions()
@@ -53,6 +57,8 @@ export function registerRun(program: Command): void {
         user: opts.user,
         restart: opts.restart,
         readOnly: opts.readOnly,
+        capAdd: opts.capAdd,
+        capDrop: opts.capDrop,
       });
       const record = await pod.startContainer(req);
       const ref = `${pod.name}/${record.name}`;

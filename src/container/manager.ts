@@ -25,7 +25,7 @@ const SIGKILL = 9;
 const MAX_BACKOFF_MS = 10_000;
 
 /** Everything the supervisor needs to start a container (resolved by the caller). */
-export interface RunRequest extends Pick<ContainerRecord, 'name' | 'argv' | 'env' | 'workdir' | 'user' | 'restart' | 'readOnly'> {
+export interface RunRequest extends Pick<ContainerRecord, 'name' | 'argv' | 'env' | 'workdir' | 'user' | 'restart' | 'readOnly' | 'capabilities'> {
   image: ContainerRecord['image'] & { layerDirs: string[]; dataRoot: string };
 }
 
@@ -94,6 +94,7 @@ export class ContainerManager {
       user: req.user,
       restart: req.restart,
       readOnly: req.readOnly,
+      capabilities: req.capabilities,
       // NSBOX_ROOTFS=copy forces the copy fallback (slower, no overlayfs needed).
       rootfs: process.env.NSBOX_ROOTFS === 'copy' ? 'copy' : 'overlay',
       createdAt: new Date().toISOString(),
@@ -147,6 +148,7 @@ export class ContainerManager {
           rootfs,
           etcFiles: { hosts: live.paths.hosts, resolvConf: live.paths.resolvConf, hostname: live.paths.hostname },
           readOnly: r.readOnly,
+          capabilities: r.capabilities,
           argv: r.argv,
           env: r.env,
           workdir: r.workdir,

@@ -79,6 +79,8 @@ export interface ContainerPlanInput {
   stdio: [number, number, number];
   /** From maskedPathsOnThisKernel(). */
   masks: { masked: MaskedPath[]; readOnly: string[] };
+  /** Capability names to keep (default: podman's set). */
+  capabilities?: string[];
 }
 
 const mount = (source: string, target: string, fstype: string, flags: number, data = ''): ChildStep => ({ op: 'mount', source, target, fstype, flags, data });
@@ -174,8 +176,10 @@ export function containerPlan(input: ContainerPlanInput): SpawnPlan {
     { op: 'chdir', path: input.workdir },
     { op: 'stdio', fds: input.stdio },
     { op: 'closeFds', from: 3 },
-    { op: 'capabilities', keep: capabilityMask() }, // before setIds: a non-root user then drops them all
+    // The bounding set shrinks while we may still change it; the rest after the uid change.
+    { op: 'capabilities', keep: capabilityMask(input.capabilities), phase: 'bounding' },
     { op: 'setIds', uid: input.user.uid, gid: input.user.gid, clearGroups: input.canSetGroups },
+    { op: 'capabilities', keep: capabilityMask(input.capabilities), phase: 'sets' },
     // No setuid binary or file capability gains anything inside.
     { op: 'noNewPrivs' },
     { op: 'exec', file: input.argv[0]!, argv: input.argv, env: input.env, path: pathOf(input.env) },
@@ -212,6 +216,8 @@ export interface ContainerExecPlanInput {
   canSetGroups: boolean;
   stdio: [number, number, number];
   tty: boolean;
+  /** The container's own set (its record). */
+  capabilities?: string[];
 }
 
 /** Joins a running container: its mount namespace too, so its root and files. */
@@ -221,8 +227,10 @@ export function containerExecPlan(input: ContainerExecPlanInput): SpawnPlan {
     { op: 'stdio', fds: input.stdio },
     { op: 'closeFds', from: 3 },
     ...(input.tty ? ([{ op: 'setsid' }, { op: 'setCtty', fd: 0 }] as ChildStep[]) : []),
-    { op: 'capabilities', keep: capabilityMask() }, // before setIds: a non-root user then drops them all
+    // The bounding set shrinks while we may still change it; the rest after the uid change.
+    { op: 'capabilities', keep: capabilityMask(input.capabilities), phase: 'bounding' },
     { op: 'setIds', uid: input.user.uid, gid: input.user.gid, clearGroups: input.canSetGroups },
+    { op: 'capabilities', keep: capabilityMask(input.capabilities), phase: 'sets' },
     { op: 'noNewPrivs' },
     { op: 'exec', file: input.argv[0]!, argv: input.argv, env: input.env, path: pathOf(input.env) },
   ];

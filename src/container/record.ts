@@ -18,6 +18,8 @@ export interface ContainerRecord {
   user: { uid: number; gid: number };
   restart: RestartPolicy;
   readOnly: boolean;
+  /** Kept inside the pod's user namespace; absent in older records: the default set. */
+  capabilities?: string[];
   /** How the root filesystem is made: overlay over the layers, or a copy. */
   rootfs: 'overlay' | 'copy';
   createdAt: string;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { NsboxError } from '../errors.js';
 import type { RunRequest } from './manager.js';
 import { parseRestartPolicy, parseUser, resolveCommand, validateContainerName, type RunOptions } from './spec.js';
+import { resolveCapabilities } from './capabilities.js';
 import { DEFAULT_PATH } from '../pod/plans.js';
 import { buildEnv } from '../pod/exec.js';
 import { randomHex } from '../process/random.js';
@@ -86,5 +87,6 @@ export function buildRunRequest(image: ImageForRun, opts: RunOptions): RunReques
     user: parseUser(resolveUserNames(opts.user ?? image.config.user, image.layerDirs)),
     restart: parseRestartPolicy(opts.restart),
     readOnly: !!opts.readOnly,
+    capabilities: resolveCapabilities(opts.capAdd, opts.capDrop),
   };
 }

@@ -17,6 +17,9 @@ export interface RunOptions {
   user?: string;
   restart?: string | RestartPolicy;
   readOnly?: boolean;
+  /** Capabilities added to / dropped from podman's default set (names, or ALL). */
+  capAdd?: string[];
+  capDrop?: string[];
 }
 
 export function validateContainerName(name: string): void {

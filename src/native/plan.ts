@@ -61,8 +61,11 @@ export type ChildStep =
   | { op: 'noNewPrivs' }
   | { op: 'pdeathsig'; signal: number }
   | { op: 'umask'; mask: number }
-  /** Keep only these capabilities (bit N = capability N); before setIds. */
-  | { op: 'capabilities'; keep: bigint }
+  /**
+   * Keep only these capabilities (bit N = capability N): phase 'bounding'
+   * before setIds, phase 'sets' after it.
+   */
+  | { op: 'capabilities'; keep: bigint; phase: 'bounding' | 'sets' }
   | { op: 'mkdir'; path: string; mode: number }
   | { op: 'touch'; path: string; mode: number }
   | { op: 'symlink'; target: string; path: string }
@@ -162,7 +165,7 @@ function stepFields(s: AnyStep): { args: bigint[]; strings: string[] } {
     case 'umask':
       return { args: n(s.mask), strings: [] };
     case 'capabilities':
-      return { args: n(s.keep), strings: [] };
+      return { args: n(s.keep, s.phase === 'bounding' ? 0 : 1), strings: [] };
     case 'mkdir':
     case 'touch':
       return { args: n(s.mode), strings: [s.path] };
