@@ -115,9 +115,9 @@ static void fail(const char *what) {
   exit(1);
 }
 
-static void watch(int fd, void *tag, unsigned events) {
+static int watch(int fd, void *tag, unsigned events) {
   struct epoll_event ev = {.events = events, .data.ptr = tag};
-  if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) fail("epoll_ctl");
+  return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
 static struct sockaddr_in pod_loopback(int port) {
@@ -179,19 +179,24 @@ static unsigned wanted(struct conn *c, struct side *s) {
  * EPOLLHUP/EPOLLERR are reported even with an empty mask: a side we want
  * nothing from is taken out of epoll, so a hung-up peer cannot spin us.
  */
-static void update_interest(struct conn *c, struct side *s) {
+static int update_interest(struct conn *c, struct side *s) {
   unsigned m = wanted(c, s);
-  if (s->registered && m == s->mask) return;
+  if (s->registered && m == s->mask) return 0;
   struct epoll_event ev = {.events = m, .data.ptr = s};
   if (m == 0) {
     if (s->registered) epoll_ctl(epfd, EPOLL_CTL_DEL, s->fd, NULL);
     s->registered = 0;
   } else if (epoll_ctl(epfd, s->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s->fd, &ev) < 0) {
-    fail("epoll_ctl");
+    return -1; /* ENOMEM, or max_user_watches: this connection goes, the others stay */
   } else {
     s->registered = 1;
   }
   s->mask = m;
+  return 0;
+}
+
+static void update_both(struct conn *c) {
+  if (update_interest(c, &c->client) < 0 || update_interest(c, &c->upstream) < 0) kill_conn(c, 1);
 }
 
 /* Pipe -> `to`; returns -1 on a connection error. */
@@ -289,8 +294,7 @@ static void side_event(struct side *s, unsigned events) {
     kill_conn(c, 0);
     return;
   }
-  update_interest(c, &c->client);
-  update_interest(c, &c->upstream);
+  update_both(c);
 }
 
 static int make_pipe(struct direction *d) {
@@ -301,13 +305,31 @@ static int make_pipe(struct direction *d) {
   return 0;
 }
 
+/*
+ * Out of fds, a connection left in the backlog would make the (level-
+ * triggered) listener spin: one fd is held in reserve to accept it and
+ * reset it at once, so the client learns and we stay idle.
+ */
+static int reserve_fd = -1;
+
+static void refuse_one(int listener) {
+  if (reserve_fd < 0) return;
+  close(reserve_fd);
+  int client = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+  if (client >= 0) {
+    reset_on_close(client);
+    close(client);
+  }
+  reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 static void accept_tcp(struct tcp_listener *l) {
   for (;;) {
     int client = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (client < 0) {
-      if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) return;
-      /* EMFILE and friends: leave it in the backlog, try on the next event */
-      fprintf(stderr, "nsbox-forward: accept: %s\n", strerror(errno));
+      if (errno == EMFILE || errno == ENFILE) refuse_one(l->fd);
+      else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+        fprintf(stderr, "nsbox-forward: accept: %s\n", strerror(errno));
       return;
     }
     struct conn *c = calloc(1, sizeof *c);
@@ -333,8 +355,7 @@ static void accept_tcp(struct tcp_listener *l) {
       continue;
     }
     c->connecting = r < 0;
-    update_interest(c, &c->client);
-    update_interest(c, &c->upstream);
+    update_both(c);
   }
 }
 
@@ -381,7 +402,10 @@ static struct udp_flow *new_flow(struct udp_listener *l, struct sockaddr_storage
   f->next = l->flows;
   l->flows = f;
   l->nflows++;
-  watch(fd, f, EPOLLIN);
+  if (watch(fd, f, EPOLLIN) < 0) {
+    close_flow(l, f);
+    return NULL;
+  }
   return f;
 }
 
@@ -435,6 +459,7 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   epfd = epoll_create1(EPOLL_CLOEXEC);
   if (epfd < 0) fail("epoll_create1");
+  reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   struct udp_listener **udp = calloc((size_t)argc, sizeof *udp);
   int nudp = 0;
   for (int i = 1; i < argc; i++) {
@@ -449,12 +474,12 @@ int main(int argc, char **argv) {
       struct tcp_listener *l = calloc(1, sizeof *l);
       if (!l) fail("calloc");
       *l = (struct tcp_listener){.tag = {TCP_LISTENER}, .fd = fd, .port = port};
-      watch(fd, l, EPOLLIN);
+      if (watch(fd, l, EPOLLIN) < 0) fail("epoll_ctl");
     } else if (strcmp(proto, "udp") == 0) {
       struct udp_listener *l = calloc(1, sizeof *l);
       if (!l) fail("calloc");
       *l = (struct udp_listener){.tag = {UDP_LISTENER}, .fd = fd, .port = port};
-      watch(fd, l, EPOLLIN);
+      if (watch(fd, l, EPOLLIN) < 0) fail("epoll_ctl");
       udp[nudp++] = l;
     } else {
       fprintf(stderr, "nsbox-forward: bad protocol in %s\n", argv[i]);
