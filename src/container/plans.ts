@@ -42,7 +42,14 @@ export interface MaskedPath {
  * container's /proc and /sys come from the same kernel as the host's. A
  * mount over a missing path would fail, so missing ones are left out.
  */
+let kernelMasks: { masked: MaskedPath[]; readOnly: string[] } | null = null;
+
+/** The kernel does not change under a running supervisor: looked up once. */
 export function maskedPathsOnThisKernel(): { masked: MaskedPath[]; readOnly: string[] } {
+  return (kernelMasks ??= lookUpMaskedPaths());
+}
+
+function lookUpMaskedPaths(): { masked: MaskedPath[]; readOnly: string[] } {
   const kind = (p: string) => {
     try {
       return statSync(p).isDirectory() ? 'dir' : 'file';
@@ -176,13 +183,7 @@ export function containerPlan(input: ContainerPlanInput): SpawnPlan {
     { op: 'chdir', path: input.workdir },
     { op: 'stdio', fds: input.stdio },
     { op: 'closeFds', from: 3 },
-    // The bounding set shrinks while we may still change it; the rest after the uid change.
-    { op: 'capabilities', keep: capabilityMask(input.capabilities), phase: 'bounding' },
-    { op: 'setIds', uid: input.user.uid, gid: input.user.gid, clearGroups: input.canSetGroups },
-    { op: 'capabilities', keep: capabilityMask(input.capabilities), phase: 'sets' },
-    // No setuid binary or file capability gains anything inside.
-    { op: 'noNewPrivs' },
-    { op: 'exec', file: input.argv[0]!, argv: input.argv, env: input.env, path: pathOf(input.env) },
+    ...becomeUserAndExec(input),
   ];
   return {
     cloneFlags: CLONE.NEWNS,
@@ -190,6 +191,29 @@ export function containerPlan(input: ContainerPlanInput): SpawnPlan {
     after: [],
     child,
   };
+}
+
+/**
+ * The last steps of a container's process and of an exec into it: its
+ * capabilities (the bounding set shrinks while we may still change it, the
+ * rest after the uid change), its user, no_new_privs (no setuid binary or
+ * file capability gains anything inside), then the command.
+ */
+function becomeUserAndExec(input: {
+  user: { uid: number; gid: number };
+  canSetGroups: boolean;
+  capabilities?: string[];
+  argv: string[];
+  env: string[];
+}): ChildStep[] {
+  const keep = capabilityMask(input.capabilities);
+  return [
+    { op: 'capabilities', keep, phase: 'bounding' },
+    { op: 'setIds', uid: input.user.uid, gid: input.user.gid, clearGroups: input.canSetGroups },
+    { op: 'capabilities', keep, phase: 'sets' },
+    { op: 'noNewPrivs' },
+    { op: 'exec', file: input.argv[0]!, argv: input.argv, env: input.env, path: pathOf(input.env) },
+  ];
 }
 
 /** As podman's --read-only: a read-only root with writable tmpfs on /tmp, /run, /var/tmp. */
@@ -227,12 +251,7 @@ export function containerExecPlan(input: ContainerExecPlanInput): SpawnPlan {
     { op: 'stdio', fds: input.stdio },
     { op: 'closeFds', from: 3 },
     ...(input.tty ? ([{ op: 'setsid' }, { op: 'setCtty', fd: 0 }] as ChildStep[]) : []),
-    // The bounding set shrinks while we may still change it; the rest after the uid change.
-    { op: 'capabilities', keep: capabilityMask(input.capabilities), phase: 'bounding' },
-    { op: 'setIds', uid: input.user.uid, gid: input.user.gid, clearGroups: input.canSetGroups },
-    { op: 'capabilities', keep: capabilityMask(input.capabilities), phase: 'sets' },
-    { op: 'noNewPrivs' },
-    { op: 'exec', file: input.argv[0]!, argv: input.argv, env: input.env, path: pathOf(input.env) },
+    ...becomeUserAndExec(input),
   ];
   return {
     cloneFlags: 0,

@@ -137,7 +137,7 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
       rememberLocalPod(pod);
       if (listeners.length || network === 'pasta') {
         try {
-          pod.attachForwarder(
+          pod.attachPortServer(
             network === 'pasta'
               ? await startPasta(pause.pid, ports, statePaths.podDir(root, id))
               : await startForwarder(pause.pidfd, listeners.map((l) => ({ fd: l.fd, mapping: l.mapping }))),

@@ -87,7 +87,8 @@ export class Pod {
   private removed = false;
   private pauseExited = false;
   private manager: ContainerManager | null = null;
-  private forwarderPid = 0;
+  /** The builtin forwarder or pasta: killed with the pause, waited for by stop. */
+  private portServerPid = 0;
   /** Where images are found (set by createPod/getPod: --root, else the data directory). */
   dataRoot: string = defaultDataRoot();
 
@@ -248,9 +249,9 @@ export class Pod {
     return res.container as ContainerRecord;
   }
 
-  /** Resolves once the forwarder has exited, so the host ports are closed. */
-  async forwarderGone(): Promise<void> {
-    if (this.forwarderPid > 0) await reaper.wait(this.forwarderPid);
+  /** Resolves once the port server (forwarder or pasta) has exited, so the host ports are closed. */
+  async portServerGone(): Promise<void> {
+    if (this.portServerPid > 0) await reaper.wait(this.portServerPid);
   }
 
   /** Waits for the pause to exit (local pods only). */
@@ -267,7 +268,7 @@ export class Pod {
     if (this.manager) await this.manager.stopAll(timeout);
     if (this.pauseExited || !isAlive(this.rec.pause)) {
       await this.exitStatus;
-      await this.forwarderGone();
+      await this.portServerGone();
       if (this.rec.stoppedAt) return;
       throw new NsboxError('POD_NOT_RUNNING', `pod ${this.rec.name} is already stopped`, `remove it with \`nsbox pod rm ${this.rec.name}\``);
     }
@@ -277,7 +278,7 @@ export class Pod {
     // waiter does not, so that an idle pod never holds its creator open).
     await reaper.wait(this.rec.pause.pid);
     clearTimeout(killer);
-    await this.forwarderGone();
+    await this.portServerGone();
     this.markStopped();
   }
 
@@ -316,9 +317,9 @@ export class Pod {
     }
   }
 
-  /** The port forwarder (or pasta) of a pod this process supervises: it goes with the pause. */
-  attachForwarder(pid: number): void {
-    this.forwarderPid = pid;
+  /** The port server (the builtin forwarder, or pasta) of a pod this process supervises: it goes with the pause. */
+  attachPortServer(pid: number): void {
+    this.portServerPid = pid;
     void reaper.wait(pid, { keepAlive: false });
     if (this.pauseExited) process.kill(pid, SIGKILL);
   }
@@ -326,9 +327,9 @@ export class Pod {
   private onPauseExit(): void {
     this.pauseExited = true;
     // The host ports close with the pod, not when the forwarder notices.
-    if (this.forwarderPid > 0) {
+    if (this.portServerPid > 0) {
       try {
-        process.kill(this.forwarderPid, SIGKILL);
+        process.kill(this.portServerPid, SIGKILL);
       } catch {
         // already gone
       }

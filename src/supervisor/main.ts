@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   const ports = record.ports ?? [];
   if (record.network === 'pasta') {
     try {
-      pod.attachForwarder(await startPasta(pausePid, ports, statePaths.podDir(root, id)));
+      pod.attachPortServer(await startPasta(pausePid, ports, statePaths.podDir(root, id)));
     } catch (err) {
       // `pod create` is waiting for us to listen: leave it the reason, take the pod down.
       writeNetworkError(root, id, err);
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   } else if (ports.length) {
-    pod.attachForwarder(await startForwarder(pidfd, ports.map((mapping, i) => ({ fd: 3 + i, mapping }))));
+    pod.attachPortServer(await startForwarder(pidfd, ports.map((mapping, i) => ({ fd: 3 + i, mapping }))));
     ports.forEach((_p, i) => closeFd(3 + i)); // the forwarder holds them now
   }
   const socketPath = statePaths.podSocket(root, id);
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop(10));
 
   await pod.waitExit();
-  await pod.forwarderGone(); // host ports closed before we report or exit
+  await pod.portServerGone(); // host ports closed before we report or exit
   clearInterval(keepAlive);
   server.close();
   try {
