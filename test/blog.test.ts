@@ -6,7 +6,6 @@
 // NSBOX_TEST_ROOTFS_CACHE points at a shared cache (scripts/test.mjs fills
 // it once as root); NSBOX_SKIP_BLOG=1 skips the file, loudly.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: plain ESM module; types in rootfs/build.d.mts
@@ -14,8 +13,9 @@ import { buildRootfs } from '../rootfs/build.mjs';
 // @ts-expect-error: plain ESM module shared with the demo
 import { blogCommands, ensureImage, imageNameFor, waitForBlog } from '../scripts/lib/blog-pod.mjs';
 import { removeStoreTree } from './helpers/archives.js';
-import { makeBusyboxTarball } from './helpers/busybox.js';
+import { importBusybox } from './helpers/busybox.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
+import { freePort, portRefused } from './helpers/net.js';
 import { isGoneOrZombie, nsbox, podDirs, processesMentioning, removeAllPods, waitFor } from './helpers/nsbox.js';
 
 const skip = process.env.NSBOX_SKIP_BLOG === '1';
@@ -23,23 +23,6 @@ const cacheDir = process.env.NSBOX_TEST_ROOTFS_CACHE || undefined;
 let root: string;
 let port: number;
 let images: { ghost: string; nginx: string };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-function refused(p: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port: p });
-    s.on('connect', () => (s.destroy(), resolve(false)));
-    s.on('error', () => resolve(true));
-  });
-}
 
 /** Host pids of every process in the PID namespace of `pausePid`. */
 function podPids(pausePid: number): number[] {
@@ -123,14 +106,13 @@ describe.skipIf(skip)(`the blog pod: nginx in front of Ghost (${testMode}${skip 
     expect(processesMentioning(record.id)).toEqual([]);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(record.id);
     expect(podDirs(root)).toEqual([]);
-    expect(await refused(port)).toBe(true);
+    expect(await portRefused(port)).toBe(true);
   }, 60_000);
 });
 
 describe.skipIf(skip)(`why the pause exists (${testMode})`, () => {
   it('a container that orphans children in a loop leaves no zombies: the pause, PID 1, reaps them', async () => {
-    const tarball = await makeBusyboxTarball(root);
-    expect(nsbox(root, ['image', 'import', tarball, '--name', 'busybox']).code).toBe(0);
+    await importBusybox(root);
     const hostPort = await freePort();
     expect(nsbox(root, ['pod', 'create', '--name', 'orphans', '-p', `127.0.0.1:${hostPort}:80`]).code).toBe(0);
     // Each round: a subshell starts `sleep` in the background and exits at

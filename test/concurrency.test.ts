@@ -4,7 +4,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeBusyboxTarball } from './helpers/busybox.js';
+import { importBusybox } from './helpers/busybox.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
 import { isGoneOrZombie, nsbox, nsboxAsync, podDirs, removeAllPods } from './helpers/nsbox.js';
 
@@ -12,8 +12,7 @@ let root: string;
 
 beforeAll(async () => {
   root = tempRoot();
-  const tarball = await makeBusyboxTarball(root);
-  expect(nsbox(root, ['image', 'import', tarball, '--name', 'busybox']).code).toBe(0);
+  await importBusybox(root);
 });
 afterAll(() => {
   removeAllPods(root);

@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeBusyboxTarball } from './helpers/busybox.js';
+import { importBusybox } from './helpers/busybox.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
 import { nsbox, podDirs, processesMentioning, waitFor, removeAllPods } from './helpers/nsbox.js';
 
@@ -14,8 +14,7 @@ const POD = 'ctr';
 
 beforeAll(async () => {
   root = tempRoot();
-  tarball = await makeBusyboxTarball(root);
-  expect(nsbox(root, ['image', 'import', tarball, '--name', 'busybox']).code).toBe(0);
+  tarball = await importBusybox(root);
   expect(nsbox(root, ['pod', 'create', '--name', POD]).code).toBe(0);
 });
 afterAll(() => {

@@ -4,19 +4,18 @@
 // port, temp file or partial image.
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeBusyboxTarball } from './helpers/busybox.js';
+import { importBusybox } from './helpers/busybox.js';
 import { cleanupRoot, cliPath, tempRoot, testMode } from './helpers/env.js';
+import { freePort, portRefused } from './helpers/net.js';
 import { childrenOf, isGoneOrZombie, nsbox, podDirs, processesMentioning, waitFor, removeAllPods } from './helpers/nsbox.js';
 
 let root: string;
 let busybox: string;
 beforeAll(async () => {
   root = tempRoot();
-  busybox = await makeBusyboxTarball(root);
-  expect(nsbox(root, ['image', 'import', busybox, '--name', 'busybox']).code).toBe(0);
+  busybox = await importBusybox(root);
 });
 
 /** Starts the CLI and SIGKILLs it after `ms`; resolves when it is gone. */
@@ -39,20 +38,6 @@ function tempFiles(dir = root): string[] {
   return out;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-const refused = (p: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = connect({ host: '127.0.0.1', port: p });
-    s.on('connect', () => (s.destroy(), resolve(false)));
-    s.on('error', () => resolve(true));
-  });
 afterAll(() => {
   removeAllPods(root);
   cleanupRoot(root);
@@ -109,7 +94,7 @@ describe(`faults (${testMode})`, () => {
     process.kill(before.supervisorPid, 'SIGKILL');
     await waitFor(() => isGoneOrZombie(before.pausePid) && isGoneOrZombie(web.process.pid), 5000, 'the pod to go with its supervisor');
     await waitFor(() => forwarders.every((p) => isGoneOrZombie(p)), 5000, 'the forwarder to go');
-    expect(await refused(port)).toBe(true);
+    expect(await portRefused(port)).toBe(true);
     expect(info('f-busy').status).toBe('exited');
     expect(nsbox(root, ['ps', '-q']).stdout).toBe(''); // not running any more
     expect(nsbox(root, ['ps', '-a', '-q']).stdout).toBe('f-busy/web\n');

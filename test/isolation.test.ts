@@ -7,7 +7,7 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MASKED_PATHS, READONLY_PATHS, maskedPathsOnThisKernel } from '../dist/container/plans.js';
-import { makeBusyboxTarball } from './helpers/busybox.js';
+import { importBusybox } from './helpers/busybox.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
 import { nsbox, removeAllPods } from './helpers/nsbox.js';
 
@@ -20,8 +20,7 @@ const sh = (pod: string, script: string, ...runArgs: string[]) => nsbox(root, ['
 
 beforeAll(async () => {
   root = tempRoot();
-  const tarball = await makeBusyboxTarball(root);
-  expect(nsbox(root, ['image', 'import', tarball, '--name', 'busybox']).code).toBe(0);
+  await importBusybox(root);
   for (const pod of ['iso', 'other']) expect(nsbox(root, ['pod', 'create', '--name', pod]).code).toBe(0);
   hostService = createServer((s) => s.end('host secret\n'));
   await new Promise<void>((r) => hostService.listen(0, '0.0.0.0', () => r()));

@@ -3,30 +3,15 @@
 // into one pod with no fd or memory growth in its supervisor. The figures go
 // to the test's output (console.log) for the closing note.
 import { readdirSync, readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getPod } from '../dist/index.js';
-import { makeBusyboxTarball } from './helpers/busybox.js';
+import { importBusybox } from './helpers/busybox.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
+import { freePort, portRefused } from './helpers/net.js';
 import { isGoneOrZombie, nsbox, nsboxAsync, podDirs, processesMentioning, removeAllPods, waitFor } from './helpers/nsbox.js';
 
 let root: string;
 const PODS = 50;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-const refused = (p: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = connect({ host: '127.0.0.1', port: p });
-    s.on('connect', () => (s.destroy(), resolve(false)));
-    s.on('error', () => resolve(true));
-  });
 
 /** Runs `fn` over `items`, `width` at a time. */
 async function inBatches<T, R>(items: T[], width: number, fn: (x: T) => Promise<R>): Promise<R[]> {
@@ -40,8 +25,7 @@ const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc
 
 beforeAll(async () => {
   root = tempRoot();
-  const tarball = await makeBusyboxTarball(root);
-  expect(nsbox(root, ['image', 'import', tarball, '--name', 'busybox']).code).toBe(0);
+  await importBusybox(root);
 });
 afterAll(() => {
   removeAllPods(root);
@@ -89,7 +73,7 @@ describe(`load (${testMode})`, () => {
     for (const p of pods) expect(isGoneOrZombie(p.pausePid) && isGoneOrZombie(p.supervisorPid)).toBe(true);
     expect(podDirs(root)).toEqual([]);
     expect(processesMentioning(root)).toEqual([]);
-    const stillOpen = await Promise.all(ports.map(refused));
+    const stillOpen = await Promise.all(ports.map(portRefused));
     expect(stillOpen.every(Boolean)).toBe(true);
   }, 300_000);
 

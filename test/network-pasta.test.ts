@@ -3,28 +3,20 @@
 // usable /dev/net/tun; where there is none, the error path is all that can
 // run, and the test says so out loud.
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPod } from '../dist/index.js';
 import { pastaSupport } from '../dist/net/pasta-support.js';
 // @ts-expect-error: a plain .mjs helper of the rootfs recipes
 import { debianMirrors } from '../rootfs/lib/debian.mjs';
-import { makeBusyboxTarball } from './helpers/busybox.js';
+import { importBusybox } from './helpers/busybox.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
+import { freePort, portRefused } from './helpers/net.js';
 import { nsbox, podDirs, processesMentioning, removeAllPods } from './helpers/nsbox.js';
 
 const support = pastaSupport();
 let root: string;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function getWithRetry(url: string): Promise<string> {
   for (let i = 0; i < 100; i++) {
@@ -51,8 +43,7 @@ function reaches(server: ReturnType<typeof createServer>, connectFromPod: () => 
 
 beforeAll(async () => {
   root = tempRoot();
-  const tarball = await makeBusyboxTarball(root);
-  expect(nsbox(root, ['image', 'import', tarball, '--name', 'busybox']).code).toBe(0);
+  await importBusybox(root);
 });
 afterAll(() => {
   removeAllPods(root);
@@ -100,11 +91,7 @@ describe(`--network pasta (${testMode})`, () => {
     expect(nsbox(root, ['pod', 'rm', '-f', 'web']).code).toBe(0);
     expect(processesMentioning(`--tcp-ports 127.0.0.1/${port}:8080`)).toEqual([]);
     // The host port is closed when rm returns.
-    await new Promise<void>((resolve, reject) => {
-      const s = connect({ host: '127.0.0.1', port });
-      s.on('connect', () => reject(new Error('still listening')));
-      s.on('error', () => resolve());
-    });
+    expect(await portRefused(port)).toBe(true);
   });
 
   it('library pods: the service sees 127.0.0.1 for host clients, and the host loopback stays out of reach', async () => {

@@ -3,24 +3,15 @@
 // loopback. TCP and UDP; podman's -p syntax.
 import { createSocket } from 'node:dgram';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPod } from '../dist/index.js';
-import { makeBusyboxTarball } from './helpers/busybox.js';
+import { importBusybox } from './helpers/busybox.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
+import { freePort } from './helpers/net.js';
 import { childrenOf, isGoneOrZombie, nsbox, podDirs, removeAllPods, waitFor } from './helpers/nsbox.js';
 
 let root: string;
-let tarball: string;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function get(port: number): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}/hello.txt`);
@@ -40,8 +31,7 @@ function probe(port: number): Promise<'refused' | 'closed' | 'data'> {
 
 beforeAll(async () => {
   root = tempRoot();
-  tarball = await makeBusyboxTarball(root);
-  expect(nsbox(root, ['image', 'import', tarball, '--name', 'busybox']).code).toBe(0);
+  await importBusybox(root);
 });
 afterAll(() => {
   removeAllPods(root);

@@ -1,8 +1,9 @@
 // A tiny busybox rootfs tarball made in the test from the host's static
 // busybox (Debian busybox-static), so container tests need no network.
 // Entries are root-owned with exact modes (rootfs/lib/tar-writer.mjs).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { cliPath } from './env.js';
 // @ts-expect-error: plain ESM helper without type declarations
 import { writeRootfsTar } from '../../rootfs/lib/tar-writer.mjs';
 
@@ -20,4 +21,12 @@ export async function makeBusyboxTarball(dir: string): Promise<string> {
   const file = join(dir, 'busybox.tar');
   writeRootfsTar(file, entries);
   return file;
+}
+
+/** Makes the busybox tarball in `root` and imports it there as image `busybox`; returns the tarball. */
+export async function importBusybox(root: string): Promise<string> {
+  const tarball = await makeBusyboxTarball(root);
+  const r = spawnSync(process.execPath, [cliPath, '--root', root, 'image', 'import', tarball, '--name', 'busybox'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`importing the busybox image failed (exit ${r.status}): ${r.stderr}`);
+  return tarball;
 }
