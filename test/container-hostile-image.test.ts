@@ -43,7 +43,7 @@ describe(`hostile image symlinks (${testMode})`, () => {
     const r = nsbox(root, ['run', '--pod', 'h', '--name', 'c', 'hostile', 'sh', '-c', 'cat /etc/hostname']);
     expect(r.code).not.toBe(0);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/^nsbox: mount .* on \/dev: E[A-Z]+/);
+    expect(r.stderr).toMatch(/^nsbox: (mount .* on \/dev|mkdir \/dev): E[A-Z]+/);
     // Nothing appeared next to the host file the image pointed at.
     expect(readdirSync(outside).sort()).toEqual(['precious']);
     expect(readFileSync(join(outside, 'precious'), 'utf8')).toBe('untouched\n');

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define NSBOX_PLAN_MAGIC 0x5842534eu /* "NSBX" */
-#define NSBOX_PLAN_VERSION 1u
+#define NSBOX_PLAN_VERSION 2u
 
 enum nsbox_section { SECTION_SETUP = 0, SECTION_MIDDLE = 1, SECTION_AFTER = 2, SECTION_CHILD = 3 };
 
@@ -43,8 +43,8 @@ enum nsbox_op {
   OP_SETGID_UID = 21,     /* arg0 gid, arg1 uid, arg2 1 = also setgroups(0) */
   OP_SETHOSTNAME = 22,    /* strings: hostname */
   OP_LOOPBACK_UP = 23,
-  OP_MOUNT = 24,          /* arg0 flags; strings: source, target, fstype, data ("" = NULL) */
-  OP_CHDIR = 25,          /* strings: path */
+  OP_MOUNT = 24,          /* arg0 flags, arg1 scope; strings: source, target, fstype, data ("" = NULL) */
+  OP_CHDIR = 25,          /* arg0 scope; strings: path */
   OP_SETSID = 26,
   OP_SET_CTTY = 27,       /* arg0 fd */
   OP_STDIO = 28,          /* arg0..2 fds for 0,1,2 (-1 = /dev/null) */
@@ -54,9 +54,9 @@ enum nsbox_op {
   OP_NO_NEW_PRIVS = 32,
   OP_PDEATHSIG = 33,      /* arg0 signal */
   OP_UMASK = 34,          /* arg0 mask */
-  OP_MKDIR = 35,          /* arg0 mode; strings: path (an existing one is fine) */
-  OP_TOUCH = 36,          /* arg0 mode; strings: path (an existing one is fine) */
-  OP_SYMLINK = 37,        /* strings: target, path (an existing path is fine) */
+  OP_MKDIR = 35,          /* arg0 mode, arg1 scope; strings: path (an existing directory is fine) */
+  OP_TOUCH = 36,          /* arg0 mode, arg1 scope; strings: path (an existing one is fine) */
+  OP_SYMLINK = 37,        /* arg0 scope; strings: target, path (an existing path is fine) */
   OP_PIVOT_ROOT = 38,     /* strings: new root, put_old ("" = stack the old root on
                              the new one and detach it at once) */
   OP_UMOUNT = 39,         /* arg0 umount2 flags; strings: path */
@@ -65,7 +65,19 @@ enum nsbox_op {
                              the others from the bounding set (before OP_SETGID_UID),
                              1 = effective/permitted/inheritable = mask (as far as
                              still permitted), ambient cleared (after it) */
-  OP_EXEC = 40,           /* arg0 argc, arg1 envc; strings: file, argv..., envp..., PATH */
+  OP_COPY_FILE = 43,      /* arg0 mode, arg1 source fd (read at offset 0); strings: new file (host scope) */
+  OP_PTY = 44,            /* arg0 unix socket: a pty made inside the root (/dev/ptmx), its
+                             master sent over the socket, the slave as fds 0-2 and the
+                             controlling terminal (after OP_SETSID) */      /* arg0 mode; strings: source, new file (host scope) */
+  OP_EXEC = 40,           /* arg0 argc, arg1 envc, arg2 fd to execveat (-1: by name);
+                             strings: file, argv..., envp..., PATH */
+};
+
+/* How path steps resolve their paths (see paths.c). */
+enum nsbox_scope {
+  SCOPE_HOST = 0,             /* as given: nsbox's own paths, before pivot_root */
+  SCOPE_ROOT = 1,             /* inside the current root, no /proc magic links */
+  SCOPE_ROOT_NO_SYMLINKS = 2, /* inside the current root, no symlinks at all */
 };
 
 #define PLAN_FINAL_IS_MIDDLES_CHILD 1u

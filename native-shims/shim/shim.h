@@ -51,6 +51,16 @@ int nsbox_run_after_step(struct ctx *c, struct step *s);
 int nsbox_run_child_step(struct ctx *c, struct step *s);
 int nsbox_exec_middle(struct ctx *c, struct step *s);
 void nsbox_reset_signal_handlers(void);
+
+/* paths.c: path steps resolved by scope (enum nsbox_scope); 0 or -errno. */
+int nsbox_mkdir_scoped(const char *path, mode_t mode, int scope);
+int nsbox_touch_scoped(const char *path, mode_t mode, int scope);
+int nsbox_symlink_scoped(const char *target, const char *path, int scope);
+int nsbox_chdir_scoped(const char *path, int scope);
+int nsbox_mount_scoped(const char *source, const char *target, const char *fstype, unsigned long flags,
+                       const char *data, int scope);
+int nsbox_copy_file(int source_fd, const char *target, mode_t mode);
+int nsbox_open_scoped_fd(const char *path, int flags);
 void nsbox_unblock_all_signals(void);
 
 #endif

@@ -220,13 +220,10 @@ static int loopback_up(void) {
   return rc < 0 ? -err : 0;
 }
 
-static const char *or_null(const char *s) { return s && s[0] ? s : NULL; }
-
 static int do_mount(struct step *s) {
   if (s->nstr != 4)
     return -EINVAL;
-  FAIL_IF(mount(or_null(s->str[0]), s->str[1], or_null(s->str[2]), (unsigned long)s->arg[0], or_null(s->str[3])) < 0);
-  return 0;
+  return nsbox_mount_scoped(s->str[0], s->str[1], s->str[2], (unsigned long)s->arg[0], s->str[3], (int)s->arg[1]);
 }
 
 static int setup_stdio(struct ctx *c, struct step *s) {
@@ -247,6 +244,50 @@ static int setup_stdio(struct ctx *c, struct step *s) {
     close(tmp[i]);
   }
   return 0;
+}
+
+/*
+ * A terminal made inside this process's root (its own devpts, so ttyname
+ * works there), as runc does: the master goes back to the caller over the
+ * socket `sock`, the slave becomes stdin/stdout/stderr and the controlling
+ * terminal of our new session. Never the caller's own terminal.
+ */
+static int make_pty(struct ctx *c, int sock) {
+  int master = nsbox_open_scoped_fd("/dev/ptmx", O_RDWR | O_NOCTTY);
+  if (master < 0)
+    return master;
+  int unlock = 0, rc = 0;
+  int slave = -1;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+    rc = -errno;
+  if (rc == 0) {
+    char byte = 'T';
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    union {
+      char buf[CMSG_SPACE(sizeof(int))];
+      struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &master, sizeof master);
+    if (sendmsg(sock, &msg, 0) < 0)
+      rc = -errno;
+  }
+  close(master);
+  if (rc == 0 && ioctl(slave, TIOCSCTTY, 0) < 0)
+    rc = -errno;
+  for (int fd = 0; rc == 0 && fd < 3; fd++) {
+    rc = protect_fd(c, fd);
+    if (rc == 0 && dup2(slave, fd) < 0)
+      rc = -errno;
+  }
+  if (slave >= 0)
+    close(slave);
+  return rc;
 }
 
 static int keep_fd(struct ctx *c, struct step *s) {
@@ -330,6 +371,11 @@ static int pivot_root_into(struct step *s) {
 static int exec_command(struct step *s) {
   const char *file = s->str[0];
   nsbox_unblock_all_signals();
+  if (s->arg[2] >= 0) {
+    /* A program opened by the caller outside this process's root. */
+    syscall(SYS_execveat, (int)s->arg[2], "", s->argv, s->envp, AT_EMPTY_PATH);
+    return -errno;
+  }
   if (strchr(file, '/') || !s->path) {
     execve(file, s->argv, s->envp);
     return -errno;
@@ -379,11 +425,12 @@ int nsbox_run_child_step(struct ctx *c, struct step *s) {
   case OP_MOUNT:
     return do_mount(s);
   case OP_CHDIR:
-    FAIL_IF(s->nstr != 1 || chdir(s->str[0]) < 0);
-    return 0;
+    return s->nstr != 1 ? -EINVAL : nsbox_chdir_scoped(s->str[0], (int)s->arg[0]);
   case OP_SETSID:
     FAIL_IF(setsid() < 0);
     return 0;
+  case OP_PTY:
+    return make_pty(c, (int)s->arg[0]);
   case OP_SET_CTTY:
     FAIL_IF(ioctl((int)s->arg[0], TIOCSCTTY, 0) < 0);
     return 0;
@@ -410,19 +457,13 @@ int nsbox_run_child_step(struct ctx *c, struct step *s) {
     umask((mode_t)s->arg[0]);
     return 0;
   case OP_MKDIR:
-    FAIL_IF(s->nstr != 1 || (mkdir(s->str[0], (mode_t)s->arg[0]) < 0 && errno != EEXIST));
-    return 0;
-  case OP_TOUCH: {
-    if (s->nstr != 1)
-      return -EINVAL;
-    int fd = open(s->str[0], O_WRONLY | O_CREAT | O_CLOEXEC, (mode_t)s->arg[0]);
-    FAIL_IF(fd < 0);
-    close(fd);
-    return 0;
-  }
+    return s->nstr != 1 ? -EINVAL : nsbox_mkdir_scoped(s->str[0], (mode_t)s->arg[0], (int)s->arg[1]);
+  case OP_TOUCH:
+    return s->nstr != 1 ? -EINVAL : nsbox_touch_scoped(s->str[0], (mode_t)s->arg[0], (int)s->arg[1]);
   case OP_SYMLINK:
-    FAIL_IF(s->nstr != 2 || (symlink(s->str[0], s->str[1]) < 0 && errno != EEXIST));
-    return 0;
+    return s->nstr != 2 ? -EINVAL : nsbox_symlink_scoped(s->str[0], s->str[1], (int)s->arg[0]);
+  case OP_COPY_FILE:
+    return s->nstr != 1 ? -EINVAL : nsbox_copy_file((int)s->arg[1], s->str[0], (mode_t)s->arg[0]);
   case OP_PIVOT_ROOT:
     return pivot_root_into(s);
   case OP_UMOUNT:

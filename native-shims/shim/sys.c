@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/file.h>
+#include <linux/openat2.h>
+#include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -42,32 +45,6 @@ int nsbox_reap(int pid, int *status_out) {
   return r;
 }
 
-/* Opens a pty pair: fds[0] master, fds[1] slave, both close-on-exec. */
-int nsbox_openpty(int *fds, int rows, int cols) {
-  int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (master < 0)
-    return -errno;
-  char name[128];
-  if (unlockpt(master) < 0 || ptsname_r(master, name, sizeof name) != 0) {
-    int err = errno;
-    close(master);
-    return -err;
-  }
-  int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (slave < 0) {
-    int err = errno;
-    close(master);
-    return -err;
-  }
-  if (rows > 0 && cols > 0) {
-    struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
-    ioctl(master, TIOCSWINSZ, &ws);
-  }
-  fds[0] = master;
-  fds[1] = slave;
-  return 0;
-}
-
 int nsbox_set_winsize(int fd, int rows, int cols) {
   struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
   return ioctl(fd, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
@@ -95,4 +72,52 @@ int nsbox_mknod_whiteout(const char *path) {
 
 int nsbox_lsetxattr(const char *path, const char *name, const char *value, int size) {
   return lsetxattr(path, name, value, (size_t)size, 0) < 0 ? -errno : 0;
+}
+
+/* A unix socket pair (close-on-exec) to receive a pty master from a child. */
+int nsbox_socketpair(int *fds) {
+  return socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, fds) < 0 ? -errno : 0;
+}
+
+/* Receives one fd sent with SCM_RIGHTS (never blocks: the sender is done). */
+int nsbox_recv_fd(int sock) {
+  char byte;
+  struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  ssize_t n;
+  do
+    n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return -errno;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+    return -EBADMSG;
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return fd;
+}
+
+/*
+ * Opens `rel` below `dir` for reading without following any symlink on the
+ * way (image files read on the host: a link in an image never leads the
+ * reader elsewhere), and without blocking on a FIFO. The caller checks the
+ * type and bounds what it reads.
+ */
+int nsbox_open_beneath(const char *dir, const char *rel) {
+  int d = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (d < 0)
+    return -errno;
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  long fd = syscall(SYS_openat2, d, rel, &how, sizeof how);
+  int err = errno;
+  close(d);
+  return fd < 0 ? -err : (int)fd;
 }

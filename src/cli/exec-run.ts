@@ -1,17 +1,26 @@
 import { NsboxError } from '../errors.js';
 import { buildEnv, ExecFailure, spawnCommand } from '../pod/exec.js';
 import { execPlan } from '../pod/plans.js';
+import { closeHostProgram, lookUpHostView, openHostProgram } from '../pod/host-view.js';
 import { containerExecPlan } from '../container/plans.js';
 import type { SpawnPlan } from '../native/plan.js';
+import type { CommandStdio } from '../pod/plans.js';
 import { openPausePidfd } from '../pod/pod.js';
 import { findPod } from '../pod/store.js';
 import { closeFd } from '../native/ffi.js';
 import { reaper } from '../process/reaper.js';
 import { shellExitCode } from '../process/wait-status.js';
 import { parseEnvOption } from './parse.js';
-import { attachTty } from './tty.js';
+import { openTtyChannel } from './tty.js';
+import { forwardSignals, relayStdio } from './exec-relay.js';
 import type { ExecCliOptions } from './exec.js';
 
+interface ExecTarget {
+  pidfd: number;
+  plan: (stdio: CommandStdio) => SpawnPlan;
+  /** What to release once the command has started (or failed to). */
+  release(): void;
+}
 
 /** `nsbox exec`: joins the pause or a container and runs the command as our child. */
 export async function runExec(podRef: string, rawCommand: string[], opts: ExecCliOptions, root: string): Promise<void> {
@@ -20,12 +29,19 @@ export async function runExec(podRef: string, rawCommand: string[], opts: ExecCl
   const record = findPod(root, podRef);
   const extraEnv = parseEnvOption(opts.env);
   const termEnv: Record<string, string> = opts.tty ? { TERM: process.env.TERM ?? 'xterm' } : {};
-  let target: { pidfd: number; plan: (stdio: [number, number, number], tty: boolean) => SpawnPlan };
+  let target: ExecTarget;
   if (opts.join === 'pause') {
+    // A host program in the pod's namespaces, with a read-only view of the host's system directories.
     const pidfd = openPausePidfd(record);
     const env = buildEnv({ HOSTNAME: record.hostname, HOME: '/root', ...termEnv }, extraEnv);
     const cwd = opts.workdir ?? '/';
-    target = { pidfd, plan: (stdio, tty) => execPlan({ pausePidfd: pidfd, argv: command, env, cwd, stdio, tty }) };
+    const hostView = lookUpHostView();
+    const execFd = openHostProgram(command[0]!, hostView);
+    target = {
+      pidfd,
+      plan: (stdio) => execPlan({ pausePidfd: pidfd, argv: command, env, cwd, stdio, hostView, execFd }),
+      release: () => closeHostProgram(execFd),
+    };
   } else {
     // Joining a container: its mount namespace, working directory and environment too.
     const { Container } = await import('../container/container.js');
@@ -37,15 +53,22 @@ export async function runExec(podRef: string, rawCommand: string[], opts: ExecCl
     const env = buildEnv({ ...base, ...termEnv }, extraEnv);
     const cwd = opts.workdir ?? r.workdir;
     const canSetGroups = record.mapping !== 'single';
-    target = { pidfd, plan: (stdio, tty) => containerExecPlan({ containerPidfd: pidfd, argv: command, env, cwd, user: r.user, canSetGroups, stdio, tty, capabilities: r.capabilities }) };
+    target = {
+      pidfd,
+      plan: (stdio) => containerExecPlan({ containerPidfd: pidfd, argv: command, env, cwd, user: r.user, canSetGroups, stdio, capabilities: r.capabilities }),
+      release: () => {},
+    };
   }
-  const tty = opts.tty ? attachTty(!!opts.interactive) : null;
+  // Never our own fds: a terminal the command makes inside its root, or pipes we relay.
+  const tty = opts.tty ? openTtyChannel(!!opts.interactive) : null;
+  const relay = tty ? null : relayStdio(!!opts.interactive);
   let pid: number;
   try {
-    const stdio: [number, number, number] = tty ? [tty.slave, tty.slave, tty.slave] : [opts.interactive ? 0 : -1, 1, 2];
-    pid = await spawnCommand(target.plan(stdio, !!tty), { blocking: true });
+    const stdio: CommandStdio = tty ? { terminalSocket: tty.childSocket } : { fds: relay!.childFds };
+    pid = await spawnCommand(target.plan(stdio), { blocking: true });
   } catch (err) {
     tty?.close();
+    relay?.close();
     if (err instanceof ExecFailure) {
       process.stderr.write(`nsbox: ${err.message}\n`);
       process.exitCode = err.exitCode;
@@ -54,9 +77,14 @@ export async function runExec(podRef: string, rawCommand: string[], opts: ExecCl
     throw err;
   } finally {
     closeFd(target.pidfd);
+    target.release();
   }
-  tty?.started();
+  const terminal = tty?.attach() ?? null;
+  relay?.started();
+  const stopForwarding = forwardSignals(pid);
   const status = await reaper.wait(pid);
-  if (tty) await tty.drain();
+  stopForwarding();
+  if (terminal) await terminal.drain();
+  if (relay) await relay.finish();
   process.exitCode = shellExitCode(status);
 }

@@ -21,7 +21,8 @@ export function registerPs(program: Command): void {
         r.state !== 'exited' && r.process && !isAlive(r.process) ? { ...r, state: 'exited' as const } : r,
       );
       const shown = records.filter((r) => opts.all || r.state !== 'exited');
-      if (format === 'json') return void process.stdout.write(JSON.stringify(shown, null, 2) + '\n');
+      // Never the environment: it carries the secrets passed with -e (podman's ps shows none either).
+      if (format === 'json') return void process.stdout.write(JSON.stringify(shown.map(({ env: _env, ...rest }) => rest), null, 2) + '\n');
       if (opts.quiet) return void process.stdout.write(shown.map((r) => `${r.podName}/${r.name}\n`).join(''));
       const rows = shown.map((r) => [
         shortId(r.id),

@@ -1,28 +1,54 @@
-// `exec -t`: a pty whose slave becomes the command's controlling terminal;
-// we copy between our terminal and the master, in raw mode, and forward
-// window size changes.
+// `exec -t`: the command makes a pty inside its own root (its devpts, so
+// `tty` names it there) and sends us the master; we copy between our
+// terminal and the master, in raw mode, and forward window size changes.
+// The command never gets our own terminal.
 import { read, writeSync } from 'node:fs';
 import { NsboxError } from '../errors.js';
 import { errnoName } from '../native/errno.js';
-import { closeFd, openPty, setWinsize } from '../native/ffi.js';
+import { closeFd, receiveFd, setWinsize, socketPair } from '../native/ffi.js';
+
+export interface TtyChannel {
+  /** The socket end the command sends its pty master over. */
+  childSocket: number;
+  /** Once the command has started: the master, attached to our terminal. */
+  attach(): AttachedTty;
+  close(): void;
+}
 
 export interface AttachedTty {
-  slave: number;
-  started(): void;
+  /** Resolves once every process has closed the terminal. */
   drain(): Promise<void>;
   close(): void;
 }
 
-export function attachTty(interactive: boolean): AttachedTty {
-  const rows = process.stdout.rows ?? 24;
-  const cols = process.stdout.columns ?? 80;
-  const pty = openPty(rows, cols);
-  if (pty.rc < 0) throw new NsboxError('PTY', `cannot allocate a pseudo-terminal: ${errnoName(-pty.rc)}`, 'is /dev/pts mounted and /dev/ptmx accessible?');
-  const master = pty.master;
-  let slave = pty.slave;
+export function openTtyChannel(interactive: boolean): TtyChannel {
+  const pair = socketPair();
+  if (pair.rc < 0) throw new NsboxError('PTY', `cannot create a socket pair for the terminal: ${errnoName(-pair.rc)}`, 'too many open files? raise `ulimit -n`');
+  const [ours, theirs] = pair.fds;
+  let open = true;
+  const close = () => {
+    if (!open) return;
+    open = false;
+    closeFd(ours);
+    closeFd(theirs);
+  };
+  return {
+    childSocket: theirs,
+    attach() {
+      const master = receiveFd(ours);
+      close();
+      if (master < 0) throw new NsboxError('PTY', `the command's terminal did not arrive: ${errnoName(-master)}`, 'is /dev/pts mounted in the container?');
+      return attachMaster(master, interactive);
+    },
+    close,
+  };
+}
+
+function attachMaster(master: number, interactive: boolean): AttachedTty {
+  const resize = () => setWinsize(master, process.stdout.rows ?? 24, process.stdout.columns ?? 80);
+  resize();
   const stdin = process.stdin;
   const rawMode = interactive && stdin.isTTY;
-  const onResize = () => setWinsize(master, process.stdout.rows ?? rows, process.stdout.columns ?? cols);
   const onInput = (d: Buffer) => {
     try {
       writeSync(master, d);
@@ -39,8 +65,7 @@ export function attachTty(interactive: boolean): AttachedTty {
       stdin.off('data', onInput);
       stdin.pause();
     }
-    process.off('SIGWINCH', onResize);
-    if (slave >= 0) closeFd(slave);
+    process.off('SIGWINCH', resize);
     closeFd(master);
   };
   // Reads until the slave side is closed by every process (EIO).
@@ -53,18 +78,13 @@ export function attachTty(interactive: boolean): AttachedTty {
       });
     pump();
   });
+  if (rawMode) stdin.setRawMode(true);
+  if (interactive) {
+    stdin.on('data', onInput);
+    stdin.resume();
+  }
+  process.on('SIGWINCH', resize);
   return {
-    slave,
-    started() {
-      closeFd(slave);
-      slave = -1;
-      if (rawMode) stdin.setRawMode(true);
-      if (interactive) {
-        stdin.on('data', onInput);
-        stdin.resume();
-      }
-      process.on('SIGWINCH', onResize);
-    },
     async drain() {
       await output;
       close();

@@ -58,13 +58,18 @@ function capabilityName(text: string, flag: string): string {
   throw new NsboxError('INVALID_ARGUMENT', `unknown capability ${JSON.stringify(text)} in ${flag}`, 'use names such as NET_ADMIN or CAP_NET_RAW, or ALL (see capabilities(7))');
 }
 
-/** The set a container keeps: the default, minus --cap-drop, plus --cap-add (ALL works on either side). */
+/**
+ * The set a container keeps, as docker and podman compute it: --cap-add ALL
+ * starts from every capability and the drops apply after it; otherwise the
+ * default set minus the drops (none with --cap-drop ALL), plus the adds.
+ */
 export function resolveCapabilities(add: readonly string[] = [], drop: readonly string[] = []): string[] {
   const adds = add.map((c) => capabilityName(c, '--cap-add'));
   const drops = drop.map((c) => capabilityName(c, '--cap-drop'));
-  let set = new Set(drops.includes('ALL') ? [] : DEFAULT_CAPABILITIES.filter((c) => !drops.includes(c)));
-  if (adds.includes('ALL')) set = new Set(Object.keys(CAPABILITY_NUMBERS));
-  for (const c of adds) if (c !== 'ALL') set.add(c);
+  const set = new Set(adds.includes('ALL') ? Object.keys(CAPABILITY_NUMBERS) : DEFAULT_CAPABILITIES);
+  if (drops.includes('ALL')) set.clear();
+  for (const c of drops) set.delete(c);
+  if (!adds.includes('ALL')) for (const c of adds) set.add(c);
   return [...set].sort((a, b) => CAPABILITY_NUMBERS[a]! - CAPABILITY_NUMBERS[b]!);
 }
 

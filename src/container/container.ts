@@ -91,7 +91,7 @@ export class Container {
     try {
       const env = buildEnv(Object.fromEntries(r.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])), opts.env);
       return await execCaptured(opts, (stdio) =>
-        containerExecPlan({ containerPidfd: fd, argv, env, cwd: opts.cwd ?? r.workdir, user: r.user, canSetGroups: this.pod.record.mapping !== 'single', stdio, tty: false, capabilities: r.capabilities }),
+        containerExecPlan({ containerPidfd: fd, argv, env, cwd: opts.cwd ?? r.workdir, user: r.user, canSetGroups: this.pod.record.mapping !== 'single', stdio: { fds: stdio }, capabilities: r.capabilities }),
       );
     } finally {
       closeFd(fd);

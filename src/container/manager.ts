@@ -11,6 +11,8 @@ import { runPlan, SpawnFailure } from '../native/spawn.js';
 import { execFailureExitCode, execFailureMessage } from '../pod/exec.js';
 import type { PodRecord } from '../pod/record.js';
 import { identify, isAlive } from '../process/proc-stat.js';
+import { killMountNamespace, mountNamespaceOf } from '../process/mount-namespace.js';
+import { requireMappedIds } from '../idmap/mapped-ids.js';
 import { randomHex } from '../process/random.js';
 import { reaper } from '../process/reaper.js';
 import { shellExitCode } from '../process/wait-status.js';
@@ -33,6 +35,8 @@ interface Live {
   record: ContainerRecord;
   paths: ContainerPaths;
   pidfd: number;
+  /** The container's mount namespace: every process of it, orphans included, is in it. */
+  mountNs: string | null;
   exited: Promise<void>;
   stopRequested: boolean;
   restartTimer: NodeJS.Timeout | null;
@@ -80,6 +84,7 @@ export class ContainerManager {
   async run(req: RunRequest): Promise<ContainerRecord> {
     if (existsSync(this.paths(req.name).dir))
       throw new NsboxError('DUPLICATE_NAME', `a container named ${req.name} already exists in pod ${this.pod.name}`, `choose another name or remove it with \`nsbox rm -f ${this.pod.name}/${req.name}\``);
+    requireMappedIds(req.user, this.pod.pause.pid, this.pod.name);
     const paths = this.paths(req.name);
     prepareContainerDir(paths, this.pod.hostname);
     const record: ContainerRecord = {
@@ -106,7 +111,7 @@ export class ContainerManager {
       restartCount: 0,
       error: null,
     };
-    const live: Live = { record, paths, pidfd: -1, exited: Promise.resolve(), stopRequested: false, restartTimer: null, ...settlement(), image: req.image };
+    const live: Live = { record, paths, pidfd: -1, mountNs: null, exited: Promise.resolve(), stopRequested: false, restartTimer: null, ...settlement(), image: req.image };
     this.live.set(req.name, live);
     this.save(live);
     await this.start(live, req.image);
@@ -179,6 +184,7 @@ export class ContainerManager {
     closeFd(out.write);
     closeFd(err.write);
     live.pidfd = pidfdOpen(pid);
+    live.mountNs = mountNamespaceOf(pid);
     r.state = live.stopRequested ? 'stopping' : 'running';
     r.process = identify(pid);
     r.startedAt = new Date().toISOString();
@@ -192,6 +198,8 @@ export class ContainerManager {
     const drained = Promise.all([log.attach(sockets[0]!, 'o'), log.attach(sockets[1]!, 'e')]);
     live.exited = (async () => {
       const status = await reaper.wait(pid, { keepAlive: this.keepAlive });
+      // The container has ended: so have its orphans and its exec'd processes (as runc kills its cgroup).
+      if (live.mountNs) await killMountNamespace(live.mountNs);
       // Output written just before exit is still in the pipes; a daemonized
       // grandchild may hold them open, so do not wait for it forever.
       await Promise.race([drained, new Promise((res) => setTimeout(res, 200).unref())]);

@@ -3,14 +3,9 @@
 // the pod's other namespaces, and joining a running container for exec.
 import { statSync } from 'node:fs';
 import { CLONE, MNT_DETACH, MS, type ChildStep, type SpawnPlan } from '../native/plan.js';
-import { POD_CLONE_FLAGS } from '../pod/plans.js';
+import { devSteps, mountStep } from '../pod/dev-steps.js';
+import { POD_JOIN_FLAGS, sessionSteps, type CommandStdio } from '../pod/plans.js';
 import { capabilityMask } from './capabilities.js';
-
-/** What a container joins of its pod: everything but the mount namespace. */
-export const CONTAINER_JOIN_FLAGS = CLONE.NEWUSER | CLONE.NEWNET | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWPID;
-
-/** Device nodes bound from the host (unprivileged tar extraction cannot mknod). */
-export const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'] as const;
 
 /**
  * Kernel interfaces a container has no business with (runc's defaults):
@@ -90,7 +85,8 @@ export interface ContainerPlanInput {
   capabilities?: string[];
 }
 
-const mount = (source: string, target: string, fstype: string, flags: number, data = ''): ChildStep => ({ op: 'mount', source, target, fstype, flags, data });
+/** A mount whose target lies inside the container's root (after pivot_root). */
+const mountIn = (source: string, target: string, fstype: string, flags: number, data = ''): ChildStep => mountStep(source, target, fstype, flags, data, 'root');
 
 /** overlayfs lowerdir lists the top layer first; we keep layers bottom first. */
 export function overlayOptions(r: { lowerDirs: string[]; upperDir: string; workDir: string }): string {
@@ -100,48 +96,25 @@ export function overlayOptions(r: { lowerDirs: string[]; upperDir: string; workD
 
 function rootfsSteps(input: ContainerPlanInput): ChildStep[] {
   const m = input.mountPoint;
-  if (input.rootfs.kind === 'overlay') return [mount('overlay', m, 'overlay', 0, overlayOptions(input.rootfs))];
+  if (input.rootfs.kind === 'overlay') return [mountStep('overlay', m, 'overlay', 0, overlayOptions(input.rootfs))];
   // pivot_root needs a mount point: bind the copy onto itself.
-  return [mount(input.rootfs.dir, m, '', MS.BIND | MS.REC)];
+  return [mountStep(input.rootfs.dir, m, '', MS.BIND | MS.REC)];
 }
 
 /**
- * Everything below runs after pivot_root, so paths (and the image's
- * symlinks) resolve inside the container's root; host files are bound from
- * the old root, kept under a random name the image cannot point at.
+ * Everything from here on runs after pivot_root, with every target resolved
+ * inside the container's root (image symlinks followed inside it, /proc
+ * magic links refused); host files are bound from the old root, kept under
+ * a random name the image cannot point at.
  */
-function devSteps(oldRoot: string): ChildStep[] {
-  const steps: ChildStep[] = [
-    { op: 'mkdir', path: '/dev', mode: 0o755 },
-    mount('tmpfs', '/dev', 'tmpfs', MS.NOSUID | MS.NOEXEC, 'mode=755,size=65536k'),
-  ];
-  for (const node of DEV_NODES) {
-    steps.push({ op: 'touch', path: `/dev/${node}`, mode: 0o666 }, mount(`${oldRoot}/dev/${node}`, `/dev/${node}`, '', MS.BIND));
-  }
-  steps.push(
-    { op: 'mkdir', path: '/dev/pts', mode: 0o755 },
-    mount('devpts', '/dev/pts', 'devpts', MS.NOSUID | MS.NOEXEC, 'newinstance,ptmxmode=0666,mode=620'),
-    { op: 'symlink', target: 'pts/ptmx', path: '/dev/ptmx' },
-    { op: 'mkdir', path: '/dev/shm', mode: 0o1777 },
-    mount('shm', '/dev/shm', 'tmpfs', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=1777,size=65536k'),
-    { op: 'mkdir', path: '/dev/mqueue', mode: 0o755 },
-    mount('mqueue', '/dev/mqueue', 'mqueue', MS.NOSUID | MS.NODEV | MS.NOEXEC),
-    { op: 'symlink', target: '/proc/self/fd', path: '/dev/fd' },
-    { op: 'symlink', target: '/proc/self/fd/0', path: '/dev/stdin' },
-    { op: 'symlink', target: '/proc/self/fd/1', path: '/dev/stdout' },
-    { op: 'symlink', target: '/proc/self/fd/2', path: '/dev/stderr' },
-  );
-  return steps;
-}
-
 function etcSteps(oldRoot: string, files: ContainerPlanInput['etcFiles']): ChildStep[] {
-  const steps: ChildStep[] = [{ op: 'mkdir', path: '/etc', mode: 0o755 }];
+  const steps: ChildStep[] = [{ op: 'mkdir', path: '/etc', mode: 0o755, scope: 'root' }];
   for (const [name, source] of [
     ['hosts', files.hosts],
     ['resolv.conf', files.resolvConf],
     ['hostname', files.hostname],
   ] as const) {
-    steps.push({ op: 'touch', path: `/etc/${name}`, mode: 0o644 }, mount(`${oldRoot}${source}`, `/etc/${name}`, '', MS.BIND));
+    steps.push({ op: 'touch', path: `/etc/${name}`, mode: 0o644, scope: 'root' }, mountIn(`${oldRoot}${source}`, `/etc/${name}`, '', MS.BIND));
   }
   return steps;
 }
@@ -151,11 +124,11 @@ function maskSteps(masks: ContainerPlanInput['masks']): ChildStep[] {
   const steps: ChildStep[] = [];
   const frozen = MS.NOSUID | MS.NODEV | MS.NOEXEC;
   for (const m of masks.masked) {
-    if (m.dir) steps.push(mount('tmpfs', m.path, 'tmpfs', MS.RDONLY | frozen, 'mode=555'));
-    else steps.push(mount('/dev/null', m.path, '', MS.BIND));
+    if (m.dir) steps.push(mountIn('tmpfs', m.path, 'tmpfs', MS.RDONLY | frozen, 'mode=555'));
+    else steps.push(mountIn('/dev/null', m.path, '', MS.BIND));
   }
   for (const p of masks.readOnly) {
-    steps.push(mount(p, p, '', MS.BIND | MS.REC), mount('', p, '', MS.REMOUNT | MS.BIND | MS.RDONLY | frozen));
+    steps.push(mountIn(p, p, '', MS.BIND | MS.REC), mountIn('', p, '', MS.REMOUNT | MS.BIND | MS.REC | MS.RDONLY | frozen));
   }
   return steps;
 }
@@ -165,44 +138,54 @@ export function containerPlan(input: ContainerPlanInput): SpawnPlan {
   const oldRootName = `.nsbox-oldroot-${input.oldRootSuffix}`;
   const oldRoot = `/${oldRootName}`;
   const child: ChildStep[] = [
-    mount('', '/', '', MS.REC | MS.PRIVATE),
+    mountStep('', '/', '', MS.REC | MS.PRIVATE),
     ...rootfsSteps(input),
     { op: 'mkdir', path: `${m}/${oldRootName}`, mode: 0o700 },
     { op: 'pivotRoot', path: m, putOld: oldRootName },
-    { op: 'mkdir', path: '/proc', mode: 0o555 },
-    mount('proc', '/proc', 'proc', MS.NOSUID | MS.NODEV | MS.NOEXEC),
-    { op: 'mkdir', path: '/sys', mode: 0o555 },
-    mount('sysfs', '/sys', 'sysfs', MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC),
-    ...devSteps(oldRoot),
+    // Kernel filesystems go on real directories: an image symlink there is refused.
+    { op: 'mkdir', path: '/proc', mode: 0o555, scope: 'rootNoSymlinks' },
+    mountStep('proc', '/proc', 'proc', MS.NOSUID | MS.NODEV | MS.NOEXEC, '', 'rootNoSymlinks'),
+    { op: 'mkdir', path: '/sys', mode: 0o555, scope: 'rootNoSymlinks' },
+    mountStep('sysfs', '/sys', 'sysfs', MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, '', 'rootNoSymlinks'),
+    ...devSteps('/dev', `${oldRoot}/dev`, 'root'),
     ...maskSteps(input.masks),
     ...etcSteps(oldRoot, input.etcFiles),
-    { op: 'mkdir', path: '/tmp', mode: 0o1777 },
+    { op: 'mkdir', path: '/tmp', mode: 0o1777, scope: 'root' },
+    // As docker and runc do: a missing working directory is created (before --read-only).
+    ...workdirSteps(input.workdir),
     { op: 'umount', path: oldRoot, flags: MNT_DETACH },
     { op: 'rmdir', path: oldRoot },
     ...(input.readOnly ? readOnlySteps() : []),
-    { op: 'chdir', path: input.workdir },
     { op: 'stdio', fds: input.stdio },
     { op: 'closeFds', from: 3 },
-    ...becomeUserAndExec(input),
+    ...becomeUserAndExec({ ...input, cwd: input.workdir }),
   ];
   return {
     cloneFlags: CLONE.NEWNS,
-    middle: [{ op: 'setnsPidfd', pidfd: input.pausePidfd, flags: CONTAINER_JOIN_FLAGS }],
+    middle: [{ op: 'setnsPidfd', pidfd: input.pausePidfd, flags: POD_JOIN_FLAGS }],
     after: [],
     child,
   };
 }
 
+/** mkdir -p inside the root, one component at a time (each resolved inside it). */
+function workdirSteps(workdir: string): ChildStep[] {
+  const parts = workdir.split('/').filter(Boolean);
+  return parts.map((_p, i) => ({ op: 'mkdir' as const, path: `/${parts.slice(0, i + 1).join('/')}`, mode: 0o755, scope: 'root' as const }));
+}
+
 /**
  * The last steps of a container's process and of an exec into it: its
  * capabilities (the bounding set shrinks while we may still change it, the
- * rest after the uid change), its user, no_new_privs (no setuid binary or
+ * rest after the uid change), its user, the working directory (entered as
+ * that user, resolved inside the root), no_new_privs (no setuid binary or
  * file capability gains anything inside), then the command.
  */
 function becomeUserAndExec(input: {
   user: { uid: number; gid: number };
   canSetGroups: boolean;
   capabilities?: string[];
+  cwd: string;
   argv: string[];
   env: string[];
 }): ChildStep[] {
@@ -211,6 +194,7 @@ function becomeUserAndExec(input: {
     { op: 'capabilities', keep, phase: 'bounding' },
     { op: 'setIds', uid: input.user.uid, gid: input.user.gid, clearGroups: input.canSetGroups },
     { op: 'capabilities', keep, phase: 'sets' },
+    { op: 'chdir', path: input.cwd, scope: 'root' },
     { op: 'noNewPrivs' },
     { op: 'exec', file: input.argv[0]!, argv: input.argv, env: input.env, path: pathOf(input.env) },
   ];
@@ -218,11 +202,11 @@ function becomeUserAndExec(input: {
 
 /** As podman's --read-only: a read-only root with writable tmpfs on /tmp, /run, /var/tmp. */
 function readOnlySteps(): ChildStep[] {
-  const steps: ChildStep[] = [{ op: 'mkdir', path: '/var', mode: 0o755 }];
+  const steps: ChildStep[] = [{ op: 'mkdir', path: '/var', mode: 0o755, scope: 'root' }];
   for (const dir of ['/tmp', '/run', '/var/tmp']) {
-    steps.push({ op: 'mkdir', path: dir, mode: 0o1777 }, mount('tmpfs', dir, 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=1777'));
+    steps.push({ op: 'mkdir', path: dir, mode: 0o1777, scope: 'root' }, mountIn('tmpfs', dir, 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=1777'));
   }
-  steps.push(mount('', '/', '', MS.REMOUNT | MS.BIND | MS.RDONLY));
+  steps.push(mountIn('', '/', '', MS.REMOUNT | MS.BIND | MS.RDONLY));
   return steps;
 }
 
@@ -238,8 +222,7 @@ export interface ContainerExecPlanInput {
   cwd: string;
   user: { uid: number; gid: number };
   canSetGroups: boolean;
-  stdio: [number, number, number];
-  tty: boolean;
+  stdio: CommandStdio;
   /** The container's own set (its record). */
   capabilities?: string[];
 }
@@ -247,15 +230,14 @@ export interface ContainerExecPlanInput {
 /** Joins a running container: its mount namespace too, so its root and files. */
 export function containerExecPlan(input: ContainerExecPlanInput): SpawnPlan {
   const child: ChildStep[] = [
-    { op: 'chdir', path: input.cwd },
-    { op: 'stdio', fds: input.stdio },
+    ...('fds' in input.stdio ? ([{ op: 'stdio', fds: input.stdio.fds }] as ChildStep[]) : []),
     { op: 'closeFds', from: 3 },
-    ...(input.tty ? ([{ op: 'setsid' }, { op: 'setCtty', fd: 0 }] as ChildStep[]) : []),
+    ...sessionSteps(input.stdio),
     ...becomeUserAndExec(input),
   ];
   return {
     cloneFlags: 0,
-    middle: [{ op: 'setnsPidfd', pidfd: input.containerPidfd, flags: POD_CLONE_FLAGS }],
+    middle: [{ op: 'setnsPidfd', pidfd: input.containerPidfd, flags: POD_JOIN_FLAGS | CLONE.NEWNS }],
     after: [],
     child,
   };

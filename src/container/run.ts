@@ -1,11 +1,11 @@
 // Turns "run this image (or tarball) with these options" into the resolved
 // request the pod's supervisor executes.
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
 import { NsboxError } from '../errors.js';
 import type { RunRequest } from './manager.js';
 import { parseRestartPolicy, parseUser, resolveCommand, validateContainerName, type RunOptions } from './spec.js';
 import { resolveCapabilities } from './capabilities.js';
+import { readImageEtcFile } from './image-etc.js';
 import { DEFAULT_PATH } from '../pod/plans.js';
 import { buildEnv } from '../pod/exec.js';
 import { randomHex } from '../process/random.js';
@@ -39,16 +39,9 @@ export async function resolveImage(ref: string, dataRoot: string, onProgress?: (
   };
 }
 
-/** The fields of /etc/passwd or /etc/group of the top layer that has the file. */
+/** The colon-separated fields of the image's /etc/passwd or /etc/group (none when it has none). */
 function imageIdEntries(layerDirs: string[], file: 'passwd' | 'group'): string[][] {
-  for (const dir of [...layerDirs].reverse()) {
-    try {
-      return readFileSync(join(dir, 'etc', file), 'utf8').split('\n').map((l) => l.split(':'));
-    } catch {
-      // not in this layer
-    }
-  }
-  return [];
+  return (readImageEtcFile(layerDirs, file) ?? '').split('\n').map((l) => l.split(':'));
 }
 
 /**

@@ -41,13 +41,18 @@ export function formatRestartPolicy(p: RestartPolicy): string {
   return p.policy === 'on-failure' && p.maxRetries !== null ? `on-failure:${p.maxRetries}` : p.policy;
 }
 
+const MAX_ID = 4294967294;
+
 /** "UID[:GID]" with numbers only (names would need the image's /etc/passwd). */
 export function parseUser(spec: string | undefined): { uid: number; gid: number } {
   if (spec === undefined || spec === '') return { uid: 0, gid: 0 };
   const m = /^(\d+)(?::(\d+))?$/.exec(spec);
   if (!m) throw new NsboxError('INVALID_ARGUMENT', `invalid user ${JSON.stringify(spec)}`, 'use --user UID[:GID] with numbers');
   const uid = Number(m[1]);
-  return { uid, gid: m[2] !== undefined ? Number(m[2]) : uid };
+  const gid = m[2] !== undefined ? Number(m[2]) : uid;
+  // 4294967295 is (uid_t)-1, "unchanged" to setresuid: never an id to run as.
+  if (uid > MAX_ID || gid > MAX_ID) throw new NsboxError('INVALID_ARGUMENT', `invalid user ${JSON.stringify(spec)}: ids go up to ${MAX_ID}`, 'use --user UID[:GID] with ids the pod maps');
+  return { uid, gid };
 }
 
 /** Docker's rule: Entrypoint + Cmd; a given command replaces Cmd. */

@@ -43,7 +43,6 @@ function bind() {
     nsbox_pidfd_send_signal: { library: LIB, retType: I, paramsType: [I, I] },
     nsbox_set_child_subreaper: { library: LIB, retType: I, paramsType: [] },
     nsbox_reap: { library: LIB, retType: I, paramsType: [I, B] },
-    nsbox_openpty: { library: LIB, retType: I, paramsType: [B, I, I] },
     nsbox_set_winsize: { library: LIB, retType: I, paramsType: [I, I, I] },
     nsbox_pipe: { library: LIB, retType: I, paramsType: [B] },
     nsbox_close: { library: LIB, retType: I, paramsType: [I] },
@@ -51,6 +50,9 @@ function bind() {
     nsbox_flock: { library: LIB, retType: I, paramsType: [I, I] },
     nsbox_mknod_whiteout: { library: LIB, retType: I, paramsType: [DataType.String] },
     nsbox_lsetxattr: { library: LIB, retType: I, paramsType: [DataType.String, DataType.String, DataType.String, I] },
+    nsbox_socketpair: { library: LIB, retType: I, paramsType: [B] },
+    nsbox_recv_fd: { library: LIB, retType: I, paramsType: [I] },
+    nsbox_open_beneath: { library: LIB, retType: I, paramsType: [DataType.String, DataType.String] },
   } as const);
 }
 
@@ -130,12 +132,6 @@ export function reap(pid: number): { rc: number; status: number } {
   return { rc, status: out.readInt32LE(0) };
 }
 
-export function openPty(rows: number, cols: number): { rc: number; master: number; slave: number } {
-  const out = Buffer.alloc(8);
-  const rc = fns().nsbox_openpty([out, rows, cols]) as number;
-  return { rc, master: out.readInt32LE(0), slave: out.readInt32LE(4) };
-}
-
 export function setWinsize(fd: number, rows: number, cols: number): number {
   return fns().nsbox_set_winsize([fd, rows, cols]) as number;
 }
@@ -184,4 +180,21 @@ export function mknodWhiteout(path: string): number {
 /** lsetxattr(path, name, value); 0 or -errno. */
 export function lsetxattr(path: string, name: string, value: string): number {
   return fns().nsbox_lsetxattr([path, name, value, Buffer.byteLength(value)]) as number;
+}
+
+/** A unix datagram socket pair (close-on-exec), e.g. to receive a pty master. */
+export function socketPair(): { rc: number; fds: [number, number] } {
+  const out = Buffer.alloc(8);
+  const rc = fns().nsbox_socketpair([out]) as number;
+  return { rc, fds: [out.readInt32LE(0), out.readInt32LE(4)] };
+}
+
+/** One fd received with SCM_RIGHTS, or -errno; never blocks. */
+export function receiveFd(sock: number): number {
+  return fns().nsbox_recv_fd([sock]) as number;
+}
+
+/** Opens dir/rel read-only without following any symlink on the way; fd or -errno. */
+export function openBeneath(dir: string, rel: string): number {
+  return fns().nsbox_open_beneath([dir, rel]) as number;
 }

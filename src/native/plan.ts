@@ -26,6 +26,15 @@ export const MS = {
   SLAVE: 1 << 19,
 } as const;
 
+/**
+ * How a path step resolves its path (the shim's enum nsbox_scope):
+ * host: as given, for nsbox's own paths before pivot_root; root: inside the
+ * current root, image symlinks followed inside it, /proc magic links
+ * refused; rootNoSymlinks: inside the root, no symlink at all.
+ */
+export type PathScope = 'host' | 'root' | 'rootNoSymlinks';
+const SCOPE: Record<PathScope, number> = { host: 0, root: 1, rootNoSymlinks: 2 };
+
 /** Placeholder for the final process's pid in `run` arguments. */
 export const CHILD_PID = '\x01PID';
 
@@ -50,10 +59,12 @@ export type ChildStep =
   | { op: 'setIds'; uid: number; gid: number; clearGroups: boolean }
   | { op: 'sethostname'; hostname: string }
   | { op: 'loopbackUp' }
-  | { op: 'mount'; source: string; target: string; fstype: string; flags: number; data: string }
-  | { op: 'chdir'; path: string }
+  | { op: 'mount'; source: string; target: string; fstype: string; flags: number; data: string; scope?: PathScope }
+  | { op: 'chdir'; path: string; scope?: PathScope }
   | { op: 'setsid' }
   | { op: 'setCtty'; fd: number }
+  /** A pty made inside the root: its master sent over socketFd, its slave as fds 0-2 and controlling terminal. */
+  | { op: 'pty'; socketFd: number }
   | { op: 'stdio'; fds: [number, number, number] }
   | { op: 'keepFd'; from: number; to: number }
   | { op: 'closeFds'; from: number }
@@ -66,13 +77,16 @@ export type ChildStep =
    * before setIds, phase 'sets' after it.
    */
   | { op: 'capabilities'; keep: bigint; phase: 'bounding' | 'sets' }
-  | { op: 'mkdir'; path: string; mode: number }
-  | { op: 'touch'; path: string; mode: number }
-  | { op: 'symlink'; target: string; path: string }
+  | { op: 'mkdir'; path: string; mode: number; scope?: PathScope }
+  | { op: 'touch'; path: string; mode: number; scope?: PathScope }
+  | { op: 'symlink'; target: string; path: string; scope?: PathScope }
+  /** A private copy of one of nsbox's own files, opened by the caller as sourceFd (host scope). */
+  | { op: 'copyFile'; sourceFd: number; path: string; mode: number }
   | { op: 'pivotRoot'; path: string; putOld: string }
   | { op: 'umount'; path: string; flags: number }
   | { op: 'rmdir'; path: string }
-  | { op: 'exec'; file: string; argv: string[]; env: string[]; path: string };
+  /** execFd: a program the caller opened (outside the process's root), run with execveat. */
+  | { op: 'exec'; file: string; argv: string[]; env: string[]; path: string; execFd?: number };
 
 export interface SpawnPlan {
   /** CLONE_NEW* flags for the final process. */
@@ -117,11 +131,15 @@ const OP = {
   rmdir: 41,
   exec: 40,
   capabilities: 42,
+  copyFile: 43,
+  pty: 44,
 } as const;
 
 const MAGIC = 0x5842534e;
-const VERSION = 1;
+const VERSION = 2;
 const STEP_HEADER = 48;
+
+const scopeOf = (s: { scope?: PathScope }): number => SCOPE[s.scope ?? 'host'];
 
 function stepFields(s: AnyStep): { args: bigint[]; strings: string[] } {
   const n = (...v: (number | bigint)[]) => v.map((x) => BigInt(x));
@@ -147,11 +165,13 @@ function stepFields(s: AnyStep): { args: bigint[]; strings: string[] } {
     case 'sethostname':
       return { args: [], strings: [s.hostname] };
     case 'mount':
-      return { args: n(s.flags), strings: [s.source, s.target, s.fstype, s.data] };
+      return { args: n(s.flags, scopeOf(s)), strings: [s.source, s.target, s.fstype, s.data] };
     case 'chdir':
-      return { args: [], strings: [s.path] };
+      return { args: n(scopeOf(s)), strings: [s.path] };
     case 'setCtty':
       return { args: n(s.fd), strings: [] };
+    case 'pty':
+      return { args: n(s.socketFd), strings: [] };
     case 'stdio':
       return { args: n(...s.fds), strings: [] };
     case 'keepFd':
@@ -168,9 +188,11 @@ function stepFields(s: AnyStep): { args: bigint[]; strings: string[] } {
       return { args: n(s.keep, s.phase === 'bounding' ? 0 : 1), strings: [] };
     case 'mkdir':
     case 'touch':
-      return { args: n(s.mode), strings: [s.path] };
+      return { args: n(s.mode, scopeOf(s)), strings: [s.path] };
     case 'symlink':
-      return { args: [], strings: [s.target, s.path] };
+      return { args: n(scopeOf(s)), strings: [s.target, s.path] };
+    case 'copyFile':
+      return { args: n(s.mode, s.sourceFd), strings: [s.path] };
     case 'pivotRoot':
       return { args: [], strings: [s.path, s.putOld] };
     case 'umount':
@@ -178,7 +200,7 @@ function stepFields(s: AnyStep): { args: bigint[]; strings: string[] } {
     case 'rmdir':
       return { args: [], strings: [s.path] };
     case 'exec':
-      return { args: n(s.argv.length, s.env.length), strings: [s.file, ...s.argv, ...s.env, s.path] };
+      return { args: n(s.argv.length, s.env.length, s.execFd ?? -1), strings: [s.file, ...s.argv, ...s.env, s.path] };
     case 'execMiddle': {
       const keep = s.keepFds ?? [];
       return { args: n(s.argv.length, s.env.length, keep.length), strings: [s.file, ...s.argv, ...s.env, '', ...keep.map(String)] };

@@ -70,6 +70,15 @@ function hintFor(step: AnyStep | null, setupIndex: number, errno: number, result
   if (step.op === 'setnsPidfd' && errno === Errno.ESRCH) return 'the pod has stopped; create it again';
   if (step.op === 'setIds' && errno === Errno.EINVAL) return 'that id is not mapped into the pod: give this user a range in /etc/subuid and /etc/subgid (run `nsbox check`)';
   if (step.op === 'mount' && step.fstype === 'overlay') return 'overlayfs refused the layers; run `nsbox check` (native overlayfs in user namespaces needs Linux 5.11+)';
+  const scoped = 'scope' in step && step.scope !== undefined && step.scope !== 'host' ? step.scope : null;
+  if (scoped && errno === Errno.ELOOP) {
+    const path = step.op === 'mount' ? step.target : 'path' in step ? step.path : '';
+    return scoped === 'rootNoSymlinks'
+      ? `the image's ${path} is a symlink; it must be a real directory`
+      : `${path} leads through a /proc link such as /proc/1/root, which nsbox never follows: fix the image or the path`;
+  }
+  if (scoped && (errno === Errno.ENOENT || errno === Errno.ENOTDIR))
+    return 'an image symlink on that path is followed inside the container, where its target does not exist: fix the image';
   return undefined;
 }
 

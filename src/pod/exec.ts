@@ -8,7 +8,7 @@ import { closeFd, pipe } from '../native/ffi.js';
 import { runPlan, SpawnFailure } from '../native/spawn.js';
 import { reaper } from '../process/reaper.js';
 import { shellExitCode, type ExitStatus } from '../process/wait-status.js';
-import { DEFAULT_PATH, execPlan, type ExecPlanInput } from './plans.js';
+import { DEFAULT_PATH } from './plans.js';
 import type { SpawnPlan } from '../native/plan.js';
 
 export interface ExecOptions {
@@ -27,11 +27,6 @@ export interface ExecResult {
   signal: number | null;
   stdout: string;
   stderr: string;
-}
-
-export interface RawExecOptions extends ExecPlanInput {
-  /** Run the shim on this thread (the CLI) instead of the libuv pool. */
-  blocking?: boolean;
 }
 
 /** Exit codes of podman/docker for commands that cannot be executed. */
@@ -77,14 +72,13 @@ export async function spawnCommand(plan: SpawnPlan, opts: { blocking?: boolean }
   } catch (err) {
     const step = err instanceof SpawnFailure ? err.failedStep : null;
     if (step?.op === 'exec') throw new ExecFailure(step.file, (err as SpawnFailure).errno);
-    if (step?.op === 'chdir') throw new NsboxError('EXEC_FAILED', `working directory ${step.path} does not exist`, 'pass an existing directory with -w');
+    if (step?.op === 'chdir') {
+      const errno = (err as SpawnFailure).errno;
+      if (errno === Errno.ENOENT || errno === Errno.ENOTDIR) throw new NsboxError('EXEC_FAILED', `working directory ${step.path} does not exist`, 'pass an existing directory with -w');
+      throw new NsboxError('EXEC_FAILED', `cannot enter working directory ${step.path}: ${errnoName(errno)}`, errno === Errno.ELOOP ? 'it leads through a /proc link such as /proc/1/root, which nsbox never follows' : 'pass a directory the user may enter with -w');
+    }
     throw err;
   }
-}
-
-/** Starts the command in the pod; resolves to its pid. */
-export async function spawnInPod(o: RawExecOptions): Promise<number> {
-  return spawnCommand(execPlan(o), { blocking: o.blocking });
 }
 
 function collect(SocketClass: typeof Socket, fd: number): { socket: Socket; done: Promise<string> } {

@@ -1,7 +1,7 @@
 // Starts a pod's pause process (PID 1 of the new namespaces) and waits until
 // it reports readiness on its pipe. Its parent is this process (library
 // pods), or a supervisor that the shim's middle process turns into.
-import { readSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { NsboxError, SyscallError } from '../errors.js';
 import type { IdMapping } from '../idmap/mapping.js';
 import { artifacts, requireArtifact } from '../native/artifacts.js';
@@ -29,17 +29,34 @@ export interface StartPauseOptions {
   supervisorFds?: number[];
 }
 
+/**
+ * What the supervisor inherits of its creator's environment: what it and
+ * the programs it starts need (paths, locale, nsbox's own settings), not
+ * the tokens and passwords a user's shell or a CI job happens to hold.
+ */
+const SUPERVISOR_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'XDG_RUNTIME_DIR', 'XDG_DATA_HOME', 'XDG_CACHE_HOME'];
+
+export function supervisorEnvironment(env: NodeJS.ProcessEnv): string[] {
+  return Object.entries(env)
+    .filter(([k, v]) => v !== undefined && (SUPERVISOR_ENV.includes(k) || k.startsWith('NSBOX_')))
+    .map(([k, v]) => `${k}=${v}`);
+}
+
 export async function startPause(opts: StartPauseOptions): Promise<PauseProcess> {
   const ready = pipe();
   if (ready.rc < 0) throw new SyscallError('pipe2', -ready.rc);
   let pid = 0;
   let supervisorPid = 0;
+  let pauseFd = -1;
   try {
+    pauseFd = openSync(requireArtifact(artifacts.pause), 'r');
     const supervisor = opts.supervisorArgv
-      ? { file: process.execPath, argv: [process.execPath, ...opts.supervisorArgv], env: Object.entries(process.env).map(([k, v]) => `${k}=${v}`), keepFds: opts.supervisorFds }
+      ? { file: process.execPath, argv: [process.execPath, ...opts.supervisorArgv], env: supervisorEnvironment(process.env), keepFds: opts.supervisorFds }
       : undefined;
-    const plan = pausePlan({ hostname: opts.hostname, mapping: opts.mapping, pausePath: requireArtifact(artifacts.pause), readyFd: ready.write, supervisor });
+    const plan = pausePlan({ hostname: opts.hostname, mapping: opts.mapping, pauseFd, readyFd: ready.write, supervisor });
     const result = await runPlanDetailed(plan);
+    closeSync(pauseFd);
+    pauseFd = -1;
     pid = result.pid;
     if (result.middleExecd) {
       supervisorPid = result.middlePid;
@@ -67,6 +84,7 @@ export async function startPause(opts: StartPauseOptions): Promise<PauseProcess>
     }
     throw err;
   } finally {
+    if (pauseFd >= 0) closeSync(pauseFd);
     if (ready.write >= 0) closeFd(ready.write);
     closeFd(ready.read);
   }

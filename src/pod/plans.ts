@@ -3,11 +3,19 @@
 // can print them.
 import { canSetGroups, mappingSteps, type IdMapping } from '../idmap/mapping.js';
 import { CLONE, MS, type ChildStep, type SpawnPlan } from '../native/plan.js';
+import { devSteps, mountStep } from './dev-steps.js';
 
 /** The order of namespaces a pod holds; user first when joining (setns). */
 export const POD_NAMESPACES = ['user', 'mnt', 'pid', 'net', 'ipc', 'uts'] as const;
 
 export const POD_CLONE_FLAGS = CLONE.NEWUSER | CLONE.NEWNS | CLONE.NEWPID | CLONE.NEWNET | CLONE.NEWIPC | CLONE.NEWUTS;
+
+/**
+ * What a process joins of its pod: everything but the pause's mount
+ * namespace, which holds nothing (an empty root); each process gets a
+ * mount namespace of its own.
+ */
+export const POD_JOIN_FLAGS = CLONE.NEWUSER | CLONE.NEWNET | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWPID;
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -17,12 +25,19 @@ const PAUSE_READY_FD = 3;
 export interface PausePlanInput {
   hostname: string;
   mapping: IdMapping;
-  pausePath: string;
+  /** The pause program, opened by the caller (it may lie where the pause's root is mounted). */
+  pauseFd: number;
   /** Write end of the readiness pipe, in this process. */
   readyFd: number;
   /** A supervisor command that the middle process becomes, parent of the pause. */
   supervisor?: { file: string; argv: string[]; env: string[]; keepFds?: number[] };
 }
+
+/**
+ * Where the pause's empty root is mounted before pivot_root: any directory
+ * of its private copy of the host's mounts will do.
+ */
+const PAUSE_ROOT = '/tmp';
 
 export function pausePlan(input: PausePlanInput): SpawnPlan {
   const child: ChildStep[] = [
@@ -30,16 +45,22 @@ export function pausePlan(input: PausePlanInput): SpawnPlan {
     { op: 'setIds', uid: 0, gid: 0, clearGroups: canSetGroups(input.mapping) },
     { op: 'sethostname', hostname: input.hostname },
     { op: 'loopbackUp' },
-    { op: 'mount', source: '', target: '/', fstype: '', flags: MS.REC | MS.PRIVATE, data: '' },
-    { op: 'mount', source: 'proc', target: '/proc', fstype: 'proc', flags: MS.NOSUID | MS.NODEV | MS.NOEXEC, data: '' },
-    { op: 'chdir', path: '/' },
-    { op: 'stdio', fds: [-1, -1, -1] },
+    mountStep('', '/', '', MS.REC | MS.PRIVATE),
+    // The pause's root holds nothing of the host: every process of the pod
+    // can follow /proc/1/root, /proc/1/cwd and /proc/1/exe. Its program is a
+    // private copy, so not even the user's own pause binary is reachable.
+    mountStep('tmpfs', PAUSE_ROOT, 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=0755,size=4m'),
+    { op: 'copyFile', sourceFd: input.pauseFd, path: `${PAUSE_ROOT}/pause`, mode: 0o555 },
+    { op: 'stdio', fds: [-1, -1, -1] }, // the host's /dev/null, opened before it goes out of sight
     { op: 'keepFd', from: input.readyFd, to: PAUSE_READY_FD },
     { op: 'closeFds', from: PAUSE_READY_FD + 1 },
+    { op: 'pivotRoot', path: PAUSE_ROOT, putOld: '' },
+    mountStep('', '/', '', MS.REMOUNT | MS.BIND | MS.RDONLY | MS.NOSUID | MS.NODEV),
+    { op: 'chdir', path: '/' },
     { op: 'setsid' },
     // Last, after every credential change: the pod dies with its supervisor.
     { op: 'pdeathsig', signal: SIGKILL },
-    { op: 'exec', file: input.pausePath, argv: ['/pause'], env: [], path: '' },
+    { op: 'exec', file: '/pause', argv: ['/pause'], env: [], path: '' },
   ];
   const supervisor = input.supervisor ? [{ op: 'execMiddle' as const, ...input.supervisor }] : [];
   return {
@@ -51,25 +72,87 @@ export function pausePlan(input: PausePlanInput): SpawnPlan {
   };
 }
 
+/**
+ * What an exec of a host program sees of the host: these directories,
+ * read-only (bound, or recreated as the symlinks they are on merged-/usr
+ * systems), and nothing else: no home directories, no /tmp, no /run, no
+ * state directory. Found by lookUpHostView() (host-view.ts).
+ */
+export interface HostView {
+  dirs: string[];
+  links: { path: string; target: string }[];
+}
+
+export const HOST_VIEW_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc'] as const;
+
+/** Where the exec's view is assembled before pivot_root (its private copy of the mounts). */
+const VIEW = '/tmp';
+
+function hostViewSteps(view: HostView): ChildStep[] {
+  const steps: ChildStep[] = [mountStep('', '/', '', MS.REC | MS.PRIVATE), mountStep('tmpfs', VIEW, 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=0755')];
+  for (const dir of view.dirs) {
+    steps.push(
+      { op: 'mkdir', path: `${VIEW}${dir}`, mode: 0o755 },
+      mountStep(dir, `${VIEW}${dir}`, '', MS.BIND | MS.REC),
+      mountStep('', `${VIEW}${dir}`, '', MS.REMOUNT | MS.BIND | MS.REC | MS.RDONLY),
+    );
+  }
+  for (const link of view.links) steps.push({ op: 'symlink', target: link.target, path: `${VIEW}${link.path}` });
+  steps.push(
+    { op: 'mkdir', path: `${VIEW}/proc`, mode: 0o555 },
+    mountStep('proc', `${VIEW}/proc`, 'proc', MS.NOSUID | MS.NODEV | MS.NOEXEC),
+    { op: 'mkdir', path: `${VIEW}/sys`, mode: 0o555 },
+    mountStep('sysfs', `${VIEW}/sys`, 'sysfs', MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC),
+    ...devSteps(`${VIEW}/dev`, '/dev', 'host'),
+    { op: 'mkdir', path: `${VIEW}/tmp`, mode: 0o1777 },
+    mountStep('tmpfs', `${VIEW}/tmp`, 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=1777'),
+    { op: 'mkdir', path: `${VIEW}/run`, mode: 0o755 },
+    mountStep('tmpfs', `${VIEW}/run`, 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=755'),
+    { op: 'mkdir', path: `${VIEW}/root`, mode: 0o700 },
+  );
+  return steps;
+}
+
+/**
+ * A command's stdio: fds of the caller (pipes, never the caller's own
+ * stdio), or a terminal the command makes inside its root and whose master
+ * it sends back over `socketFd`.
+ */
+export type CommandStdio = { fds: [number, number, number] } | { terminalSocket: number };
+
+/** A new session, never the caller's (no way to its terminal); with a terminal, that one is its controlling tty. */
+export function sessionSteps(stdio: CommandStdio): ChildStep[] {
+  return [{ op: 'setsid' }, ...('terminalSocket' in stdio ? ([{ op: 'pty', socketFd: stdio.terminalSocket }] as ChildStep[]) : [])];
+}
+
 export interface ExecPlanInput {
   pausePidfd: number;
   argv: string[];
   env: string[];
   cwd: string;
-  /** fds in this process for the command's stdin, stdout, stderr (-1: /dev/null). */
-  stdio: [number, number, number];
-  /** Make stdin the controlling terminal (a pty slave) in a new session. */
-  tty: boolean;
+  /** fds in this process for the command's stdin, stdout, stderr (-1: /dev/null), or a terminal made inside. */
+  stdio: CommandStdio;
+  hostView: HostView;
+  /** The program, opened by the caller, when it lies outside the host view. */
+  execFd?: number;
 }
 
+/**
+ * A host program in the pod's namespaces: the pod's user, network, IPC, UTS
+ * and PID namespaces, and a mount namespace of its own with the host view,
+ * the pod's /proc and /sys, its own /dev and /tmp.
+ */
 export function execPlan(input: ExecPlanInput): SpawnPlan {
   if (input.argv.length === 0) throw new TypeError('execPlan: empty command');
   const pathEntry = input.env.find((e) => e.startsWith('PATH='));
   const child: ChildStep[] = [
-    { op: 'chdir', path: input.cwd },
-    { op: 'stdio', fds: input.stdio },
+    ...hostViewSteps(input.hostView),
+    ...('fds' in input.stdio ? ([{ op: 'stdio', fds: input.stdio.fds }] as ChildStep[]) : []),
     { op: 'closeFds', from: 3 },
-    ...(input.tty ? ([{ op: 'setsid' }, { op: 'setCtty', fd: 0 }] as ChildStep[]) : []),
+    { op: 'pivotRoot', path: VIEW, putOld: '' },
+    mountStep('', '/', '', MS.REMOUNT | MS.BIND | MS.RDONLY | MS.NOSUID | MS.NODEV),
+    { op: 'chdir', path: input.cwd, scope: 'root' },
+    ...sessionSteps(input.stdio),
     { op: 'noNewPrivs' }, // as in containers: no setuid gains inside the pod
     {
       op: 'exec',
@@ -77,11 +160,12 @@ export function execPlan(input: ExecPlanInput): SpawnPlan {
       argv: input.argv,
       env: input.env,
       path: pathEntry ? pathEntry.slice(5) : DEFAULT_PATH,
+      ...(input.execFd !== undefined ? { execFd: input.execFd } : {}),
     },
   ];
   return {
-    cloneFlags: 0,
-    middle: [{ op: 'setnsPidfd', pidfd: input.pausePidfd, flags: POD_CLONE_FLAGS }],
+    cloneFlags: CLONE.NEWNS,
+    middle: [{ op: 'setnsPidfd', pidfd: input.pausePidfd, flags: POD_JOIN_FLAGS }],
     after: [],
     child,
   };

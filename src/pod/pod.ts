@@ -11,6 +11,7 @@ import { reaper } from '../process/reaper.js';
 import type { ExitStatus } from '../process/wait-status.js';
 import { buildEnv, execCaptured, type ExecOptions, type ExecResult } from './exec.js';
 import { execPlan } from './plans.js';
+import { closeHostProgram, lookUpHostView, openHostProgram } from './host-view.js';
 import { podStatus, type PodRecord, type PodStatus } from './record.js';
 import { listPodRecords, removePodState, writePodRecord } from './store.js';
 import { ContainerManager, type RunRequest } from '../container/manager.js';
@@ -131,9 +132,12 @@ export class Pod {
     if (this.pauseExited) throw notRunning(this.rec);
     const env = buildEnv({ HOSTNAME: this.rec.hostname, HOME: '/root' }, opts.env);
     const pidfd = this.localPidfd ?? openPausePidfd(this.rec);
+    const hostView = lookUpHostView();
+    const execFd = openHostProgram(argv[0]!, hostView);
     try {
-      return await execCaptured(opts, (stdio) => execPlan({ pausePidfd: pidfd, argv, env, cwd: opts.cwd ?? '/', stdio, tty: false }));
+      return await execCaptured(opts, (stdio) => execPlan({ pausePidfd: pidfd, argv, env, cwd: opts.cwd ?? '/', stdio: { fds: stdio }, hostView, execFd }));
     } finally {
+      closeHostProgram(execFd);
       if (pidfd !== this.localPidfd) closeFd(pidfd);
     }
   }
