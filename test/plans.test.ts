@@ -85,7 +85,7 @@ const fds = (a: number, b: number, c: number) => ({ fds: [a, b, c] as [number, n
 
 describe('exec plan', () => {
   it("joins the pod's namespaces but the pause's empty mount namespace, and gets one of its own", () => {
-    const plan = execPlan({ pausePidfd: 9, argv: ['ps'], env: ['PATH=/bin'], cwd: '/', stdio: fds(-1, 1, 2), hostView });
+    const plan = execPlan({ pausePidfd: 9, argv: ['ps'], env: ['PATH=/bin'], cwd: '/', stdio: fds(-1, 1, 2), hostView, lockedView: false });
     expect(plan.middle).toEqual([{ op: 'setnsPidfd', pidfd: 9, flags: POD_JOIN_FLAGS }]);
     expect(POD_JOIN_FLAGS & CLONE.NEWNS).toBe(0);
     expect(plan.cloneFlags).toBe(CLONE.NEWNS);
@@ -93,7 +93,7 @@ describe('exec plan', () => {
   });
 
   it('sees only the host view, read-only, and enters its working directory inside it', () => {
-    const plan = execPlan({ pausePidfd: 9, argv: ['ps'], env: [], cwd: '/srv', stdio: fds(-1, 1, 2), hostView });
+    const plan = execPlan({ pausePidfd: 9, argv: ['ps'], env: [], cwd: '/srv', stdio: fds(-1, 1, 2), hostView, lockedView: false });
     const binds = plan.child.filter((s) => s.op === 'mount' && s.flags & 4096 && !(s.flags & 32)).map((s) => (s.op === 'mount' ? s.source : ''));
     expect(binds.filter((b) => !b.startsWith('/dev/'))).toEqual(['/usr', '/etc']);
     for (const dir of ['/usr', '/etc']) expect(plan.child).toContainEqual(expect.objectContaining({ op: 'mount', target: `/tmp${dir}`, flags: 32 | 4096 | 16384 | 1 }));
@@ -103,16 +103,27 @@ describe('exec plan', () => {
     expect(plan.child.find((s) => s.op === 'chdir')).toEqual({ op: 'chdir', path: '/srv', scope: 'root' });
   });
 
+  it('as root, builds the view before joining the pod, so the pod gets it locked read-only', () => {
+    const plan = execPlan({ pausePidfd: 9, argv: ['ps'], env: [], cwd: '/', stdio: fds(-1, 1, 2), hostView, lockedView: true });
+    const mops = plan.middle.map((s) => s.op);
+    expect(mops[0]).toBe('unshare');
+    expect(plan.middle[1]).toMatchObject({ op: 'mount', target: '/', flags: 16384 | (1 << 18) }); // private before anything is mounted
+    expect(mops.at(-1)).toBe('setnsPidfd');
+    expect(plan.middle).toContainEqual(expect.objectContaining({ op: 'mount', source: '/usr', target: '/tmp/usr' }));
+    expect(plan.child).not.toContainEqual(expect.objectContaining({ op: 'mount', source: '/usr' }));
+    expect(plan.child[0]).toMatchObject({ op: 'mount', source: '/tmp', target: '/tmp', flags: 4096 | 16384 });
+  });
+
   it('runs a program outside the view from the fd the caller opened', () => {
-    const plan = execPlan({ pausePidfd: 9, argv: ['/home/u/tool'], env: [], cwd: '/', stdio: fds(-1, 1, 2), hostView, execFd: 42 });
+    const plan = execPlan({ pausePidfd: 9, argv: ['/home/u/tool'], env: [], cwd: '/', stdio: fds(-1, 1, 2), hostView, lockedView: false, execFd: 42 });
     expect(plan.child.at(-1)).toMatchObject({ op: 'exec', file: '/home/u/tool', execFd: 42 });
   });
 
   it('always starts a new session; with a terminal, makes it inside and sends the master back', () => {
-    const piped = execPlan({ pausePidfd: 9, argv: ['sh'], env: [], cwd: '/', stdio: fds(5, 6, 7), hostView }).child.map((s) => s.op);
+    const piped = execPlan({ pausePidfd: 9, argv: ['sh'], env: [], cwd: '/', stdio: fds(5, 6, 7), hostView, lockedView: false }).child.map((s) => s.op);
     expect(piped).toContain('setsid');
     expect(piped).not.toContain('pty');
-    const tty = execPlan({ pausePidfd: 9, argv: ['sh'], env: [], cwd: '/', stdio: { terminalSocket: 8 }, hostView }).child;
+    const tty = execPlan({ pausePidfd: 9, argv: ['sh'], env: [], cwd: '/', stdio: { terminalSocket: 8 }, hostView, lockedView: false }).child;
     const ops = tty.map((s) => s.op);
     expect(ops).not.toContain('stdio');
     expect(ops.indexOf('setsid')).toBeLessThan(ops.indexOf('pty'));
@@ -121,7 +132,7 @@ describe('exec plan', () => {
   });
 
   it('rejects an empty command', () => {
-    expect(() => execPlan({ pausePidfd: 9, argv: [], env: [], cwd: '/', stdio: fds(-1, 1, 2), hostView })).toThrow();
+    expect(() => execPlan({ pausePidfd: 9, argv: [], env: [], cwd: '/', stdio: fds(-1, 1, 2), hostView, lockedView: false })).toThrow();
   });
 });
 
@@ -186,6 +197,6 @@ describe('plan encoding', () => {
   });
 
   it('refuses strings with NUL bytes', () => {
-    expect(() => encodePlan(execPlan({ pausePidfd: 1, argv: ['a\0b'], env: [], cwd: '/', stdio: fds(-1, 1, 2), hostView }))).toThrow(/NUL/);
+    expect(() => encodePlan(execPlan({ pausePidfd: 1, argv: ['a\0b'], env: [], cwd: '/', stdio: fds(-1, 1, 2), hostView, lockedView: false }))).toThrow(/NUL/);
   });
 });

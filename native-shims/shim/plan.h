@@ -30,6 +30,7 @@ enum nsbox_op {
   OP_SETNS_FD = 1,        /* arg0 fd, arg1 nstype */
   OP_SETNS_PIDFD = 2,     /* arg0 pidfd, arg1 CLONE_NEW* flags */
   OP_UNSHARE = 3,         /* arg0 flags */
+  /* OP_MOUNT, OP_MKDIR and OP_SYMLINK may run in the middle section too. */
   /* after (in M, F's pid known) */
   OP_RUN = 10,            /* strings: argv; "\x01PID" in an argument becomes F's pid */
   OP_WRITE_PROC = 11,     /* strings: file name under /proc/<F>/, content */

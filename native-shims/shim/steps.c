@@ -67,7 +67,6 @@ static int write_all(int fd, const char *p, size_t n) {
 /* ---- middle ---------------------------------------------------------- */
 
 int nsbox_run_middle_step(struct ctx *c, struct step *s) {
-  (void)c;
   switch (s->op) {
   case OP_SETNS_FD:
   case OP_SETNS_PIDFD:
@@ -76,6 +75,12 @@ int nsbox_run_middle_step(struct ctx *c, struct step *s) {
   case OP_UNSHARE:
     FAIL_IF(syscall(SYS_unshare, (int)s->arg[0]) < 0);
     return 0;
+  /* Mounts before joining the pod (as root: a mount namespace owned by the
+   * host's user namespace, whose read-only mounts stay locked for the pod). */
+  case OP_MOUNT:
+  case OP_MKDIR:
+  case OP_SYMLINK:
+    return nsbox_run_child_step(c, s);
   default:
     return -EOPNOTSUPP;
   }

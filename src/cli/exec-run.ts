@@ -39,7 +39,7 @@ export async function runExec(podRef: string, rawCommand: string[], opts: ExecCl
     const execFd = openHostProgram(command[0]!, hostView);
     target = {
       pidfd,
-      plan: (stdio) => execPlan({ pausePidfd: pidfd, argv: command, env, cwd, stdio, hostView, execFd }),
+      plan: (stdio) => execPlan({ pausePidfd: pidfd, argv: command, env, cwd, stdio, hostView, lockedView: record.mapping === 'root', execFd }),
       release: () => closeHostProgram(execFd),
     };
   } else {

@@ -42,7 +42,12 @@ export const CHILD_PID = '\x01PID';
 export type MiddleStep =
   | { op: 'setnsPidfd'; pidfd: number; flags: number }
   | { op: 'setnsFd'; fd: number; nstype: number }
-  | { op: 'unshare'; flags: number };
+  | { op: 'unshare'; flags: number }
+  /** Mounts made before joining a pod: as root, in a mount namespace the pod cannot unlock. */
+  | MountingStep;
+
+/** The steps that may run in either process. */
+export type MountingStep = Extract<ChildStep, { op: 'mount' | 'mkdir' | 'symlink' }>;
 
 /** Steps of the middle process once the final process exists. */
 export type AfterStep =

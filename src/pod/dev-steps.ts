@@ -2,12 +2,12 @@
 // program): a fresh tmpfs with the harmless device nodes bound from the
 // host (unprivileged tar extraction cannot mknod), its own devpts, shm and
 // mqueue, and the fd links. Pure: builds plan steps only.
-import { MS, type ChildStep, type PathScope } from '../native/plan.js';
+import { MS, type ChildStep, type MountingStep, type PathScope } from '../native/plan.js';
 
 /** Device nodes bound from the host. */
 export const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'] as const;
 
-export const mountStep = (source: string, target: string, fstype: string, flags: number, data = '', scope: PathScope = 'host'): ChildStep => ({
+export const mountStep = (source: string, target: string, fstype: string, flags: number, data = '', scope: PathScope = 'host'): Extract<MountingStep, { op: 'mount' }> => ({
   op: 'mount',
   source,
   target,

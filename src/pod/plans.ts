@@ -2,7 +2,7 @@
 // a pod to exec a command. No I/O here, so they are unit-testable and --debug
 // can print them.
 import { canSetGroups, mappingSteps, type IdMapping } from '../idmap/mapping.js';
-import { CLONE, MS, type ChildStep, type SpawnPlan } from '../native/plan.js';
+import { CLONE, MS, type ChildStep, type MiddleStep, type MountingStep, type SpawnPlan } from '../native/plan.js';
 import { devSteps, mountStep } from './dev-steps.js';
 
 /** The order of namespaces a pod holds; user first when joining (setns). */
@@ -88,8 +88,13 @@ export const HOST_VIEW_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib6
 /** Where the exec's view is assembled before pivot_root (its private copy of the mounts). */
 const VIEW = '/tmp';
 
-function hostViewSteps(view: HostView): ChildStep[] {
-  const steps: ChildStep[] = [mountStep('', '/', '', MS.REC | MS.PRIVATE), mountStep('tmpfs', VIEW, 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=0755')];
+/** The view's root (a tmpfs) with the host's system directories bound read-only, and empty mount points. */
+function systemDirSteps(view: HostView): MountingStep[] {
+  const steps: MountingStep[] = [
+    // First: nothing mounted below may propagate back to the host.
+    mountStep('', '/', '', MS.REC | MS.PRIVATE),
+    mountStep('tmpfs', VIEW, 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=0755'),
+  ];
   for (const dir of view.dirs) {
     steps.push(
       { op: 'mkdir', path: `${VIEW}${dir}`, mode: 0o755 },
@@ -98,19 +103,48 @@ function hostViewSteps(view: HostView): ChildStep[] {
     );
   }
   for (const link of view.links) steps.push({ op: 'symlink', target: link.target, path: `${VIEW}${link.path}` });
-  steps.push(
-    { op: 'mkdir', path: `${VIEW}/proc`, mode: 0o555 },
+  for (const [dir, mode] of [
+    ['proc', 0o555],
+    ['sys', 0o555],
+    ['dev', 0o755],
+    ['tmp', 0o1777],
+    ['run', 0o755],
+    ['root', 0o700],
+  ] as const) {
+    steps.push({ op: 'mkdir', path: `${VIEW}/${dir}`, mode });
+  }
+  return steps;
+}
+
+/** What the exec gets of its own, in the pod: /proc and /sys of the pod, /dev, /tmp, /run. */
+function podFilesystemSteps(): ChildStep[] {
+  return [
     mountStep('proc', `${VIEW}/proc`, 'proc', MS.NOSUID | MS.NODEV | MS.NOEXEC),
-    { op: 'mkdir', path: `${VIEW}/sys`, mode: 0o555 },
     mountStep('sysfs', `${VIEW}/sys`, 'sysfs', MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC),
     ...devSteps(`${VIEW}/dev`, '/dev', 'host'),
-    { op: 'mkdir', path: `${VIEW}/tmp`, mode: 0o1777 },
     mountStep('tmpfs', `${VIEW}/tmp`, 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=1777'),
-    { op: 'mkdir', path: `${VIEW}/run`, mode: 0o755 },
     mountStep('tmpfs', `${VIEW}/run`, 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=755'),
-    { op: 'mkdir', path: `${VIEW}/root`, mode: 0o700 },
-  );
-  return steps;
+  ];
+}
+
+/**
+ * Rootless, the view is built by the final process, in a mount namespace
+ * owned by the pod's user namespace: a container holding SYS_ADMIN and
+ * SYS_PTRACE could remount it writable, which gives it nothing the user's
+ * own file permissions do not (the view holds only root-owned system
+ * directories). As root it would give host root's write access, so there
+ * the middle process (still the host's root) builds the view in a mount
+ * namespace of the host's user namespace; the copy the final process gets
+ * has those mounts locked read-only (the kernel locks mounts that come
+ * from a more privileged owner), and a recursive bind of the view gives
+ * pivot_root an unlocked top.
+ */
+function hostViewPlan(view: HostView, lockedView: boolean): { middle: MiddleStep[]; child: ChildStep[] } {
+  if (!lockedView) return { middle: [], child: [...systemDirSteps(view), ...podFilesystemSteps()] };
+  return {
+    middle: [{ op: 'unshare', flags: CLONE.NEWNS }, ...systemDirSteps(view), mountStep('', VIEW, '', MS.REMOUNT | MS.BIND | MS.RDONLY | MS.NOSUID | MS.NODEV)],
+    child: [mountStep(VIEW, VIEW, '', MS.BIND | MS.REC), ...podFilesystemSteps()],
+  };
 }
 
 /**
@@ -133,6 +167,8 @@ export interface ExecPlanInput {
   /** fds in this process for the command's stdin, stdout, stderr (-1: /dev/null), or a terminal made inside. */
   stdio: CommandStdio;
   hostView: HostView;
+  /** Build the view so the pod cannot unlock it (needs the host's root: root-mode pods). */
+  lockedView: boolean;
   /** The program, opened by the caller, when it lies outside the host view. */
   execFd?: number;
 }
@@ -145,8 +181,9 @@ export interface ExecPlanInput {
 export function execPlan(input: ExecPlanInput): SpawnPlan {
   if (input.argv.length === 0) throw new TypeError('execPlan: empty command');
   const pathEntry = input.env.find((e) => e.startsWith('PATH='));
+  const view = hostViewPlan(input.hostView, input.lockedView);
   const child: ChildStep[] = [
-    ...hostViewSteps(input.hostView),
+    ...view.child,
     ...('fds' in input.stdio ? ([{ op: 'stdio', fds: input.stdio.fds }] as ChildStep[]) : []),
     { op: 'closeFds', from: 3 },
     { op: 'pivotRoot', path: VIEW, putOld: '' },
@@ -165,7 +202,7 @@ export function execPlan(input: ExecPlanInput): SpawnPlan {
   ];
   return {
     cloneFlags: CLONE.NEWNS,
-    middle: [{ op: 'setnsPidfd', pidfd: input.pausePidfd, flags: POD_JOIN_FLAGS }],
+    middle: [...view.middle, { op: 'setnsPidfd', pidfd: input.pausePidfd, flags: POD_JOIN_FLAGS }],
     after: [],
     child,
   };

@@ -135,7 +135,7 @@ export class Pod {
     const hostView = lookUpHostView();
     const execFd = openHostProgram(argv[0]!, hostView);
     try {
-      return await execCaptured(opts, (stdio) => execPlan({ pausePidfd: pidfd, argv, env, cwd: opts.cwd ?? '/', stdio: { fds: stdio }, hostView, execFd }));
+      return await execCaptured(opts, (stdio) => execPlan({ pausePidfd: pidfd, argv, env, cwd: opts.cwd ?? '/', stdio: { fds: stdio }, hostView, lockedView: this.rec.mapping === 'root', execFd }));
     } finally {
       closeHostProgram(execFd);
       if (pidfd !== this.localPidfd) closeFd(pidfd);
