@@ -109,6 +109,7 @@ struct nsbox_result {
   int32_t middle_status; /* wait status of M, unless it exec'd */
   int32_t middle_pid;    /* M's pid */
   int32_t middle_execd;  /* 1 when M exec'd OP_EXEC_MIDDLE: M lives on */
+  uint64_t final_mntns;  /* inode of F's mount namespace, read before its first step */
 };
 
 #endif

@@ -7,11 +7,11 @@ import { NsboxError } from '../errors.js';
 import { removeTreeAsOwner } from '../idmap/remove-tree.js';
 import { errnoName } from '../native/errno.js';
 import { closeFd, pidfdOpen, pidfdSendSignal, pipe } from '../native/ffi.js';
-import { runPlan, SpawnFailure } from '../native/spawn.js';
+import { runPlanDetailed, SpawnFailure } from '../native/spawn.js';
 import { execFailureExitCode, execFailureMessage } from '../pod/exec.js';
 import type { PodRecord } from '../pod/record.js';
 import { identify, isAlive } from '../process/proc-stat.js';
-import { killMountNamespace, mountNamespaceOf } from '../process/mount-namespace.js';
+import { killMountNamespace } from '../process/mount-namespace.js';
 import { requireMappedIds } from '../idmap/mapped-ids.js';
 import { randomHex } from '../process/random.js';
 import { reaper } from '../process/reaper.js';
@@ -145,8 +145,9 @@ export class ContainerManager {
     const rootfs: RootfsSource =
       r.rootfs === 'overlay' ? { kind: 'overlay', lowerDirs: image.layerDirs, upperDir: live.paths.upper, workDir: live.paths.work } : { kind: 'copy', dir: live.paths.copy };
     let pid: number;
+    let mountNs: string | null;
     try {
-      pid = await runPlan(
+      ({ pid, finalMountNamespace: mountNs } = await runPlanDetailed(
         containerPlan({
           pausePidfd: this.pausePidfd(),
           mountPoint: live.paths.mountPoint,
@@ -159,11 +160,11 @@ export class ContainerManager {
           workdir: r.workdir,
           user: r.user,
           canSetGroups: this.pod.mapping !== 'single',
-          oldRootSuffix: randomHex(8),
+          oldRootSuffix: randomHex(16),
           stdio: [-1, out.write, err.write],
           masks: maskedPathsOnThisKernel(),
         }),
-      );
+      ));
     } catch (e) {
       for (const fd of [out.read, out.write, err.read, err.write]) closeFd(fd);
       if (e instanceof SpawnFailure && e.failedStep?.op === 'mount' && e.failedStep.fstype === 'overlay' && r.rootfs === 'overlay') {
@@ -184,7 +185,7 @@ export class ContainerManager {
     closeFd(out.write);
     closeFd(err.write);
     live.pidfd = pidfdOpen(pid);
-    live.mountNs = mountNamespaceOf(pid);
+    live.mountNs = mountNs;
     r.state = live.stopRequested ? 'stopping' : 'running';
     r.process = identify(pid);
     r.startedAt = new Date().toISOString();

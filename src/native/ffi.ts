@@ -61,7 +61,7 @@ function fns() {
   return bound;
 }
 
-export const RESULT_SIZE = 32;
+export const RESULT_SIZE = 40;
 
 export interface SpawnResult {
   rc: number;
@@ -74,6 +74,8 @@ export interface SpawnResult {
   /** The middle process; alive as the caller's child when it exec'd (execMiddle). */
   middlePid: number;
   middleExecd: boolean;
+  /** The final process's mount namespace as /proc/PID/ns/mnt names it ("mnt:[INODE]"), or null. */
+  finalMountNamespace: string | null;
 }
 
 function decodeResult(rc: number, out: Buffer): SpawnResult {
@@ -87,6 +89,7 @@ function decodeResult(rc: number, out: Buffer): SpawnResult {
     middleStatus: out.readInt32LE(20),
     middlePid: out.readInt32LE(24),
     middleExecd: out.readInt32LE(28) === 1,
+    finalMountNamespace: out.readBigUInt64LE(32) ? `mnt:[${out.readBigUInt64LE(32)}]` : null,
   };
 }
 
