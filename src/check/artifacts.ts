@@ -44,7 +44,7 @@ export async function checkShim(path: string, load: () => Promise<void>): Promis
     await load();
   } catch (err) {
     const why = oneLine(err instanceof Error ? err.message : String(err));
-    return { ...base, status: 'fail', detail: `${path} does not load (${why})`, fix: `rebuild it: ${nativeBuildFix()}` };
+    return { ...base, status: 'fail', detail: `${path} does not load (${why})`, fix: `rebuild it: ${nativeBuildFix({ missing: false })}` };
   }
   return { ...base, status: 'ok', detail: `${path} loads (pidfd_open answered)` };
 }
@@ -62,10 +62,7 @@ function runProgram(path: string, args: string[]): Ran {
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', ...(error ? { error } : {}) };
 }
 
-/**
- * A program exists, starts, and answers `args` as `expect` says (null when
- * it did, else what was wrong).
- */
+/** A program exists, starts, and answers `args` as `expect` judges its output. */
 function checkProgram(
   base: { id: string; title: string },
   path: string,
@@ -77,9 +74,9 @@ function checkProgram(
   if (!existsSync(path)) return missing(base, path, ifMissing, impact);
   const r = runProgram(path, args);
   const shown = `\`${[path, ...args].join(' ')}\``;
-  if (r.error) return { ...base, status: ifMissing, detail: `${shown} does not run (${r.error})${impact}`, fix: `rebuild it: ${nativeBuildFix()}` };
+  if (r.error) return { ...base, status: ifMissing, detail: `${shown} does not run (${r.error})${impact}`, fix: `rebuild it: ${nativeBuildFix({ missing: false })}` };
   const verdict = expect(r);
-  if ('wrong' in verdict) return { ...base, status: ifMissing, detail: `${shown} ${verdict.wrong}${impact}`, fix: `rebuild it: ${nativeBuildFix()}` };
+  if ('wrong' in verdict) return { ...base, status: ifMissing, detail: `${shown} ${verdict.wrong}${impact}`, fix: `rebuild it: ${nativeBuildFix({ missing: false })}` };
   return { ...base, status: 'ok', detail: `${path} ${verdict.ok}` };
 }
 

@@ -24,8 +24,8 @@ export function checkPod(probe: PodProbe | NotTried): CheckResult {
   const base = { id: 'pod', title: 'pod creation' };
   if ('why' in probe) return { ...base, status: 'fail', detail: `not tried: ${probe.why}`, fix: probe.fix };
   if (probe.stage === 'create' || probe.stage === 'exec') {
-    const what = probe.stage === 'create' ? 'creating a pod failed' : 'a pod was created, but exec into it failed';
-    return { ...base, status: 'fail', detail: `${what}: ${probe.error}`, fix: 'see the failures above; run `nsbox --debug pod create` for the failing step' };
+    const [what, verb] = probe.stage === 'create' ? ['creating a pod failed', 'pod create'] : ['a pod was created, but exec into it failed', 'exec POD -- true'];
+    return { ...base, status: 'fail', detail: `${what}: ${probe.error}`, fix: `\`nsbox --debug ${verb}\` shows the failing step` };
   }
   if (probe.pid1 !== '/pause')
     return { ...base, status: 'fail', detail: `exec into the pod saw ${JSON.stringify(probe.pid1)} as PID 1, not /pause`, fix: 'report this as a bug, with `nsbox --debug exec POD -- ps aux`' };
@@ -42,7 +42,7 @@ export function checkContainer(probe: PodProbe | NotTried): CheckResult {
     return { ...base, status: 'fail', detail: 'not tried: the pod probe failed', fix: 'see the pod creation check' };
   const c = probe.container;
   if (probe.stage === 'container' || !c) {
-    return { ...base, status: 'fail', detail: `running a container from a one-file image failed: ${probe.error ?? 'no result'}`, fix: 'run `nsbox --debug run --pod POD IMAGE` for the failing step' };
+    return { ...base, status: 'fail', detail: `running a container from a one-file image failed: ${probe.error ?? 'no result'}`, fix: '`nsbox --debug run --pod POD IMAGE` shows the failing step' };
   }
   const root = c.rootfs === 'overlay' ? 'an overlayfs root' : c.copyForced ? 'a copy of its image (NSBOX_ROOTFS=copy)' : `a copy of its image (overlayfs refused: ${c.overlayRefusal ?? 'unknown'})`;
   const detail = `a container ran from a one-file image on ${root} in its own mount namespace (${ms(c.ms)}, exit ${c.exitCode}, printed ${JSON.stringify(c.stdout.trim())})`;

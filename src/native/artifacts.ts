@@ -26,17 +26,16 @@ const SYSTEM_DEPS = 'gcc and libc6-dev: sudo apt-get install gcc libc6-dev';
 
 /**
  * How to (re)build the native shims, where nsbox is: a checkout builds with
- * `npm run build`; an installed package builds them in its install script,
- * which npm skips under --ignore-scripts or an allowScripts policy that
- * leaves nsbox out (then `npm rebuild` may skip it too: the script can be
- * run by hand).
+ * `npm run build`; an installed package builds them in its install script.
+ * A missing build usually means npm skipped that script (--ignore-scripts,
+ * or an allowScripts policy that leaves nsbox out, which may make `npm
+ * rebuild` skip it too: the script can be run by hand).
  */
-export function nativeBuildFix(): string {
+export function nativeBuildFix(opts: { missing?: boolean } = {}): string {
   if (isCheckout) return `run \`npm run build\` (it needs ${SYSTEM_DEPS})`;
-  return (
-    `run \`npm rebuild nsbox\` in your project (it needs ${SYSTEM_DEPS}), or \`node ${artifacts.nativeBuildScript}\`; ` +
-    `npm skips nsbox's install script with --ignore-scripts, or when an allowScripts policy leaves nsbox out`
-  );
+  const rebuild = `run \`npm rebuild nsbox\` in your project (it needs ${SYSTEM_DEPS}), or \`node ${artifacts.nativeBuildScript}\``;
+  const missing = opts.missing ?? true;
+  return missing ? `${rebuild}; npm skips nsbox's install script with --ignore-scripts, or when an allowScripts policy leaves nsbox out` : rebuild;
 }
 
 export function requireArtifact(path: string): string {
