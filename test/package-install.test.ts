@@ -257,6 +257,28 @@ describe('npm install ./nsbox-0.1.0.tgz in a project', () => {
     const again = run('npx', ['--no', '--', 'nsbox', 'check', '--format', 'json'], project);
     expect(again.code, again.all).toBe(0);
   }, TEST_TIMEOUT);
+
+  it('without the FFI addon (npm install --omit=optional): check names that, not the shim', () => {
+    const scope = join(project, 'node_modules', '@yuuang');
+    const addons = readdirSync(scope);
+    expect(addons.length, 'ffi-rs installed no prebuilt addon').toBeGreaterThan(0);
+    const aside = join(scratch, 'addons-aside');
+    renameSync(scope, aside);
+    try {
+      const r = run('npx', ['--no', '--', 'nsbox', 'check', '--format', 'json'], project);
+      expect(r.code, r.all).toBe(1);
+      const report = JSON.parse(r.stdout) as { checks: { id: string; status: string; detail: string; fix?: string }[] };
+      expect(report.checks.find((c) => c.id === 'shim')).toMatchObject({
+        status: 'fail',
+        detail: expect.stringContaining('the FFI addon that loads it does not load'),
+        fix: expect.stringContaining('without --omit=optional'),
+      });
+    } finally {
+      renameSync(aside, scope);
+    }
+    const again = run('npx', ['--no', '--', 'nsbox', 'check', '--format', 'json'], project);
+    expect(again.code, again.all).toBe(0);
+  }, TEST_TIMEOUT);
 });
 
 describe('npm install --ignore-scripts ./nsbox-0.1.0.tgz', () => {

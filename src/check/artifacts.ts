@@ -44,6 +44,9 @@ export async function checkShim(path: string, load: () => Promise<void>): Promis
     await load();
   } catch (err) {
     const why = oneLine(err instanceof Error ? err.message : String(err));
+    // The addon that loads it is a prebuilt optional dependency of ffi-rs, which --omit=optional leaves out.
+    if (/ffi-rs/.test(why))
+      return { ...base, status: 'fail', detail: `the FFI addon that loads it does not load (${why})`, fix: 'install with optional dependencies (ffi-rs ships its prebuilt addon as one): npm install, without --omit=optional' };
     return { ...base, status: 'fail', detail: `${path} does not load (${why})`, fix: `rebuild it: ${nativeBuildFix({ missing: false })}` };
   }
   return { ...base, status: 'ok', detail: `${path} loads (pidfd_open answered)` };

@@ -65,7 +65,7 @@ async function oneFileImage(dir: string, program: string, name: string): Promise
 }
 
 async function probe(opts: PodProbeOptions, root: string, result: PodProbe): Promise<void> {
-  // Loaded here: the rest of `nsbox check` needs no native code.
+  // Loaded when the probe runs: it is most of the library.
   const { createPod } = await import('../pod/create.js');
   let t = performance.now();
   result.stage = 'create';
