@@ -1,14 +1,17 @@
 #!/usr/bin/env node
-// Builds everything a fresh clone needs: the native shims (system C compiler)
-// and the TypeScript (tsc). Run by `npm install` (prepare) and `npm run build`.
+// Builds a checkout: the native shims (scripts/build-native.mjs, skipped
+// when they are newer than their sources, so `npm ci` does not compile them
+// twice: the install script already did), the TypeScript (tsc) and the
+// bundles (esbuild). Run by `npm install` (prepare), `npm pack` (prepare)
+// and `npm run build`. Needs the devDependencies; the published package
+// runs only build-native.mjs.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildNative, NativeBuildError } from './build-native.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const src = join(root, 'native-shims');
-const out = join(src, 'build');
 
 function die(message) {
   console.error(`nsbox build: ${message}`);
@@ -21,52 +24,49 @@ function run(cmd, args) {
   if (r.status !== 0) die(`${cmd} ${args.join(' ')} failed (exit ${r.status})`);
 }
 
-function findCompiler() {
-  for (const cc of [process.env.CC, 'cc', 'gcc', 'clang'].filter(Boolean)) {
-    const r = spawnSync(cc, ['--version'], { stdio: 'ignore' });
-    if (!r.error && r.status === 0) return cc;
+/** The bundles esbuild writes into dist/: outputs that have no source of their own. */
+const bundles = [
+  ['dist/cli/main.js', 'dist/cli/nsbox.mjs'],
+  ['dist/supervisor/main.js', 'dist/supervisor/nsbox-supervisor.mjs'],
+];
+
+/**
+ * Removes what tsc once emitted for a source that is gone: `npm pack` ships
+ * dist/ as it is, and a stale module there would be published.
+ */
+function pruneStaleOutputs(dir = join(root, 'dist')) {
+  const keep = new Set(bundles.map(([, out]) => join(root, out)));
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      pruneStaleOutputs(p);
+      if (readdirSync(p).length === 0) rmSync(p, { recursive: true });
+      continue;
+    }
+    if (keep.has(p)) continue;
+    const source = join(root, 'src', relative(join(root, 'dist'), p)).replace(/(\.d\.ts|\.js\.map|\.js)$/, '.ts');
+    if (!existsSync(source)) rmSync(p);
   }
-  die('no C compiler found: install one (Debian: apt-get install gcc libc6-dev) and run `npm run build`');
 }
 
-// Static binaries keep the pause under 1 MiB RSS; fall back to dynamic ones
-// where libc.a is missing (e.g. without libc6-dev's static parts).
-function canLinkStatic(cc) {
-  const r = spawnSync(cc, ['-static', '-x', 'c', '-o', '/dev/null', '-'], {
-    input: 'int main(void){return 0;}',
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
-  return !r.error && r.status === 0;
+try {
+  await buildNative({ ifStale: !process.argv.includes('--force') });
+} catch (err) {
+  if (err instanceof NativeBuildError) die(err.message);
+  throw err;
 }
-
-const cc = findCompiler();
-mkdirSync(out, { recursive: true });
-const warnings = ['-Wall', '-Wextra', '-Werror', '-Wshadow', '-Wformat=2', '-Wstrict-prototypes'];
-const linkStatic = canLinkStatic(cc) ? ['-static'] : [];
-const shimSources = readdirSync(join(src, 'shim'))
-  .filter((f) => f.endsWith('.c'))
-  .map((f) => join(src, 'shim', f));
-
-run(cc, ['-std=gnu11', '-O2', ...warnings, '-fPIC', '-shared', '-o', join(out, 'libnsbox-shim.so'), ...shimSources]);
-run(cc, ['-std=gnu11', '-Os', ...warnings, ...linkStatic, '-s', '-o', join(out, 'pause'), join(src, 'pause.c')]);
-run(cc, ['-std=gnu11', '-O2', ...warnings, ...linkStatic, '-o', join(out, 'nsbox-probe'), join(src, 'probe.c')]);
-run(cc, ['-std=gnu11', '-O2', ...warnings, ...linkStatic, '-s', '-o', join(out, 'nsbox-forward'), join(src, 'forward.c')]);
 
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 if (!existsSync(tsc)) die('TypeScript is not installed: run `npm install` first');
 run(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')]);
+pruneStaleOutputs();
 
 // The CLI and the supervisor are started as processes, so each is bundled
 // into one file: loading ~60 ES modules one by one costs ~20 ms per call.
 // (Code splitting measured slower here: a verb then loads many chunks.)
 // Each bundle sits at the same depth as its entry, so paths relative to
 // import.meta.url (src/native/artifacts.ts) stay right.
-const bundles = [
-  ['dist/cli/main.js', 'dist/cli/nsbox.mjs'],
-  ['dist/supervisor/main.js', 'dist/supervisor/nsbox-supervisor.mjs'],
-];
 const esbuild = join(root, 'node_modules', 'esbuild', 'bin', 'esbuild');
-rmSync(join(root, 'dist', 'bundle'), { recursive: true, force: true });
 for (const [entry, out] of bundles) {
   if (!existsSync(esbuild)) {
     writeFileSync(join(root, out), `#!/usr/bin/env node\nimport './${basename(entry)}';\n`);

@@ -1,6 +1,7 @@
 // `nsbox check`: parsing tests point the probes at files written here (fake
-// /etc/subuid, mountinfo, sysctls); the rest run the checks for real on this
-// machine, and inside real namespaces that break it (a masked /proc, an
+// /etc/subuid, mountinfo, sysctls, programs that are not ours); the rest run
+// the checks for real on this machine (the built artifacts, a real pod and
+// container), and inside real namespaces that break it (a masked /proc, an
 // unmapped user), and check the verdicts against what the kernel does.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -8,6 +9,9 @@ import { release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatCheckReport, runChecks, type CheckReport, type CheckResult } from '../dist/check/check.js';
+import { checkArtifacts, checkForwarder, checkPause, checkProbe, checkShim, installedArtifacts, loadInstalledShim } from '../dist/check/artifacts.js';
+import { probePod, type PodProbe } from '../dist/check/live-pod.js';
+import { checkContainer, checkPod } from '../dist/check/pod-checks.js';
 import {
   checkAppArmor,
   checkCgroup,
@@ -28,7 +32,7 @@ import {
   type SpawnProbe,
 } from '../dist/check/probes.js';
 
-const ALL_IDS = ['userns', 'apparmor', 'subid', 'idmap-helpers', 'runtime-dir', 'proc-mask', 'overlay', 'cgroup', 'network'];
+const ALL_IDS = ['shim', 'pause', 'forwarder', 'probe', 'userns', 'apparmor', 'subid', 'idmap-helpers', 'runtime-dir', 'proc-mask', 'overlay', 'cgroup', 'network', 'pod', 'container'];
 const uid = process.geteuid!();
 const tmp = mkdtempSync(join(tmpdir(), 'nsbox-check-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -308,6 +312,16 @@ describe('overlay and cgroup checks', () => {
     expect(noModule).toMatchObject({ status: 'warn', fix: expect.stringContaining('sudo modprobe overlay') });
   });
 
+  it('takes the verdict of a live container over the prediction', () => {
+    const modern = { kernelRelease: '6.1.0', files: { filesystems: fsWithOverlay } };
+    expect(checkOverlay(envWith(modern), { rootfs: 'overlay', overlayRefusal: null })).toMatchObject({ status: 'ok', detail: expect.stringContaining("a container's root was mounted as overlayfs") });
+    const refused = checkOverlay(envWith(modern), { rootfs: 'copy', overlayRefusal: 'EPERM' });
+    expect(refused).toMatchObject({ status: 'warn', detail: expect.stringContaining('refused (EPERM)'), fix: expect.stringContaining('NSBOX_ROOT') });
+    // On an old kernel the refusal is shown with the kernel's fix.
+    const old = checkOverlay(envWith({ ...modern, kernelRelease: '5.10.0' }), { rootfs: 'copy', overlayRefusal: 'EINVAL' });
+    expect(old).toMatchObject({ status: 'warn', detail: expect.stringContaining('refused (EINVAL)'), fix: expect.stringContaining('kernel >= 5.11') });
+  });
+
   it('reports cgroup v2 when cgroup.controllers exists, v1 otherwise (never fails)', () => {
     expect(checkCgroup(envWith({ files: { cgroupControllers: file('cpu memory pids\n') } }))).toMatchObject({ status: 'ok', detail: expect.stringContaining('cpu memory pids') });
     const v1 = checkCgroup(envWith({ files: { cgroupControllers: absent, cgroupUnifiedControllers: absent } }));
@@ -332,6 +346,151 @@ describe('network modes check', () => {
     const tunFile = file('');
     chmodSync(tunFile, 0o666);
     expect(checkNetworkModes(envWith({ env: { PATH: bin }, files: { tun: tunFile } }))).toMatchObject({ status: 'ok', detail: `builtin, pasta (${join(bin, 'pasta')}) and none` });
+  });
+});
+
+const pauseVersion = /#define NSBOX_PAUSE_VERSION "([^"]+)"/.exec(readFileSync(resolve('native-shims/pause.c'), 'utf8'))![1]!;
+
+/** An executable file with this content. */
+function program(text: string): string {
+  const p = file(text);
+  chmodSync(p, 0o755);
+  return p;
+}
+
+describe('native artifact checks', () => {
+  it('pass the built artifacts, each saying what ran', async () => {
+    const r = await checkArtifacts();
+    expect(r.map((c) => c.id)).toEqual(['shim', 'pause', 'forwarder', 'probe']);
+    expect(r.map((c) => [c.id, c.status])).toEqual(r.map((c) => [c.id, 'ok']));
+    expect(r[0]!.detail).toBe(`${installedArtifacts.shimLibrary} loads (pidfd_open answered)`);
+    expect(r[1]!.detail).toBe(`${installedArtifacts.pause} runs (version ${pauseVersion})`);
+    expect(r[2]!.detail).toBe(`${installedArtifacts.forwarder} runs`);
+  });
+
+  it('fail a missing artifact with the rebuild of a checkout (the probe only warns)', async () => {
+    expect(await checkShim(absent, loadInstalledShim)).toMatchObject({ status: 'fail', detail: `${absent} is missing`, fix: expect.stringContaining('npm run build') });
+    for (const check of [checkPause, checkForwarder]) {
+      expect(check(absent)).toMatchObject({ status: 'fail', detail: `${absent} is missing`, fix: expect.stringContaining('npm run build') });
+    }
+    expect(checkProbe(absent)).toMatchObject({ status: 'warn', detail: `${absent} is missing (only the test suite needs it)` });
+  });
+
+  it('fail programs that exist but are not ours, or do not run', () => {
+    // Exits 0, as the real pause -v does, but prints something else.
+    const impostor = program('#!/bin/sh\necho hello\n');
+    expect(checkPause(impostor)).toMatchObject({ status: 'fail', detail: `\`${impostor} -v\` exited with 0 and printed hello, not its version` });
+    expect(checkForwarder(impostor)).toMatchObject({ status: 'fail', detail: expect.stringContaining('not its usage') });
+    expect(checkProbe(impostor)).toMatchObject({ status: 'warn', detail: expect.stringContaining('exited with 0 (not 7)') });
+    const notExecutable = file('#!/bin/sh\nexit 0\n');
+    expect(checkPause(notExecutable)).toMatchObject({ status: 'fail', detail: `\`${notExecutable} -v\` does not run (EACCES)` });
+    // The same checks pass the real programs (above): they tell ours apart.
+    expect(checkPause(installedArtifacts.pause).status).toBe('ok');
+    expect(checkProbe(installedArtifacts.probe).status).toBe('ok');
+  });
+});
+
+describe('pod and container verdicts', () => {
+  const worked: PodProbe = {
+    ok: true,
+    root: '/tmp/nsbox-check-pod-x',
+    pausePid: 4242,
+    warnings: [],
+    stage: 'cleanup',
+    uidMap: '0 1000 1; 1 100000 65536',
+    createMs: 5.04,
+    execMs: 1.26,
+    pid1: '/pause',
+    container: { rootfs: 'overlay', copyForced: false, exitCode: 0, stdout: 'nsbox-pause 0.1.0\n', overlayRefusal: null, ms: 40 },
+  };
+
+  it('pass a pod and a container that worked, naming the mapping and the root', () => {
+    expect(checkPod(worked)).toEqual({
+      id: 'pod',
+      title: 'pod creation',
+      status: 'ok',
+      detail: 'a pod started in 5.0 ms with a subordinate range mapped by newuidmap/newgidmap (uid_map 0 1000 1; 1 100000 65536), and an exec joined it by pidfd in 1.3 ms (PID 1: /pause)',
+    });
+    expect(checkPod({ ...worked, uidMap: '0 0 4294967295' }).detail).toContain('every id mapped 1:1 (root)');
+    expect(checkContainer(worked)).toMatchObject({ status: 'ok', detail: expect.stringContaining('on an overlayfs root in its own mount namespace (40.0 ms, exit 0, printed "nsbox-pause 0.1.0")') });
+  });
+
+  it('warn on a single-id mapping, with the warning nsbox printed', () => {
+    const single = { ...worked, uidMap: '0 1000 1', warnings: ['only uid 1000 is mapped into the pod (no range)'] };
+    expect(checkPod(single)).toMatchObject({ status: 'warn', detail: expect.stringMatching(/one id mapped \(uid_map 0 1000 1\).*warned: only uid 1000 is mapped/), fix: expect.stringContaining('subuid') });
+  });
+
+  it('fail where the pod probe stopped, and do not claim the container', () => {
+    const create: PodProbe = { ok: false, root: worked.root, warnings: [], stage: 'create', error: 'clone of the pod process: EPERM' };
+    expect(checkPod(create)).toMatchObject({ status: 'fail', detail: 'creating a pod failed: clone of the pod process: EPERM', fix: expect.stringContaining('nsbox --debug pod create') });
+    expect(checkContainer(create)).toMatchObject({ status: 'fail', detail: 'not tried: the pod probe failed' });
+    const exec = { ...create, stage: 'exec' as const, error: 'setns: EINVAL' };
+    expect(checkPod(exec)).toMatchObject({ status: 'fail', detail: 'a pod was created, but exec into it failed: setns: EINVAL' });
+    const wrongInit = { ...worked, pid1: '/sbin/init' };
+    expect(checkPod(wrongInit)).toMatchObject({ status: 'fail', detail: expect.stringContaining('"/sbin/init" as PID 1') });
+    const container = { ...worked, ok: false, stage: 'container' as const, container: undefined, error: 'the container exited with 127' };
+    expect(checkPod(container).status).toBe('ok');
+    expect(checkContainer(container)).toMatchObject({ status: 'fail', detail: 'running a container from a one-file image failed: the container exited with 127' });
+    const notTried = { why: 'the native shim must work first', fix: 'see the native shim check' };
+    expect(checkPod(notTried)).toMatchObject({ status: 'fail', detail: 'not tried: the native shim must work first', fix: 'see the native shim check' });
+  });
+
+  it('say why a container ran on a copy', () => {
+    const refused = { ...worked, container: { ...worked.container!, rootfs: 'copy' as const, overlayRefusal: 'EPERM' } };
+    expect(checkContainer(refused).detail).toContain('on a copy of its image (overlayfs refused: EPERM)');
+    const forced = { ...worked, container: { ...worked.container!, rootfs: 'copy' as const, copyForced: true } };
+    expect(checkContainer(forced).detail).toContain('on a copy of its image (NSBOX_ROOTFS=copy)');
+  });
+});
+
+/** This user's first /etc/subuid range, as nsbox's mapping takes it (null: none, or no newuidmap). */
+function expectedUidMap(): string {
+  if (uid === 0) return '0 0 4294967295';
+  const name = defaultCheckEnv().user;
+  const line = existsSync('/etc/subuid') ? readFileSync('/etc/subuid', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`) || l.startsWith(`${uid}:`)) : undefined;
+  const helper = ['/usr/bin/newuidmap', '/usr/sbin/newuidmap', '/bin/newuidmap'].some((p) => existsSync(p));
+  if (!line || !helper) return `0 ${uid} 1`;
+  const [, start, count] = line.split(':');
+  return `0 ${uid} 1; 1 ${start} ${count}`;
+}
+
+describe('the live pod probe', () => {
+  it('creates a real pod with the mapping pods get, execs into it, runs a container on overlayfs, and leaves nothing behind', async () => {
+    const p = await probePod({ program: installedArtifacts.pause });
+    expect(p.error).toBeUndefined();
+    expect(p.ok).toBe(true);
+    expect(p.uidMap).toBe(expectedUidMap());
+    expect(p.pid1).toBe('/pause');
+    // This machine's kernel (6.x) gives a rootless overlayfs.
+    expect(p.container).toMatchObject({ rootfs: 'overlay', copyForced: false, exitCode: 0, stdout: `nsbox-pause ${pauseVersion}\n` });
+    expect(existsSync(p.root)).toBe(false);
+    let pauseLeft = '';
+    try {
+      pauseLeft = readFileSync(`/proc/${p.pausePid}/cmdline`, 'utf8');
+    } catch {
+      // gone, as it should be
+    }
+    expect(pauseLeft).not.toBe('/pause\0');
+    expect(checkPod(p).status).toBe(uid !== 0 && !p.uidMap!.includes(';') ? 'warn' : 'ok');
+    expect(checkContainer(p).status).toBe('ok');
+  });
+
+  it('runs the container on a copy when NSBOX_ROOTFS=copy asks for it, and then leaves the overlay verdict to the kernel', async () => {
+    const saved = process.env.NSBOX_ROOTFS;
+    process.env.NSBOX_ROOTFS = 'copy';
+    let r: CheckReport;
+    try {
+      r = await runChecks();
+    } finally {
+      if (saved === undefined) delete process.env.NSBOX_ROOTFS;
+      else process.env.NSBOX_ROOTFS = saved;
+    }
+    expect(byId(r, 'container')).toMatchObject({ status: 'ok', detail: expect.stringContaining('on a copy of its image (NSBOX_ROOTFS=copy)') });
+    expect(byId(r, 'overlay').detail).not.toContain("a container's");
+    // Without it, the same check runs on overlayfs (the positive control).
+    const plain = await runChecks();
+    expect(byId(plain, 'container').detail).toContain('on an overlayfs root');
+    expect(byId(plain, 'overlay').detail).toContain("a container's root was mounted as overlayfs");
   });
 });
 
@@ -384,7 +543,7 @@ describe('runChecks on this machine', () => {
   });
 
   it('agrees with the kernel about user namespaces', async () => {
-    // This machine supports them (DESIGN.md); confirm with util-linux directly.
+    // This machine supports them; confirm with util-linux directly.
     const direct = spawnSync('unshare', ['--user', '--map-root-user', 'true']);
     expect(direct.status).toBe(0);
     const r = await runChecks();
@@ -433,6 +592,8 @@ describe('runChecks on this machine', () => {
     const r = reportInside(['unshare', '--user', '--map-root-user', '--mount'], 'mount --bind /proc/irq /proc/irq && ');
     expect(byId(r, 'userns').status).toBe('ok');
     expect(byId(r, 'proc-mask')).toMatchObject({ status: 'fail', detail: expect.stringContaining('/proc/irq') });
+    // uid 0 there is one mapped id: a pod's 1:1 mapping of every id is refused.
+    expect(byId(r, 'pod')).toMatchObject({ status: 'fail', detail: expect.stringContaining('creating a pod failed: writing uid_map: EPERM') });
     expect(r.ok).toBe(false);
     // And the kernel agrees: a fresh procfs cannot be mounted there.
     const live = spawnSync('unshare', ['--user', '--map-root-user', '--mount', 'sh', '-c', 'mount --bind /proc/irq /proc/irq && exec unshare -Urmpf --mount-proc true'], { encoding: 'utf8' });
@@ -447,6 +608,9 @@ describe('runChecks on this machine', () => {
     expect(byId(r, 'apparmor').status).toBe('ok');
     expect(byId(r, 'proc-mask').detail).toContain('live mount not tried');
     expect(byId(r, 'subid').status).toBe('warn');
+    // The real path agrees: the shim's clone of a pod is refused too.
+    expect(byId(r, 'pod')).toMatchObject({ status: 'fail', detail: expect.stringContaining('creating a pod failed: clone of the pod process: EPERM') });
+    expect(byId(r, 'container').detail).toBe('not tried: the pod probe failed');
     expect(r.ok).toBe(false);
   });
 });

@@ -1,5 +1,10 @@
 // `nsbox check`: can this machine run rootless pods, and if not, the exact fix.
 // The CLI prints formatCheckReport(report), or JSON.stringify(report).
+// First the installed artifacts, then the machine (sysctls, files, util-linux
+// probes), last the real thing: a pod and a container made by the library.
+import { checkArtifacts, installedArtifacts } from './artifacts.js';
+import { probePod, type PodProbe } from './live-pod.js';
+import { checkContainer, checkPod, type NotTried } from './pod-checks.js';
 import {
   checkAppArmor,
   checkCgroup,
@@ -35,9 +40,18 @@ export interface RunChecksOptions {
 export async function runChecks(opts: RunChecksOptions = {}): Promise<CheckReport> {
   const defaults = defaultCheckEnv(opts.env?.env);
   const env: CheckEnv = { ...defaults, ...opts.env, files: { ...defaults.files, ...opts.env?.files } };
+  const native = await checkArtifacts();
+  // A pod needs the shim and the pause; the container runs the pause too (a static program).
+  const unusable = native.filter((c) => (c.id === 'shim' || c.id === 'pause') && c.status !== 'ok').map((c) => c.title);
+  const live: PodProbe | NotTried = unusable.length
+    ? { why: `the ${unusable.join(' and ')} must work first`, fix: `see the ${unusable.join(' and ')} check${unusable.length > 1 ? 's' : ''}` }
+    : await probePod({ program: installedArtifacts.pause });
+  // A container's root decides the overlay check, unless the copy was asked for.
+  const container = 'why' in live || live.container?.copyForced ? null : (live.container ?? null);
   // One live userns attempt serves both the userns and AppArmor checks.
   const userns = probeUserns(env);
   const checks = [
+    ...native,
     checkUserNamespaces(env, userns),
     checkAppArmor(env, userns),
     checkSubids(env),
@@ -45,9 +59,11 @@ export async function runChecks(opts: RunChecksOptions = {}): Promise<CheckRepor
     checkRuntimeDir(env),
     // The live procfs mount needs a working user namespace to mean anything.
     checkProcMask(env, userns.ok ? () => probeProcMount(env) : null),
-    checkOverlay(env),
+    checkOverlay(env, container),
     checkCgroup(env),
     checkNetworkModes(env),
+    checkPod(live),
+    checkContainer(live),
   ];
   return { ok: !checks.some((c) => c.status === 'fail'), checks };
 }

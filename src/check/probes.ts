@@ -1,7 +1,9 @@
 // The individual `nsbox check` probes. Each reads the machine through a
 // CheckEnv (file paths, env vars, uid) so tests can point it at files they
-// wrote; the defaults read the real machine. Live probes spawn util-linux
-// `unshare`, never unshare inside Node (DESIGN.md: Node is multithreaded).
+// wrote; the defaults read the real machine. These live probes spawn
+// util-linux `unshare` (never unshare inside Node: it is multithreaded, and
+// the kernel refuses a user namespace to a multithreaded process); the
+// real pod path is probed through the library (live-pod.ts).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { release, userInfo } from 'node:os';
@@ -423,17 +425,31 @@ export function parseKernelVersion(rel: string): { major: number; minor: number 
   return m ? { major: Number(m[1]), minor: Number(m[2]) } : null;
 }
 
-export function checkOverlay(env: CheckEnv): CheckResult {
+/** What a live container did with its root (from the pod probe): overlay, or the copy fallback and why. */
+export interface LiveOverlay {
+  rootfs: 'overlay' | 'copy';
+  overlayRefusal: string | null;
+}
+
+/**
+ * The kernel's support (version, /proc/filesystems) predicts it; a live
+ * container's root, when one ran, decides it.
+ */
+export function checkOverlay(env: CheckEnv, live: LiveOverlay | null = null): CheckResult {
   const base = { id: 'overlay', title: 'overlayfs in user namespaces' };
   const v = parseKernelVersion(env.kernelRelease);
   const slower = 'nsbox copies image layers instead (slower, more disk)';
+  if (live?.rootfs === 'overlay') return { ...base, status: 'ok', detail: `a container's root was mounted as overlayfs in its user namespace (kernel ${env.kernelRelease})` };
+  const seen = live ? `a container's overlayfs mount was refused (${live.overlayRefusal ?? 'unknown error'}): ${slower}` : null;
   // Unprivileged overlay mounts arrived in Linux 5.11.
   if (!v || v.major < 5 || (v.major === 5 && v.minor < 11))
-    return { ...base, status: 'warn', detail: `kernel ${env.kernelRelease} is older than 5.11: ${slower}`, fix: 'upgrade to a kernel >= 5.11 (Debian 12 ships 6.1: sudo apt-get install linux-image-$(dpkg --print-architecture))' };
+    return { ...base, status: 'warn', detail: seen ?? `kernel ${env.kernelRelease} is older than 5.11: ${slower}`, fix: 'upgrade to a kernel >= 5.11 (Debian 12 ships 6.1: sudo apt-get install linux-image-$(dpkg --print-architecture))' };
   const fs = readText(env.files.filesystems) ?? '';
   const listed = fs.split('\n').some((l) => l.trim().split(/\s+/).pop() === 'overlay');
   if (!listed)
-    return { ...base, status: 'warn', detail: `overlay is not in ${env.files.filesystems} (it may be an unloaded module): otherwise ${slower}`, fix: 'sudo modprobe overlay (persist: echo overlay | sudo tee /etc/modules-load.d/overlay.conf)' };
+    return { ...base, status: 'warn', detail: seen ?? `overlay is not in ${env.files.filesystems} (it may be an unloaded module): otherwise ${slower}`, fix: 'sudo modprobe overlay (persist: echo overlay | sudo tee /etc/modules-load.d/overlay.conf)' };
+  if (seen)
+    return { ...base, status: 'warn', detail: seen, fix: 'keep nsbox\'s state and images off overlayfs (as inside a container) and on a filesystem with user xattrs (ext4, xfs, btrfs; tmpfs from Linux 6.6): set NSBOX_ROOT=DIR' };
   return { ...base, status: 'ok', detail: `kernel ${env.kernelRelease} supports overlayfs in user namespaces` };
 }
 

@@ -1,4 +1,5 @@
-// Where the build put the native shims (scripts/build.mjs).
+// Where the build put the native shims (scripts/build-native.mjs: the
+// package's install script, also run by `npm run build` in a checkout).
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,11 +16,32 @@ export const artifacts = {
   cli: join(packageRoot, 'dist', 'cli', 'nsbox.mjs'),
   supervisor: join(packageRoot, 'dist', 'supervisor', 'nsbox-supervisor.mjs'),
   forwarder: join(buildDir, 'nsbox-forward'),
+  nativeBuildScript: join(packageRoot, 'scripts', 'build-native.mjs'),
 };
 
+/** A checkout has the TypeScript sources; the installed package ships only dist/. */
+export const isCheckout = existsSync(join(packageRoot, 'src')) && existsSync(join(packageRoot, 'tsconfig.json'));
+
+const SYSTEM_DEPS = 'gcc and libc6-dev: sudo apt-get install gcc libc6-dev';
+
+/**
+ * How to (re)build the native shims, where nsbox is: a checkout builds with
+ * `npm run build`; an installed package builds them in its install script.
+ * A missing build usually means npm skipped that script (--ignore-scripts,
+ * or an allowScripts policy that leaves nsbox out, which may make `npm
+ * rebuild` skip it too: the script can be run by hand).
+ */
+export function nativeBuildFix(opts: { missing?: boolean } = {}): string {
+  if (isCheckout) return `run \`npm run build\` (it needs ${SYSTEM_DEPS})`;
+  const rebuild = `run \`npm rebuild nsbox\` in your project (it needs ${SYSTEM_DEPS}), or \`node ${artifacts.nativeBuildScript}\``;
+  const missing = opts.missing ?? true;
+  return missing ? `${rebuild}; npm skips nsbox's install script with --ignore-scripts, or when an allowScripts policy leaves nsbox out` : rebuild;
+}
+
 export function requireArtifact(path: string): string {
-  if (!existsSync(path)) {
-    throw new NsboxError('NATIVE_MISSING', `native shim ${path} is missing`, 'run `npm run build` (needs gcc)');
-  }
-  return path;
+  if (existsSync(path)) return path;
+  if (path.startsWith(buildDir + '/')) throw new NsboxError('NATIVE_MISSING', `native shim ${path} is missing`, nativeBuildFix());
+  // dist/ is built before packing: an installed package that lacks it is damaged.
+  const fix = isCheckout ? 'run `npm run build`' : 'reinstall nsbox (`npm install nsbox`)';
+  throw new NsboxError('NATIVE_MISSING', `nsbox file ${path} is missing`, fix);
 }
