@@ -3,7 +3,8 @@
 // us), so callers never depend on ffi-rs's errno handling.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { artifacts, requireArtifact } from './artifacts.js';
+import { NsboxError } from '../errors.js';
+import { artifacts, nativeBuildFix, requireArtifact } from './artifacts.js';
 
 type FfiRs = typeof import('ffi-rs');
 
@@ -34,7 +35,13 @@ let bound: ReturnType<typeof bind> | undefined;
 
 function bind() {
   const { DataType, define, open } = ffi();
-  open({ library: LIB, path: requireArtifact(artifacts.shimLibrary) });
+  const path = requireArtifact(artifacts.shimLibrary);
+  try {
+    open({ library: LIB, path });
+  } catch (err) {
+    // A truncated or foreign file: the dynamic loader's reason, and how to rebuild it.
+    throw new NsboxError('NATIVE_BROKEN', `native shim ${path} does not load (${err instanceof Error ? err.message : String(err)})`, `rebuild it: ${nativeBuildFix({ missing: false })}`);
+  }
   const I = DataType.I32;
   const B = DataType.U8Array;
   return define({
