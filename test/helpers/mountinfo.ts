@@ -4,6 +4,8 @@
 // ever worked.
 
 export interface MountEntry {
+  /** major:minor of the filesystem: equal for two binds of the same file system. */
+  device: string;
   /** Path of the mount's root within its filesystem (`/null` for a bind of /dev/null). */
   root: string;
   mountPoint: string;
@@ -24,6 +26,7 @@ export function parseMountinfo(text: string): MountEntry[] {
     const dash = fields.indexOf('-');
     if (dash < 6 || fields.length < dash + 4) continue;
     entries.push({
+      device: fields[2]!,
       root: unescape(fields[3]!),
       mountPoint: unescape(fields[4]!),
       options: fields[5]!.split(','),
