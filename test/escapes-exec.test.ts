@@ -68,8 +68,8 @@ describe(`a container against a concurrent exec of host tools (${testMode})`, ()
   const secret = `exec-secret-${Date.now()}`;
 
   beforeAll(async () => {
-    exec = startNsbox(root, ['exec', '-e', `SECRET=${secret}`, POD, '--', 'sleep', '30']);
-    execPid = await podPidOf('sleep 30');
+    exec = startNsbox(root, ['exec', '-e', `SECRET=${secret}`, POD, '--', 'sleep', '60']);
+    execPid = await podPidOf('sleep 60');
   });
   afterAll(async () => {
     await exec.stop();
