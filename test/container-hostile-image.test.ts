@@ -10,7 +10,7 @@
 // file links), next to a canary.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { expectCanaryIntact, plantCanary, type HostCanary } from './helpers/canary.js';
-import { isOneLineRefusal } from './helpers/cli-process.js';
+import { isOneLineRefusal, yieldToEventLoop } from './helpers/cli-process.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
 import { importImage } from './helpers/images.js';
 import { between, mountAt, parseMountinfo } from './helpers/mountinfo.js';
@@ -63,7 +63,8 @@ beforeAll(() => {
     expect(r.code, r.stderr).toBe(0);
   }
 });
-beforeEach(() => {
+beforeEach(async () => {
+  await yieldToEventLoop();
   canary = plantCanary(root, ['target']);
 });
 afterAll(() => {

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { artifacts } from '../dist/native/artifacts.js';
 import { expectCanaryIntact, plantCanary, type HostCanary } from './helpers/canary.js';
-import { nsboxWithFiles, podProcesses, startNsbox, type BackgroundCli } from './helpers/cli-process.js';
+import { nsboxWithFiles, podProcesses, startNsbox, yieldToEventLoop, type BackgroundCli } from './helpers/cli-process.js';
 import { cleanupRoot, cliPath, tempRoot, testMode } from './helpers/env.js';
 import { HELLO, importImage } from './helpers/images.js';
 import { nsbox, removeAllPods, waitFor } from './helpers/nsbox.js';
@@ -42,7 +42,8 @@ beforeAll(() => {
   runDetached('sib', 'busybox', 'sleep', '1000');
   runDetached('tc', 'probe', 'sleep', '1001');
 });
-beforeEach(() => {
+beforeEach(async () => {
+  await yieldToEventLoop();
   canary = plantCanary(root);
 });
 afterAll(() => {

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { expectCanaryIntact, plantCanary, type HostCanary } from './helpers/canary.js';
-import { podEntry } from './helpers/cli-process.js';
+import { podEntry, yieldToEventLoop } from './helpers/cli-process.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
 import { importImage } from './helpers/images.js';
 import { nsbox, removeAllPods, waitFor } from './helpers/nsbox.js';
@@ -30,7 +30,8 @@ beforeAll(() => {
   importImage(root, 'busybox');
   expect(nsbox(root, ['pod', 'create', '--name', POD]).code).toBe(0);
 });
-beforeEach(() => {
+beforeEach(async () => {
+  await yieldToEventLoop();
   canary = plantCanary(root);
 });
 afterAll(() => {

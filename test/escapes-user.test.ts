@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TarEntry } from './helpers/archives.js';
 import { CANARY_UID, expectCanaryIntact, plantCanary, type HostCanary } from './helpers/canary.js';
-import { isOneLineRefusal, nsboxLimited, podEntry } from './helpers/cli-process.js';
+import { isOneLineRefusal, nsboxLimited, podEntry, yieldToEventLoop } from './helpers/cli-process.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
 import { importImage } from './helpers/images.js';
 import { nsbox, removeAllPods } from './helpers/nsbox.js';
@@ -26,7 +26,8 @@ beforeAll(() => {
   importImage(root, 'busybox');
   expect(nsbox(root, ['pod', 'create', '--name', POD]).code).toBe(0);
 });
-beforeEach(() => {
+beforeEach(async () => {
+  await yieldToEventLoop();
   canary = plantCanary(root);
 });
 afterAll(() => {

@@ -8,7 +8,7 @@
 // canary that was neither read, changed nor joined by a new file.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { expectCanaryIntact, plantCanary, type HostCanary } from './helpers/canary.js';
-import { isOneLineRefusal, podProcesses } from './helpers/cli-process.js';
+import { isOneLineRefusal, podProcesses, yieldToEventLoop } from './helpers/cli-process.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
 import { HELLO, importConfigImage, importImage } from './helpers/images.js';
 import { nsbox, removeAllPods, type CliResult } from './helpers/nsbox.js';
@@ -70,7 +70,8 @@ beforeAll(() => {
     expect(nsbox(root, ['pod', 'create', '--name', pod, ...extra]).code).toBe(0);
   }
 });
-beforeEach(() => {
+beforeEach(async () => {
+  await yieldToEventLoop();
   canary = plantCanary(root);
 });
 afterAll(() => {

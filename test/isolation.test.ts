@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { artifacts } from '../dist/native/artifacts.js';
 import { importBusybox } from './helpers/busybox.js';
 import { expectCanaryIntact, plantCanary, type HostCanary } from './helpers/canary.js';
+import { yieldToEventLoop } from './helpers/cli-process.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
 import { importImage } from './helpers/images.js';
 import { between, mountAt, parseMountinfo, type MountEntry } from './helpers/mountinfo.js';
@@ -51,7 +52,8 @@ beforeAll(async () => {
   await new Promise<void>((r) => hostService.listen(0, '0.0.0.0', () => r()));
   hostPort = (hostService.address() as { port: number }).port;
 });
-beforeEach(() => {
+beforeEach(async () => {
+  await yieldToEventLoop();
   canary = plantCanary(root);
 });
 afterAll(() => {

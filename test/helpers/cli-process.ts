@@ -45,13 +45,16 @@ export function startNsbox(root: string, args: string[], env: NodeJS.ProcessEnv 
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const closed = new Promise<void>((r) => child.on('close', () => r()));
+  // 'exit', not 'close': what the CLI started may still hold its pipes.
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
   return {
     child,
     output: () => out,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await closed;
+      await exited;
+      child.stdout!.destroy();
+      child.stderr!.destroy();
     },
   };
 }
@@ -107,6 +110,13 @@ export function podEntry(root: string, pod: string): PodEntry {
   if (!p) throw new Error(`pod ${pod} is not listed`);
   return p;
 }
+
+/**
+ * Lets the test worker's event loop turn. A file of synchronous tests (each
+ * only spawnSync) otherwise never reads vitest's RPC replies, and after 60 s
+ * the worker reports a timeout of its own.
+ */
+export const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** One line on stderr saying `nsbox: ...`: how the CLI refuses something. */
 export function isOneLineRefusal(r: { code: number | null; stderr: string }): boolean {
