@@ -72,6 +72,8 @@ function contentsOf(dir: string): Record<string, string> {
  */
 export function expectCanaryIntact(c: HostCanary, ...outputs: string[]): void {
   for (const o of outputs) expect(o, 'the canary was read').not.toContain(c.token);
-  expect(listTree(c.dir), `files under ${c.dir} changed`).toEqual(c.planted);
+  const now = listTree(c.dir);
+  expect(now.filter((l) => !c.planted.includes(l)), `files that appeared or changed under ${c.dir}`).toEqual([]);
+  expect(c.planted.filter((l) => !now.includes(l)), `files that went away or changed under ${c.dir}`).toEqual([]);
   expect(contentsOf(c.dir), 'a canary file was modified').toEqual(c.contents);
 }
