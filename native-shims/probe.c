@@ -7,6 +7,8 @@
  *   shm-create KEY     create a SysV shared-memory segment with KEY
  *   shm-exists KEY     exit 0 if a segment with KEY exists, else 1
  *   sig-report         print "ready", then the number of each signal received
+ *   tiocsti FD TEXT    push TEXT and a newline into the input of terminal FD
+ *                      (TIOCSTI), as if typed; exit 1 with the error if refused
  *   exit N             exit with code N
  */
 #define _GNU_SOURCE
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
@@ -37,6 +40,18 @@ static int orphan(int n) {
     waitpid(child, NULL, 0);
   }
   return 0;
+}
+
+static int tiocsti(int fd, const char *text) {
+  for (const char *p = text;; p++) {
+    const char c = *p ? *p : '\n';
+    if (ioctl(fd, TIOCSTI, &c) < 0) {
+      fprintf(stderr, "tiocsti: %s\n", strerror(errno));
+      return 1;
+    }
+    if (!*p)
+      return 0;
+  }
 }
 
 static volatile sig_atomic_t last_signal;
@@ -93,8 +108,10 @@ int main(int argc, char **argv) {
     return shmget((key_t)atoi(arg), 0, 0) < 0 ? 1 : 0;
   if (!strcmp(cmd, "sig-report"))
     return sig_report();
+  if (!strcmp(cmd, "tiocsti"))
+    return argc > 3 ? tiocsti(atoi(arg), argv[3]) : 64;
   if (!strcmp(cmd, "exit"))
     return atoi(arg);
-  fprintf(stderr, "usage: nsbox-probe orphan|mq-create|mq-exists|shm-create|shm-exists|sig-report|exit ARG\n");
+  fprintf(stderr, "usage: nsbox-probe orphan|mq-create|mq-exists|shm-create|shm-exists|sig-report|tiocsti|exit ARG\n");
   return 64;
 }
