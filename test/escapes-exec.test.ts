@@ -129,7 +129,8 @@ describe(`an exec'd process never gets the caller's fds or session (${testMode})
 
   it.each(targets)('%s: stdio are pipes the CLI relays, in a session of its own', (_, execArgs) => {
     for (const interactive of [false, true]) {
-      const args = [...execArgs, ...(interactive ? ['-i'] : []), '--', 'sh', '-c', interactive ? FD_PROBE_WITH_STDIN : FD_PROBE];
+      // Options go before the pod, as with docker and podman exec: after it, they belong to the command.
+      const args = [execArgs[0], ...(interactive ? ['-i'] : []), ...execArgs.slice(1), '--', 'sh', '-c', interactive ? FD_PROBE_WITH_STDIN : FD_PROBE];
       const r = nsboxWithFiles(root, args, root, 'typed-by-the-user\n');
       expect(r.code, r.stderr).toBe(0);
       // What it printed reached the file given to the CLI: the relay works.
@@ -180,17 +181,18 @@ describe(`an exec'd process cannot reach the caller's terminal (${testMode})`, (
   });
 
   it('with -t it gets a new pty: another terminal than the caller\'s, in its own session', () => {
-    const stat = 'read -r s < /proc/$$/stat; set -- $s; echo "$1 $6 $7"';
+    // pid, session, tty_nr, and the device of the terminal's filesystem: tty numbers repeat across devpts instances.
+    const stat = 'read -r s < /proc/$$/stat; set -- $s; echo "$1 $6 $7 $(stat -L -c %d /proc/$$/fd/0)"';
     const r = runOnTerminal(`${stat.replace('echo "', 'echo "caller ')}; ${cli('exec', '-t', '--join', 'tc', POD, '--', 'sh', '-c', stat.replace('echo "', 'echo "inner '))}${thenCallerReads}`, {
       when: 'cli-done',
       typed: 'x\n',
     });
-    const caller = /^caller (\d+) (\d+) (\d+)$/m.exec(r.output);
-    const inner = /^inner (\d+) (\d+) (\d+)$/m.exec(r.output);
+    const caller = /^caller (\d+) (\d+) (\d+) (\d+)$/m.exec(r.output);
+    const inner = /^inner (\d+) (\d+) (\d+) (\d+)$/m.exec(r.output);
     expect(caller && inner, r.output).toBeTruthy();
     expect(caller![3]).not.toBe('0'); // the caller does have a terminal
     expect(inner![3]).not.toBe('0');
-    expect(inner![3]).not.toBe(caller![3]);
+    expect(`${inner![3]} on ${inner![4]}`).not.toBe(`${caller![3]} on ${caller![4]}`);
     expect(inner![2]).toBe(inner![1]);
     expectCanaryIntact(canary);
   });

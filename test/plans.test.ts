@@ -56,9 +56,10 @@ describe('pause plan', () => {
     expect(ops.indexOf('pdeathsig')).toBe(ops.length - 2);
   });
 
-  it('keeps only the readiness pipe as fd 3', () => {
+  it('keeps no fd but the readiness pipe as fd 3 (not even stdio)', () => {
     expect(plan.child).toContainEqual({ op: 'keepFd', from: 17, to: 3 });
-    expect(plan.child).toContainEqual({ op: 'closeFds', from: 4 });
+    expect(plan.child).toContainEqual({ op: 'closeFds', from: 0 });
+    expect(ops).not.toContain('stdio');
   });
 });
 
@@ -150,6 +151,7 @@ describe('container plan', () => {
     canSetGroups: true,
     oldRootSuffix: 'abcd',
     stdio: [-1, 5, 6] as [number, number, number],
+    namespaceSocket: 9,
     masks: { masked: [{ path: '/proc/kcore', dir: false }], readOnly: ['/proc/sys'] },
   };
   const plan = containerPlan(input);
@@ -171,6 +173,10 @@ describe('container plan', () => {
     expect(ops.lastIndexOf('mkdir')).toBeLessThan(ops.lastIndexOf('mount')); // the read-only remount comes last
     expect(ops.indexOf('chdir')).toBeGreaterThan(ops.indexOf('setIds'));
     expect(ops.indexOf('chdir')).toBeGreaterThan(ops.lastIndexOf('capabilities'));
+  });
+
+  it('sends its mount namespace first, before any step can fail or the command exit', () => {
+    expect(plan.child[0]).toEqual({ op: 'sendMountNamespace', socketFd: 9 });
   });
 
   it('joins the pod but not the pause\'s mount namespace', () => {

@@ -69,7 +69,8 @@ enum nsbox_op {
   OP_COPY_FILE = 43,      /* arg0 mode, arg1 source fd (read at offset 0); strings: new file (host scope) */
   OP_PTY = 44,            /* arg0 unix socket: a pty made inside the root (/dev/ptmx), its
                              master sent over the socket, the slave as fds 0-2 and the
-                             controlling terminal (after OP_SETSID) */      /* arg0 mode; strings: source, new file (host scope) */
+                             controlling terminal (after OP_SETSID) */
+  OP_SEND_MNTNS = 45,     /* arg0 unix socket: an fd of F's mount namespace is sent over it */      /* arg0 mode; strings: source, new file (host scope) */
   OP_EXEC = 40,           /* arg0 argc, arg1 envc, arg2 fd to execveat (-1: by name);
                              strings: file, argv..., envp..., PATH */
 };
@@ -109,7 +110,6 @@ struct nsbox_result {
   int32_t middle_status; /* wait status of M, unless it exec'd */
   int32_t middle_pid;    /* M's pid */
   int32_t middle_execd;  /* 1 when M exec'd OP_EXEC_MIDDLE: M lives on */
-  uint64_t final_mntns;  /* inode of F's mount namespace, read before its first step */
 };
 
 #endif

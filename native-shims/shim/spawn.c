@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,10 +43,6 @@ static void format_pid(char *out, pid_t pid) {
 
 static int child_main(void *arg) {
   struct ctx *c = arg;
-  /* Its mount namespace, known before it can exit: every process it leaves behind shares it. */
-  struct stat ns;
-  if (stat("/proc/self/ns/mnt", &ns) == 0)
-    c->result->final_mntns = (uint64_t)ns.st_ino;
   close(c->status_pipe[0]);
   close(c->release_pipe[1]);
   for (uint32_t i = 0; i < c->count[SECTION_CHILD]; i++) {

@@ -251,6 +251,39 @@ static int setup_stdio(struct ctx *c, struct step *s) {
   return 0;
 }
 
+/* Sends one fd over a unix socket (SCM_RIGHTS), with a one-byte message. */
+static int send_fd(int sock, int fd) {
+  char byte = 'F';
+  struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  memset(&u, 0, sizeof u);
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+  return sendmsg(sock, &msg, 0) < 0 ? -errno : 0;
+}
+
+/*
+ * Our mount namespace, sent to the caller: holding it keeps the namespace
+ * (and its inode number) alive, so the caller can find every process left
+ * in it after we exit without ever mistaking a later namespace that got the
+ * same number for ours.
+ */
+static int send_mount_namespace(int sock) {
+  int ns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+  if (ns < 0)
+    return -errno;
+  int rc = send_fd(sock, ns);
+  close(ns);
+  return rc;
+}
+
 /*
  * A terminal made inside this process's root (its own devpts, so ttyname
  * works there), as runc does: the master goes back to the caller over the
@@ -265,23 +298,8 @@ static int make_pty(struct ctx *c, int sock) {
   int slave = -1;
   if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
     rc = -errno;
-  if (rc == 0) {
-    char byte = 'T';
-    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-    union {
-      char buf[CMSG_SPACE(sizeof(int))];
-      struct cmsghdr align;
-    } u;
-    memset(&u, 0, sizeof u);
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &master, sizeof master);
-    if (sendmsg(sock, &msg, 0) < 0)
-      rc = -errno;
-  }
+  if (rc == 0)
+    rc = send_fd(sock, master);
   close(master);
   if (rc == 0 && ioctl(slave, TIOCSCTTY, 0) < 0)
     rc = -errno;
@@ -436,6 +454,8 @@ int nsbox_run_child_step(struct ctx *c, struct step *s) {
     return 0;
   case OP_PTY:
     return make_pty(c, (int)s->arg[0]);
+  case OP_SEND_MNTNS:
+    return send_mount_namespace((int)s->arg[0]);
   case OP_SET_CTTY:
     FAIL_IF(ioctl((int)s->arg[0], TIOCSCTTY, 0) < 0);
     return 0;

@@ -7,11 +7,11 @@ import { NsboxError } from '../errors.js';
 import { removeTreeAsOwner } from '../idmap/remove-tree.js';
 import { errnoName } from '../native/errno.js';
 import { closeFd, pidfdOpen, pidfdSendSignal, pipe } from '../native/ffi.js';
-import { runPlanDetailed, SpawnFailure } from '../native/spawn.js';
+import { runPlan, SpawnFailure } from '../native/spawn.js';
 import { execFailureExitCode, execFailureMessage } from '../pod/exec.js';
 import type { PodRecord } from '../pod/record.js';
 import { identify, isAlive } from '../process/proc-stat.js';
-import { killMountNamespace } from '../process/mount-namespace.js';
+import { killMountNamespace, namespaceChannel, type HeldNamespace } from '../process/mount-namespace.js';
 import { requireMappedIds } from '../idmap/mapped-ids.js';
 import { randomHex } from '../process/random.js';
 import { reaper } from '../process/reaper.js';
@@ -36,7 +36,7 @@ interface Live {
   paths: ContainerPaths;
   pidfd: number;
   /** The container's mount namespace: every process of it, orphans included, is in it. */
-  mountNs: string | null;
+  mountNs: HeldNamespace | null;
   exited: Promise<void>;
   stopRequested: boolean;
   restartTimer: NodeJS.Timeout | null;
@@ -144,10 +144,10 @@ export class ContainerManager {
     }
     const rootfs: RootfsSource =
       r.rootfs === 'overlay' ? { kind: 'overlay', lowerDirs: image.layerDirs, upperDir: live.paths.upper, workDir: live.paths.work } : { kind: 'copy', dir: live.paths.copy };
+    const nsChannel = namespaceChannel();
     let pid: number;
-    let mountNs: string | null;
     try {
-      ({ pid, finalMountNamespace: mountNs } = await runPlanDetailed(
+      pid = await runPlan(
         containerPlan({
           pausePidfd: this.pausePidfd(),
           mountPoint: live.paths.mountPoint,
@@ -162,10 +162,12 @@ export class ContainerManager {
           canSetGroups: this.pod.mapping !== 'single',
           oldRootSuffix: randomHex(16),
           stdio: [-1, out.write, err.write],
+          namespaceSocket: nsChannel.theirs,
           masks: maskedPathsOnThisKernel(),
         }),
-      ));
+      );
     } catch (e) {
+      nsChannel.close();
       for (const fd of [out.read, out.write, err.read, err.write]) closeFd(fd);
       if (e instanceof SpawnFailure && e.failedStep?.op === 'mount' && e.failedStep.fstype === 'overlay' && r.rootfs === 'overlay') {
         // No overlayfs for us here: copy the layers and try once more.
@@ -185,7 +187,8 @@ export class ContainerManager {
     closeFd(out.write);
     closeFd(err.write);
     live.pidfd = pidfdOpen(pid);
-    live.mountNs = mountNs;
+    // Sent by the process before its first setup step: there even if it already exited.
+    live.mountNs = nsChannel.receive();
     r.state = live.stopRequested ? 'stopping' : 'running';
     r.process = identify(pid);
     r.startedAt = new Date().toISOString();
@@ -201,6 +204,7 @@ export class ContainerManager {
       const status = await reaper.wait(pid, { keepAlive: this.keepAlive });
       // The container has ended: so have its orphans and its exec'd processes (as runc kills its cgroup).
       if (live.mountNs) await killMountNamespace(live.mountNs);
+      live.mountNs = null;
       // Output written just before exit is still in the pipes; a daemonized
       // grandchild may hold them open, so do not wait for it forever.
       await Promise.race([drained, new Promise((res) => setTimeout(res, 200).unref())]);

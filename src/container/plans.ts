@@ -79,6 +79,8 @@ export interface ContainerPlanInput {
   /** Random, so that no symlink in the image can name the old root. */
   oldRootSuffix: string;
   stdio: [number, number, number];
+  /** Where the container's process sends an fd of its mount namespace (see mount-namespace.ts). */
+  namespaceSocket: number;
   /** From maskedPathsOnThisKernel(). */
   masks: { masked: MaskedPath[]; readOnly: string[] };
   /** Capability names to keep (default: podman's set). */
@@ -138,6 +140,7 @@ export function containerPlan(input: ContainerPlanInput): SpawnPlan {
   const oldRootName = `.nsbox-oldroot-${input.oldRootSuffix}`;
   const oldRoot = `/${oldRootName}`;
   const child: ChildStep[] = [
+    { op: 'sendMountNamespace', socketFd: input.namespaceSocket },
     mountStep('', '/', '', MS.REC | MS.PRIVATE),
     ...rootfsSteps(input),
     { op: 'mkdir', path: `${m}/${oldRootName}`, mode: 0o700 },

@@ -68,7 +68,7 @@ function fns() {
   return bound;
 }
 
-export const RESULT_SIZE = 40;
+export const RESULT_SIZE = 32;
 
 export interface SpawnResult {
   rc: number;
@@ -81,8 +81,6 @@ export interface SpawnResult {
   /** The middle process; alive as the caller's child when it exec'd (execMiddle). */
   middlePid: number;
   middleExecd: boolean;
-  /** The final process's mount namespace as /proc/PID/ns/mnt names it ("mnt:[INODE]"), or null. */
-  finalMountNamespace: string | null;
 }
 
 function decodeResult(rc: number, out: Buffer): SpawnResult {
@@ -96,7 +94,6 @@ function decodeResult(rc: number, out: Buffer): SpawnResult {
     middleStatus: out.readInt32LE(20),
     middlePid: out.readInt32LE(24),
     middleExecd: out.readInt32LE(28) === 1,
-    finalMountNamespace: out.readBigUInt64LE(32) ? `mnt:[${out.readBigUInt64LE(32)}]` : null,
   };
 }
 

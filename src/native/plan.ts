@@ -70,6 +70,8 @@ export type ChildStep =
   | { op: 'setCtty'; fd: number }
   /** A pty made inside the root: its master sent over socketFd, its slave as fds 0-2 and controlling terminal. */
   | { op: 'pty'; socketFd: number }
+  /** An fd of the process's mount namespace, sent over socketFd (to find what it leaves behind). */
+  | { op: 'sendMountNamespace'; socketFd: number }
   | { op: 'stdio'; fds: [number, number, number] }
   | { op: 'keepFd'; from: number; to: number }
   | { op: 'closeFds'; from: number }
@@ -138,6 +140,7 @@ const OP = {
   capabilities: 42,
   copyFile: 43,
   pty: 44,
+  sendMountNamespace: 45,
 } as const;
 
 const MAGIC = 0x5842534e;
@@ -176,6 +179,7 @@ function stepFields(s: AnyStep): { args: bigint[]; strings: string[] } {
     case 'setCtty':
       return { args: n(s.fd), strings: [] };
     case 'pty':
+    case 'sendMountNamespace':
       return { args: n(s.socketFd), strings: [] };
     case 'stdio':
       return { args: n(...s.fds), strings: [] };

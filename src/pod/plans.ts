@@ -51,9 +51,9 @@ export function pausePlan(input: PausePlanInput): SpawnPlan {
     // private copy, so not even the user's own pause binary is reachable.
     mountStep('tmpfs', PAUSE_ROOT, 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=0755,size=4m'),
     { op: 'copyFile', sourceFd: input.pauseFd, path: `${PAUSE_ROOT}/pause`, mode: 0o555 },
-    { op: 'stdio', fds: [-1, -1, -1] }, // the host's /dev/null, opened before it goes out of sight
+    // No fd at all but the readiness pipe (closed once ready): /proc/1/fd leads nowhere.
     { op: 'keepFd', from: input.readyFd, to: PAUSE_READY_FD },
-    { op: 'closeFds', from: PAUSE_READY_FD + 1 },
+    { op: 'closeFds', from: 0 },
     { op: 'pivotRoot', path: PAUSE_ROOT, putOld: '' },
     mountStep('', '/', '', MS.REMOUNT | MS.BIND | MS.RDONLY | MS.NOSUID | MS.NODEV),
     { op: 'chdir', path: '/' },
@@ -184,10 +184,11 @@ export function execPlan(input: ExecPlanInput): SpawnPlan {
   const view = hostViewPlan(input.hostView, input.lockedView);
   const child: ChildStep[] = [
     ...view.child,
-    ...('fds' in input.stdio ? ([{ op: 'stdio', fds: input.stdio.fds }] as ChildStep[]) : []),
-    { op: 'closeFds', from: 3 },
     { op: 'pivotRoot', path: VIEW, putOld: '' },
     mountStep('', '/', '', MS.REMOUNT | MS.BIND | MS.RDONLY | MS.NOSUID | MS.NODEV),
+    // After the pivot, so that /dev/null is the view's own.
+    ...('fds' in input.stdio ? ([{ op: 'stdio', fds: input.stdio.fds }] as ChildStep[]) : []),
+    { op: 'closeFds', from: 3 },
     { op: 'chdir', path: input.cwd, scope: 'root' },
     ...sessionSteps(input.stdio),
     { op: 'noNewPrivs' }, // as in containers: no setuid gains inside the pod

@@ -1,52 +1,88 @@
 // A container's processes, found by its mount namespace: its orphans are
 // adopted by the pod's pause, so the main pid does not lead to them, but
 // every one of them shares the container's mount namespace and no default
-// capability lets a process leave it. The pod's owner (the supervisor)
-// may read the namespace links of every process in the pod, whatever its
-// uid: it holds every capability in the pod's user namespace.
-import { readdirSync, readlinkSync } from 'node:fs';
-import { closeFd, pidfdOpen, pidfdSendSignal } from '../native/ffi.js';
+// capability lets a process leave it. The container's process sends us an
+// fd of that namespace when it starts: holding it keeps the namespace, and
+// so its inode number, alive; without it a namespace made after ours died
+// could get the same number and we would kill another container's
+// processes. The pod's owner (the supervisor) may read the namespace links
+// of every process in the pod, whatever its uid: it holds every capability
+// in the pod's user namespace.
+import { closeSync, fstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { closeFd, pidfdOpen, pidfdSendSignal, receiveFd, socketPair } from '../native/ffi.js';
+import { NsboxError } from '../errors.js';
+import { errnoName } from '../native/errno.js';
 
 const SIGKILL = 9;
 /** A container forking as fast as it can is still emptied; each round kills what it finds. */
 const MAX_ROUNDS = 100;
 
-/** "mnt:[4026532252]" for a live process, null once it is gone (or a zombie). */
-export function mountNamespaceOf(pid: number): string | null {
+/** A held mount namespace: its fd, and the name /proc/PID/ns/mnt gives it ("mnt:[INODE]"). */
+export interface HeldNamespace {
+  fd: number;
+  name: string;
+}
+
+/** The socket pair a container's process sends its namespace over: give `theirs` to the plan. */
+export function namespaceChannel(): { theirs: number; receive(): HeldNamespace | null; close(): void } {
+  const pair = socketPair();
+  if (pair.rc < 0) throw new NsboxError('SOCKET', `socketpair: ${errnoName(-pair.rc)}`, 'too many open files? raise `ulimit -n`');
+  const [ours, theirs] = pair.fds;
+  let open = true;
+  const close = () => {
+    if (open) (closeFd(ours), closeFd(theirs));
+    open = false;
+  };
+  return {
+    theirs,
+    receive() {
+      const fd = receiveFd(ours);
+      close();
+      return fd < 0 ? null : { fd, name: `mnt:[${fstatSync(fd).ino}]` };
+    },
+    close,
+  };
+}
+
+function mountNamespaceOf(pid: number): string | null {
   try {
     return readlinkSync(`/proc/${pid}/ns/mnt`);
   } catch {
-    return null;
+    return null; // gone, or a zombie
   }
 }
 
-export function processesInMountNamespace(ns: string): number[] {
+export function processesInMountNamespace(name: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (entry.charCodeAt(0) < 48 || entry.charCodeAt(0) > 57) continue;
     const pid = Number(entry);
-    if (mountNamespaceOf(pid) === ns) pids.push(pid);
+    if (mountNamespaceOf(pid) === name) pids.push(pid);
   }
   return pids;
 }
 
-/** SIGKILL through a pidfd, after checking the pid is still in `ns` (pids get recycled). */
-function killIfIn(pid: number, ns: string): void {
+/** SIGKILL through a pidfd, after checking the pid is still in the namespace (pids get recycled). */
+function killIfIn(pid: number, name: string): void {
   const fd = pidfdOpen(pid);
   if (fd < 0) return;
   try {
-    if (mountNamespaceOf(pid) === ns) pidfdSendSignal(fd, SIGKILL);
+    if (mountNamespaceOf(pid) === name) pidfdSendSignal(fd, SIGKILL);
   } finally {
     closeFd(fd);
   }
 }
 
-/** Kills every process left in the mount namespace; resolves once none is left. */
-export async function killMountNamespace(ns: string): Promise<void> {
-  for (let round = 0; round < MAX_ROUNDS; round++) {
-    const left = processesInMountNamespace(ns);
-    if (left.length === 0) return;
-    for (const pid of left) killIfIn(pid, ns);
-    await new Promise((r) => setTimeout(r, round < 5 ? 1 : 10));
+/** Kills every process left in the namespace, then lets it go; resolves once none is left. */
+export async function killMountNamespace(ns: HeldNamespace): Promise<void> {
+  try {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const left = processesInMountNamespace(ns.name);
+      if (left.length === 0) return;
+      for (const pid of left) killIfIn(pid, ns.name);
+      await new Promise((r) => setTimeout(r, round < 5 ? 1 : 10));
+    }
+  } finally {
+    closeSync(ns.fd);
   }
 }
