@@ -2,6 +2,7 @@
 // ("o" stdout / "e" stderr), data; the supervisor appends, anyone reads.
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import type { Socket } from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
 
 export interface LogEntry {
   t: string;
@@ -22,13 +23,24 @@ export class LogWriter {
 
   /** Copies a pipe into the log; resolves when the pipe closes. */
   attach(socket: Socket, stream: 'o' | 'e', tee?: (data: Buffer) => void): Promise<void> {
+    // A character split across two reads is held back until it is whole.
+    const decoder = new StringDecoder('utf8');
     socket.on('data', (d: Buffer) => {
-      this.write(stream, d.toString('utf8'));
+      const text = decoder.write(d);
+      if (text) this.write(stream, text);
       tee?.(d);
     });
     return new Promise((resolve) => {
-      socket.on('close', () => resolve());
-      socket.on('error', () => resolve());
+      let done = false;
+      const end = () => {
+        if (done) return;
+        done = true;
+        const rest = decoder.end();
+        if (rest) this.write(stream, rest);
+        resolve();
+      };
+      socket.on('close', end);
+      socket.on('error', end);
     });
   }
 
