@@ -69,6 +69,17 @@ export function podFacts(root: string, name: string): PodFacts {
   return JSON.parse(r.stdout) as PodFacts;
 }
 
+/** The live (not zombie) children of `ppid`. */
+export function childPids(ppid: number): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number)
+    .filter((pid) => {
+      const f = statFields(pid);
+      return !!f && Number(f[1]) === ppid && f[0] !== 'Z' && f[0] !== 'X';
+    });
+}
+
 /** The live children of `ppid` whose executable path ends with `exeSuffix`. */
 export function childrenByExe(ppid: number, exeSuffix: string): number[] {
   const pids: number[] = [];
