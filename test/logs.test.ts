@@ -4,6 +4,7 @@
 // size limit, as a full disk would) the container keeps running, the loss is
 // said in the log, and logging resumes once writes work again.
 // nsbox has no log rotation: a log grows until the container is removed.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,6 @@ import { importBusybox } from './helpers/busybox.js';
 import { cleanupRoot, cliPath, tempRoot, testMode } from './helpers/env.js';
 import { nsbox, removeAllPods, waitFor } from './helpers/nsbox.js';
 import { podFacts, running, settledWithin, startCli } from './helpers/processes.js';
-import { execFileSync, spawnSync } from 'node:child_process';
 
 const POD = 'logs';
 let root: string;
