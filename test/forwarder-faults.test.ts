@@ -49,7 +49,7 @@ function heldConnection(port: number): Promise<Socket> {
 }
 
 /** A pod publishing an echo server (busybox nc, one `cat` per connection); returns its port and forwarder. */
-async function echoPod(name: string): Promise<{ port: number; forwarder: number; supervisor: number; pausePid: number }> {
+async function echoPod(name: string): Promise<{ id: string; port: number; forwarder: number; supervisor: number; pausePid: number }> {
   let port = 0;
   for (let attempt = 0; attempt < 5 && !port; attempt++) {
     const candidate = await freePort();
@@ -63,7 +63,7 @@ async function echoPod(name: string): Promise<{ port: number; forwarder: number;
   const facts = podFacts(root, name);
   const forwarders = childrenByExe(facts.supervisorPid, '/nsbox-forward');
   expect(forwarders).toHaveLength(1);
-  return { port, forwarder: forwarders[0]!, supervisor: facts.supervisorPid, pausePid: facts.pausePid };
+  return { id: facts.id, port, forwarder: forwarders[0]!, supervisor: facts.supervisorPid, pausePid: facts.pausePid };
 }
 
 /** Tries the echo until it comes back; fails after `ms`. */
@@ -132,7 +132,7 @@ describe(`forwarder faults (${testMode})`, () => {
   });
 
   it('the forwarder killed while the pod runs: clients are refused at once, the containers run on, and rm -f cleans up', async () => {
-    const { port, forwarder, supervisor, pausePid } = await echoPod('fwd-dies');
+    const { id, port, forwarder, supervisor, pausePid } = await echoPod('fwd-dies');
     const podNs = pidNamespaceOf(pausePid);
     const [echo] = JSON.parse(nsbox(root, ['ps', '--pod', 'fwd-dies', '--format', 'json']).stdout) as { process: { pid: number } }[];
     const echoPid = echo!.process.pid;
@@ -146,7 +146,7 @@ describe(`forwarder faults (${testMode})`, () => {
     expect(pidNamespaceMembers(podNs)).toEqual([]);
     expect(running(supervisor)).toBe(false);
     expect(await portRefused(port)).toBe(true);
-    expect(podDirs(root)).toEqual([]);
+    expect(podDirs(root)).not.toContain(id);
   });
 
   // KNOWN BUG, skipped so the suite stays green until it is fixed: nothing
