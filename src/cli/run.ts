@@ -60,16 +60,52 @@ export function registerRun(program: Command): void {
         capAdd: opts.capAdd,
         capDrop: opts.capDrop,
       });
-      const record = await pod.startContainer(req);
-      const ref = `${pod.name}/${record.name}`;
-      if (opts.detach) {
-        if (record.state === 'exited' && record.error) throw new NsboxError('EXEC_FAILED', record.error);
-        return void process.stdout.write(ref + '\n');
+      // Foreground: a signal to us (Ctrl-C, kill) is for the container, as with podman run.
+      const signals = opts.detach ? null : forwardSignals();
+      try {
+        const record = await pod.startContainer(req);
+        const ref = `${pod.name}/${record.name}`;
+        if (!signals) {
+          if (record.state === 'exited' && record.error) throw new NsboxError('EXEC_FAILED', record.error);
+          return void process.stdout.write(ref + '\n');
+        }
+        // Foreground: stream the output and exit with the container's code.
+        const { followLogs } = await import('./follow-logs.js');
+        const c = new Container(pod, record.name);
+        signals.deliverTo(c);
+        await followLogs(c, { follow: true });
+        process.exitCode = await c.wait();
+      } finally {
+        signals?.stop();
       }
-      // Foreground: stream the output and exit with the container's code.
-      const { followLogs } = await import('./follow-logs.js');
-      const c = new Container(pod, record.name);
-      await followLogs(c, { follow: true });
-      process.exitCode = await c.wait();
     });
+}
+
+const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
+
+/**
+ * Catches the signals a foreground run passes on; those that arrive before
+ * the container runs are passed on once it does.
+ */
+function forwardSignals(): { deliverTo(c: { kill(signal: string): void }): void; stop(): void } {
+  let target: { kill(signal: string): void } | null = null;
+  const pending: string[] = [];
+  const send = (sig: string) => {
+    try {
+      target!.kill(sig);
+    } catch {
+      // it has exited meanwhile: its exit code is what we report
+    }
+  };
+  const handlers = FORWARDED_SIGNALS.map((sig) => [sig, () => (target ? send(sig) : pending.push(sig))] as const);
+  for (const [sig, handler] of handlers) process.on(sig, handler);
+  return {
+    deliverTo(c) {
+      target = c;
+      for (const sig of pending.splice(0)) send(sig);
+    },
+    stop() {
+      for (const [sig, handler] of handlers) process.off(sig, handler);
+    },
+  };
 }

@@ -1,0 +1,142 @@
+// The pod supervisor under faults. SIGTERM to it stops the pod in order:
+// containers first (they get SIGTERM and their exit is recorded), then the
+// pause. Killed with -9 in the middle of a request (run, start, stop), the
+// CLI call fails at once with a reason instead of waiting, nothing is left
+// half-running, and `pod rm -f` cleans up.
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { containerPaths } from '../dist/container/files.js';
+import { importBusybox } from './helpers/busybox.js';
+import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
+import { freePort, portRefused } from './helpers/net.js';
+import { nsbox, podDirs, removeAllPods, waitFor } from './helpers/nsbox.js';
+import { childPids, pidNamespaceMembers, pidNamespaceOf, podFacts, running, settledWithin, startCli } from './helpers/processes.js';
+
+let root: string;
+
+beforeAll(async () => {
+  root = tempRoot();
+  await importBusybox(root);
+});
+afterAll(() => {
+  removeAllPods(root);
+  cleanupRoot(root);
+});
+
+interface Ctr {
+  name: string;
+  state: string;
+  exitCode: number | null;
+  process: { pid: number } | null;
+}
+
+function containers(pod: string): Ctr[] {
+  return JSON.parse(nsbox(root, ['ps', '-a', '--pod', pod, '--format', 'json']).stdout) as Ctr[];
+}
+
+/** The container's record as the supervisor last wrote it (no CLI call: fast enough to poll). */
+function recordedState(podId: string, name: string): string | null {
+  try {
+    return (JSON.parse(readFileSync(containerPaths(root, podId, name).record, 'utf8')) as { state: string }).state;
+  } catch {
+    return null;
+  }
+}
+
+/** Everything a pod runs: the supervisor, its children (pause, forwarder, workers) and the pod's PID namespace. */
+function podProcesses(pod: string) {
+  const facts = podFacts(root, pod);
+  return { ...facts, children: childPids(facts.supervisorPid), pidNs: pidNamespaceOf(facts.pausePid) };
+}
+
+/** Waits until none of the pod's processes runs any more. */
+async function allGone(p: ReturnType<typeof podProcesses>): Promise<void> {
+  await waitFor(() => [p.supervisorPid, ...p.children].every((pid) => !running(pid)) && pidNamespaceMembers(p.pidNs).length === 0, 10_000, 'the pod processes to go');
+}
+
+/** After a supervisor died: the truth in ls and ps, and rm -f leaves nothing. */
+async function podIsGoneAndRemovable(pod: string, p: ReturnType<typeof podProcesses>): Promise<void> {
+  await allGone(p);
+  expect(podFacts(root, pod).status).toBe('exited');
+  for (const c of containers(pod)) expect(c.state, c.name).not.toBe('running');
+  const rm = nsbox(root, ['pod', 'rm', '-f', pod]);
+  expect(rm.code, rm.stderr).toBe(0);
+  expect(podDirs(root)).not.toContain(p.id);
+}
+
+const IGNORES_TERM = 'trap "" TERM; echo ready; while true; do sleep 0.05; done';
+
+describe(`supervisor faults (${testMode})`, () => {
+  it('SIGTERM to the supervisor stops the containers first, records their exits, then ends the pod', async () => {
+    const port = await freePort();
+    expect(nsbox(root, ['pod', 'create', '--name', 'term', '-p', `127.0.0.1:${port}:80`]).code).toBe(0);
+    for (const [name, code] of [['a', 7], ['b', 9]] as const)
+      expect(nsbox(root, ['run', '-d', '--pod', 'term', '--name', name, 'busybox', 'sh', '-c', `trap "echo bye-${name}; exit ${code}" TERM; echo ready; while true; do sleep 0.05; done`]).code).toBe(0);
+    expect(nsbox(root, ['run', '-d', '--pod', 'term', '--name', 'web', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/srv']).code).toBe(0);
+    await waitFor(() => ['a', 'b'].every((n) => nsbox(root, ['logs', `term/${n}`]).stdout === 'ready\n'), 10_000, 'the traps to be set');
+    const p = podProcesses('term');
+    process.kill(p.supervisorPid, 'SIGTERM');
+    await allGone(p);
+    // Each container got SIGTERM while the supervisor still logged and recorded:
+    // the pause going first would have killed them all with SIGKILL (137).
+    expect(Object.fromEntries(containers('term').map((c) => [c.name, [c.state, c.exitCode]]))).toEqual({ a: ['exited', 7], b: ['exited', 9], web: ['exited', 143] });
+    for (const n of ['a', 'b']) expect(nsbox(root, ['logs', `term/${n}`]).stdout).toBe(`ready\nbye-${n}\n`);
+    expect(podFacts(root, 'term').status).toBe('exited');
+    expect(await portRefused(port)).toBe(true);
+    // A stop, not a crash: rm needs no -f.
+    const rm = nsbox(root, ['pod', 'rm', 'term']);
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(podDirs(root)).not.toContain(p.id);
+  });
+
+  it('killed with -9 in the middle of run: the CLI fails at once, the container never runs, rm -f cleans up', async () => {
+    // A copy of the layers (instead of overlayfs) makes the supervisor's part of run take a while.
+    expect(nsbox(root, ['pod', 'create', '--name', 'mid-run'], { env: { ...process.env, NSBOX_ROOTFS: 'copy' } }).code).toBe(0);
+    const p = podProcesses('mid-run');
+    const cli = startCli(root, ['run', '-d', '--pod', 'mid-run', '--name', 'c', 'busybox', 'sleep', '600']);
+    await waitFor(() => recordedState(p.id, 'c') === 'created', 15_000, 'the supervisor to be working on the run');
+    process.kill(p.supervisorPid, 'SIGKILL');
+    // It landed mid-run: the CLI was still waiting for the answer.
+    expect(await settledWithin(cli.exited, 0)).toBe('pending');
+    expect(await settledWithin(cli.exited, 10_000)).toBe(125);
+    expect(cli.stderr().trim().split('\n')).toHaveLength(1);
+    expect(cli.stderr()).toMatch(/supervisor/);
+    expect(recordedState(p.id, 'c')).toBe('created');
+    await podIsGoneAndRemovable('mid-run', p);
+  });
+
+  it('killed with -9 in the middle of stop: the CLI fails at once instead of waiting out the grace period', async () => {
+    expect(nsbox(root, ['pod', 'create', '--name', 'mid-stop']).code).toBe(0);
+    expect(nsbox(root, ['run', '-d', '--pod', 'mid-stop', '--name', 'stubborn', 'busybox', 'sh', '-c', IGNORES_TERM]).code).toBe(0);
+    await waitFor(() => nsbox(root, ['logs', 'mid-stop/stubborn']).stdout === 'ready\n', 10_000, 'the trap to be set');
+    const p = podProcesses('mid-stop');
+    const started = Date.now();
+    const cli = startCli(root, ['stop', '-t', '60', 'mid-stop/stubborn']);
+    await waitFor(() => recordedState(p.id, 'stubborn') === 'stopping', 15_000, 'the supervisor to be stopping the container');
+    process.kill(p.supervisorPid, 'SIGKILL');
+    expect(await settledWithin(cli.exited, 0)).toBe('pending');
+    expect(await settledWithin(cli.exited, 15_000)).toBe(125);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(cli.stderr()).toMatch(/supervisor/);
+    await podIsGoneAndRemovable('mid-stop', p);
+  });
+
+  it('killed with -9 while a start request waits for it: the CLI fails at once and the container does not run', async () => {
+    expect(nsbox(root, ['pod', 'create', '--name', 'mid-start']).code).toBe(0);
+    expect(nsbox(root, ['run', '--pod', 'mid-start', '--name', 'once', 'busybox', 'true']).code).toBe(0);
+    const p = podProcesses('mid-start');
+    // Stopped, the supervisor cannot answer: the request is in its socket, unread.
+    process.kill(p.supervisorPid, 'SIGSTOP');
+    try {
+      const cli = startCli(root, ['start', 'mid-start/once']);
+      expect(await settledWithin(cli.exited, 2000)).toBe('pending');
+      process.kill(p.supervisorPid, 'SIGKILL');
+      expect(await settledWithin(cli.exited, 10_000)).toBe(125);
+      expect(cli.stderr()).toMatch(/supervisor/);
+    } finally {
+      if (running(p.supervisorPid)) process.kill(p.supervisorPid, 'SIGKILL');
+    }
+    expect(containers('mid-start')).toMatchObject([{ name: 'once', state: 'exited', exitCode: 0 }]);
+    await podIsGoneAndRemovable('mid-start', p);
+  });
+});
