@@ -17,7 +17,8 @@ import { parsePortSpecs, type PortMapping } from '../net/ports.js';
 import { startForwarder } from '../net/start-forwarder.js';
 import { startPasta } from '../net/pasta.js';
 import { pastaSupport } from '../net/pasta-support.js';
-import { readNetworkError } from './network-error.js';
+import { readNetworkError, writeNetworkError } from './network-error.js';
+import { PortServer } from './port-server.js';
 import { startPause, type PauseProcess } from './pause-process.js';
 import { forgetLocalPod, Pod, rememberLocalPod } from './pod.js';
 import { podStatus, type NetworkMode, type PodRecord } from './record.js';
@@ -103,10 +104,14 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
       closeHostListeners(listeners); // only a check: pasta binds them itself
       return createWithListeners([]);
     }
+    let handedOver = false;
     try {
-      return await createWithListeners(listeners);
+      const made = await createWithListeners(listeners);
+      handedOver = mode === 'library' && listeners.length > 0;
+      return made;
     } finally {
-      closeHostListeners(listeners); // the forwarder holds its own copies
+      // Detached: the supervisor has its own copies. Library: the pod keeps them for its forwarder.
+      if (!handedOver) closeHostListeners(listeners);
     }
   });
 
@@ -136,12 +141,18 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
     if (mode === 'library') {
       rememberLocalPod(pod);
       if (listeners.length || network === 'pasta') {
+        // Kept running: started again if it dies; taken down with the pod if it cannot be.
+        const giveUp = (err: unknown) => {
+          writeNetworkError(root, id, err);
+          kill(pause.pid, 9);
+        };
+        const server =
+          network === 'pasta'
+            ? new PortServer(() => startPasta(pause.pid, ports, statePaths.podDir(root, id)), giveUp)
+            : new PortServer(() => startForwarder(pause.pidfd, listeners.map((l) => ({ fd: l.fd, mapping: l.mapping }))), giveUp, () => closeHostListeners(listeners));
         try {
-          pod.attachPortServer(
-            network === 'pasta'
-              ? await startPasta(pause.pid, ports, statePaths.podDir(root, id))
-              : await startForwarder(pause.pidfd, listeners.map((l) => ({ fd: l.fd, mapping: l.mapping }))),
-          );
+          await server.begin();
+          pod.attachPortServer(server);
         } catch (err) {
           // No half-made pod: without its forwarder the ports would be dead.
           // (We hold the state lock here, so not pod.remove.)

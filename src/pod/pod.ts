@@ -12,6 +12,7 @@ import type { ExitStatus } from '../process/wait-status.js';
 import { buildEnv, execCaptured, type ExecOptions, type ExecResult } from './exec.js';
 import { execPlan } from './plans.js';
 import { closeHostProgram, lookUpHostView, openHostProgram } from './host-view.js';
+import type { PortServer } from './port-server.js';
 import { podStatus, type PodRecord, type PodStatus } from './record.js';
 import { listPodRecords, removePodState, writePodRecord } from './store.js';
 import { ContainerManager, type RunRequest } from '../container/manager.js';
@@ -88,8 +89,8 @@ export class Pod {
   private removed = false;
   private pauseExited = false;
   private manager: ContainerManager | null = null;
-  /** The builtin forwarder or pasta: killed with the pause, waited for by stop. */
-  private portServerPid = 0;
+  /** The builtin forwarder or pasta: kept running, killed with the pause, waited for by stop. */
+  private portServer: PortServer | null = null;
   /** Where images are found (set by createPod/getPod: --root, else the data directory). */
   dataRoot: string = defaultDataRoot();
 
@@ -255,7 +256,7 @@ export class Pod {
 
   /** Resolves once the port server (forwarder or pasta) has exited, so the host ports are closed. */
   async portServerGone(): Promise<void> {
-    if (this.portServerPid > 0) await reaper.wait(this.portServerPid);
+    await this.portServer?.gone();
   }
 
   /** Waits for the pause to exit (local pods only). */
@@ -322,22 +323,15 @@ export class Pod {
   }
 
   /** The port server (the builtin forwarder, or pasta) of a pod this process supervises: it goes with the pause. */
-  attachPortServer(pid: number): void {
-    this.portServerPid = pid;
-    void reaper.wait(pid, { keepAlive: false });
-    if (this.pauseExited) process.kill(pid, SIGKILL);
+  attachPortServer(server: PortServer): void {
+    this.portServer = server;
+    if (this.pauseExited) server.close();
   }
 
   private onPauseExit(): void {
     this.pauseExited = true;
     // The host ports close with the pod, not when the forwarder notices.
-    if (this.portServerPid > 0) {
-      try {
-        process.kill(this.portServerPid, SIGKILL);
-      } catch {
-        // already gone
-      }
-    }
+    this.portServer?.close();
     this.manager?.markAllExited();
     if (this.localPidfd !== null) closeFd(this.localPidfd);
   }

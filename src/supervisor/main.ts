@@ -6,9 +6,10 @@
 import { unlinkSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { NsboxError } from '../errors.js';
-import { closeFd, kill, pidfdOpen, setChildSubreaper } from '../native/ffi.js';
+import { kill, pidfdOpen, setChildSubreaper } from '../native/ffi.js';
 import { Pod } from '../pod/pod.js';
 import { startForwarder } from '../net/start-forwarder.js';
+import { PortServer } from '../pod/port-server.js';
 import { startPasta } from '../net/pasta.js';
 import { writeNetworkError } from '../pod/network-error.js';
 import type { PodRecord } from '../pod/record.js';
@@ -72,10 +73,18 @@ async function main(): Promise<void> {
   if (pidfd < 0) process.exit(1); // not our child any more: nothing to supervise
 
   // Published ports: the creator passed the host listeners as fds 3, 4, ...
+  // (kept open here: a forwarder started again after a crash gets them again).
   const ports = record.ports ?? [];
+  // A port server that cannot be started again: the reason stays for `pod inspect`, the pod goes.
+  const giveUp = (err: unknown) => {
+    writeNetworkError(root, id, err);
+    kill(pausePid, SIGKILL);
+  };
   if (record.network === 'pasta') {
+    const server = new PortServer(() => startPasta(pausePid, ports, statePaths.podDir(root, id)), giveUp);
     try {
-      pod.attachPortServer(await startPasta(pausePid, ports, statePaths.podDir(root, id)));
+      await server.begin();
+      pod.attachPortServer(server);
     } catch (err) {
       // `pod create` is waiting for us to listen: leave it the reason, take the pod down.
       writeNetworkError(root, id, err);
@@ -84,8 +93,9 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   } else if (ports.length) {
-    pod.attachPortServer(await startForwarder(pidfd, ports.map((mapping, i) => ({ fd: 3 + i, mapping }))));
-    ports.forEach((_p, i) => closeFd(3 + i)); // the forwarder holds them now
+    const server = new PortServer(() => startForwarder(pidfd, ports.map((mapping, i) => ({ fd: 3 + i, mapping }))), giveUp);
+    await server.begin();
+    pod.attachPortServer(server);
   }
   const socketPath = statePaths.podSocket(root, id);
   const state: { stopping: Promise<void> | null } = { stopping: null };
