@@ -13,11 +13,33 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** True if a connection to 127.0.0.1:port is refused (nothing listens). */
-export function portRefused(port: number): Promise<boolean> {
+/**
+ * How a TCP connection to 127.0.0.1:port ends: 'connected', the error code
+ * (ECONNREFUSED: nothing listens), or 'timeout' after `timeoutMs`.
+ */
+export function connectOutcome(port: number, timeoutMs = 5000): Promise<string> {
   return new Promise((resolve) => {
     const s = connect({ host: '127.0.0.1', port });
-    s.on('connect', () => (s.destroy(), resolve(false)));
-    s.on('error', () => resolve(true));
+    const timer = setTimeout(() => (s.destroy(), resolve('timeout')), timeoutMs);
+    s.on('connect', () => (clearTimeout(timer), s.destroy(), resolve('connected')));
+    s.on('error', (e: NodeJS.ErrnoException) => (clearTimeout(timer), resolve(e.code ?? String(e))));
   });
+}
+
+/** True only if a connection to 127.0.0.1:port is refused (nothing listens); any other failure is false. */
+export async function portRefused(port: number): Promise<boolean> {
+  return (await connectOutcome(port)) === 'ECONNREFUSED';
+}
+
+/** The body of GET `url`, retried until the server answers (a service starting up) or `timeoutMs` passes. */
+export async function fetchWhenUp(url: string, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await (await fetch(url)).text();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`GET ${url}: no answer in ${timeoutMs} ms: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 }
