@@ -3,14 +3,14 @@
 // truth, `pod rm -f` cleans up, and nothing is left: no process, listening
 // port, temp file or partial image.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importBusybox } from './helpers/busybox.js';
 import { cleanupRoot, cliPath, tempRoot, testMode } from './helpers/env.js';
 import { leftoverProcesses, liveProcesses, readProc, scratchFiles, watchPod, type PodWatch } from './helpers/leftovers.js';
 import { connectOutcome, fetchWhenUp, freePort } from './helpers/net.js';
-import { childrenOf, isGoneOrZombie, nsbox, podDirs, waitFor, removeAllPods } from './helpers/nsbox.js';
+import { childrenOf, holdsFlock, isGoneOrZombie, nsbox, podDirs, waitFor, removeAllPods } from './helpers/nsbox.js';
 
 let root: string;
 let busybox: string;
@@ -52,22 +52,6 @@ function killCli(args: string[], when: { afterMs?: number; midway?: (pid: number
       else resolve(code === 0 ? 'completed' : 'failed');
     });
   });
-}
-
-/** True while `pid` holds the flock on `file` (/proc/locks; a waiter's line has "->"). */
-function holdsFlock(pid: number, file: string): boolean {
-  let ino: number;
-  try {
-    ino = statSync(file).ino;
-  } catch {
-    return false;
-  }
-  return readFileSync('/proc/locks', 'utf8')
-    .split('\n')
-    .some((l) => {
-      const m = /^\d+: FLOCK\s+ADVISORY\s+WRITE\s+(\d+)\s+[0-9a-f]+:[0-9a-f]+:(\d+)\s/.exec(l);
-      return !!m && Number(m[1]) === pid && Number(m[2]) === ino;
-    });
 }
 
 /** True once an import by `pid` has made its scratch directory images/tmp/<pid>-XXXXXX. */

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getPod } from '../dist/index.js';
 import { importBusybox } from './helpers/busybox.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
-import { leftoverProcesses, liveProcesses, readProc, watchPod, type PodWatch } from './helpers/leftovers.js';
+import { leftoverProcesses, liveProcesses, readProc, watchPod, watchPublishingPod, type PodWatch } from './helpers/leftovers.js';
 import { freePort, portRefused } from './helpers/net.js';
 import { isGoneOrZombie, nsbox, nsboxAsync, podDirs, procState, removeAllPods, waitFor } from './helpers/nsbox.js';
 
@@ -83,7 +83,7 @@ describe(`load (${testMode})`, () => {
     expect(bodies.filter((b) => b === 'hello from the image\n')).toHaveLength(PODS);
     const pods = JSON.parse(nsbox(root, ['pod', 'ls', '--format', 'json']).stdout) as { name: string; pausePid: number; supervisorPid: number }[];
     expect(pods.filter((p) => p.name.startsWith('load-'))).toHaveLength(PODS);
-    const watches: PodWatch[] = names.map((n) => watchPod(root, n));
+    const watches: PodWatch[] = await Promise.all(names.map((n) => watchPublishingPod(root, n)));
     // Each pod's forwarder is seen before the removal that must end it.
     expect(watches.map((w) => w.processes.filter((p) => p.role === 'forwarder').length)).toEqual(names.map(() => 1));
     const rssMiB = pods.reduce((n, p) => n + rssKiB(p.supervisorPid), 0) / 1024;

@@ -130,13 +130,30 @@ export function watchPod(root: string, name: string): PodWatch {
   return watchPause(name, info.pausePid, info.supervisorPid);
 }
 
+/**
+ * watchPod for a pod with published ports, once its supervisor has started
+ * the port server (forwarder or pasta): pod create returns before that.
+ */
+export async function watchPublishingPod(root: string, name: string, timeoutMs = 10_000): Promise<PodWatch> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const w = watchPod(root, name);
+    if (w.processes.some((p) => p.role === 'forwarder' || p.role === 'pasta')) return w;
+    w.close();
+    if (Date.now() > deadline) throw new Error(`watchPublishingPod: pod ${name} has no forwarder or pasta after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** As watchPod, from the pids (library pods: pod.record.pause.pid, pod.record.supervisor.pid). */
 export function watchPause(name: string, pausePid: number, supervisorPid: number): PodWatch {
   const pidNs = pinNamespace(pausePid, 'pid');
   const userNs = pinNamespace(pausePid, 'user');
-  const recorded = [readProc(pausePid), readProc(supervisorPid), ...liveProcesses().filter((p) => p.ppid === supervisorPid)]
-    .filter((p): p is ProcEntry => !!p && p.pid !== process.pid)
-    .map((p) => ({ pid: p.pid, startTime: p.startTime, role: nsboxRole(p) ?? 'child of the supervisor' }));
+  const seen = new Map<number, ProcEntry>();
+  for (const p of [readProc(pausePid), readProc(supervisorPid), ...liveProcesses().filter((c) => c.ppid === supervisorPid)]) {
+    if (p && p.pid !== process.pid) seen.set(p.pid, p);
+  }
+  const recorded = [...seen.values()].map((p) => ({ pid: p.pid, startTime: p.startTime, role: nsboxRole(p) ?? 'child of the supervisor' }));
   let open = true;
   return {
     name,
