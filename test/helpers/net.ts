@@ -1,7 +1,7 @@
 // Host ports for tests. Test files run in parallel: a port free now may be
 // taken by the time nsbox binds it, so callers that bind retry on
 // "address already in use".
-import { connect, createServer } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now. */
 export function freePort(): Promise<number> {
@@ -11,6 +11,27 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** Listens on 127.0.0.1:port; resolves the server, or null if the port is taken. */
+function tryListen(port: number): Promise<Server | null> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(null));
+    s.listen(port, '127.0.0.1', () => resolve(s));
+  });
+}
+
+/** The first of `count` consecutive TCP ports on 127.0.0.1 that nothing listens on right now. */
+export async function freePortRange(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const first = await freePort();
+    if (first + count - 1 > 65535) continue;
+    const held = await Promise.all(Array.from({ length: count }, (_, i) => tryListen(first + i)));
+    await Promise.all(held.map((s) => s && new Promise((r) => s.close(r))));
+    if (held.every(Boolean)) return first;
+  }
+  throw new Error(`no ${count} consecutive free ports on 127.0.0.1`);
 }
 
 /**
