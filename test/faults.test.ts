@@ -54,6 +54,16 @@ function killCli(args: string[], when: { afterMs?: number; midway?: (pid: number
   });
 }
 
+/** True once the CLI `pid` has a supervisor child: the pod's pause runs, its record may not be written yet. */
+function supervisorStarted(pid: number): boolean {
+  try {
+    const children = readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
+    return children.some((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('nsbox-supervisor'));
+  } catch {
+    return false;
+  }
+}
+
 /** True once an import by `pid` has made its scratch directory images/tmp/<pid>-XXXXXX. */
 function importUnderWay(pid: number): boolean {
   try {
@@ -188,20 +198,25 @@ describe(`faults (${testMode})`, () => {
       return !!id && readdirSync(join(root, 'pods', id, 'containers')).includes('c');
     };
     // Each pod: kills at fixed times (anywhere, early or late), kills the
-    // moment the call is seen under way (create: it holds the state lock;
-    // run: the supervisor is making the container), and calls left alone.
-    type Plan = { ms?: number; midway?: boolean };
+    // moment the call is seen under way (run: the supervisor is making the
+    // container), and calls left alone.
+    // A create is seen under way early (it holds the state lock) or late
+    // (its pause and supervisor run, while it may not have written the record).
+    type Plan = { ms?: number; midway?: 'early' | 'late' | true };
     const plans: { create: Plan; run: Plan }[] = [
       ...[5, 40, 120, 220].map((ms) => ({ create: { ms }, run: { ms } })),
-      { create: { midway: true }, run: { midway: true } },
-      { create: { midway: true }, run: {} },
+      { create: { midway: 'early' }, run: { midway: true } },
+      { create: { midway: 'late' }, run: {} },
+      { create: { midway: 'late' }, run: {} },
       { create: {}, run: { midway: true } },
       { create: {}, run: {} },
     ];
+    const createUnderWay = (plan: Plan) =>
+      plan.midway === 'early' ? (pid: number) => holdsFlock(pid, lock) : plan.midway === 'late' ? (pid: number) => holdsFlock(pid, lock) && supervisorStarted(pid) : undefined;
     const outcomes: { create: Outcome; run: Outcome }[] = [];
     for (const [i, plan] of plans.entries()) {
       const name = `f-cli-${i}`;
-      const create = await killCli(['pod', 'create', '--name', name], { afterMs: plan.create.ms, midway: plan.create.midway ? (pid) => holdsFlock(pid, lock) : undefined });
+      const create = await killCli(['pod', 'create', '--name', name], { afterMs: plan.create.ms, midway: createUnderWay(plan.create) });
       const run = await killCli(['run', '-d', '--pod', name, '--name', 'c', 'busybox', 'sleep', '600'], {
         afterMs: plan.run.ms,
         midway: plan.run.midway ? () => readOrFalse(makingContainer(name)) : undefined,
