@@ -59,7 +59,7 @@ export function procState(pid: number): string | null {
   }
 }
 
-/** A process that is gone or a zombie (its parent may not reap here: DESIGN.md). */
+/** A process that is gone or a zombie (an orphan whose new parent never reaps it stays one). */
 export function isGoneOrZombie(pid: number): boolean {
   const s = procState(pid);
   return s === null || s === 'Z' || s === 'X';
