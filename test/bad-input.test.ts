@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupRoot, cliPath, repoRoot, tempRoot, testMode } from './helpers/env.js';
 import { importBusybox } from './helpers/busybox.js';
-import { nsbox, podDirs, processesMentioning, removeAllPods } from './helpers/nsbox.js';
+import { leftoverProcesses } from './helpers/leftovers.js';
+import { nsbox, podDirs, removeAllPods } from './helpers/nsbox.js';
 
 let root: string;
 beforeAll(() => {
@@ -79,7 +80,7 @@ describe(`bad input (${testMode})`, () => {
     expect(nsbox(root, ['exec']).code).not.toBe(0);
   });
 
-  it('a machine without user namespaces (user.max_user_namespaces=0)', () => {
+  it('a machine without user namespaces (user.max_user_namespaces=0)', async () => {
     // A nested user namespace whose limit is 0 is a real machine without
     // them, as far as nsbox can tell, and needs no host sysctl change.
     const env = { ...process.env, NSBOX_ROOT: root };
@@ -90,7 +91,7 @@ describe(`bad input (${testMode})`, () => {
     );
     expectOneLineError({ code: r.status ?? 1, stderr: r.stderr }, /clone of the pod process: ENOSPC.*user\.max_user_namespaces/);
     expect(podDirs(root)).toEqual([]);
-    expect(processesMentioning(root)).toEqual([]);
+    expect(await leftoverProcesses(root)).toEqual([]);
   });
 
   it.runIf(testMode === 'root')('a user without subuid ranges gets a one-line warning and a single-id pod (root mode: runs as nobody)', () => {

@@ -3,7 +3,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { artifacts } from '../dist/native/artifacts.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
-import { isGoneOrZombie, nsbox, podDirs, processesMentioning, waitFor } from './helpers/nsbox.js';
+import { leftoverProcesses, watchPod } from './helpers/leftovers.js';
+import { isGoneOrZombie, nsbox, podDirs, waitFor } from './helpers/nsbox.js';
 
 let root: string;
 beforeAll(() => {
@@ -43,6 +44,8 @@ describe(`pods from the CLI (${testMode})`, () => {
     const info = inspect(name);
     expect(info.status).toBe('running');
     expect(info.idMapping).toBe(testMode === 'root' ? 'root' : 'full');
+    const watch = watchPod(root, name);
+    expect(watch.processes.map((p) => p.role).sort()).toEqual(['pause', 'supervisor']);
 
     const ps = nsbox(root, ['exec', '--join', 'pause', name, '--', 'ps', 'aux']);
     expect(ps.code, ps.stderr).toBe(0);
@@ -55,7 +58,8 @@ describe(`pods from the CLI (${testMode})`, () => {
     expect(rm.code, rm.stderr).toBe(0);
     await waitFor(() => isGoneOrZombie(info.pausePid) && isGoneOrZombie(info.supervisorPid), 5000, 'pause and supervisor to exit');
     expect(podDirs(root)).toEqual([]);
-    expect(processesMentioning(root)).toEqual([]);
+    expect(await leftoverProcesses(root, [watch])).toEqual([]);
+    watch.close();
   });
 
   it('propagates exit codes: 0, 1, 32, 127 missing, 126 not executable, 128+N for signals', () => {
@@ -138,6 +142,7 @@ describe(`pods from the CLI (${testMode})`, () => {
     name = 'cli-stop';
     expect(nsbox(root, ['pod', 'create', '--name', name]).code).toBe(0);
     const info = inspect(name);
+    const watch = watchPod(root, name);
     const stop = nsbox(root, ['pod', 'stop', '-t', '2', name]);
     expect(stop.code, stop.stderr).toBe(0);
     expect(isGoneOrZombie(info.pausePid)).toBe(true);
@@ -152,6 +157,8 @@ describe(`pods from the CLI (${testMode})`, () => {
     expect(nsbox(root, ['pod', 'rm', name]).code).toBe(0);
     await waitFor(() => isGoneOrZombie(info.supervisorPid), 5000, 'the supervisor to exit');
     expect(podDirs(root)).toEqual([]);
+    expect(await leftoverProcesses(root, [watch])).toEqual([]);
+    watch.close();
   });
 
   it('refuses to remove a running pod without -f', () => {

@@ -1,10 +1,11 @@
 // The TypeScript API as a test suite would use it: pods supervised by this
 // process, captured exec, stop/remove, and detached pods that outlive us.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPod, getPod, listPods, NsboxError } from '../dist/index.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
+import { leftoverProcesses, watchPause, type PodWatch } from './helpers/leftovers.js';
 import { isGoneOrZombie, nsbox, podDirs, waitFor } from './helpers/nsbox.js';
 
 let root: string;
@@ -136,24 +137,38 @@ describe(`library API (${testMode})`, () => {
     expect(podDirs(root)).toEqual([]);
   });
 
-  it('leaves no fd, mount, process or state behind after create, exec and remove', async () => {
+  it('leaves no fd, process or state behind after create, exec and remove', async () => {
     const warm = await createPod({ root, name: 'lib-warm' }); // first use opens the shim library
     await warm.exec(['true']);
     await warm.remove({ force: true });
-    const fds = () => readdirSync('/proc/self/fd').length;
-    const mounts = () => readFileSync('/proc/self/mountinfo', 'utf8');
-    const fdsBefore = fds();
-    const mountsBefore = mounts();
-    const pausePids: number[] = [];
+    const fds = () => readdirSync('/proc/self/fd');
+    /** pidfds and namespace fds this process holds: what the library opens per pod. */
+    const podFds = () =>
+      fds()
+        .map((fd) => {
+          try {
+            return readlinkSync(`/proc/self/fd/${fd}`);
+          } catch {
+            return '';
+          }
+        })
+        .filter((t) => /^anon_inode:\[pidfd\]$|^(mnt|pid|user|net|ipc|uts|cgroup|time):\[/.test(t));
+    const fdsBefore = fds().length;
+    const podFdsBefore = podFds();
+    const watches: PodWatch[] = [];
     for (let i = 0; i < 5; i++) {
       const pod = await createPod({ root, name: `lib-leak-${i}` });
-      pausePids.push(pod.record.pause.pid);
       expect((await pod.exec(['sh', '-c', 'echo hi; echo there >&2'], { stdin: 'x' })).stdout).toBe('hi\n');
+      watches.push(watchPause(pod.name, pod.record.pause.pid, process.pid));
       await pod.remove({ force: true });
     }
-    await waitFor(() => pausePids.every(isGoneOrZombie), 5000, 'the pauses to exit');
-    expect(fds()).toBe(fdsBefore);
-    expect(mounts()).toBe(mountsBefore);
+    // A pod's mounts live in its own mount namespaces, which end with their
+    // last process, and every such process is in the pod's PID namespace:
+    // none may be left (this process's mountinfo cannot see those mounts).
+    expect(await leftoverProcesses(root, watches)).toEqual([]);
+    for (const w of watches) w.close(); // before counting fds: the watches hold some
+    expect(fds().length).toBe(fdsBefore);
+    expect(podFds()).toEqual(podFdsBefore);
     expect(podDirs(root)).toEqual([]);
   });
 });

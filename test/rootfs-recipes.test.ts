@@ -1,8 +1,8 @@
 // Rootfs recipes (rootfs/<name>/recipe.mjs) and their builder: the busybox
 // tarball's contents and ownership, the cache keyed by the recipe's hash,
 // --force, the CLI's stdout contract, and that failed or interrupted builds
-// leave nothing in the cache. The nginx recipe needs the network and ~20 s,
-// so it only runs with NSBOX_TEST_NGINX=1.
+// leave nothing in the cache. The nginx recipe needs the network and ~30 s,
+// so it only runs with NSBOX_TEST_NGINX=1 (CI sets it: .ci/run).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -65,6 +65,22 @@ async function readTar(file: string, wanted: string[] = []): Promise<{ entries: 
   return { entries, files };
 }
 
+function readFileSyncOrEmpty(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Polls `cond` until it holds; the test's own timeout bounds the wait. */
+async function waitUntil(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; !cond(); i++) {
+    if (i > 25_000 / 20) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 /** A recipes directory with one recipe `name` whose recipe.mjs is `source`. */
@@ -82,9 +98,7 @@ function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
 describe('busybox recipe', () => {
   it('builds a ~2 MB tarball with busybox, applet links, passwd/group and root-owned entries', async () => {
     const cacheDir = tempDir('nsbox-rootfs-cache-');
-    const t0 = Date.now();
     const r = await buildRootfsDetails('busybox', { cacheDir, log: false });
-    const elapsed = Date.now() - t0;
     expect(r.cached).toBe(false);
     expect(r.path).toMatch(/\/busybox-[0-9a-f]{16}\.tar$/);
     expect(r.path.startsWith(cacheDir)).toBe(true);
@@ -93,7 +107,6 @@ describe('busybox recipe', () => {
     expect(readdirSync(cacheDir)).toEqual([r.path.slice(cacheDir.length + 1)]);
     expect(r.bytes).toBeGreaterThan(500_000);
     expect(r.bytes).toBeLessThan(5_000_000);
-    expect(elapsed).toBeLessThan(5_000); // ~0.2 s with the host's busybox-static
 
     const { entries, files } = await readTar(r.path, ['etc/passwd', 'etc/group']);
     const busybox = entries.get('bin/busybox');
@@ -115,18 +128,15 @@ describe('busybox recipe', () => {
     expect(links.length).toBeGreaterThan(200);
   });
 
-  it('a second build hits the cache (same path, fast, mtime unchanged); --force rebuilds the same bytes', async () => {
+  it('a second build hits the cache (same path and file, untouched); --force rebuilds the same bytes', async () => {
     const cacheDir = tempDir('nsbox-rootfs-cache-');
     const first = await buildRootfs('busybox', { cacheDir, log: false });
     const st1 = statSync(first);
     const sum1 = sha256(first);
 
-    const t0 = performance.now();
     const again = await buildRootfsDetails('busybox', { cacheDir, log: false });
-    const ms = performance.now() - t0;
     expect(again.path).toBe(first);
     expect(again.cached).toBe(true);
-    expect(ms).toBeLessThan(200);
     const st2 = statSync(first);
     expect(st2.mtimeMs).toBe(st1.mtimeMs);
     expect(st2.ino).toBe(st1.ino);
@@ -285,23 +295,27 @@ export async function build(ctx) {
   });
 
   it('an AbortSignal stops a library build the same way', async () => {
+    const pidFile = join(tempDir('nsbox-recipe-pid-'), 'pid');
     const recipesDir = fixtureRecipes(
       'slow',
       `import { writeFileSync } from 'node:fs';
 export async function build(ctx) {
   writeFileSync(ctx.out, 'partial');
-  await ctx.run('sleep', ['60']);
+  await ctx.run('sh', ['-c', 'echo $$ > ${pidFile}; exec sleep 600']);
 }
 `,
     );
     const cacheDir = tempDir('nsbox-rootfs-cache-');
     const ac = new AbortController();
     const p = buildRootfs('slow', { cacheDir, recipesDir, log: false, signal: ac.signal });
-    setTimeout(() => ac.abort('SIGINT'), 300);
-    const t0 = Date.now();
+    // Abort once the recipe's process runs (a sleep that would outlast the test).
+    let pid = 0;
+    await waitUntil(() => (pid = Number(readFileSyncOrEmpty(pidFile).trim())) > 0, 'the recipe to start its process');
+    expect(() => process.kill(pid, 0)).not.toThrow();
+    ac.abort('SIGINT');
     await expect(p).rejects.toThrow(/interrupted \(SIGINT\); no tarball was cached/);
-    expect(Date.now() - t0).toBeLessThan(5_000);
     expect(readdirSync(cacheDir)).toEqual([]);
+    expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
   });
 
   it('temp files of a builder that died (SIGKILL) are removed by the next build', async () => {
@@ -320,7 +334,7 @@ export async function build(ctx) {
 });
 
 // The nginx recipe downloads ~35 MB from the Debian mirror and runs
-// mmdebstrap (~15-20 s here); opt in with NSBOX_TEST_NGINX=1.
+// mmdebstrap (~30 s here); opt in with NSBOX_TEST_NGINX=1, as CI does.
 describe('nginx recipe', () => {
   it.runIf(process.env.NSBOX_TEST_NGINX === '1')(
     'nginx rootfs (slow, NSBOX_TEST_NGINX=1): mmdebstrap builds it, www-data and nginx paths present, `nginx -t` passes chrooted',
@@ -347,6 +361,7 @@ describe('nginx recipe', () => {
       // subuid range) and check the configuration chrooted
       const script = [
         'set -e',
+        'PATH="$PATH:/usr/sbin:/sbin"', // chroot lives in sbin, which a user's PATH may lack
         'D=$(mktemp -d "${TMPDIR:-/tmp}/nsbox-nginx-check.XXXXXX")',
         'trap \'rm -rf "$D"\' EXIT',
         'tar -xpf "$1" -C "$D" --numeric-owner --exclude="./dev/*"',

@@ -1,6 +1,6 @@
 // Test helpers: run the real CLI, and check that nothing is left behind.
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliPath } from './env.js';
 
@@ -21,14 +21,33 @@ export function nsbox(root: string, args: string[], opts: { input?: string; env?
 }
 
 export function nsboxAsync(root: string, args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliPath, '--root', root, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code: code ?? 137, stdout, stderr }));
-  });
+  return nsboxStart(root, args).done;
+}
+
+/** Starts the CLI; `pid` to watch it while it runs, `done` for its result. */
+export function nsboxStart(root: string, args: string[]): { pid: number; done: Promise<CliResult> } {
+  const child = spawn(process.execPath, [cliPath, '--root', root, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return { pid: child.pid!, done: new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? 137, stdout, stderr }))) };
+}
+
+/** True while process `pid` holds the flock on `file` (from /proc/locks; a waiter's line has "->"). */
+export function holdsFlock(pid: number, file: string): boolean {
+  let ino: number;
+  try {
+    ino = statSync(file).ino;
+  } catch {
+    return false;
+  }
+  return readFileSync('/proc/locks', 'utf8')
+    .split('\n')
+    .some((l) => {
+      const m = /^\d+: FLOCK\s+ADVISORY\s+WRITE\s+(\d+)\s+[0-9a-f]+:[0-9a-f]+:(\d+)\s/.exec(l);
+      return !!m && Number(m[1]) === pid && Number(m[2]) === ino;
+    });
 }
 
 export function procState(pid: number): string | null {
@@ -40,7 +59,7 @@ export function procState(pid: number): string | null {
   }
 }
 
-/** A process that is gone or a zombie (its parent may not reap here: DESIGN.md). */
+/** A process that is gone or a zombie (an orphan whose new parent never reaps it stays one). */
 export function isGoneOrZombie(pid: number): boolean {
   const s = procState(pid);
   return s === null || s === 'Z' || s === 'X';
