@@ -54,6 +54,12 @@ int nsbox_pipe(int *fds) { return pipe2(fds, O_CLOEXEC) < 0 ? -errno : 0; }
 
 int nsbox_close(int fd) { return close(fd) < 0 ? -errno : 0; }
 
+/* A close-on-exec copy of fd (>= 3), which no event loop watches. */
+int nsbox_dup(int fd) {
+  int r = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  return r < 0 ? -errno : r;
+}
+
 int nsbox_kill(int pid, int sig) { return kill(pid, sig) < 0 ? -errno : 0; }
 
 int nsbox_flock(int fd, int op) {

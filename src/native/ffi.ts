@@ -53,6 +53,7 @@ function bind() {
     nsbox_set_winsize: { library: LIB, retType: I, paramsType: [I, I, I] },
     nsbox_pipe: { library: LIB, retType: I, paramsType: [B] },
     nsbox_close: { library: LIB, retType: I, paramsType: [I] },
+    nsbox_dup: { library: LIB, retType: I, paramsType: [I] },
     nsbox_kill: { library: LIB, retType: I, paramsType: [I, I] },
     nsbox_flock: { library: LIB, retType: I, paramsType: [I, I] },
     nsbox_mknod_whiteout: { library: LIB, retType: I, paramsType: [DataType.String] },
@@ -147,6 +148,11 @@ export function pipe(): { rc: number; read: number; write: number } {
   const out = Buffer.alloc(8);
   const rc = fns().nsbox_pipe([out]) as number;
   return { rc, read: out.readInt32LE(0), write: out.readInt32LE(4) };
+}
+
+/** A close-on-exec copy of fd that no event loop watches; fd or -errno. */
+export function dupFd(fd: number): number {
+  return fns().nsbox_dup([fd]) as number;
 }
 
 export function closeFd(fd: number): number {

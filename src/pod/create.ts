@@ -4,7 +4,7 @@
 import { NsboxError } from '../errors.js';
 import { chooseMapping, mappingWarning } from '../idmap/mapping.js';
 import { artifacts, requireArtifact } from '../native/artifacts.js';
-import { closeFd, kill } from '../native/ffi.js';
+import { closeFd, dupFd, kill } from '../native/ffi.js';
 import { identify } from '../process/proc-stat.js';
 import { randomHex } from '../process/random.js';
 import { reaper } from '../process/reaper.js';
@@ -104,14 +104,10 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
       closeHostListeners(listeners); // only a check: pasta binds them itself
       return createWithListeners([]);
     }
-    let handedOver = false;
     try {
-      const made = await createWithListeners(listeners);
-      handedOver = mode === 'library' && listeners.length > 0;
-      return made;
+      return await createWithListeners(listeners);
     } finally {
-      // Detached: the supervisor has its own copies. Library: the pod keeps them for its forwarder.
-      if (!handedOver) closeHostListeners(listeners);
+      closeHostListeners(listeners); // the supervisor, or the library pod, holds its own copies
     }
   });
 
@@ -146,16 +142,22 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
           writeNetworkError(root, id, err);
           kill(pause.pid, 9);
         };
+        // Raw copies of the listeners for the forwarder (this process's own
+        // would be accepted from by its event loop): kept while the pod runs.
+        const held = listeners.map((l) => ({ fd: dupFd(l.fd), mapping: l.mapping }));
+        const release = () => held.forEach((h) => h.fd >= 0 && closeFd(h.fd));
         const server =
           network === 'pasta'
             ? new PortServer(() => startPasta(pause.pid, ports, statePaths.podDir(root, id)), giveUp)
-            : new PortServer(() => startForwarder(pause.pidfd, listeners.map((l) => ({ fd: l.fd, mapping: l.mapping }))), giveUp, () => closeHostListeners(listeners));
+            : new PortServer(() => startForwarder(pause.pidfd, held), giveUp, release);
         try {
+          if (held.some((h) => h.fd < 0)) throw new NsboxError('PORT_FAILED', 'cannot keep the published ports open: out of file descriptors', 'raise `ulimit -n`');
           await server.begin();
           pod.attachPortServer(server);
         } catch (err) {
           // No half-made pod: without its forwarder the ports would be dead.
           // (We hold the state lock here, so not pod.remove.)
+          server.close();
           forgetLocalPod(pod);
           kill(pause.pid, 9); // the pod's own exit handler closes the pidfd
           await reaper.wait(pause.pid);
