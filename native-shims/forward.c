@@ -2,9 +2,8 @@
  * nsbox-forward: the builtin port forwarder's data path.
  *
  * It runs inside a pod's user and network namespaces and inherits listening
- * sockets that were opened in the host's network namespace (DESIGN.md:
- * "Ports"). Connections accepted on them are relayed to 127.0.0.1:PODPORT,
- * which is the pod's loopback. Which sockets and ports is decided in
+ * sockets that were opened in the host's network namespace. Connections
+ * accepted on them are relayed to 127.0.0.1:PODPORT, the pod's loopback. Which sockets and ports is decided in
  * TypeScript (src/net); this file only moves bytes.
  *
  *   nsbox-forward FD:PODPORT:tcp|udp ...

@@ -2,7 +2,7 @@
 // Measures nsbox against its peers in one run on this machine: the library
 // API in this (warm) Node process, the CLI as fresh processes, and the
 // util-linux floor (unshare, nsenter) plus podman when it is installed.
-// Prints medians and p90s, the ratios DESIGN.md cares about and PASS/MISS
+// Prints medians and p90s, the ratios against the peers and PASS/MISS
 // against the performance targets.
 //
 //   node scripts/bench-pods.mjs [--iterations N] [--warmups N] [--format table|json]
@@ -41,7 +41,7 @@ import {
   writeReport,
 } from './lib/bench.mjs';
 
-// DESIGN.md "Peer baselines measured on this machine" (podman 4.3, rootless, medians).
+// Peer baselines recorded on this machine kind (podman 4.3, rootless, medians), used when podman is not installed.
 const PODMAN_REFERENCE = { podCreateMs: 91, execMs: 190, podRmMs: 349 };
 
 const TARGETS = {
@@ -399,14 +399,14 @@ function evaluate(lib, cli) {
   const podmanCreate = med('podmanCreate');
   const podmanExec = med('podmanExec');
   if (podmanCreate == null) {
-    notes.push(`podman not installed; using DESIGN.md's measured ${PODMAN_REFERENCE.podCreateMs} ms for reference`);
-    ratios.push(compare('library pod create', med('libCreate'), 'podman pod create (DESIGN.md reference)', PODMAN_REFERENCE.podCreateMs));
+    notes.push(`podman not installed; using the recorded ${PODMAN_REFERENCE.podCreateMs} ms for reference`);
+    ratios.push(compare('library pod create', med('libCreate'), 'podman pod create (recorded reference)', PODMAN_REFERENCE.podCreateMs));
   } else {
     ratios.push(compare('library pod create', med('libCreate'), 'podman pod create (measured)', podmanCreate));
   }
   ratios.push(compare('library pod create', med('libCreate'), 'unshare -Urnpi --fork true', med('unshare')));
   ratios.push(compare('library exec', med('libExec'), results.nsenter?.label ?? 'nsenter', med('nsenter')));
-  if (podmanExec == null) ratios.push(compare('library exec', med('libExec'), 'podman exec (DESIGN.md reference)', PODMAN_REFERENCE.execMs));
+  if (podmanExec == null) ratios.push(compare('library exec', med('libExec'), 'podman exec (recorded reference)', PODMAN_REFERENCE.execMs));
   else ratios.push(compare('library exec', med('libExec'), 'podman exec (measured)', podmanExec));
   ratios.push(compare('CLI pod create', med('cliCreate'), 'node -e 0', med('nodeE0')));
   ratios.push(compare('CLI exec', med('cliExec'), 'node -e 0', med('nodeE0')));

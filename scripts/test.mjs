@@ -233,6 +233,8 @@ const SKIP_ALLOWED = [
   { file: 'bad-input.test.ts', title: /^a user without subuid ranges/, mode: 'rootless', reason: 'runs the CLI as nobody through runuser: needs root' },
   { file: 'bad-input.test.ts', title: /^rootless with a subuid range/, mode: 'root', reason: "checks the rootless subuid mapping; root's pods map ids 1:1" },
   { file: 'ci-environment.test.ts', title: /^rootless: /, mode: 'root', reason: "checks the rootless run's own environment" },
+  { file: 'exec-view.test.ts', title: /^as root, /, mode: 'rootless', reason: "the view's lock is a root-mode property (rootless, the view holds only root-owned files)" },
+  { file: 'state-dir.test.ts', title: /^is refused when another user owns it/, mode: 'rootless', reason: 'needs root to give the directory to another user' },
   {
     file: 'rootfs-recipes.test.ts',
     title: /^nginx rootfs \(slow, NSBOX_TEST_NGINX=1\)/,
@@ -247,7 +249,7 @@ const SKIP_ALLOWED = [
 // least this many tests per mode: tests that silently stop being collected
 // or registered (an `if` around a describe, a broken import) fail the run.
 // Raise it when tests are added; lower it only with the commit that removes tests.
-const MIN_TESTS_PER_MODE = 182;
+const MIN_TESTS_PER_MODE = 336;
 
 // `-t PATTERN` skips the tests it does not match: then skips are listed, not judged.
 const nameFiltered = vitestArgs.some((a) => a === '-t' || /^-t./.test(a) || a.startsWith('--testNamePattern'));

@@ -1,4 +1,4 @@
-// Chooses how the pod's user namespace maps ids (DESIGN.md):
+// Chooses how the pod's user namespace maps ids:
 //   root:     identity mapping of every id, written directly;
 //   full:     the caller's id as 0 plus the /etc/subuid range as 1..N, via
 //             newuidmap/newgidmap (package uidmap): images that switch users work;

@@ -2,7 +2,7 @@
 // format, refusing anything that would write outside it. Runs inside the user
 // namespace (extract-worker.ts), so owners are set as the tar says.
 //
-// Rules (DESIGN.md "Image layers"):
+// Rules:
 // - an entry path that is absolute or has a `..` component is refused;
 // - every parent of an entry must be a real directory made by this layer:
 //   lstat, never stat, so a symlink planted by an earlier entry is never

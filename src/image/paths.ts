@@ -1,4 +1,4 @@
-// Where the image store lives under the data root (DESIGN.md):
+// Where the image store lives under the data root:
 //   images/<id>.json          one record per image (id: sha256 of its config)
 //   images/names.json         the names index: "NAME:TAG" -> id
 //   images/layers/<hex>/diff  an extracted layer, overlayfs lower-dir format

@@ -1,7 +1,7 @@
 // Listening sockets opened in the host's network namespace before the pod
 // exists, so "address already in use" fails pod create with nothing left.
-// Their fds are handed to the forwarder inside the pod (DESIGN.md: a host
-// socket keeps working when a process in another netns inherits it).
+// Their fds are handed to the forwarder inside the pod (a host socket
+// keeps working when a process in another netns inherits it).
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import { NsboxError } from '../errors.js';

@@ -1,4 +1,4 @@
-// Where runtime state lives (DESIGN.md): $XDG_RUNTIME_DIR/nsbox, else
+// Where runtime state lives: $XDG_RUNTIME_DIR/nsbox, else
 // /tmp/nsbox-<uid>; one override (--root / NSBOX_ROOT) for tests.
 import { lstatSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -13,7 +13,7 @@ export function defaultRuntimeRoot(env: NodeJS.ProcessEnv = process.env): string
 }
 
 /**
- * Where images live (DESIGN.md): $XDG_DATA_HOME/nsbox, else
+ * Where images live: $XDG_DATA_HOME/nsbox, else
  * ~/.local/share/nsbox. NSBOX_ROOT (and --root) put everything in one place.
  */
 export function defaultDataRoot(env: NodeJS.ProcessEnv = process.env): string {
