@@ -124,12 +124,12 @@ describe('exec plan', () => {
     const piped = execPlan({ pausePidfd: 9, argv: ['sh'], env: [], cwd: '/', stdio: fds(5, 6, 7), hostView, lockedView: false }).child.map((s) => s.op);
     expect(piped).toContain('setsid');
     expect(piped).not.toContain('pty');
-    const tty = execPlan({ pausePidfd: 9, argv: ['sh'], env: [], cwd: '/', stdio: { terminalSocket: 8 }, hostView, lockedView: false }).child;
+    const tty = execPlan({ pausePidfd: 9, argv: ['sh'], env: [], cwd: '/', stdio: { terminalSocket: 8, rows: 24, cols: 80 }, hostView, lockedView: false }).child;
     const ops = tty.map((s) => s.op);
     expect(ops).not.toContain('stdio');
     expect(ops.indexOf('setsid')).toBeLessThan(ops.indexOf('pty'));
     expect(ops.indexOf('pivotRoot')).toBeLessThan(ops.indexOf('pty'));
-    expect(tty).toContainEqual({ op: 'pty', socketFd: 8 });
+    expect(tty).toContainEqual({ op: 'pty', socketFd: 8, rows: 24, cols: 80 });
   });
 
   it('rejects an empty command', () => {

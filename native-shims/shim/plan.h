@@ -67,7 +67,7 @@ enum nsbox_op {
                              1 = effective/permitted/inheritable = mask (as far as
                              still permitted), ambient cleared (after it) */
   OP_COPY_FILE = 43,      /* arg0 mode, arg1 source fd (read at offset 0); strings: new file (host scope) */
-  OP_PTY = 44,            /* arg0 unix socket: a pty made inside the root (/dev/ptmx), its
+  OP_PTY = 44,            /* arg0 unix socket, arg1 rows, arg2 cols: a pty made inside the root (/dev/ptmx), its
                              master sent over the socket, the slave as fds 0-2 and the
                              controlling terminal (after OP_SETSID) */
   OP_SEND_MNTNS = 45,     /* arg0 unix socket: an fd of F's mount namespace is sent over it */      /* arg0 mode; strings: source, new file (host scope) */

@@ -290,13 +290,16 @@ static int send_mount_namespace(int sock) {
  * socket `sock`, the slave becomes stdin/stdout/stderr and the controlling
  * terminal of our new session. Never the caller's own terminal.
  */
-static int make_pty(struct ctx *c, int sock) {
+static int make_pty(struct ctx *c, int sock, int rows, int cols) {
   int master = nsbox_open_scoped_fd("/dev/ptmx", O_RDWR | O_NOCTTY);
   if (master < 0)
     return master;
   int unlock = 0, rc = 0;
   int slave = -1;
-  if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+  /* The caller's window size from the start: the command may ask at once. */
+  struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || (rows > 0 && ioctl(master, TIOCSWINSZ, &ws) < 0) ||
+      (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
     rc = -errno;
   if (rc == 0)
     rc = send_fd(sock, master);
@@ -453,7 +456,7 @@ int nsbox_run_child_step(struct ctx *c, struct step *s) {
     FAIL_IF(setsid() < 0);
     return 0;
   case OP_PTY:
-    return make_pty(c, (int)s->arg[0]);
+    return make_pty(c, (int)s->arg[0], (int)s->arg[1], (int)s->arg[2]);
   case OP_SEND_MNTNS:
     return send_mount_namespace((int)s->arg[0]);
   case OP_SET_CTTY:

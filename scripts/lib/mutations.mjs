@@ -70,7 +70,7 @@ export const MUTATIONS = [
   {
     name: 'exec-tty-of-caller',
     why: "exec -t hands the command a pty made on the host side (not inside its root), as before",
-    edits: [{ file: 'src/pod/plans.ts', find: "[{ op: 'pty', socketFd: stdio.terminalSocket }]", replace: '[]' }],
+    edits: [{ file: 'src/pod/plans.ts', find: "[{ op: 'pty', socketFd: stdio.terminalSocket, rows: stdio.rows, cols: stdio.cols }]", replace: '[]' }],
     tests: ['test/escapes-exec.test.ts'],
     grep: 'pty',
   },
@@ -181,5 +181,12 @@ export const MUTATIONS = [
     why: 'stop never escalates to SIGKILL after the grace period',
     edits: [{ file: 'src/container/manager.ts', find: '    const killer = setTimeout(() => live.pidfd >= 0 && pidfdSendSignal(live.pidfd, SIGKILL), timeoutSeconds * 1000);', replace: '    const killer = setTimeout(() => {}, timeoutSeconds * 1000);' }],
     tests: ['test/container-stop.test.ts'],
+  },
+  {
+    name: 'exec-tty-no-resize',
+    why: "exec -t does not pass the caller's window size changes on",
+    edits: [{ file: 'src/cli/tty.ts', find: "  process.on('SIGWINCH', resize);", replace: '' }],
+    tests: ['test/exec-tty.test.ts'],
+    grep: 'resize',
   },
 ];

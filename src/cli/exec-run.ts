@@ -64,7 +64,7 @@ export async function runExec(podRef: string, rawCommand: string[], opts: ExecCl
   const relay = tty ? null : relayStdio(!!opts.interactive);
   let pid: number;
   try {
-    const stdio: CommandStdio = tty ? { terminalSocket: tty.childSocket } : { fds: relay!.childFds };
+    const stdio: CommandStdio = tty ? { terminalSocket: tty.childSocket, ...tty.size } : { fds: relay!.childFds };
     pid = await spawnCommand(target.plan(stdio), { blocking: true });
   } catch (err) {
     tty?.close();

@@ -10,6 +10,8 @@ import { closeFd, receiveFd, setWinsize, socketPair } from '../native/ffi.js';
 export interface TtyChannel {
   /** The socket end the command sends its pty master over. */
   childSocket: number;
+  /** Our terminal's window size, for the command's terminal from the start. */
+  size: { rows: number; cols: number };
   /** Once the command has started: the master, attached to our terminal. */
   attach(): AttachedTty;
   close(): void;
@@ -34,6 +36,7 @@ export function openTtyChannel(interactive: boolean): TtyChannel {
   };
   return {
     childSocket: theirs,
+    size: { rows: process.stdout.rows ?? 24, cols: process.stdout.columns ?? 80 },
     attach() {
       const master = receiveFd(ours);
       close();

@@ -69,7 +69,7 @@ export type ChildStep =
   | { op: 'setsid' }
   | { op: 'setCtty'; fd: number }
   /** A pty made inside the root: its master sent over socketFd, its slave as fds 0-2 and controlling terminal. */
-  | { op: 'pty'; socketFd: number }
+  | { op: 'pty'; socketFd: number; rows: number; cols: number }
   /** An fd of the process's mount namespace, sent over socketFd (to find what it leaves behind). */
   | { op: 'sendMountNamespace'; socketFd: number }
   | { op: 'stdio'; fds: [number, number, number] }
@@ -179,6 +179,7 @@ function stepFields(s: AnyStep): { args: bigint[]; strings: string[] } {
     case 'setCtty':
       return { args: n(s.fd), strings: [] };
     case 'pty':
+      return { args: n(s.socketFd, s.rows, s.cols), strings: [] };
     case 'sendMountNamespace':
       return { args: n(s.socketFd), strings: [] };
     case 'stdio':

@@ -152,11 +152,11 @@ function hostViewPlan(view: HostView, lockedView: boolean): { middle: MiddleStep
  * stdio), or a terminal the command makes inside its root and whose master
  * it sends back over `socketFd`.
  */
-export type CommandStdio = { fds: [number, number, number] } | { terminalSocket: number };
+export type CommandStdio = { fds: [number, number, number] } | { terminalSocket: number; rows: number; cols: number };
 
 /** A new session, never the caller's (no way to its terminal); with a terminal, that one is its controlling tty. */
 export function sessionSteps(stdio: CommandStdio): ChildStep[] {
-  return [{ op: 'setsid' }, ...('terminalSocket' in stdio ? ([{ op: 'pty', socketFd: stdio.terminalSocket }] as ChildStep[]) : [])];
+  return [{ op: 'setsid' }, ...('terminalSocket' in stdio ? ([{ op: 'pty', socketFd: stdio.terminalSocket, rows: stdio.rows, cols: stdio.cols }] as ChildStep[]) : [])];
 }
 
 export interface ExecPlanInput {
