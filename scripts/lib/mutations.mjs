@@ -18,7 +18,7 @@ export const MUTATIONS = [
     name: 'setup-follows-host-links',
     why: 'setup paths resolve as on the host (image symlinks and /proc links followed)',
     edits: [{ file: 'native-shims/shim/paths.c', find: '  if (scope == SCOPE_HOST) {\n    int fd =', replace: '  if (1) {\n    int fd =' }],
-    tests: ['test/container-hostile-image.test.ts', 'test/escapes-workdir.test.ts'],
+    tests: ['test/escapes-neighbour.test.ts', 'test/container-hostile-image.test.ts', 'test/escapes-workdir.test.ts'],
   },
   {
     name: 'masks-readonly-dropped',
@@ -77,14 +77,7 @@ export const MUTATIONS = [
   {
     name: 'leftovers-survive',
     why: "a container's orphans outlive it (no kill by mount namespace)",
-    edits: [{ file: 'src/container/manager.ts', find: '      if (live.mountNs) await killMountNamespace(live.mountNs);\n', replace: '' }],
-    tests: ['test/escapes-lifecycle.test.ts'],
-    grep: 'children do not outlive',
-  },
-  {
-    name: 'leftovers-by-inode',
-    why: 'leftovers are found by a mount namespace inode the container no longer holds (a later namespace may reuse it)',
-    edits: [{ file: 'src/process/mount-namespace.ts', find: '  } finally {\n    closeSync(ns.fd);\n  }', replace: '  } finally {\n    void closeSync;\n  }' }],
+    edits: [{ file: 'src/container/manager.ts', find: '      if (live.mountNs) await killMountNamespace(live.mountNs);\n', replace: '      void killMountNamespace;\n' }],
     tests: ['test/escapes-lifecycle.test.ts'],
     grep: 'children do not outlive',
   },
@@ -92,8 +85,8 @@ export const MUTATIONS = [
     name: 'ids-unchecked',
     why: 'unmapped ids (4294967295 among them) are not refused',
     edits: [
-      { file: 'src/container/manager.ts', find: '    requireMappedIds(req.user, this.pod.pause.pid, this.pod.name);\n', replace: '' },
-      { file: 'src/container/spec.ts', find: '  if (uid > MAX_ID || gid > MAX_ID) throw', replace: '  if (false) throw' },
+      { file: 'src/container/manager.ts', find: '    requireMappedIds(req.user, this.pod.pause.pid, this.pod.name);\n', replace: '    void requireMappedIds;\n' },
+      { file: 'src/container/spec.ts', find: '  if (uid > MAX_ID || gid > MAX_ID) throw', replace: '  if (uid < 0 && gid > MAX_ID) throw' },
     ],
     tests: ['test/escapes-user.test.ts'],
     grep: 'checked against',
@@ -125,14 +118,14 @@ export const MUTATIONS = [
   {
     name: 'supervisor-inherits-env',
     why: "the supervisor inherits its creator's whole environment",
-    edits: [{ file: 'src/pod/pause-process.ts', find: "(SUPERVISOR_ENV.includes(k) || k.startsWith('NSBOX_'))", replace: 'true' }],
+    edits: [{ file: 'src/pod/pause-process.ts', find: "(SUPERVISOR_ENV.includes(k) || k.startsWith('NSBOX_'))", replace: '(SUPERVISOR_ENV.length > 0)' }],
     tests: ['test/escapes-lifecycle.test.ts'],
     grep: 'environment',
   },
   {
     name: 'scratch-left-behind',
     why: 'an import killed mid-way leaves its scratch directory (stale ones never swept)',
-    edits: [{ file: 'src/image/import.ts', find: "    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;", replace: '    if (m || !m) continue;' }],
+    edits: [{ file: 'src/image/import.ts', find: "    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;", replace: '    if (m || !m || alive(0)) continue;' }],
     tests: ['test/faults.test.ts'],
     grep: 'image import',
   },
