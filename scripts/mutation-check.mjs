@@ -55,20 +55,35 @@ function build(dir) {
   return r.status === 0 ? null : (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
 }
 
-/** Runs the guarding tests; true when they all pass. */
+/**
+ * Runs the guarding tests: 'pass', 'fail', or 'none' when the name filter
+ * matched no test (a guard that runs nothing proves nothing).
+ */
 function runTests(dir, tests, grep) {
   const grepArgs = grep ? ['-t', grep] : [];
   if (opts.rootless) {
     const r = spawnSync(process.execPath, [join(dir, 'scripts', 'test.mjs'), ...tests, ...grepArgs], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', env: { ...process.env, NSBOX_SKIP_BLOG: '1' } });
-    return r.status === 0;
+    const passed = /^(\d+) passed, (\d+) failed$/m.exec(r.stdout ?? '');
+    if (passed && Number(passed[1]) + Number(passed[2]) === 0) return 'none';
+    return r.status === 0 ? 'pass' : 'fail';
   }
-  const r = spawnSync(process.execPath, [join(dir, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...tests, ...grepArgs], {
+  const report = join(dir, '.mutation-report.json');
+  rmSync(report, { force: true });
+  const r = spawnSync(process.execPath, [join(dir, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=json', `--outputFile=${report}`, ...tests, ...grepArgs], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
     encoding: 'utf8',
     env: { ...process.env, NSBOX_TEST_MODE: 'root' },
   });
-  return r.status === 0;
+  let ran = -1;
+  try {
+    const j = JSON.parse(readFileSync(report, 'utf8'));
+    ran = (Number(j.numPassedTests) || 0) + (Number(j.numFailedTests) || 0);
+  } catch {
+    // no report: the run itself failed
+  }
+  if (ran === 0) return 'none';
+  return r.status === 0 ? 'pass' : 'fail';
 }
 
 function apply(dir, m) {
@@ -99,9 +114,10 @@ try {
   if (buildError) throw new Error(`the unmutated copy does not build: ${buildError}`);
   for (const m of chosen) {
     process.stdout.write(`${m.name}: `);
-    if (!runTests(dir, m.tests, m.grep)) {
-      results.push({ m, outcome: 'BASELINE FAILS' });
-      console.log('the guarding tests fail without the mutation');
+    const baseline = runTests(dir, m.tests, m.grep);
+    if (baseline !== 'pass') {
+      results.push({ m, outcome: baseline === 'none' ? 'NO TESTS' : 'BASELINE FAILS' });
+      console.log(baseline === 'none' ? `the filter ${JSON.stringify(m.grep)} matches no test` : 'the guarding tests fail without the mutation');
       continue;
     }
     const applied = apply(dir, m);
@@ -111,7 +127,7 @@ try {
       continue;
     }
     const err = build(dir);
-    const outcome = err ? 'BUILD FAILS' : runTests(dir, m.tests, m.grep) ? 'MISSED' : 'caught';
+    const outcome = err ? 'BUILD FAILS' : runTests(dir, m.tests, m.grep) === 'fail' ? 'caught' : 'MISSED';
     restore(applied.originals);
     const rebuildError = build(dir); // the next baseline runs the unmutated build
     if (rebuildError) throw new Error(`the copy does not build after restoring ${m.name}: ${rebuildError}`);

@@ -118,7 +118,7 @@ export const MUTATIONS = [
   {
     name: 'supervisor-inherits-env',
     why: "the supervisor inherits its creator's whole environment",
-    edits: [{ file: 'src/pod/pause-process.ts', find: "(SUPERVISOR_ENV.includes(k) || k.startsWith('NSBOX_'))", replace: '(SUPERVISOR_ENV.length > 0)' }],
+    edits: [{ file: 'src/pod/pause-process.ts', find: "(SUPERVISOR_ENV.includes(k) || k.startsWith('NSBOX_'))", replace: '(SUPERVISOR_ENV.length > 0 || k === k)' }],
     tests: ['test/escapes-lifecycle.test.ts'],
     grep: 'environment',
   },
@@ -138,7 +138,7 @@ export const MUTATIONS = [
   {
     name: 'port-server-not-restarted',
     why: 'a forwarder that dies while the pod runs is not started again',
-    edits: [{ file: 'src/pod/port-server.ts', find: '    if (this.closed || pid !== this.pid) return; // killed with the pod: expected', replace: '    if (this.closed || pid !== this.pid || true) return;' }],
+    edits: [{ file: 'src/pod/port-server.ts', find: '      if (this.closed) return;\n      this.launch()', replace: '      if (this.closed || this.pid > 0) return;\n      this.launch()' }],
     tests: ['test/forwarder-faults.test.ts'],
     grep: 'started again',
   },
@@ -161,7 +161,7 @@ export const MUTATIONS = [
     why: 'a UTF-8 character split across two pipe reads is logged as two U+FFFD',
     edits: [{ file: 'src/container/logs.ts', find: '      const text = decoder.write(d);', replace: "      const text = d.toString('utf8');" }],
     tests: ['test/logs.test.ts'],
-    grep: 'UTF-8',
+    grep: 'written in two parts',
   },
   {
     name: 'run-drops-signals',
