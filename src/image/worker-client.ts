@@ -7,7 +7,7 @@ import { NsboxError } from '../errors.js';
 import { errnoName } from '../native/errno.js';
 import { removeTreeAsOwner } from '../idmap/remove-tree.js';
 import { spawnInUserns } from '../idmap/userns-process.js';
-import { artifacts } from '../native/artifacts.js';
+import { artifacts, requireArtifact } from '../native/artifacts.js';
 import { closeFd, pipe } from '../native/ffi.js';
 import type { WorkerJob, WorkerMessage } from './worker-protocol.js';
 
@@ -27,7 +27,7 @@ function workerEnv(): string[] {
 
 /** Runs one job to completion; onMessage sees progress and results; a reported error is thrown. */
 export async function runWorker(job: WorkerJob, onMessage: (m: WorkerMessage) => void): Promise<void> {
-  if (!existsSync(workerScript)) throw new NsboxError('NATIVE_MISSING', `image worker ${workerScript} is missing`, 'run `npm run build`');
+  requireArtifact(workerScript); // a one-line error with the fix that fits a checkout or an installed package
   const input = openPipe();
   let output: { read: number; write: number };
   try {
