@@ -9,7 +9,7 @@
 //
 //   node scripts/mutation-check.mjs [--only NAME[,NAME...]] [--list] [--rootless]
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,6 +86,31 @@ function runTests(dir, tests, grep) {
   return r.status === 0 ? 'pass' : 'fail';
 }
 
+/**
+ * A mutant may leak exactly what its test looks for (a forwarder, a pause):
+ * end every process that runs a program of the scratch copy, by pid.
+ */
+function killLeftovers(dir) {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let exe = '';
+    let cmdline = '';
+    try {
+      exe = readlinkSync(`/proc/${entry}/exe`);
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    if (exe.startsWith(dir) || cmdline.includes(dir)) {
+      try {
+        process.kill(Number(entry), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
 function apply(dir, m) {
   const originals = new Map();
   for (const e of m.edits) {
@@ -128,6 +153,7 @@ try {
     }
     const err = build(dir);
     const outcome = err ? 'BUILD FAILS' : runTests(dir, m.tests, m.grep) === 'fail' ? 'caught' : 'MISSED';
+    killLeftovers(dir);
     restore(applied.originals);
     const rebuildError = build(dir); // the next baseline runs the unmutated build
     if (rebuildError) throw new Error(`the copy does not build after restoring ${m.name}: ${rebuildError}`);
@@ -135,6 +161,7 @@ try {
     console.log(outcome + (err ? ` (${err})` : ''));
   }
 } finally {
+  killLeftovers(dir);
   rmSync(dir, { recursive: true, force: true });
 }
 
