@@ -109,7 +109,7 @@ describe(`containers (${testMode})`, () => {
     await waitFor(() => nsbox(root, ['logs', `${POD}/again`]).stdout === '1\n', 5000, 'the first run');
     const refused = nsbox(root, ['start', `${POD}/again`]);
     expect(refused.code).toBe(125);
-    expect(refused.stderr).toMatch(/cannot start container ctr\/again: it is running: it has not exited; stop it first/);
+    expect(refused.stderr).toMatch(/cannot start container ctr\/again: it is running: stop it first with `nsbox stop ctr\/again`/);
     expect(nsbox(root, ['stop', '-t', '0', `${POD}/again`]).code).toBe(0);
     expect(nsbox(root, ['start', `${POD}/again`]).stdout).toBe(`${POD}/again\n`);
     expect(record('again').state).toBe('running');

@@ -182,4 +182,32 @@ export const MUTATIONS = [
     tests: ['test/exec-tty.test.ts'],
     grep: 'resize',
   },
+  {
+    name: 'no-restarting-state',
+    why: 'a container in restart backoff keeps showing its old state (Up) instead of restarting',
+    edits: [{ file: 'src/container/manager.ts', find: "    r.state = 'restarting';\n", replace: '' }],
+    tests: ['test/container-lifecycle.test.ts'],
+    grep: 'restart backoff',
+  },
+  {
+    name: 'stop-of-exited-refused',
+    why: 'stopping a container that is not running fails instead of doing nothing',
+    edits: [{ file: 'src/container/container.ts', find: '    if (stopIsNoop(this.state(r))) return r;\n', replace: '    void stopIsNoop, r;\n' }],
+    tests: ['test/container-lifecycle.test.ts'],
+    grep: 'not running',
+  },
+  {
+    name: 'rm-stops-at-first-missing',
+    why: 'rm -f of several stops at the first missing one',
+    edits: [{ file: 'src/cli/each-ref.ts', find: '      if (!isNsboxError(err)) throw err;\n', replace: '      if (isNsboxError(err) || !isNsboxError(err)) throw err;\n' }],
+    tests: ['test/container-lifecycle.test.ts'],
+    grep: 'rm -f of several',
+  },
+  {
+    name: 'stop-signal-ignored',
+    why: "stop sends SIGTERM whatever the image's StopSignal says",
+    edits: [{ file: 'src/container/manager.ts', find: '(r.stopSignal ?? SIGTERM)', replace: 'SIGTERM' }],
+    tests: ['test/container-lifecycle.test.ts'],
+    grep: 'StopSignal',
+  },
 ];

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { parseSeconds } from './parse.js';
 import { stateRoot } from './context.js';
+import { forEachRef } from './each-ref.js';
 
 export function registerContainerVerbs(program: Command): void {
   program
@@ -10,10 +11,10 @@ export function registerContainerVerbs(program: Command): void {
     .argument('<container...>', 'POD/NAME')
     .action(async (refs: string[], _opts: unknown, cmd: Command) => {
       const { getContainer } = await import('../container/lookup.js');
-      for (const ref of refs) {
+      await forEachRef(refs, async (ref) => {
         await getContainer(ref, { root: stateRoot(cmd) }).start();
         process.stdout.write(ref + '\n');
-      }
+      });
     });
 
   program
@@ -24,10 +25,10 @@ export function registerContainerVerbs(program: Command): void {
     .action(async (refs: string[], opts: { time: string }, cmd: Command) => {
       const timeoutSeconds = parseSeconds(opts.time, '-t');
       const { getContainer } = await import('../container/lookup.js');
-      for (const ref of refs) {
+      await forEachRef(refs, async (ref) => {
         await getContainer(ref, { root: stateRoot(cmd) }).stop({ timeoutSeconds });
         process.stdout.write(ref + '\n');
-      }
+      });
     });
 
   program
@@ -37,10 +38,10 @@ export function registerContainerVerbs(program: Command): void {
     .argument('<container...>', 'POD/NAME')
     .action(async (refs: string[], opts: { signal: string }, cmd: Command) => {
       const { getContainer } = await import('../container/lookup.js');
-      for (const ref of refs) {
+      await forEachRef(refs, async (ref) => {
         getContainer(ref, { root: stateRoot(cmd) }).kill(opts.signal);
         process.stdout.write(ref + '\n');
-      }
+      });
     });
 
   program
@@ -50,10 +51,10 @@ export function registerContainerVerbs(program: Command): void {
     .argument('<container...>', 'POD/NAME')
     .action(async (refs: string[], opts: { force?: boolean }, cmd: Command) => {
       const { getContainer } = await import('../container/lookup.js');
-      for (const ref of refs) {
+      await forEachRef(refs, async (ref) => {
         await getContainer(ref, { root: stateRoot(cmd) }).remove({ force: opts.force });
         process.stdout.write(ref + '\n');
-      }
+      });
     });
 
   program
@@ -62,6 +63,8 @@ export function registerContainerVerbs(program: Command): void {
     .argument('<container...>', 'POD/NAME')
     .action(async (refs: string[], _opts: unknown, cmd: Command) => {
       const { getContainer } = await import('../container/lookup.js');
-      for (const ref of refs) process.stdout.write(`${await getContainer(ref, { root: stateRoot(cmd) }).wait()}\n`);
+      await forEachRef(refs, async (ref) => {
+        process.stdout.write(`${await getContainer(ref, { root: stateRoot(cmd) }).wait()}\n`);
+      });
     });
 }

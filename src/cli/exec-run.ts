@@ -48,7 +48,7 @@ export async function runExec(podRef: string, rawCommand: string[], opts: ExecCl
     const { Pod } = await import('../pod/pod.js');
     const c = new Container(new Pod(root, record), opts.join);
     const r = c.record();
-    const pidfd = c.openPidfd(r, 'exec in');
+    const pidfd = c.openPidfd(r, 'exec');
     const base = Object.fromEntries(r.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
     const env = buildEnv({ ...base, ...termEnv }, extraEnv);
     const cwd = opts.workdir ?? r.workdir;

@@ -2,7 +2,7 @@
 // nsbox's command line: parse, call the library, print. Errors become one
 // line on stderr and exit code 125 (as podman); --debug adds the stack.
 import { Command, CommanderError } from 'commander';
-import { NsboxError } from '../errors.js';
+import { isNsboxError } from './error-output.js';
 import { registerCheck } from './check.js';
 import { registerExec } from './exec.js';
 import { registerPodCreate } from './pod-create.js';
@@ -45,11 +45,6 @@ function buildProgram(): Command {
   registerImage(program);
   for (const c of [program, pod, ...program.commands, ...pod.commands]) c.exitOverride();
   return program;
-}
-
-/** Also errors from dist/image, which the bundle loads as separate modules (its own NsboxError class). */
-function isNsboxError(err: unknown): err is NsboxError {
-  return err instanceof NsboxError || (err instanceof Error && err.name === 'NsboxError' && typeof (err as NsboxError).oneLine === 'function');
 }
 
 async function main(argv: string[]): Promise<void> {

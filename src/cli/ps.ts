@@ -2,6 +2,13 @@ import type { Command } from 'commander';
 import { parseFormat, shortId, table, timeAgo } from './format.js';
 import { stateRoot } from './context.js';
 
+/** "Up 3 seconds", "Restarting (1) 2 seconds ago", "Exited (0)": when, as podman adds it. */
+function statusTime(r: { state: string; startedAt: string | null; finishedAt: string | null }): string {
+  if (r.state === 'restarting') return r.finishedAt ? ` ${timeAgo(r.finishedAt)}` : '';
+  if (r.state === 'exited' || !r.startedAt) return '';
+  return ` ${timeAgo(r.startedAt).replace(/ ago$/, '')}`;
+}
+
 export function registerPs(program: Command): void {
   program
     .command('ps')
@@ -14,12 +21,8 @@ export function registerPs(program: Command): void {
       const format = parseFormat(opts.format);
       const { listContainerRecords } = await import('../container/lookup.js');
       const { describeStatus } = await import('../container/record.js');
-      const { isAlive } = await import('../process/proc-stat.js');
       const { formatRestartPolicy } = await import('../container/spec.js');
-      // A container whose pod died under it is exited, whatever its record says.
-      const records = listContainerRecords(stateRoot(cmd), opts.pod).map((r) =>
-        r.state !== 'exited' && r.process && !isAlive(r.process) ? { ...r, state: 'exited' as const } : r,
-      );
+      const records = listContainerRecords(stateRoot(cmd), opts.pod);
       const shown = records.filter((r) => opts.all || r.state !== 'exited');
       // Never the environment: it carries the secrets passed with -e (podman's ps shows none either).
       if (format === 'json') return void process.stdout.write(JSON.stringify(shown.map(({ env: _env, ...rest }) => rest), null, 2) + '\n');
@@ -30,7 +33,7 @@ export function registerPs(program: Command): void {
         r.image.name ?? shortId(r.image.id),
         JSON.stringify(r.argv.join(' ')).slice(0, 32),
         timeAgo(r.createdAt),
-        `${describeStatus(r)}${r.startedAt && r.state !== 'exited' ? ` ${timeAgo(r.startedAt).replace(/ ago$/, '')}` : ''}`,
+        `${describeStatus(r)}${statusTime(r)}`,
         `${r.restartCount} (${formatRestartPolicy(r.restart)})`,
       ]);
       process.stdout.write(table(['CONTAINER ID', 'NAME', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'RESTARTS'], rows) + '\n');

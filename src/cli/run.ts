@@ -16,6 +16,7 @@ interface RunCliOptions {
   entrypoint?: string;
   capAdd: string[];
   capDrop: string[];
+  stopSignal?: string;
 }
 
 export function registerRun(program: Command): void {
@@ -34,6 +35,7 @@ export function registerRun(program: Command): void {
     .option('--entrypoint <cmd>', "replace the image's entrypoint")
     .option('--cap-add <cap>', 'add a capability to the default set, or ALL (repeatable)', collect, [])
     .option('--cap-drop <cap>', 'drop a capability from the default set, or ALL (repeatable)', collect, [])
+    .option('--stop-signal <signal>', "what stop sends before SIGKILL (default: the image's StopSignal, else TERM)")
     .argument('<image>', 'image name, id, or a path to a rootfs tarball or image archive')
     .argument('[command...]', 'command and arguments (replace the image Cmd)')
     .passThroughOptions()
@@ -59,6 +61,7 @@ export function registerRun(program: Command): void {
         readOnly: opts.readOnly,
         capAdd: opts.capAdd,
         capDrop: opts.capDrop,
+        stopSignal: opts.stopSignal,
       });
       // Foreground: a signal to us (Ctrl-C, kill) is for the container, as with podman run.
       const signals = opts.detach ? null : forwardSignals();

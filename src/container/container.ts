@@ -11,7 +11,8 @@ import { readJson } from '../state/atomic.js';
 import { containerPaths } from './files.js';
 import { readLog, tailEntries } from './logs.js';
 import { containerExecPlan } from './plans.js';
-import { refuse, transitions, type ContainerRecord } from './record.js';
+import { refuse, type ContainerRecord } from './record.js';
+import { can, reduceContainerState, stopIsNoop, type ContainerState, type ContainerVerb } from '../core/lifecycle.js';
 
 export interface ContainerLogs {
   stdout: string;
@@ -38,6 +39,11 @@ export class Container {
     return r;
   }
 
+  /** Its state now: the record's, unless its process or its pod died under it. */
+  state(r: ContainerRecord = this.record()): ContainerState {
+    return reduceContainerState(r.state, { processAlive: isAlive(r.process), podRunning: this.pod.status() === 'running' });
+  }
+
   /** The output so far; with tail, only the last lines. */
   logs(opts: { tail?: number } = {}): ContainerLogs {
     let entries = readLog(this.paths().log).entries;
@@ -62,7 +68,10 @@ export class Container {
     return this.pod.restartExited(this.name);
   }
 
+  /** Stops it; one that is not running is left as it is (podman and docker succeed too). */
   async stop(opts: { timeoutSeconds?: number } = {}): Promise<ContainerRecord> {
+    const r = this.record();
+    if (stopIsNoop(this.state(r))) return r;
     return this.pod.stopContainer(this.name, opts.timeoutSeconds ?? 10);
   }
 
@@ -87,7 +96,7 @@ export class Container {
   /** Runs a command inside the running container (its root, workdir and env). */
   async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const r = this.record();
-    const fd = this.openPidfd(r, 'exec in');
+    const fd = this.openPidfd(r, 'exec');
     try {
       const env = buildEnv(Object.fromEntries(r.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])), opts.env);
       return await execCaptured(opts, (stdio) =>
@@ -99,12 +108,13 @@ export class Container {
   }
 
   /** A pidfd on the container's process, checked against its start time. */
-  openPidfd(r: ContainerRecord, verb: string): number {
-    if (!transitions.canExec(r) || !isAlive(r.process)) throw refuse({ ...r, state: r.state === 'running' ? 'exited' : r.state }, verb, `start a new one with \`nsbox run --pod ${r.podName}\``);
+  openPidfd(r: ContainerRecord, verb: Extract<ContainerVerb, 'exec' | 'kill'>): number {
+    const state = this.state(r);
+    if (!can(verb, state)) throw refuse(r, verb, state);
     const fd = pidfdOpen(r.process!.pid);
     if (fd < 0 || !isAlive(r.process)) {
       if (fd >= 0) closeFd(fd);
-      throw refuse({ ...r, state: 'exited' }, verb, `start a new one with \`nsbox run --pod ${r.podName}\``);
+      throw refuse(r, verb, 'exited');
     }
     return fd;
   }

@@ -7,6 +7,9 @@ import { readJson } from '../state/atomic.js';
 import { Container } from './container.js';
 import { containerPaths, containersDir } from './files.js';
 import type { ContainerRecord } from './record.js';
+import { reduceContainerState } from '../core/lifecycle.js';
+import { podStatus } from '../pod/record.js';
+import { isAlive } from '../process/proc-stat.js';
 
 export function parseContainerRef(ref: string): { pod: string; name: string } {
   const slash = ref.indexOf('/');
@@ -22,6 +25,7 @@ export function getContainer(ref: string, opts: { root?: string } = {}): Contain
   return c;
 }
 
+/** The containers of every pod (or of one), oldest first, each in the state it is in now. */
 export function listContainerRecords(root: string, podRef?: string): ContainerRecord[] {
   const pods = listPodRecords(root).filter((p) => podRef === undefined || p.name === podRef || p.id.startsWith(podRef));
   if (podRef !== undefined && pods.length === 0) throw new NsboxError('NO_SUCH_POD', `no such pod: ${podRef}`, 'list pods with `nsbox pod ls`');
@@ -33,9 +37,11 @@ export function listContainerRecords(root: string, podRef?: string): ContainerRe
     } catch {
       continue;
     }
+    // Each record with its state now: a process or pod that died under it makes it exited.
+    const podRunning = podStatus(p) === 'running';
     for (const n of names) {
       const r = readJson<ContainerRecord>(containerPaths(root, p.id, n).record);
-      if (r) out.push(r);
+      if (r) out.push({ ...r, state: reduceContainerState(r.state, { processAlive: isAlive(r.process), podRunning }) });
     }
   }
   return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));

@@ -20,14 +20,15 @@ import { readJson, writeJsonAtomic } from '../state/atomic.js';
 import { containerPaths, containersDir, prepareContainerDir, type ContainerPaths } from './files.js';
 import { LogWriter } from './logs.js';
 import { containerPlan, maskedPathsOnThisKernel, type RootfsSource } from './plans.js';
-import { refuse, transitions, type ContainerRecord } from './record.js';
+import { refuse, type ContainerRecord } from './record.js';
+import { can, stopIsNoop } from '../core/lifecycle.js';
 
 const SIGTERM = 15;
 const SIGKILL = 9;
 const MAX_BACKOFF_MS = 10_000;
 
 /** Everything the supervisor needs to start a container (resolved by the caller). */
-export interface RunRequest extends Pick<ContainerRecord, 'name' | 'argv' | 'env' | 'workdir' | 'user' | 'restart' | 'readOnly' | 'capabilities'> {
+export interface RunRequest extends Pick<ContainerRecord, 'name' | 'argv' | 'env' | 'workdir' | 'user' | 'restart' | 'readOnly' | 'capabilities' | 'stopSignal'> {
   image: ContainerRecord['image'] & { layerDirs: string[]; dataRoot: string };
 }
 
@@ -100,6 +101,7 @@ export class ContainerManager {
       restart: req.restart,
       readOnly: req.readOnly,
       capabilities: req.capabilities,
+      ...(req.stopSignal !== undefined ? { stopSignal: req.stopSignal } : {}),
       // NSBOX_ROOTFS=copy forces the copy fallback (slower, no overlayfs needed).
       rootfs: process.env.NSBOX_ROOTFS === 'copy' ? 'copy' : 'overlay',
       createdAt: new Date().toISOString(),
@@ -238,6 +240,7 @@ export class ContainerManager {
     r.finishedAt = new Date().toISOString();
     r.restartCount += 1;
     r.process = null;
+    r.state = 'restarting';
     this.save(live);
     const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(r.restartCount - 1, 10));
     live.restartTimer = setTimeout(() => {
@@ -254,11 +257,16 @@ export class ContainerManager {
     return live;
   }
 
-  /** SIGTERM, then SIGKILL after the grace period; no restart afterwards. */
+  /**
+   * Its stop signal (SIGTERM unless the image or --stop-signal says
+   * otherwise), then SIGKILL after the grace period; no restart afterwards.
+   * A container that is not running is left as it is (podman, docker).
+   */
   async stop(name: string, timeoutSeconds: number): Promise<ContainerRecord> {
     const live = this.liveOrThrow(name);
     const r = live.record;
-    if (!transitions.canStop(r) && !live.restartTimer) throw refuse(r, 'stop', `it has already stopped; remove it with \`nsbox rm ${r.podName}/${r.name}\``);
+    if (stopIsNoop(r.state)) return r;
+    if (!can('stop', r.state)) throw refuse(r, 'stop');
     live.stopRequested = true;
     if (live.restartTimer) {
       clearTimeout(live.restartTimer);
@@ -268,7 +276,7 @@ export class ContainerManager {
     }
     r.state = 'stopping';
     this.save(live);
-    if (live.pidfd >= 0) pidfdSendSignal(live.pidfd, timeoutSeconds > 0 ? SIGTERM : SIGKILL);
+    if (live.pidfd >= 0) pidfdSendSignal(live.pidfd, timeoutSeconds > 0 ? (r.stopSignal ?? SIGTERM) : SIGKILL);
     const killer = setTimeout(() => live.pidfd >= 0 && pidfdSendSignal(live.pidfd, SIGKILL), timeoutSeconds * 1000);
     await holdingProcess(live.settled);
     clearTimeout(killer);
@@ -279,7 +287,7 @@ export class ContainerManager {
   async startAgain(name: string): Promise<ContainerRecord> {
     const live = this.liveOrThrow(name);
     const r = live.record;
-    if (r.state !== 'exited') throw refuse(r, 'start', `it has not exited; stop it first with \`nsbox stop ${r.podName}/${r.name}\``);
+    if (!can('start', r.state)) throw refuse(r, 'start');
     Object.assign(live, { stopRequested: false, ...settlement() });
     await this.start(live, live.image);
     return live.record;
@@ -295,8 +303,8 @@ export class ContainerManager {
     const live = this.live.get(name);
     const r = live?.record ?? this.read(name);
     if (!r) throw new NsboxError('NO_SUCH_CONTAINER', `no such container: ${this.pod.name}/${name}`, `list containers with \`nsbox ps -a --pod ${this.pod.name}\``);
-    if (live && !transitions.canRemove(r)) {
-      if (!force) throw refuse(r, 'remove', `stop it first or use \`nsbox rm -f ${r.podName}/${r.name}\``);
+    if (live && !can('remove', r.state)) {
+      if (!force) throw refuse(r, 'remove');
       await this.stop(name, 0);
     }
     this.live.delete(name);
@@ -306,7 +314,7 @@ export class ContainerManager {
   /** Stops every container (SIGTERM, grace, SIGKILL), in parallel. */
   async stopAll(timeoutSeconds: number): Promise<void> {
     await Promise.all(
-      [...this.live.values()].filter((l) => transitions.canStop(l.record) || l.restartTimer).map((l) => this.stop(l.record.name, timeoutSeconds).catch(() => {})),
+      [...this.live.values()].filter((l) => can('stop', l.record.state)).map((l) => this.stop(l.record.name, timeoutSeconds).catch(() => {})),
     );
   }
 
@@ -314,9 +322,11 @@ export class ContainerManager {
   markAllExited(): void {
     for (const live of this.live.values()) {
       if (live.record.state !== 'exited') {
+        const waitingToRestart = !!live.restartTimer;
         if (live.restartTimer) clearTimeout(live.restartTimer);
+        live.restartTimer = null;
         live.stopRequested = true;
-        if (live.record.process && !isAlive(live.record.process)) this.finish(live, live.record.exitCode ?? 137, null);
+        if (waitingToRestart || (live.record.process && !isAlive(live.record.process))) this.finish(live, live.record.exitCode ?? 137, null);
       }
     }
   }

@@ -1,10 +1,11 @@
 // A container's persisted state (pods/<pod>/containers/<name>/container.json)
 // and its state machine: created → running → exited, restarting by policy.
+import { describeState, refusal, type ContainerState, type ContainerVerb } from '../core/lifecycle.js';
 import { NsboxError } from '../errors.js';
 import type { ProcIdentity } from '../process/proc-stat.js';
 import type { RestartPolicy } from './spec.js';
 
-export type ContainerState = 'created' | 'running' | 'stopping' | 'exited';
+export type { ContainerState } from '../core/lifecycle.js';
 
 export interface ContainerRecord {
   id: string;
@@ -31,22 +32,17 @@ export interface ContainerRecord {
   restartCount: number;
   /** Set when the process could not be started (e.g. command not found). */
   error: string | null;
+  /** Sent by stop before SIGKILL: the image's StopSignal or --stop-signal (absent: SIGTERM). */
+  stopSignal?: number;
 }
 
-export const transitions = {
-  canStop: (r: ContainerRecord) => r.state === 'running' || r.state === 'stopping',
-  canKill: (r: ContainerRecord) => r.state === 'running' || r.state === 'stopping',
-  canRemove: (r: ContainerRecord) => r.state === 'exited' || r.state === 'created',
-  canExec: (r: ContainerRecord) => r.state === 'running',
-};
-
-export function refuse(r: ContainerRecord, verb: string, hint: string): NsboxError {
-  return new NsboxError('CONTAINER_STATE', `cannot ${verb} container ${r.podName}/${r.name}: it is ${r.state}`, hint);
+/** The one-line refusal of `verb` in the record's state (core/lifecycle.ts decides). */
+export function refuse(r: ContainerRecord, verb: ContainerVerb, state: ContainerState = r.state): NsboxError {
+  const why = refusal(verb, state, `${r.podName}/${r.name}`) ?? { message: `cannot ${verb} container ${r.podName}/${r.name}`, hint: '' };
+  return new NsboxError('CONTAINER_STATE', why.message, why.hint || undefined);
 }
 
-/** "Exited (0) 3 seconds ago"-style status, as podman prints it. */
+/** "Exited (0)", "Up", "Restarting (1)": podman's STATUS column. */
 export function describeStatus(r: ContainerRecord): string {
-  if (r.state === 'exited') return `Exited (${r.exitCode ?? '?'})`;
-  if (r.state === 'running') return 'Up';
-  return r.state[0]!.toUpperCase() + r.state.slice(1);
+  return describeState(r.state, r.exitCode);
 }

@@ -9,6 +9,7 @@ import { readImageEtcFile } from './image-etc.js';
 import { DEFAULT_PATH } from '../pod/plans.js';
 import { buildEnv } from '../pod/exec.js';
 import { randomHex } from '../process/random.js';
+import { parseSignal } from '../process/wait-status.js';
 
 export interface ImageForRun {
   dataRoot: string;
@@ -16,7 +17,7 @@ export interface ImageForRun {
   name: string | null;
   layers: string[];
   layerDirs: string[];
-  config: { entrypoint?: string[]; cmd?: string[]; env?: string[]; workingDir?: string; user?: string };
+  config: { entrypoint?: string[]; cmd?: string[]; env?: string[]; workingDir?: string; user?: string; stopSignal?: string };
 }
 
 /** An image from the store; a path to an archive is imported first. */
@@ -81,5 +82,16 @@ export function buildRunRequest(image: ImageForRun, opts: RunOptions): RunReques
     restart: parseRestartPolicy(opts.restart),
     readOnly: !!opts.readOnly,
     capabilities: resolveCapabilities(opts.capAdd, opts.capDrop),
+    ...stopSignalOf(opts.stopSignal, image.config.stopSignal),
   };
+}
+
+/** --stop-signal, else the image's StopSignal; absent (SIGTERM) when neither says. */
+function stopSignalOf(flag: string | undefined, fromImage: string | undefined): { stopSignal?: number } {
+  const spec = flag ?? fromImage;
+  if (spec === undefined) return {};
+  const n = parseSignal(spec);
+  if (n === null)
+    throw new NsboxError('INVALID_ARGUMENT', `unknown stop signal ${JSON.stringify(spec)}${flag === undefined ? " in the image's StopSignal" : ''}`, 'use a name such as TERM, QUIT or INT, or a number');
+  return { stopSignal: n };
 }

@@ -20,6 +20,8 @@ export interface RunOptions {
   /** Capabilities added to / dropped from podman's default set (names, or ALL). */
   capAdd?: string[];
   capDrop?: string[];
+  /** What stop sends first (a name such as TERM or QUIT, or a number); default the image's StopSignal, else SIGTERM. */
+  stopSignal?: string;
 }
 
 export function validateContainerName(name: string): void {

@@ -89,6 +89,7 @@ export interface ConfigSpec {
   WorkingDir?: string;
   User?: string;
   ExposedPorts?: Record<string, object>;
+  StopSignal?: string;
 }
 
 interface BuiltLayer {
