@@ -68,10 +68,14 @@ export class Container {
     return this.pod.restartExited(this.name);
   }
 
-  /** Stops it; one that is not running is left as it is (podman and docker succeed too). */
+  /**
+   * Stops it; one that is not running is left as it is (podman and docker
+   * succeed too). Only the supervisor knows whether a process that just
+   * died is about to be restarted, so it decides while the pod runs.
+   */
   async stop(opts: { timeoutSeconds?: number } = {}): Promise<ContainerRecord> {
     const r = this.record();
-    if (stopIsNoop(this.state(r))) return r;
+    if (stopIsNoop(r.state) || this.pod.status() !== 'running') return r;
     return this.pod.stopContainer(this.name, opts.timeoutSeconds ?? 10);
   }
 
