@@ -194,7 +194,7 @@ export const MUTATIONS = [
     why: 'stopping a container that is not running fails instead of doing nothing',
     edits: [
       { file: 'src/container/manager.ts', find: '    if (stopIsNoop(r.state)) return r;\n', replace: '    void stopIsNoop;\n' },
-      { file: 'src/container/container.ts', find: "    if (stopIsNoop(r.state) || this.pod.status() !== 'running') return r;\n", replace: '    void stopIsNoop;\n' },
+      { file: 'src/container/container.ts', find: "    if (stopIsNoop(r.state) || this.pod.status() !== 'running') return r;\n", replace: '    void stopIsNoop, r;\n' },
     ],
     tests: ['test/container-lifecycle.test.ts'],
     grep: 'not running',
