@@ -213,4 +213,18 @@ export const MUTATIONS = [
     tests: ['test/container-lifecycle.test.ts'],
     grep: 'StopSignal',
   },
+  {
+    name: 'logs-read-whole',
+    why: 'logs reads the whole log at once (memory grows with the log)',
+    edits: [{ file: 'src/container/log-reader.ts', find: 'const CHUNK = 1 << 20;', replace: 'const CHUNK = 1 << 27;' }],
+    tests: ['test/log-files.test.ts'],
+    grep: 'large log',
+  },
+  {
+    name: 'logs-never-rotate',
+    why: '--log-opt max-size is ignored',
+    edits: [{ file: 'src/container/logs.ts', find: '      if (this.maxSize > 0 && this.size >= this.maxSize) this.rotate();\n', replace: '' }],
+    tests: ['test/log-files.test.ts'],
+    grep: 'rotate at',
+  },
 ];

@@ -17,6 +17,18 @@ interface RunCliOptions {
   capAdd: string[];
   capDrop: string[];
   stopSignal?: string;
+  logOpt: string[];
+}
+
+/** --log-opt KEY=VALUE as docker takes them; max-size is the one nsbox has. */
+function logOptions(opts: string[]): { logMaxSize?: string } {
+  const out: { logMaxSize?: string } = {};
+  for (const o of opts) {
+    const [key, value] = [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)];
+    if (key === 'max-size' && value) out.logMaxSize = value;
+    else throw new NsboxError('INVALID_ARGUMENT', `unknown log option ${JSON.stringify(o)}`, 'use --log-opt max-size=SIZE, e.g. max-size=10m');
+  }
+  return out;
 }
 
 export function registerRun(program: Command): void {
@@ -36,6 +48,7 @@ export function registerRun(program: Command): void {
     .option('--cap-add <cap>', 'add a capability to the default set, or ALL (repeatable)', collect, [])
     .option('--cap-drop <cap>', 'drop a capability from the default set, or ALL (repeatable)', collect, [])
     .option('--stop-signal <signal>', "what stop sends before SIGKILL (default: the image's StopSignal, else TERM)")
+    .option('--log-opt <opt>', 'log option, as docker: max-size=SIZE rotates the log (repeatable)', collect, [])
     .argument('<image>', 'image name, id, or a path to a rootfs tarball or image archive')
     .argument('[command...]', 'command and arguments (replace the image Cmd)')
     .passThroughOptions()
@@ -62,6 +75,7 @@ export function registerRun(program: Command): void {
         capAdd: opts.capAdd,
         capDrop: opts.capDrop,
         stopSignal: opts.stopSignal,
+        ...logOptions(opts.logOpt),
       });
       // Foreground: a signal to us (Ctrl-C, kill) is for the container, as with podman run.
       const signals = opts.detach ? null : forwardSignals();

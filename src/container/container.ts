@@ -9,7 +9,8 @@ import { isAlive } from '../process/proc-stat.js';
 import { parseSignal } from '../process/wait-status.js';
 import { readJson } from '../state/atomic.js';
 import { containerPaths } from './files.js';
-import { readLog, tailEntries } from './logs.js';
+import { LogCursor, tailLog } from './log-reader.js';
+import type { LogEntry } from './logs.js';
 import { containerExecPlan } from './plans.js';
 import { refuse, type ContainerRecord } from './record.js';
 import { can, reduceContainerState, stopIsNoop, type ContainerState, type ContainerVerb } from '../core/lifecycle.js';
@@ -46,11 +47,18 @@ export class Container {
 
   /** The output so far; with tail, only the last lines. */
   logs(opts: { tail?: number } = {}): ContainerLogs {
-    let entries = readLog(this.paths().log).entries;
-    if (opts.tail !== undefined) entries = tailEntries(entries, opts.tail);
+    const path = this.paths().log;
+    let entries: LogEntry[];
+    if (opts.tail !== undefined) entries = tailLog(path, opts.tail);
+    else {
+      const cursor = new LogCursor(path);
+      entries = [];
+      for (let batch = cursor.next(); batch.length; batch = cursor.next()) entries.push(...batch);
+      cursor.close();
+    }
     return {
-      stdout: entries.filter((e) => e.s === 'o').map((e) => e.d).join(''),
-      stderr: entries.filter((e) => e.s === 'e').map((e) => e.d).join(''),
+      stdout: entries.filter((e) => e.stream === 'stdout').map((e) => e.log).join(''),
+      stderr: entries.filter((e) => e.stream === 'stderr').map((e) => e.log).join(''),
     };
   }
 

@@ -1,13 +1,28 @@
-// Container logs: one JSON object per line, {t, s, d} = time, stream
-// ("o" stdout / "e" stderr), data; the supervisor appends, anyone reads.
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+// Container logs in docker's json-file format, one object per line:
+// {"log": TEXT, "stream": "stdout"|"stderr", "time": RFC 3339}, which tools
+// that read docker's logs understand. The supervisor appends (and rotates
+// by size: the previous file is kept as LOG.1), anyone reads (log-reader.ts).
+import { closeSync, fstatSync, openSync, renameSync, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 
 export interface LogEntry {
-  t: string;
-  s: 'o' | 'e';
-  d: string;
+  log: string;
+  stream: 'stdout' | 'stderr';
+  time: string;
+}
+
+/** Where a rotated log goes. */
+export const rotatedPath = (path: string) => `${path}.1`;
+
+/** One line of the log, or null for a line that is not an entry (cut by a crash). */
+export function parseEntry(line: string): LogEntry | null {
+  try {
+    const e = JSON.parse(line) as Partial<LogEntry>;
+    return typeof e.log === 'string' && (e.stream === 'stdout' || e.stream === 'stderr') ? (e as LogEntry) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Output dropped because the log could not be written, said in the log once it can be again. */
@@ -17,7 +32,7 @@ interface Loss {
 }
 
 function entryLine(stream: 'o' | 'e', data: string): string {
-  return JSON.stringify({ t: new Date().toISOString(), s: stream, d: data } satisfies LogEntry) + '\n';
+  return JSON.stringify({ log: data, stream: stream === 'o' ? 'stdout' : 'stderr', time: new Date().toISOString() } satisfies LogEntry) + '\n';
 }
 
 /**
@@ -34,8 +49,13 @@ export class LogWriter {
   private lineCut = false;
   private lastError = '';
   private closed = false;
+  private size = 0;
 
-  constructor(readonly path: string) {
+  /** maxSize: rotate once the file grows past it (bytes; 0: never). */
+  constructor(
+    readonly path: string,
+    private readonly maxSize = 0,
+  ) {
     this.open();
   }
 
@@ -51,6 +71,7 @@ export class LogWriter {
   private open(): boolean {
     try {
       this.fd = openSync(this.path, 'a', 0o600);
+      this.size = fstatSync(this.fd).size;
       return true;
     } catch (err) {
       this.lastError = errorCode(err);
@@ -67,12 +88,27 @@ export class LogWriter {
     try {
       while (done < buf.length) done += writeSync(this.fd!, buf, done);
       this.lineCut = false;
+      this.size += buf.length;
+      if (this.maxSize > 0 && this.size >= this.maxSize) this.rotate();
       return true;
     } catch (err) {
       if (done > 0) this.lineCut = done > prefix;
       this.lastError = errorCode(err);
       return false;
     }
+  }
+
+  /** The file is full: it becomes LOG.1 (replacing the one before), and a new one starts. */
+  private rotate(): void {
+    try {
+      renameSync(this.path, rotatedPath(this.path));
+    } catch (err) {
+      this.lastError = errorCode(err);
+      return; // keep appending: a log that cannot rotate still logs
+    }
+    closeSync(this.fd!);
+    this.fd = null;
+    this.open();
   }
 
   /** Copies a pipe into the log; resolves when the pipe closes. */
@@ -116,40 +152,4 @@ function errorCode(err: unknown): string {
 function lossNotice(loss: Loss): string {
   const why = loss.reason === 'ENOSPC' ? 'the disk is full' : loss.reason === 'EFBIG' ? 'the file size limit was reached' : 'it could not be written';
   return `nsbox: ${loss.bytes} bytes of output were lost: ${why} (${loss.reason || 'error'})\n`;
-}
-
-export function parseLog(text: string): LogEntry[] {
-  const entries: LogEntry[] = [];
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    try {
-      entries.push(JSON.parse(line) as LogEntry);
-    } catch {
-      // a line cut by a crash: skip it
-    }
-  }
-  return entries;
-}
-
-export function readLog(path: string, fromByte = 0): { entries: LogEntry[]; size: number } {
-  let text: string;
-  try {
-    const buf = readFileSync(path);
-    // Only whole lines: a writer may be in the middle of one.
-    const end = buf.lastIndexOf(0x0a) + 1;
-    text = buf.subarray(fromByte, Math.max(fromByte, end)).toString('utf8');
-    return { entries: parseLog(text), size: Math.max(fromByte, end) };
-  } catch {
-    return { entries: [], size: fromByte };
-  }
-}
-
-/** The last n lines of each entry's text, in order, as `logs --tail` shows them. */
-export function tailEntries(entries: LogEntry[], n: number): LogEntry[] {
-  const lines: LogEntry[] = [];
-  for (const e of entries) {
-    const parts = e.d.split(/(?<=\n)/);
-    for (const p of parts) lines.push({ ...e, d: p });
-  }
-  return n >= lines.length ? lines : lines.slice(lines.length - n);
 }

@@ -28,7 +28,7 @@ const SIGKILL = 9;
 const MAX_BACKOFF_MS = 10_000;
 
 /** Everything the supervisor needs to start a container (resolved by the caller). */
-export interface RunRequest extends Pick<ContainerRecord, 'name' | 'argv' | 'env' | 'workdir' | 'user' | 'restart' | 'readOnly' | 'capabilities' | 'stopSignal'> {
+export interface RunRequest extends Pick<ContainerRecord, 'name' | 'argv' | 'env' | 'workdir' | 'user' | 'restart' | 'readOnly' | 'capabilities' | 'stopSignal' | 'logMaxSize'> {
   image: ContainerRecord['image'] & { layerDirs: string[]; dataRoot: string };
 }
 
@@ -102,6 +102,7 @@ export class ContainerManager {
       readOnly: req.readOnly,
       capabilities: req.capabilities,
       ...(req.stopSignal !== undefined ? { stopSignal: req.stopSignal } : {}),
+      ...(req.logMaxSize !== undefined ? { logMaxSize: req.logMaxSize } : {}),
       // NSBOX_ROOTFS=copy forces the copy fallback (slower, no overlayfs needed).
       rootfs: process.env.NSBOX_ROOTFS === 'copy' ? 'copy' : 'overlay',
       createdAt: new Date().toISOString(),
@@ -136,7 +137,7 @@ export class ContainerManager {
   private async start(live: Live, image: RunRequest['image']): Promise<void> {
     const r = live.record;
     if (r.rootfs === 'copy') await this.ensureCopy(live, image);
-    const log = new LogWriter(live.paths.log);
+    const log = new LogWriter(live.paths.log, r.logMaxSize ?? 0);
     const out = pipe();
     const err = pipe();
     if (out.rc < 0 || err.rc < 0) {

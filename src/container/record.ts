@@ -34,6 +34,8 @@ export interface ContainerRecord {
   error: string | null;
   /** Sent by stop before SIGKILL: the image's StopSignal or --stop-signal (absent: SIGTERM). */
   stopSignal?: number;
+  /** Its log is rotated once this large (bytes); absent: never. */
+  logMaxSize?: number;
 }
 
 /** The one-line refusal of `verb` in the record's state (core/lifecycle.ts decides). */

@@ -3,7 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { NsboxError } from '../errors.js';
 import type { RunRequest } from './manager.js';
-import { parseRestartPolicy, parseUser, resolveCommand, validateContainerName, type RunOptions } from './spec.js';
+import { parseRestartPolicy, parseSize, parseUser, resolveCommand, validateContainerName, type RunOptions } from './spec.js';
 import { resolveCapabilities } from './capabilities.js';
 import { readImageEtcFile } from './image-etc.js';
 import { DEFAULT_PATH } from '../pod/plans.js';
@@ -83,6 +83,7 @@ export function buildRunRequest(image: ImageForRun, opts: RunOptions): RunReques
     readOnly: !!opts.readOnly,
     capabilities: resolveCapabilities(opts.capAdd, opts.capDrop),
     ...stopSignalOf(opts.stopSignal, image.config.stopSignal),
+    ...(opts.logMaxSize !== undefined ? { logMaxSize: parseSize(opts.logMaxSize, 'log max-size') } : {}),
   };
 }
 

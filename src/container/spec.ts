@@ -22,6 +22,16 @@ export interface RunOptions {
   capDrop?: string[];
   /** What stop sends first (a name such as TERM or QUIT, or a number); default the image's StopSignal, else SIGTERM. */
   stopSignal?: string;
+  /** Rotate the log once it is this large (bytes, or "10m"); the one before is kept. Default: never. */
+  logMaxSize?: number | string;
+}
+
+/** docker's sizes: 1024, 512k, 10m, 1g (or with a trailing b). */
+export function parseSize(spec: number | string, what: string): number {
+  if (typeof spec === 'number' && Number.isInteger(spec) && spec > 0) return spec;
+  const m = /^(\d+)([kmg]?)b?$/i.exec(String(spec));
+  if (!m || Number(m[1]) === 0) throw new NsboxError('INVALID_ARGUMENT', `invalid ${what} ${JSON.stringify(spec)}`, 'give a size such as 512k, 10m or 1g');
+  return Number(m[1]) * 1024 ** ' kmg'.indexOf((m[2] || ' ').toLowerCase());
 }
 
 export function validateContainerName(name: string): void {
