@@ -223,7 +223,7 @@ export const MUTATIONS = [
   {
     name: 'logs-never-rotate',
     why: '--log-opt max-size is ignored',
-    edits: [{ file: 'src/container/logs.ts', find: '      if (this.maxSize > 0 && this.size >= this.maxSize) this.rotate();\n', replace: '' }],
+    edits: [{ file: 'src/container/logs.ts', find: '      if (this.maxSize > 0 && this.size >= this.maxSize) this.rotate();\n', replace: '      if (this.maxSize < 0 && this.size >= this.maxSize) this.rotate();\n' }],
     tests: ['test/log-files.test.ts'],
     grep: 'rotate at',
   },
