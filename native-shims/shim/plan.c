@@ -32,7 +32,7 @@ static int finish_step(struct step *s) {
   if (s->op == OP_EXEC || s->op == OP_EXEC_MIDDLE) {
     uint64_t argc = (uint64_t)s->arg[0], envc = (uint64_t)s->arg[1];
     uint64_t nkeep = s->op == OP_EXEC_MIDDLE ? (uint64_t)s->arg[2] : 0;
-    if (argc < 1 || nkeep > 64 || 1 + argc + envc + 1 + nkeep != s->nstr)
+    if (argc < 1 || nkeep > NSBOX_MAX_KEPT_FDS || 1 + argc + envc + 1 + nkeep != s->nstr)
       return -EINVAL;
     if (nkeep) {
       s->keep = calloc(nkeep, sizeof(int));

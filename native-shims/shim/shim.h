@@ -8,7 +8,8 @@
 
 #include "plan.h"
 
-#define NSBOX_MAX_KEPT_FDS 16
+/* Fds a plan may pass on: a pod may publish a range of 1000 ports, each its own listener. */
+#define NSBOX_MAX_KEPT_FDS 4096
 
 struct step {
   uint32_t op;
@@ -38,6 +39,7 @@ struct ctx {
   pid_t child;
   char pid_text[16];
   int kept[NSBOX_MAX_KEPT_FDS];
+  int passed_tmp[NSBOX_MAX_KEPT_FDS]; /* OP_EXEC_MIDDLE: fds out of the way before they go to 3, 4, ... */
   int nkept;
 };
 

@@ -156,7 +156,7 @@ int nsbox_exec_middle(struct ctx *c, struct step *s) {
     s->argv[*i] = c->pid_text;
   FAIL_IF(setsid() < 0);
   /* Fds to pass on go out of the way first, then to 3, 4, ... */
-  int tmp[64];
+  int *tmp = c->passed_tmp;
   for (int i = 0; i < s->nkeep; i++)
     FAIL_IF((tmp[i] = fcntl(s->keep[i], F_DUPFD_CLOEXEC, 3 + s->nkeep)) < 0);
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);

@@ -1,4 +1,5 @@
 // What every verb needs from the global options.
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { defaultDataRoot, defaultRuntimeRoot } from '../state/paths.js';
 
@@ -7,13 +8,14 @@ export interface GlobalOptions {
   debug?: boolean;
 }
 
+/** Absolute: the supervisor works from /, so a relative --root would name another directory there. */
 export function stateRoot(cmd: Command): string {
   const g = cmd.optsWithGlobals<GlobalOptions>();
-  return g.root ?? defaultRuntimeRoot();
+  return resolve(g.root ?? defaultRuntimeRoot());
 }
 
 /** Where images live: --root when given, else the data directory. */
 export function dataRoot(cmd: Command): string {
   const g = cmd.optsWithGlobals<GlobalOptions>();
-  return g.root ?? defaultDataRoot();
+  return resolve(g.root ?? defaultDataRoot());
 }

@@ -11,6 +11,8 @@ import { isAlive } from '../process/proc-stat.js';
 const POLL_MS = 25;
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
+class ReaderGone extends Error {}
+
 /** Straight to fds 1 and 2: a slow reader slows us instead of piling output up in memory. */
 function print(entries: LogEntry[]): void {
   for (const e of entries) {
@@ -20,7 +22,9 @@ function print(entries: LogEntry[]): void {
       try {
         done += writeSync(fd, buf, done);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EPIPE') throw new ReaderGone(); // `nsbox logs | head`: done, quietly
+        if (code !== 'EAGAIN') throw err;
         Atomics.wait(PAUSE, 0, 0, 2); // a full non-blocking pipe or terminal: let its reader catch up
       }
     }
@@ -51,6 +55,8 @@ export async function followLogs(c: Container, opts: { follow: boolean; tail?: n
       }
       await new Promise((res) => setTimeout(res, POLL_MS));
     }
+  } catch (err) {
+    if (!(err instanceof ReaderGone)) throw err;
   } finally {
     cursor.close();
   }

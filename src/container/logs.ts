@@ -59,7 +59,12 @@ export class LogWriter {
     this.open();
   }
 
+  /** One entry per line of output, as docker writes them; a longer line in pieces of at most 16 KiB. */
   write(stream: 'o' | 'e', data: string): void {
+    for (const piece of entryPieces(data)) this.writeEntry(stream, piece);
+  }
+
+  private writeEntry(stream: 'o' | 'e', data: string): void {
     if (this.closed) return;
     if (this.loss.bytes > 0 && this.append(entryLine('e', lossNotice(this.loss)))) this.loss = { bytes: 0, reason: '' };
     if (this.loss.bytes > 0 || !this.append(entryLine(stream, data))) {
@@ -142,6 +147,14 @@ export class LogWriter {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
     return Promise.resolve();
+  }
+}
+
+const MAX_ENTRY_CHARS = 16 * 1024;
+
+function* entryPieces(data: string): Generator<string> {
+  for (const line of data.split(/(?<=\n)/)) {
+    for (let at = 0; at < line.length; at += MAX_ENTRY_CHARS) yield line.slice(at, at + MAX_ENTRY_CHARS);
   }
 }
 
