@@ -233,4 +233,10 @@ export const MUTATIONS = [
     edits: [{ file: 'src/idmap/remove-tree.ts', find: '  } catch {\n', replace: "  } catch (err) {\n    if (err instanceof RangeError) throw err;\n" }],
     tests: ['test/container-remove.test.ts'],
   },
+  {
+    name: 'sixteen-fds',
+    why: 'the shim passes at most 16 fds on (a pod with more published ports is made dead)',
+    edits: [{ file: 'native-shims/shim/shim.h', find: '#define NSBOX_MAX_KEPT_FDS 4096', replace: '#define NSBOX_MAX_KEPT_FDS 16' }],
+    tests: ['test/ports-many.test.ts'],
+  },
 ];
