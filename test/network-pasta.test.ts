@@ -272,6 +272,36 @@ describe(`--network pasta (${testMode})`, () => {
       }
     });
 
+    it('pasta that cannot be started again (its port taken meanwhile) takes the pod down, and pod ls and inspect say why', async () => {
+      const port = await freePort();
+      expect(nsbox(root, ['pod', 'create', '--name', 'pasta-lost', '--network', 'pasta', '-p', `127.0.0.1:${port}:8080`]).code).toBe(0);
+      const { supervisorPid, pausePid } = podFacts(root, 'pasta-lost');
+      const [pastaPid] = childrenOf(supervisorPid, `--tcp-ports 127.0.0.1/${port}:8080`);
+      // Held, so that the port is taken before it can start pasta again.
+      process.kill(supervisorPid, 'SIGSTOP');
+      let blocker: Server | null = null;
+      try {
+        process.kill(pastaPid!, 'SIGKILL');
+        await waitFor(() => !running(pastaPid!), 5000, 'pasta to die');
+        blocker = await new Promise<Server>((resolve, reject) => {
+          const s = createServer().once('error', reject).listen(port, '127.0.0.1', () => resolve(s));
+        });
+      } finally {
+        process.kill(supervisorPid, 'SIGCONT');
+      }
+      try {
+        await waitFor(() => !running(pausePid), 10_000, 'the pod to go down');
+        const [pod] = JSON.parse(nsbox(root, ['pod', 'ls', '--format', 'json']).stdout) as { name: string; status: string; error?: string }[];
+        expect(pod).toMatchObject({ name: 'pasta-lost', status: 'exited' });
+        expect(pod!.error).toMatch(/pasta could not publish the ports: Failed to bind/);
+        expect(nsbox(root, ['pod', 'ls']).stdout).toMatch(/pasta-lost +exited \(pasta could not publish the ports/);
+        expect((JSON.parse(nsbox(root, ['pod', 'inspect', 'pasta-lost']).stdout) as { error?: string }).error).toBe(pod!.error);
+        expect(nsbox(root, ['pod', 'rm', 'pasta-lost']).code).toBe(0);
+      } finally {
+        blocker?.close();
+      }
+    });
+
     it('pasta killed while the pod runs is started again: the port serves again, the containers run on, and rm -f cleans up', async () => {
       const port = await freePort();
       expect(nsbox(root, ['pod', 'create', '--name', 'pasta-dies', '--network', 'pasta', '-p', `127.0.0.1:${port}:8080`]).code).toBe(0);

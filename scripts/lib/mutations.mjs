@@ -239,4 +239,18 @@ export const MUTATIONS = [
     edits: [{ file: 'native-shims/shim/shim.h', find: '#define NSBOX_MAX_KEPT_FDS 4096', replace: '#define NSBOX_MAX_KEPT_FDS 16' }],
     tests: ['test/ports-many.test.ts'],
   },
+  {
+    name: 'pasta-stale-ready',
+    why: "a pasta started again passes for ready by its predecessor's pid file (and a failing restart loops for ever)",
+    edits: [{ file: 'src/net/pasta.ts', find: "    return Number(readFileSync(pidFile, 'utf8').trim()) === pid;", replace: "    return readFileSync(pidFile, 'utf8').trim() !== '' || pid < 0;" }],
+    tests: ['test/network-pasta.test.ts'],
+    grep: 'cannot be started again',
+  },
+  {
+    name: 'pod-failure-hidden',
+    why: 'pod ls and inspect do not say why a pod went down on its own',
+    edits: [{ file: 'src/pod/pod.ts', find: '  if (!root || podStatus(r) === \'running\') return {};', replace: '  if (!root || podStatus(r).length > 0) return {};' }],
+    tests: ['test/network-pasta.test.ts'],
+    grep: 'cannot be started again',
+  },
 ];

@@ -16,7 +16,7 @@ export function registerPodLs(pod: Command): void {
       const pods = listPods({ root: stateRoot(cmd) });
       if (format === 'json') return void process.stdout.write(JSON.stringify(pods, null, 2) + '\n');
       if (opts.quiet) return void process.stdout.write(pods.map((p) => p.id + '\n').join(''));
-      const rows = pods.map((p) => [shortId(p.id), p.name, p.status, timeAgo(p.createdAt), String(p.pausePid), String(p.containers), p.supervisor, p.ports.join(', ')]);
+      const rows = pods.map((p) => [shortId(p.id), p.name, p.error ? `${p.status} (${p.error})` : p.status, timeAgo(p.createdAt), String(p.pausePid), String(p.containers), p.supervisor, p.ports.join(', ')]);
       process.stdout.write(table(['POD ID', 'NAME', 'STATUS', 'CREATED', 'PAUSE PID', '# OF CONTAINERS', 'SUPERVISOR', 'PORTS'], rows) + '\n');
     });
 }

@@ -4,7 +4,7 @@
 // It runs in the host's namespaces as a child of the pod's supervisor (dies
 // with it), in the foreground; it writes its pid file once it is set up,
 // which is our readiness signal.
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { NsboxError } from '../errors.js';
 import { runPlan } from '../native/spawn.js';
@@ -41,9 +41,10 @@ export function pastaArgs(pausePid: number, ports: PortMapping[], pidFile: strin
   ];
 }
 
-function readyPid(pidFile: string): boolean {
+/** pasta writes its pid once it is set up: ready when the file names this pasta (not one before it). */
+function isReady(pidFile: string, pid: number): boolean {
   try {
-    return readFileSync(pidFile, 'utf8').trim() !== '';
+    return Number(readFileSync(pidFile, 'utf8').trim()) === pid;
   } catch {
     return false;
   }
@@ -70,6 +71,7 @@ export async function startPasta(pausePid: number, ports: PortMapping[], podDir:
   if (!support.ok) throw new NsboxError('PASTA_UNAVAILABLE', `--network pasta: ${support.problem}`, support.fix);
   const pidFile = join(podDir, 'pasta.pid');
   const logFile = join(podDir, 'pasta.log');
+  rmSync(pidFile, { force: true }); // a pasta started again must not pass for ready by its predecessor's file
   const log = openSync(logFile, 'w', 0o600);
   let pid: number;
   try {
@@ -92,7 +94,7 @@ export async function startPasta(pausePid: number, ports: PortMapping[], podDir:
   let exited = false;
   const exit = reaper.wait(pid, { keepAlive: false }).then(() => (exited = true));
   const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (!readyPid(pidFile)) {
+  while (!isReady(pidFile, pid)) {
     if (exited || Date.now() > deadline) {
       if (!exited) process.kill(pid, SIGKILL);
       await exit;

@@ -1,12 +1,15 @@
-// A detached pod's supervisor that cannot bring the pod's network up (pasta
-// failed) leaves the reason here before it takes the pod down, so that the
-// `pod create` waiting for it can report it.
+// Why a pod went down without being asked to: its network could not be
+// brought up or kept up (pasta, the forwarder), or its supervisor failed.
+// The supervisor leaves the reason in the pod's directory before it takes
+// the pod down, so that the `pod create` waiting for it, `pod ls` and
+// `pod inspect` can report it.
 import { join } from 'node:path';
 import { NsboxError } from '../errors.js';
 import { readJson, writeJsonAtomic } from '../state/atomic.js';
 import { statePaths } from '../state/paths.js';
 
 const file = (root: string, id: string) => join(statePaths.podDir(root, id), 'network-error.json');
+const supervisorFile = (root: string, id: string) => join(statePaths.podDir(root, id), 'supervisor-error.json');
 
 export function writeNetworkError(root: string, id: string, err: unknown): void {
   const e = err as { code?: string; message?: string; hint?: string };
@@ -16,4 +19,17 @@ export function writeNetworkError(root: string, id: string, err: unknown): void 
 export function readNetworkError(root: string, id: string): NsboxError | null {
   const e = readJson<{ code: string; message: string; hint?: string }>(file(root, id));
   return e ? new NsboxError(e.code, e.message, e.hint) : null;
+}
+
+/** The supervisor's own failure (an exception it did not expect), recorded before it exits. */
+export function writeSupervisorError(root: string, id: string, err: unknown): void {
+  const e = err as { code?: string; message?: string; stack?: string };
+  writeJsonAtomic(supervisorFile(root, id), { code: e.code ?? 'SUPERVISOR_FAILED', message: `the pod's supervisor failed: ${e.message ?? String(err)}`, stack: e.stack });
+}
+
+/** Why the pod went down on its own, if it did: its network, or its supervisor. */
+export function readPodFailure(root: string, id: string): string | null {
+  const net = readJson<{ message: string }>(file(root, id));
+  if (net) return net.message;
+  return readJson<{ message: string }>(supervisorFile(root, id))?.message ?? null;
 }

@@ -13,6 +13,7 @@ import { buildEnv, execCaptured, type ExecOptions, type ExecResult } from './exe
 import { execPlan } from './plans.js';
 import { closeHostProgram, lookUpHostView, openHostProgram } from './host-view.js';
 import type { PortServer } from './port-server.js';
+import { readPodFailure } from './network-error.js';
 import { podStatus, type PodRecord, type PodStatus } from './record.js';
 import { listPodRecords, removePodState, writePodRecord } from './store.js';
 import { ContainerManager, type RunRequest } from '../container/manager.js';
@@ -41,6 +42,8 @@ export interface PodInfo {
   containers: number;
   /** Published ports, as "127.0.0.1:8080->80/tcp". */
   ports: string[];
+  /** Why it went down on its own (its network or its supervisor failed), when it did. */
+  error?: string;
 }
 
 export function podInfo(r: PodRecord, root?: string): PodInfo {
@@ -56,7 +59,14 @@ export function podInfo(r: PodRecord, root?: string): PodInfo {
     idMapping: r.mapping,
     containers: root ? countContainers(root, r.id) : 0,
     ports: (r.ports ?? []).map(formatPort),
+    ...failureOf(r, root),
   };
+}
+
+function failureOf(r: PodRecord, root: string | undefined): { error?: string } {
+  if (!root || podStatus(r) === 'running') return {};
+  const error = readPodFailure(root, r.id);
+  return error ? { error } : {};
 }
 
 function countContainers(root: string, podId: string): number {

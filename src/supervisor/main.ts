@@ -11,7 +11,7 @@ import { Pod } from '../pod/pod.js';
 import { startForwarder } from '../net/start-forwarder.js';
 import { PortServer } from '../pod/port-server.js';
 import { startPasta } from '../net/pasta.js';
-import { writeNetworkError } from '../pod/network-error.js';
+import { writeNetworkError, writeSupervisorError } from '../pod/network-error.js';
 import type { PodRecord } from '../pod/record.js';
 import { reaper } from '../process/reaper.js';
 import { readJson } from '../state/atomic.js';
@@ -138,4 +138,16 @@ async function main(): Promise<void> {
   setTimeout(() => process.exit(0), 50).unref();
 }
 
-main().catch(() => process.exit(1));
+/** An unexpected failure is written to the pod's directory (`pod ls`/`inspect` show it), then the pod goes with us. */
+function fail(err: unknown): never {
+  try {
+    const { root, id } = JSON.parse(process.argv[2] ?? '{}') as { root?: string; id?: string };
+    if (root && id) writeSupervisorError(root, id, err);
+  } catch {
+    // nowhere to write it
+  }
+  process.exit(1);
+}
+
+process.on('uncaughtException', fail);
+main().catch(fail);
