@@ -3,9 +3,10 @@
 // stopping one that is not running succeeds, `rm -f` of several goes on past
 // a missing one, and stop sends the image's StopSignal (or --stop-signal).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
-import { importConfigImage, importImage } from './helpers/images.js';
-import { nsbox, removeAllPods, waitFor } from './helpers/nsbox.js';
+import { testMode } from './helpers/env.js';
+import { setUpPodRoot, tearDownPodRoot } from './helpers/pod-root.js';
+import { importConfigImage } from './helpers/images.js';
+import { nsbox, waitFor } from './helpers/nsbox.js';
 
 let root: string;
 const POD = 'lc';
@@ -13,14 +14,9 @@ const psOf = (name: string) =>
   (JSON.parse(nsbox(root, ['ps', '-a', '--pod', POD, '--format', 'json']).stdout) as { name: string; state: string; exitCode: number | null; restartCount: number }[]).find((c) => c.name === name);
 
 beforeAll(() => {
-  root = tempRoot();
-  importImage(root, 'busybox');
-  expect(nsbox(root, ['pod', 'create', '--name', POD]).code).toBe(0);
+  root = setUpPodRoot(POD);
 });
-afterAll(() => {
-  removeAllPods(root);
-  cleanupRoot(root);
-});
+afterAll(() => tearDownPodRoot(root));
 
 describe(`container lifecycle (${testMode})`, () => {
   it('a container in restart backoff is "restarting": ps says so, exec and kill refuse it by that name, stop ends it', async () => {

@@ -5,22 +5,17 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
-import { importImage } from './helpers/images.js';
-import { nsbox, removeAllPods } from './helpers/nsbox.js';
+import { testMode } from './helpers/env.js';
+import { setUpPodRoot, tearDownPodRoot } from './helpers/pod-root.js';
+import { nsbox } from './helpers/nsbox.js';
 
 let root: string;
 const POD = 'rmv';
 
 beforeAll(() => {
-  root = tempRoot();
-  importImage(root, 'busybox');
-  expect(nsbox(root, ['pod', 'create', '--name', POD]).code).toBe(0);
+  root = setUpPodRoot(POD);
 });
-afterAll(() => {
-  removeAllPods(root);
-  cleanupRoot(root);
-});
+afterAll(() => tearDownPodRoot(root));
 
 describe(`container removal (${testMode})`, () => {
   it('removes a 3000-level-deep tree and files of another uid, and frees the name', () => {

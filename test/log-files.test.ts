@@ -1,13 +1,13 @@
 // Container logs as files: docker's json-file format, rotation by size
 // (--log-opt max-size), and readers whose memory does not grow with the log
 // (`logs` of a large log, `logs -f` by offset, `--tail` from the end).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupRoot, cliPath, tempRoot, testMode } from './helpers/env.js';
-import { importImage } from './helpers/images.js';
-import { nsbox, nsboxAsync, removeAllPods, waitFor } from './helpers/nsbox.js';
+import { cliPath, testMode } from './helpers/env.js';
+import { setUpPodRoot, tearDownPodRoot } from './helpers/pod-root.js';
+import { nsbox, waitFor } from './helpers/nsbox.js';
 
 let root: string;
 const POD = 'lg';
@@ -18,14 +18,9 @@ function containerDir(name: string): string {
 }
 
 beforeAll(() => {
-  root = tempRoot();
-  importImage(root, 'busybox');
-  expect(nsbox(root, ['pod', 'create', '--name', POD]).code).toBe(0);
+  root = setUpPodRoot(POD);
 });
-afterAll(() => {
-  removeAllPods(root);
-  cleanupRoot(root);
-});
+afterAll(() => tearDownPodRoot(root));
 
 describe(`log files (${testMode})`, () => {
   it("are docker's json-file format: one {log, stream, time} object per line", () => {
@@ -60,12 +55,18 @@ describe(`log files (${testMode})`, () => {
   });
 
   it('logs -f follows across rotations without losing or repeating a line', async () => {
-    // Slow enough for a follower to keep up; 3 rotations at 16 KiB.
-    const writer = 'i=1; while [ $i -le 600 ]; do printf "%05d %094d\\n" $i 0; i=$((i+1)); [ $((i % 50)) = 0 ] && sleep 0.05; done';
+    // The writer starts once the follower is reading (it printed the first line), then
+    // writes slowly enough for a follower to keep up: 3 rotations at 16 KiB.
+    const writer = 'echo 00000 start; until [ -e /tmp/go ]; do sleep 0.05; done; i=1; while [ $i -le 600 ]; do printf "%05d %094d\\n" $i 0; i=$((i+1)); [ $((i % 50)) = 0 ] && sleep 0.05; done';
     expect(nsbox(root, ['run', '-d', '--pod', POD, '--name', 'slow', '--log-opt', 'max-size=16k', 'busybox', 'sh', '-c', writer]).code).toBe(0);
-    const r = await nsboxAsync(root, ['logs', '-f', `${POD}/slow`]);
-    expect(r.code, r.stderr).toBe(0);
-    const seen = r.stdout.trim().split('\n').map((l) => Number(l.slice(0, 5)));
+    const follower = spawn(process.execPath, [cliPath, '--root', root, 'logs', '-f', `${POD}/slow`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    follower.stdout.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => follower.on('close', (code) => r(code)));
+    await waitFor(() => out.includes('start'), 15_000, 'the follower to read');
+    expect(nsbox(root, ['exec', '--join', 'slow', POD, '--', 'touch', '/tmp/go']).code).toBe(0);
+    expect(await exited).toBe(0);
+    const seen = out.trim().split('\n').slice(1).map((l) => Number(l.slice(0, 5)));
     expect(seen).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
   });
 

@@ -132,7 +132,8 @@ describe(`logs (${testMode})`, () => {
       return Number(l.split(' ')[1]);
     });
     const [before, after] = [numbers[noticeAt - 1]!, numbers[noticeAt]!];
-    expect(after).toBeGreaterThan(before + 30);
+    // Lines printed while the log was full are lost (some may still have been in the pipe when the limit went).
+    expect(after).toBeGreaterThan(before + 1);
     numbers.forEach((n, i) => i === 0 || i === noticeAt || expect(n).toBe(numbers[i - 1]! + 1));
     let missing = 0;
     for (let n = before + 1; n < after; n++) missing += Buffer.byteLength(`line ${n} ${pad}\n`);

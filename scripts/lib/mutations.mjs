@@ -242,7 +242,10 @@ export const MUTATIONS = [
   {
     name: 'pasta-stale-ready',
     why: "a pasta started again passes for ready by its predecessor's pid file (and a failing restart loops for ever)",
-    edits: [{ file: 'src/net/pasta.ts', find: "    return Number(readFileSync(pidFile, 'utf8').trim()) === pid;", replace: "    return readFileSync(pidFile, 'utf8').trim() !== '' || pid < 0;" }],
+    edits: [
+      { file: 'src/net/pasta.ts', find: "    return Number(readFileSync(pidFile, 'utf8').trim()) === pid;", replace: "    return readFileSync(pidFile, 'utf8').trim() !== '' || pid < 0;" },
+      { file: 'src/net/pasta.ts', find: "  rmSync(pidFile, { force: true });", replace: '  void rmSync;' },
+    ],
     tests: ['test/network-pasta.test.ts'],
     grep: 'cannot be started again',
   },

@@ -26,48 +26,53 @@ function inodeOf(path: string): number | null {
 /**
  * Reads the entries appended to a log since the last call. It starts at the
  * rotated file (when there is one) so nothing is missed, and when the writer
- * rotates, it finishes the old file before it goes on with the new one.
+ * rotates, it finishes the old file before it goes on: with the file that
+ * became LOG.1 meanwhile (a second rotation while it was busy), then LOG.
  */
 export class LogCursor {
   private fd: number | null = null;
+  /** The inode of the file we hold open: never reused by another file while we hold it. */
   private ino: number | null = null;
   private offset = 0;
   private pending = Buffer.alloc(0);
-  private readingRotated = false;
 
   constructor(private readonly path: string) {
-    const rotated = openOrNull(rotatedPath(path));
-    if (rotated !== null) {
-      this.fd = rotated;
-      this.readingRotated = true;
-    } else this.openCurrent();
+    if (!this.openFile(rotatedPath(path))) this.openFile(path);
   }
 
-  private openCurrent(): void {
-    this.fd = openOrNull(this.path);
+  private openFile(file: string): boolean {
+    this.fd = openOrNull(file);
     this.ino = this.fd === null ? null : fstatSync(this.fd).ino;
     this.offset = 0;
     this.pending = Buffer.alloc(0);
+    return this.fd !== null;
+  }
+
+  /**
+   * Once the file we hold is done (still open, so its inode is not reused):
+   * nothing new while it is still LOG; after a rotation, LOG.1 first when it
+   * is neither ours nor LOG (a second rotation while we were busy), then LOG.
+   */
+  private moveOn(): boolean {
+    const current = inodeOf(this.path);
+    if (current === null || current === this.ino) return false;
+    const rotated = inodeOf(rotatedPath(this.path));
+    if (rotated !== null && rotated !== this.ino && rotated !== current) return this.openFile(rotatedPath(this.path));
+    return this.openFile(this.path);
   }
 
   /** Entries of whole lines, about one chunk's worth per call (more for a longer line); [] when nothing new. */
   next(): LogEntry[] {
-    if (this.fd === null) {
-      this.openCurrent();
-      if (this.fd === null) return [];
-    }
+    if (this.fd === null && !this.openFile(this.path)) return [];
     const buf = Buffer.alloc(CHUNK);
     for (;;) {
-      const n = readSync(this.fd, buf, 0, CHUNK, this.offset);
+      const n = readSync(this.fd!, buf, 0, CHUNK, this.offset);
       if (n === 0) {
-        // At the end of this file: move on if the writer has started another.
-        if (this.readingRotated || inodeOf(this.path) !== this.ino) {
-          closeSync(this.fd);
-          this.readingRotated = false;
-          this.openCurrent();
-          return this.next();
-        }
-        return [];
+        // At the end of this file: on to the next one, if the writer has started another.
+        const fd = this.fd!;
+        if (!this.moveOn()) return [];
+        closeSync(fd);
+        return this.next();
       }
       this.offset += n;
       const data = this.pending.length ? Buffer.concat([this.pending, buf.subarray(0, n)]) : buf.subarray(0, n);
@@ -80,14 +85,12 @@ export class LogCursor {
 
   /** From now on only what is appended (after `--tail` printed the end). */
   skipToEnd(): void {
-    if (this.readingRotated) {
+    if (inodeOf(this.path) !== this.ino) {
       if (this.fd !== null) closeSync(this.fd);
-      this.readingRotated = false;
-      this.openCurrent();
+      if (!this.openFile(this.path)) return;
     }
-    if (this.fd === null) return;
     // Only up to the last whole line: a line being written is read when it is done.
-    this.offset = endOfWholeLines(this.fd, fstatSync(this.fd).size);
+    this.offset = endOfWholeLines(this.fd!, fstatSync(this.fd!).size);
     this.pending = Buffer.alloc(0);
   }
 
