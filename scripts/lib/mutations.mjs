@@ -256,4 +256,11 @@ export const MUTATIONS = [
     tests: ['test/network-pasta.test.ts'],
     grep: 'cannot be started again',
   },
+  {
+    name: 'follow-skips-rotated',
+    why: 'logs -f goes straight to the new log after a rotation, skipping the file that became LOG.1 meanwhile',
+    edits: [{ file: 'src/container/log-reader.ts', find: '    if (rotated !== null && rotated !== this.ino && rotated !== current) return', replace: '    if (rotated !== null && rotated < 0) return' }],
+    tests: ['test/log-files.test.ts'],
+    grep: 'follows across rotations',
+  },
 ];
