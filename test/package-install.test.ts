@@ -112,6 +112,7 @@ describe('the packed tarball', () => {
       'package.json',
       'README.md',
       'SECURITY.md',
+      'LICENSE',
       'dist/index.js',
       'dist/index.d.ts',
       'dist/cli/nsbox.mjs',
