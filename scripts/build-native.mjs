@@ -38,6 +38,8 @@ function targets() {
     { name: 'pause', sources: [join(src, 'pause.c')], flags: ['-Os', '-static', '-s'] },
     { name: 'nsbox-probe', sources: [join(src, 'probe.c')], flags: ['-O2', '-static'] },
     { name: 'nsbox-forward', sources: [join(src, 'forward.c')], flags: ['-O2', '-static', '-s'] },
+    // The per-pod keeper runs the shim's plans itself: the shim's sources are linked in.
+    { name: 'nsbox-keeper', sources: [join(src, 'keeper', 'main.c'), join(src, 'keeper', 'log.c'), ...shimSources], flags: ['-O2', '-static', '-s'] },
   ];
 }
 
