@@ -27,7 +27,6 @@ function run(cmd, args) {
 /** The bundles esbuild writes into dist/: outputs that have no source of their own. */
 const bundles = [
   ['dist/cli/main.js', 'dist/cli/nsbox.mjs'],
-  ['dist/supervisor/main.js', 'dist/supervisor/nsbox-supervisor.mjs'],
 ];
 
 /**
@@ -61,7 +60,7 @@ if (!existsSync(tsc)) die('TypeScript is not installed: run `npm install` first'
 run(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')]);
 pruneStaleOutputs();
 
-// The CLI and the supervisor are started as processes, so each is bundled
+// The CLI is started as a process for every verb, so it is bundled
 // into one file: loading ~60 ES modules one by one costs ~20 ms per call.
 // (Code splitting measured slower here: a verb then loads many chunks.)
 // Each bundle sits at the same depth as its entry, so paths relative to

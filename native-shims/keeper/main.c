@@ -222,8 +222,9 @@ static void fill_slot(int slot, int fd) {
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null < 0)
       fatal("open /dev/null", errno);
-    fd = null;
-    if (dup3(fd, target, O_CLOEXEC) < 0)
+    if (null == target)
+      return; /* it was free: the open took it */
+    if (dup3(null, target, O_CLOEXEC) < 0)
       fatal("dup3", errno);
     close(null);
     return;
@@ -1084,6 +1085,9 @@ int main(int argc, char **argv) {
     fcntl(fd, F_SETFD, FD_CLOEXEC);
   signal(SIGPIPE, SIG_IGN);
   signal(SIGXFSZ, SIG_IGN); /* a log past the file size limit is a failed write, not our death */
+  /* The slots first: every fd we open later must land above them. */
+  for (int s = 0; s < NSLOTS; s++)
+    fill_slot(s, -1);
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGCHLD);
@@ -1100,8 +1104,6 @@ int main(int argc, char **argv) {
     fatal("pidfd_open of the pause", errno);
   fill_slot(SLOT_PAUSE, pidfd);
   close(pidfd);
-  for (int s = SLOT_OUT; s < NSLOTS; s++)
-    fill_slot(s, -1);
   watch(sigfd, EPOLLIN, &signal_tag);
   fcntl(control_fd, F_SETFL, O_NONBLOCK);
   watch(control_fd, EPOLLIN | EPOLLRDHUP, &control_tag);

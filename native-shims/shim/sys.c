@@ -85,6 +85,11 @@ int nsbox_socketpair(int *fds) {
   return socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, fds) < 0 ? -errno : 0;
 }
 
+/* A stream pair: Node can wrap one end in a net.Socket (it cannot wrap a datagram socket). */
+int nsbox_stream_socketpair(int *fds) {
+  return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0 ? -errno : 0;
+}
+
 /* Receives one fd sent with SCM_RIGHTS (never blocks: the sender is done). */
 int nsbox_recv_fd(int sock) {
   char byte;

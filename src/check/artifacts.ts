@@ -12,6 +12,7 @@ export interface ArtifactPaths {
   shimLibrary: string;
   pause: string;
   forwarder: string;
+  keeper: string;
   probe: string;
 }
 
@@ -19,6 +20,7 @@ export const installedArtifacts: ArtifactPaths = {
   shimLibrary: artifacts.shimLibrary,
   pause: artifacts.pause,
   forwarder: artifacts.forwarder,
+  keeper: artifacts.keeper,
   probe: artifacts.probe,
 };
 
@@ -101,6 +103,14 @@ export function checkForwarder(path: string): CheckResult {
   });
 }
 
+export function checkKeeper(path: string): CheckResult {
+  // Without arguments it prints its usage and exits 2: proof that it starts.
+  return checkProgram({ id: 'keeper', title: 'pod keeper' }, path, [], (r) => {
+    if (r.status === 2 && r.stderr.startsWith('usage: nsbox-keeper')) return { ok: 'runs' };
+    return { wrong: `exited with ${r.status} and printed ${said(r)}, not its usage` };
+  });
+}
+
 export function checkProbe(path: string): CheckResult {
   // Only the test suite runs it: pods work without it.
   return checkProgram(
@@ -114,5 +124,5 @@ export function checkProbe(path: string): CheckResult {
 }
 
 export async function checkArtifacts(paths: ArtifactPaths = installedArtifacts, loadShim = loadInstalledShim): Promise<CheckResult[]> {
-  return [await checkShim(paths.shimLibrary, loadShim), checkPause(paths.pause), checkForwarder(paths.forwarder), checkProbe(paths.probe)];
+  return [await checkShim(paths.shimLibrary, loadShim), checkPause(paths.pause), checkForwarder(paths.forwarder), checkKeeper(paths.keeper), checkProbe(paths.probe)];
 }

@@ -7,7 +7,7 @@ import { buildEnv, execCaptured, type ExecOptions, type ExecResult } from '../po
 import type { Pod } from '../pod/pod.js';
 import { isAlive } from '../process/proc-stat.js';
 import { parseSignal } from '../process/wait-status.js';
-import { readJson } from '../state/atomic.js';
+import { readContainerRecord } from './record-store.js';
 import { containerPaths } from './files.js';
 import { LogCursor, tailLog } from './log-reader.js';
 import type { LogEntry } from './logs.js';
@@ -35,7 +35,7 @@ export class Container {
   }
 
   record(): ContainerRecord {
-    const r = readJson<ContainerRecord>(this.paths().record);
+    const r = readContainerRecord(this.paths());
     if (!r) throw new NsboxError('NO_SUCH_CONTAINER', `no such container: ${this.ref}`, `list containers with \`nsbox ps -a --pod ${this.pod.name}\``);
     return r;
   }

@@ -12,6 +12,7 @@ export function containerPaths(root: string, podId: string, name: string) {
   return {
     dir,
     record: join(dir, 'container.json'),
+    status: join(dir, 'state.json'),
     log: join(dir, 'log.jsonl'),
     hosts: join(dir, 'hosts'),
     resolvConf: join(dir, 'resolv.conf'),

@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { NsboxError } from '../errors.js';
 import { getPod } from '../api.js';
 import { listPodRecords } from '../pod/store.js';
-import { readJson } from '../state/atomic.js';
+import { readContainerRecord } from './record-store.js';
 import { Container } from './container.js';
 import { containerPaths, containersDir } from './files.js';
 import type { ContainerRecord } from './record.js';
@@ -40,7 +40,7 @@ export function listContainerRecords(root: string, podRef?: string): ContainerRe
     // Each record with its state now: a process or pod that died under it makes it exited.
     const podRunning = podStatus(p) === 'running';
     for (const n of names) {
-      const r = readJson<ContainerRecord>(containerPaths(root, p.id, n).record);
+      const r = readContainerRecord(containerPaths(root, p.id, n));
       if (r) out.push({ ...r, state: reduceContainerState(r.state, { processAlive: isAlive(r.process), podRunning }) });
     }
   }

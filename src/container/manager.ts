@@ -2,24 +2,22 @@
 // container process (in the supervisor, or in a library user's process),
 // it captures their output into logs, records exits, restarts by policy and
 // stops them in order.
-import { chmodSync, existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { NsboxError } from '../errors.js';
 import { removeTreeAsOwner } from '../idmap/remove-tree.js';
 import { errnoName } from '../native/errno.js';
 import { closeFd, pidfdOpen, pidfdSendSignal, pipe } from '../native/ffi.js';
-import { runPlan, SpawnFailure } from '../native/spawn.js';
-import { execFailureExitCode, execFailureMessage } from '../pod/exec.js';
+import { runPlan } from '../native/spawn.js';
 import type { PodRecord } from '../pod/record.js';
 import { identify, isAlive } from '../process/proc-stat.js';
 import { killMountNamespace, namespaceChannel, type HeldNamespace } from '../process/mount-namespace.js';
 import { requireMappedIds } from '../idmap/mapped-ids.js';
-import { randomHex } from '../process/random.js';
 import { reaper } from '../process/reaper.js';
 import { shellExitCode } from '../process/wait-status.js';
-import { readJson, writeJsonAtomic } from '../state/atomic.js';
+import { newContainerRecord, readContainerRecord, specOf, statusOf, writeContainerSpec, writeContainerStatus } from './record-store.js';
 import { containerPaths, containersDir, prepareContainerDir, type ContainerPaths } from './files.js';
 import { LogWriter } from './logs.js';
-import { containerPlan, maskedPathsOnThisKernel, type RootfsSource } from './plans.js';
+import { ensureRootfsCopy, overlayRefused, startFailure, startPlan } from './start-plan.js';
 import { refuse, type ContainerRecord } from './record.js';
 import { can, stopIsNoop } from '../core/lifecycle.js';
 
@@ -69,7 +67,7 @@ export class ContainerManager {
   }
 
   read(name: string): ContainerRecord | null {
-    return this.live.get(name)?.record ?? readJson<ContainerRecord>(this.paths(name).record);
+    return this.live.get(name)?.record ?? readContainerRecord(this.paths(name));
   }
 
   list(): ContainerRecord[] {
@@ -88,55 +86,23 @@ export class ContainerManager {
     requireMappedIds(req.user, this.pod.pause.pid, this.pod.name);
     const paths = this.paths(req.name);
     prepareContainerDir(paths, this.pod.hostname);
-    const record: ContainerRecord = {
-      id: randomHex(32),
-      name: req.name,
-      podId: this.pod.id,
-      podName: this.pod.name,
-      image: { id: req.image.id, name: req.image.name, layers: req.image.layers },
-      argv: req.argv,
-      env: req.env,
-      workdir: req.workdir,
-      user: req.user,
-      restart: req.restart,
-      readOnly: req.readOnly,
-      capabilities: req.capabilities,
-      ...(req.stopSignal !== undefined ? { stopSignal: req.stopSignal } : {}),
-      ...(req.logMaxSize !== undefined ? { logMaxSize: req.logMaxSize } : {}),
-      // NSBOX_ROOTFS=copy forces the copy fallback (slower, no overlayfs needed).
-      rootfs: process.env.NSBOX_ROOTFS === 'copy' ? 'copy' : 'overlay',
-      createdAt: new Date().toISOString(),
-      state: 'created',
-      process: null,
-      startedAt: null,
-      finishedAt: null,
-      exitCode: null,
-      restartCount: 0,
-      error: null,
-    };
+    const record = newContainerRecord(req, this.pod);
     const live: Live = { record, paths, pidfd: -1, mountNs: null, exited: Promise.resolve(), stopRequested: false, restartTimer: null, ...settlement(), image: req.image };
     this.live.set(req.name, live);
+    writeContainerSpec(live.paths, specOf(record));
     this.save(live);
     await this.start(live, req.image);
     return live.record;
   }
 
-  /** The copy fallback: the layers flattened into the container's own directory. */
-  private async ensureCopy(live: Live, image: RunRequest['image']): Promise<void> {
-    if (existsSync(live.paths.copy)) return;
-    const { materializeRootfs } = await import('../image/store.js');
-    await materializeRootfs(image.dataRoot, { id: image.id, layers: image.layers }, live.paths.copy);
-    // As with overlay, whose root takes the upper directory's mode.
-    chmodSync(live.paths.copy, 0o755);
-  }
-
+  /** Its state.json: this process is the container's parent, so the one writer of that file. */
   private save(live: Live): void {
-    writeJsonAtomic(live.paths.record, live.record);
+    writeContainerStatus(live.paths, statusOf(live.record));
   }
 
   private async start(live: Live, image: RunRequest['image']): Promise<void> {
     const r = live.record;
-    if (r.rootfs === 'copy') await this.ensureCopy(live, image);
+    if (r.rootfs === 'copy') await ensureRootfsCopy(live.paths, image);
     const log = new LogWriter(live.paths.log, r.logMaxSize ?? 0);
     const out = pipe();
     const err = pipe();
@@ -145,43 +111,22 @@ export class ContainerManager {
       await log.close();
       return this.finish(live, 125, `cannot create pipes for the container (${errnoName(-(out.rc < 0 ? out.rc : err.rc))}): too many open files? raise \`ulimit -n\``);
     }
-    const rootfs: RootfsSource =
-      r.rootfs === 'overlay' ? { kind: 'overlay', lowerDirs: image.layerDirs, upperDir: live.paths.upper, workDir: live.paths.work } : { kind: 'copy', dir: live.paths.copy };
     const nsChannel = namespaceChannel();
     let pid: number;
     try {
-      pid = await runPlan(
-        containerPlan({
-          pausePidfd: this.pausePidfd(),
-          mountPoint: live.paths.mountPoint,
-          rootfs,
-          etcFiles: { hosts: live.paths.hosts, resolvConf: live.paths.resolvConf, hostname: live.paths.hostname },
-          readOnly: r.readOnly,
-          capabilities: r.capabilities,
-          argv: r.argv,
-          env: r.env,
-          workdir: r.workdir,
-          user: r.user,
-          canSetGroups: this.pod.mapping !== 'single',
-          oldRootSuffix: randomHex(16),
-          stdio: [-1, out.write, err.write],
-          namespaceSocket: nsChannel.theirs,
-          masks: maskedPathsOnThisKernel(),
-        }),
-      );
+      pid = await runPlan(startPlan(r, live.paths, image.layerDirs, this.pod.mapping, { pausePidfd: this.pausePidfd(), stdout: out.write, stderr: err.write, namespaceSocket: nsChannel.theirs }));
     } catch (e) {
       nsChannel.close();
       for (const fd of [out.read, out.write, err.read, err.write]) closeFd(fd);
-      if (e instanceof SpawnFailure && e.failedStep?.op === 'mount' && e.failedStep.fstype === 'overlay' && r.rootfs === 'overlay') {
+      if (overlayRefused(r, e)) {
         // No overlayfs for us here: copy the layers and try once more.
         log.write('e', `nsbox: overlayfs unavailable (${e.errnoName}); using a copy of the image\n`);
         await log.close();
         r.rootfs = 'copy';
-        this.save(live);
+        writeContainerSpec(live.paths, specOf(r));
         return this.start(live, image);
       }
-      const message = e instanceof SpawnFailure && e.failedStep?.op === 'exec' ? execFailureMessage(r.argv[0]!, e.errno) : e instanceof NsboxError ? e.oneLine() : String(e);
-      const code = e instanceof SpawnFailure && e.failedStep?.op === 'exec' ? execFailureExitCode(e.errno) : 125;
+      const { code, message } = startFailure(r, e);
       log.write('e', `nsbox: ${message}\n`);
       await log.close();
       this.finish(live, code, message);

@@ -7,7 +7,8 @@ import type { RestartPolicy } from './spec.js';
 
 export type { ContainerState } from '../core/lifecycle.js';
 
-export interface ContainerRecord {
+/** What a container is: container.json, written once by its creator (record-store.ts). */
+export interface ContainerSpec {
   id: string;
   name: string;
   podId: string;
@@ -24,6 +25,14 @@ export interface ContainerRecord {
   /** How the root filesystem is made: overlay over the layers, or a copy. */
   rootfs: 'overlay' | 'copy';
   createdAt: string;
+  /** Sent by stop before SIGKILL: the image's StopSignal or --stop-signal (absent: SIGTERM). */
+  stopSignal?: number;
+  /** Its log is rotated once this large (bytes); absent: never. */
+  logMaxSize?: number;
+}
+
+/** What it is doing: state.json, written only by its parent (the pod's keeper, or the library process). */
+export interface ContainerStatus {
   state: ContainerState;
   process: ProcIdentity | null;
   startedAt: string | null;
@@ -32,11 +41,9 @@ export interface ContainerRecord {
   restartCount: number;
   /** Set when the process could not be started (e.g. command not found). */
   error: string | null;
-  /** Sent by stop before SIGKILL: the image's StopSignal or --stop-signal (absent: SIGTERM). */
-  stopSignal?: number;
-  /** Its log is rotated once this large (bytes); absent: never. */
-  logMaxSize?: number;
 }
+
+export type ContainerRecord = ContainerSpec & ContainerStatus;
 
 /** The one-line refusal of `verb` in the record's state (core/lifecycle.ts decides). */
 export function refuse(r: ContainerRecord, verb: ContainerVerb, state: ContainerState = r.state): NsboxError {

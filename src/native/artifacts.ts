@@ -14,7 +14,7 @@ export const artifacts = {
   pause: join(buildDir, 'pause'),
   probe: join(buildDir, 'nsbox-probe'),
   cli: join(packageRoot, 'dist', 'cli', 'nsbox.mjs'),
-  supervisor: join(packageRoot, 'dist', 'supervisor', 'nsbox-supervisor.mjs'),
+  keeper: join(buildDir, 'nsbox-keeper'),
   forwarder: join(buildDir, 'nsbox-forward'),
   nativeBuildScript: join(packageRoot, 'scripts', 'build-native.mjs'),
 };

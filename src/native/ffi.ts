@@ -59,6 +59,7 @@ function bind() {
     nsbox_mknod_whiteout: { library: LIB, retType: I, paramsType: [DataType.String] },
     nsbox_lsetxattr: { library: LIB, retType: I, paramsType: [DataType.String, DataType.String, DataType.String, I] },
     nsbox_socketpair: { library: LIB, retType: I, paramsType: [B] },
+    nsbox_stream_socketpair: { library: LIB, retType: I, paramsType: [B] },
     nsbox_recv_fd: { library: LIB, retType: I, paramsType: [I] },
     nsbox_open_beneath: { library: LIB, retType: I, paramsType: [DataType.String, DataType.String] },
   } as const);
@@ -199,6 +200,13 @@ export function lsetxattr(path: string, name: string, value: string): number {
 export function socketPair(): { rc: number; fds: [number, number] } {
   const out = Buffer.alloc(8);
   const rc = fns().nsbox_socketpair([out]) as number;
+  return { rc, fds: [out.readInt32LE(0), out.readInt32LE(4)] };
+}
+
+/** A unix stream socket pair (close-on-exec): one end can become a net.Socket. */
+export function streamSocketPair(): { rc: number; fds: [number, number] } {
+  const out = Buffer.alloc(8);
+  const rc = fns().nsbox_stream_socketpair([out]) as number;
   return { rc, fds: [out.readInt32LE(0), out.readInt32LE(4)] };
 }
 

@@ -86,14 +86,19 @@ function sectionSteps(plan: SpawnPlan, section: number): AnyStep[] {
   return section === SECTION.middle ? plan.middle : section === SECTION.after ? plan.after : section === SECTION.child ? plan.child : [];
 }
 
+/** The failure a result reports, named by the plan's step (also for plans another process ran: the keeper). */
+export function spawnFailure(plan: SpawnPlan, result: SpawnResult): SpawnFailure {
+  const steps = sectionSteps(plan, result.section);
+  const step = result.section === SECTION.setup ? null : (steps[result.step] ?? null);
+  const errno = result.err || Errno.ECHILD;
+  return new SpawnFailure(step, describeStep(step, result.section, result.step), errno, result, hintFor(step, result.step, errno, result));
+}
+
 async function check(plan: SpawnPlan, result: SpawnResult): Promise<SpawnResult> {
   if (result.section < 0 && result.rc === 0) return result;
   // It died or was killed: reap it, unless the middle process did.
   if (result.pid > 0 && !plan.finalIsMiddlesChild) await reaper.wait(result.pid);
-  const steps = sectionSteps(plan, result.section);
-  const step = result.section === SECTION.setup ? null : (steps[result.step] ?? null);
-  const errno = result.err || Errno.ECHILD;
-  throw new SpawnFailure(step, describeStep(step, result.section, result.step), errno, result, hintFor(step, result.step, errno, result));
+  throw spawnFailure(plan, result);
 }
 
 /** Spawns the plan's final process; resolves to its pid (our child). */

@@ -7,6 +7,7 @@
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { NsboxError } from '../errors.js';
+import type { SpawnPlan } from '../native/plan.js';
 import { runPlan } from '../native/spawn.js';
 import { reaper } from '../process/reaper.js';
 import { pastaSupport } from './pasta-support.js';
@@ -50,7 +51,7 @@ function isReady(pidFile: string, pid: number): boolean {
   }
 }
 
-function lastLogLine(logFile: string): string {
+export function lastLogLine(logFile: string): string {
   try {
     const lines = readFileSync(logFile, 'utf8').split('\n').filter((l) => l.trim() && !l.includes('syslog'));
     return lines.pop()?.trim() ?? '';
@@ -59,35 +60,41 @@ function lastLogLine(logFile: string): string {
   }
 }
 
-function pastaError(message: string): NsboxError {
+export function pastaError(message: string): NsboxError {
   if (/tun/i.test(message)) return new NsboxError('PASTA_FAILED', `pasta could not open the tun device: ${message}`, 'sudo chmod 0666 /dev/net/tun, or use --network builtin');
   if (/bind|in use/i.test(message)) return new NsboxError('PASTA_FAILED', `pasta could not publish the ports: ${message}`, 'choose other host ports with -p');
   return new NsboxError('PASTA_FAILED', `pasta failed: ${message || 'it exited without a message'}`, 'see `pasta --help`, or use --network builtin');
 }
 
-/** Starts pasta for the pod whose pause is `pausePid`; resolves with its pid once it is ready. */
-export async function startPasta(pausePid: number, ports: PortMapping[], podDir: string): Promise<number> {
+export const pastaFiles = (podDir: string) => ({ pidFile: join(podDir, 'pasta.pid'), logFile: join(podDir, 'pasta.log') });
+
+/** pasta's plan: stderr to `logFd` (its parent's fd of pasta.log in the pod's directory). */
+export function pastaPlan(pausePid: number, ports: PortMapping[], podDir: string, logFd: number): SpawnPlan {
   const support = pastaSupport();
   if (!support.ok) throw new NsboxError('PASTA_UNAVAILABLE', `--network pasta: ${support.problem}`, support.fix);
-  const pidFile = join(podDir, 'pasta.pid');
-  const logFile = join(podDir, 'pasta.log');
+  const argv = [support.pasta, ...pastaArgs(pausePid, ports, pastaFiles(podDir).pidFile, process.geteuid?.() === 0)];
+  return {
+    cloneFlags: 0,
+    middle: [],
+    after: [],
+    child: [
+      { op: 'chdir', path: '/' },
+      { op: 'stdio', fds: [-1, -1, logFd] },
+      { op: 'closeFds', from: 3 },
+      { op: 'pdeathsig', signal: SIGKILL },
+      { op: 'exec', file: support.pasta, argv, env: [], path: '' },
+    ],
+  };
+}
+
+/** Starts pasta for the pod whose pause is `pausePid`; resolves with its pid once it is ready. */
+export async function startPasta(pausePid: number, ports: PortMapping[], podDir: string): Promise<number> {
+  const { pidFile, logFile } = pastaFiles(podDir);
   rmSync(pidFile, { force: true }); // a pasta started again must not pass for ready by its predecessor's file
   const log = openSync(logFile, 'w', 0o600);
   let pid: number;
   try {
-    const argv = [support.pasta, ...pastaArgs(pausePid, ports, pidFile, process.geteuid?.() === 0)];
-    pid = await runPlan({
-      cloneFlags: 0,
-      middle: [],
-      after: [],
-      child: [
-        { op: 'chdir', path: '/' },
-        { op: 'stdio', fds: [-1, -1, log] },
-        { op: 'closeFds', from: 3 },
-        { op: 'pdeathsig', signal: SIGKILL },
-        { op: 'exec', file: support.pasta, argv, env: [], path: '' },
-      ],
-    });
+    pid = await runPlan(pastaPlan(pausePid, ports, podDir, log));
   } finally {
     closeSync(log);
   }

@@ -2,13 +2,14 @@
 // network namespaces, with the host listeners as its fds 3, 4, ...; it dies
 // with its parent.
 import { artifacts, requireArtifact } from '../native/artifacts.js';
-import { CLONE, type ChildStep } from '../native/plan.js';
+import { CLONE, type ChildStep, type SpawnPlan } from '../native/plan.js';
 import { runPlan } from '../native/spawn.js';
 import type { PortMapping } from './ports.js';
 
 const SIGKILL = 9;
 
-export async function startForwarder(pausePidfd: number, ports: { fd: number; mapping: PortMapping }[]): Promise<number> {
+/** The forwarder's plan: its parent's pidfd of the pause, and its parent's fd of each listener. */
+export function forwarderPlan(pausePidfd: number, ports: { fd: number; mapping: PortMapping }[]): SpawnPlan {
   const specs = ports.map((p, i) => `${3 + i}:${p.mapping.podPort}:${p.mapping.protocol}`);
   const forward = requireArtifact(artifacts.forwarder);
   const child: ChildStep[] = [
@@ -19,5 +20,9 @@ export async function startForwarder(pausePidfd: number, ports: { fd: number; ma
     { op: 'pdeathsig', signal: SIGKILL },
     { op: 'exec', file: forward, argv: [forward, ...specs], env: [], path: '' },
   ];
-  return runPlan({ cloneFlags: 0, middle: [{ op: 'setnsPidfd', pidfd: pausePidfd, flags: CLONE.NEWUSER | CLONE.NEWNET }], after: [], child });
+  return { cloneFlags: 0, middle: [{ op: 'setnsPidfd', pidfd: pausePidfd, flags: CLONE.NEWUSER | CLONE.NEWNET }], after: [], child };
+}
+
+export async function startForwarder(pausePidfd: number, ports: { fd: number; mapping: PortMapping }[]): Promise<number> {
+  return runPlan(forwarderPlan(pausePidfd, ports));
 }

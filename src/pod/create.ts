@@ -1,11 +1,10 @@
-// Creating pods. In-process: this process becomes the pod's supervisor
-// (library default; also what the nsbox supervisor process does). Detached:
-// an nsbox supervisor process is started and the pod outlives its creator.
+// Creating pods. In-process: this process is the pod's parent (library
+// default). Detached: the pod's keeper (native-shims/keeper) is its parent,
+// and the pod outlives its creator.
 import { NsboxError } from '../errors.js';
 import { chooseMapping, mappingWarning } from '../idmap/mapping.js';
-import { artifacts, requireArtifact } from '../native/artifacts.js';
 import { closeFd, dupFd, kill } from '../native/ffi.js';
-import { identify } from '../process/proc-stat.js';
+import { identify, isAlive } from '../process/proc-stat.js';
 import { randomHex } from '../process/random.js';
 import { reaper } from '../process/reaper.js';
 import { withStateLock } from '../state/lock.js';
@@ -14,10 +13,12 @@ import { removeTreeAsOwner } from '../idmap/remove-tree.js';
 import { CHILD_PID } from '../native/plan.js';
 import { closeHostListeners, openHostListeners, type HostListener } from '../net/listeners.js';
 import { parsePortSpecs, type PortMapping } from '../net/ports.js';
-import { startForwarder } from '../net/start-forwarder.js';
-import { startPasta } from '../net/pasta.js';
+import { forwarderPlan, startForwarder } from '../net/start-forwarder.js';
+import { pastaPlan, startPasta } from '../net/pasta.js';
+import { initKeeper, keeperControl } from '../keeper/start.js';
+import { keeperListenerFd, keeperSlots } from '../keeper/slots.js';
 import { pastaSupport } from '../net/pasta-support.js';
-import { readNetworkError, writeNetworkError } from './network-error.js';
+import { writeNetworkError } from './network-error.js';
 import { PortServer } from './port-server.js';
 import { startPause, type PauseProcess } from './pause-process.js';
 import { forgetLocalPod, Pod, rememberLocalPod } from './pod.js';
@@ -96,8 +97,8 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
     await collectAbandoned(root);
     if (listPodRecords(root).some((r) => r.name === name))
       throw new NsboxError('DUPLICATE_NAME', `a pod named ${name} already exists`, `choose another name or remove it with \`nsbox pod rm -f ${name}\``);
-    // Detached: the shim's middle process becomes the supervisor (parent of
-    // the pause), so no second Node start sits on the critical path.
+    // Detached: the shim's middle process becomes the pod's keeper (parent
+    // of the pause, native-shims/keeper), so no Node start sits on the path.
     // Host ports first: "address already in use" must fail before the pod exists.
     const listeners = await openHostListeners(ports);
     if (network === 'pasta') {
@@ -107,13 +108,23 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
     try {
       return await createWithListeners(listeners);
     } finally {
-      closeHostListeners(listeners); // the supervisor, or the library pod, holds its own copies
+      closeHostListeners(listeners); // the keeper, or the library pod, holds its own copies
     }
   });
 
   async function createWithListeners(listeners: HostListener[]): Promise<{ pod: Pod; warnings: string[] }> {
-    const supervisorArgv = mode === 'detached' ? [requireArtifact(artifacts.supervisor), JSON.stringify({ root, id }), CHILD_PID] : undefined;
-    const pause = await startPause({ hostname, mapping, supervisorArgv, supervisorFds: listeners.map((l) => l.fd) });
+    const podDir = statePaths.podDir(root, id);
+    const control = mode === 'detached' ? keeperControl() : null;
+    let pause: PauseProcess;
+    try {
+      const keeper = control ? { argv: [podDir, String(listeners.length), CHILD_PID], fds: [control.theirs, ...listeners.map((l) => l.fd)] } : undefined;
+      pause = await startPause({ hostname, mapping, keeper });
+    } catch (err) {
+      if (control) closeFd(control.ours);
+      throw err;
+    } finally {
+      if (control) closeFd(control.theirs);
+    }
     const record: PodRecord = {
       id,
       name,
@@ -129,41 +140,58 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
     try {
       writePodRecord(root, record);
     } catch (err) {
+      if (control) closeFd(control.ours);
       await discardPause(pause);
       removePodState(root, record.id);
       throw err;
     }
-    const pod = mode === 'library' ? new Pod(root, record, pause.pidfd) : new Pod(root, record);
-    if (mode === 'library') {
-      rememberLocalPod(pod);
-      if (listeners.length || network === 'pasta') {
-        // Kept running: started again if it dies; taken down with the pod if it cannot be.
-        const giveUp = (err: unknown) => {
-          writeNetworkError(root, id, err);
-          kill(pause.pid, 9);
-        };
-        // Raw copies of the listeners for the forwarder (this process's own
-        // would be accepted from by its event loop): kept while the pod runs.
-        const held = listeners.map((l) => ({ fd: dupFd(l.fd), mapping: l.mapping }));
-        const release = () => held.forEach((h) => h.fd >= 0 && closeFd(h.fd));
-        const server =
-          network === 'pasta'
-            ? new PortServer(() => startPasta(pause.pid, ports, statePaths.podDir(root, id)), giveUp)
-            : new PortServer(() => startForwarder(pause.pidfd, held), giveUp, release);
-        try {
-          if (held.some((h) => h.fd < 0)) throw new NsboxError('PORT_FAILED', 'cannot keep the published ports open: out of file descriptors', 'raise `ulimit -n`');
-          await server.begin();
-          pod.attachPortServer(server);
-        } catch (err) {
-          // No half-made pod: without its forwarder the ports would be dead.
-          // (We hold the state lock here, so not pod.remove.)
-          server.close();
-          forgetLocalPod(pod);
-          kill(pause.pid, 9); // the pod's own exit handler closes the pidfd
-          await reaper.wait(pause.pid);
-          removePodState(root, record.id);
-          throw err;
-        }
+    if (control) {
+      // Ready when the keeper says so: its port server (forwarder or pasta) is up.
+      const slots = keeperSlots(listeners.length);
+      const portServer =
+        network === 'pasta'
+          ? { kind: 'pasta' as const, plan: pastaPlan(pause.pid, ports, podDir, slots.stdout) }
+          : listeners.length
+            ? { kind: 'forward' as const, plan: forwarderPlan(slots.pausePidfd, listeners.map((l, i) => ({ fd: keeperListenerFd(i), mapping: l.mapping }))) }
+            : { kind: 'none' as const };
+      try {
+        await initKeeper(control.ours, { socketPath: statePaths.podSocket(root, id), portServer, podDir });
+      } catch (err) {
+        await discardPause(pause);
+        removePodState(root, record.id);
+        throw err;
+      }
+      return { pod: new Pod(root, record), warnings };
+    }
+    const pod = new Pod(root, record, pause.pidfd);
+    rememberLocalPod(pod);
+    if (listeners.length || network === 'pasta') {
+      // Kept running: started again if it dies; taken down with the pod if it cannot be.
+      const giveUp = (err: unknown) => {
+        writeNetworkError(root, id, err);
+        kill(pause.pid, 9);
+      };
+      // Raw copies of the listeners for the forwarder (this process's own
+      // would be accepted from by its event loop): kept while the pod runs.
+      const held = listeners.map((l) => ({ fd: dupFd(l.fd), mapping: l.mapping }));
+      const release = () => held.forEach((h) => h.fd >= 0 && closeFd(h.fd));
+      const server =
+        network === 'pasta'
+          ? new PortServer(() => startPasta(pause.pid, ports, podDir), giveUp)
+          : new PortServer(() => startForwarder(pause.pidfd, held), giveUp, release);
+      try {
+        if (held.some((h) => h.fd < 0)) throw new NsboxError('PORT_FAILED', 'cannot keep the published ports open: out of file descriptors', 'raise `ulimit -n`');
+        await server.begin();
+        pod.attachPortServer(server);
+      } catch (err) {
+        // No half-made pod: without its forwarder the ports would be dead.
+        // (We hold the state lock here, so not pod.remove.)
+        server.close();
+        forgetLocalPod(pod);
+        kill(pause.pid, 9); // the pod's own exit handler closes the pidfd
+        await reaper.wait(pause.pid);
+        removePodState(root, record.id);
+        throw err;
       }
     }
     return { pod, warnings };
@@ -172,7 +200,9 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
 
 async function discardPause(pause: PauseProcess): Promise<void> {
   if (pause.supervisor) {
-    kill(pause.supervisor.pid, 9); // the pause dies with it
+    // The keeper takes the pause with it (parent-death signal); its files must be done before ours go.
+    kill(pause.supervisor.pid, 9);
+    for (let i = 0; i < 500 && isAlive(pause.supervisor); i++) await new Promise((r) => setTimeout(r, 2));
     return;
   }
   kill(pause.pid, 9);
@@ -180,25 +210,9 @@ async function discardPause(pause: PauseProcess): Promise<void> {
   await reaper.wait(pause.pid);
 }
 
-/**
- * A detached pod's supervisor starts pasta before it listens: its first
- * answer means the network is up. If it gave up instead, the pod goes and
- * its reason becomes our error.
- */
-async function networkReady(pod: Pod): Promise<void> {
-  try {
-    await pod.ping();
-  } catch (err) {
-    const reason = readNetworkError(pod.root, pod.id);
-    await pod.remove({ force: true }).catch(() => {});
-    throw reason ?? err;
-  }
-}
-
 /** Creates a pod: supervised by this process, or detached (kept by a supervisor process). */
 export async function createPod(opts: CreatePodOptions = {}): Promise<Pod> {
   const { pod, warnings } = await createPodLocked(opts, opts.detached ? 'detached' : 'library');
-  if (opts.detached && pod.record.network === 'pasta') await networkReady(pod);
   pod.dataRoot = opts.root ?? defaultDataRoot();
   const warn = opts.onWarning ?? ((m: string) => process.stderr.write(`nsbox: warning: ${m}\n`));
   for (const w of warnings) warn(w);

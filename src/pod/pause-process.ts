@@ -1,6 +1,7 @@
 // Starts a pod's pause process (PID 1 of the new namespaces) and waits until
 // it reports readiness on its pipe. Its parent is this process (library
-// pods), or a supervisor that the shim's middle process turns into.
+// pods), or the pod's keeper (native-shims/keeper), which the shim's middle
+// process turns into.
 import { closeSync, openSync, readSync } from 'node:fs';
 import { NsboxError, SyscallError } from '../errors.js';
 import type { IdMapping } from '../idmap/mapping.js';
@@ -16,30 +17,19 @@ const SIGKILL = 9;
 export interface PauseProcess extends ProcIdentity {
   /** pidfd of the pause, used to join its namespaces (library pods only). */
   pidfd: number;
-  /** The supervisor that is the pause's parent, when one was asked for. */
+  /** The keeper that is the pause's parent, when one was asked for. */
   supervisor: ProcIdentity | null;
 }
 
 export interface StartPauseOptions {
   hostname: string;
   mapping: IdMapping;
-  /** argv of a supervisor process to become the pause's parent. */
-  supervisorArgv?: string[];
-  /** fds handed to the supervisor as 3, 4, ... (published ports). */
-  supervisorFds?: number[];
-}
-
-/**
- * What the supervisor inherits of its creator's environment: what it and
- * the programs it starts need (paths, locale, nsbox's own settings), not
- * the tokens and passwords a user's shell or a CI job happens to hold.
- */
-const SUPERVISOR_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'XDG_RUNTIME_DIR', 'XDG_DATA_HOME', 'XDG_CACHE_HOME'];
-
-export function supervisorEnvironment(env: NodeJS.ProcessEnv): string[] {
-  return Object.entries(env)
-    .filter(([k, v]) => v !== undefined && (SUPERVISOR_ENV.includes(k) || k.startsWith('NSBOX_')))
-    .map(([k, v]) => `${k}=${v}`);
+  /**
+   * The keeper's arguments after its program, and the fds it gets as 3, 4, ...
+   * (native-shims/keeper/main.c). It inherits no environment: every plan it
+   * runs names its own, so none of the creator's tokens reach it.
+   */
+  keeper?: { argv: string[]; fds: number[] };
 }
 
 export async function startPause(opts: StartPauseOptions): Promise<PauseProcess> {
@@ -50,9 +40,8 @@ export async function startPause(opts: StartPauseOptions): Promise<PauseProcess>
   let pauseFd = -1;
   try {
     pauseFd = openSync(requireArtifact(artifacts.pause), 'r');
-    const supervisor = opts.supervisorArgv
-      ? { file: process.execPath, argv: [process.execPath, ...opts.supervisorArgv], env: supervisorEnvironment(process.env), keepFds: opts.supervisorFds }
-      : undefined;
+    const keeper = opts.keeper ? requireArtifact(artifacts.keeper) : '';
+    const supervisor = opts.keeper ? { file: keeper, argv: [keeper, ...opts.keeper.argv], env: [], keepFds: opts.keeper.fds } : undefined;
     const plan = pausePlan({ hostname: opts.hostname, mapping: opts.mapping, pauseFd, readyFd: ready.write, supervisor });
     const result = await runPlanDetailed(plan);
     closeSync(pauseFd);

@@ -1,6 +1,6 @@
-// A handle on one pod. Local pods are supervised by this process (library
-// mode, or inside an nsbox supervisor); remote ones are reached through their
-// records, pidfds and supervisor sockets.
+// A handle on one pod. Local pods are run by this process (library mode);
+// detached ones are reached through their records, pidfds and their
+// keeper's socket.
 import { existsSync, readdirSync } from 'node:fs';
 import { formatPort } from '../net/ports.js';
 import { join } from 'node:path';
@@ -19,7 +19,6 @@ import { listPodRecords, removePodState, writePodRecord } from './store.js';
 import { ContainerManager, type RunRequest } from '../container/manager.js';
 import type { ContainerRecord } from '../container/record.js';
 import { removeTreeAsOwner } from '../idmap/remove-tree.js';
-import type { SupervisorRequest } from '../supervisor/protocol.js';
 import { defaultDataRoot, statePaths } from '../state/paths.js';
 import type { Container } from '../container/container.js';
 import type { RunOptions } from '../container/spec.js';
@@ -159,14 +158,14 @@ export class Pod {
     if (this.localPidfd !== null) return this.stopLocal(timeout);
     const status = podStatus(this.rec);
     if (status === 'exited') throw new NsboxError('POD_NOT_RUNNING', `pod ${this.rec.name} is already stopped`, `remove it with \`nsbox pod rm ${this.rec.name}\``);
-    if (status === 'running') {
+    if (status === 'running' && this.rec.supervisor.mode === 'detached') {
       try {
-        const { requestSupervisor } = await import('../supervisor/client.js');
-        await requestSupervisor(statePaths.podSocket(this.root, this.rec.id), { op: 'stop', timeoutSeconds: timeout }, (timeout + 5) * 1000, () => isAlive(this.rec.supervisor));
+        const { requestKeeper } = await import('../keeper/client.js');
+        await requestKeeper(statePaths.podSocket(this.root, this.rec.id), `podstop ${Math.round(timeout * 1000)}`, { timeoutMs: (timeout + 10) * 1000 });
         await this.waitSupervisorGone();
         return this.markStopped();
       } catch {
-        // fall through: the supervisor died or does not listen (a library pod of another process)
+        // fall through: the keeper died under us; the pause is signalled directly
       }
     }
     await this.signalAndWait(timeout);
@@ -220,48 +219,46 @@ export class Pod {
   async startContainer(req: RunRequest): Promise<ContainerRecord> {
     if (this.pauseExited || podStatus(this.rec) === 'exited') throw notRunning(this.rec);
     if (this.localPidfd !== null) return this.containerManager().run(req);
-    return this.askSupervisor({ op: 'run', request: req });
+    return (await this.keeper()).run(req);
   }
 
   /** Runs an exited container of this pod again. */
   async restartExited(name: string): Promise<ContainerRecord> {
     if (this.pauseExited || podStatus(this.rec) === 'exited') throw notRunning(this.rec);
     if (this.localPidfd !== null) return this.containerManager().startAgain(name);
-    return this.askSupervisor({ op: 'container-start', name });
+    return (await this.keeper()).startAgain(name);
   }
 
   async stopContainer(name: string, timeoutSeconds: number): Promise<ContainerRecord> {
     if (this.localPidfd !== null) return this.containerManager().stop(name, timeoutSeconds);
-    return this.askSupervisor({ op: 'container-stop', name, timeoutSeconds }, (timeoutSeconds + 10) * 1000);
+    return (await this.keeper()).stop(name, timeoutSeconds);
   }
 
   async removeContainer(name: string, force: boolean): Promise<void> {
     if (this.localPidfd !== null) return this.containerManager().remove(name, force);
-    if (podStatus(this.rec) === 'running') {
-      await this.askSupervisor({ op: 'container-rm', name, force }, 30_000, false);
-      return;
-    }
+    if (podStatus(this.rec) === 'running') return (await this.keeper()).remove(name, force);
     // The pod is gone, and every process in it: only the files are left.
     await removeTreeAsOwner(join(statePaths.podDir(this.root, this.rec.id), 'containers', name));
   }
 
   async waitContainer(name: string): Promise<ContainerRecord> {
     if (this.localPidfd !== null) return this.containerManager().wait(name);
-    return this.askSupervisor({ op: 'container-wait', name }, 2 ** 31 - 1);
+    return (await this.keeper()).wait(name);
   }
 
-  /** Resolves once a detached pod's supervisor answers (it listens once the pod's network is up). */
+  /** Resolves once a detached pod's keeper answers. */
   async ping(): Promise<void> {
     if (this.localPidfd !== null) return;
-    await this.askSupervisor({ op: 'ping' }, 15_000, false);
+    if (podStatus(this.rec) !== 'running') throw notRunning(this.rec);
+    const { requestKeeper } = await import('../keeper/client.js');
+    await requestKeeper(statePaths.podSocket(this.root, this.rec.id), 'ping', { timeoutMs: 15_000 });
   }
 
-  private async askSupervisor(req: SupervisorRequest, timeoutMs = 30_000, expectContainer = true): Promise<ContainerRecord> {
+  /** The containers of a detached pod, through its keeper. */
+  private async keeper() {
     if (podStatus(this.rec) !== 'running') throw notRunning(this.rec);
-    const { requestSupervisor } = await import('../supervisor/client.js');
-    const res = await requestSupervisor(statePaths.podSocket(this.root, this.rec.id), req, timeoutMs, () => isAlive(this.rec.supervisor));
-    if (!res.container && expectContainer) throw new NsboxError('PROTOCOL', `the supervisor answered ${req.op} without a container`);
-    return res.container as ContainerRecord;
+    const { KeeperContainers } = await import('../keeper/containers.js');
+    return new KeeperContainers(this.root, this.rec, this.dataRoot);
   }
 
   /** Resolves once the port server (forwarder or pasta) has exited, so the host ports are closed. */
@@ -316,7 +313,7 @@ export class Pod {
     }
   }
 
-  /** The supervisor exits right after the pause; stop returns only then. */
+  /** The keeper exits right after the pause; stop returns only then. */
   private async waitSupervisorGone(): Promise<void> {
     const deadline = Date.now() + 5000;
     while (isAlive(this.rec.supervisor) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));

@@ -42,5 +42,5 @@ export const statePaths = {
   pods: (root: string) => join(root, 'pods'),
   podDir: (root: string, id: string) => join(root, 'pods', id),
   podRecord: (root: string, id: string) => join(root, 'pods', id, 'pod.json'),
-  podSocket: (root: string, id: string) => join(root, 'pods', id, 'supervisor.sock'),
+  podSocket: (root: string, id: string) => join(root, 'pods', id, 'keeper.sock'),
 };

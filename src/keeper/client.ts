@@ -1,0 +1,38 @@
+// Sends one request to a pod's keeper and waits for its one-line answer.
+import { NsboxError } from '../errors.js';
+import { frame, FrameReader } from './frames.js';
+
+export async function requestKeeper(socketPath: string, line: string, opts: { data?: Buffer; timeoutMs?: number } = {}): Promise<string> {
+  // Loaded here, not at the top: a bundled CLI would otherwise load node:net on every start.
+  const { connect } = await import('node:net');
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  return new Promise((resolve, reject) => {
+    const sock = connect(socketPath);
+    const reader = new FrameReader();
+    let done = false;
+    const finish = (fn: () => void) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.destroy();
+      fn();
+    };
+    const timer = setTimeout(() => finish(() => reject(new NsboxError('KEEPER_TIMEOUT', `the pod's keeper did not answer ${line.split(' ')[0]} within ${timeoutMs} ms`))), timeoutMs);
+    sock.on('connect', () => sock.write(frame(line, opts.data)));
+    sock.on('data', (d: Buffer) => {
+      const answer = reader.push(d);
+      if (answer !== null) finish(() => resolve(answer));
+    });
+    sock.on('error', (err: NodeJS.ErrnoException) =>
+      finish(() => reject(Object.assign(new NsboxError('KEEPER_UNREACHABLE', `cannot reach the pod's keeper: ${err.message}`, 'check the pod with `nsbox pod ls`'), { cause: err.code }))),
+    );
+    sock.on('close', () => finish(() => reject(new NsboxError('KEEPER_UNREACHABLE', "the pod's keeper closed the connection without an answer: it may have died", 'check the pod with `nsbox pod ls`'))));
+  });
+}
+
+/** An answer that is not `ok ...` as an error; an `ok` answer's words. */
+export function okWords(answer: string, what: string): string[] {
+  const words = answer.split(' ');
+  if (words[0] === 'ok') return words.slice(1);
+  throw new NsboxError('KEEPER_REFUSED', `the pod's keeper refused ${what}: ${answer.replace(/^err /, '')}`);
+}
