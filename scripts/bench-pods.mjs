@@ -11,7 +11,7 @@
 // removed at the end, also on errors and on SIGINT/SIGTERM; the processes this
 // script starts are ended by pid.
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   cliPath,
@@ -50,22 +50,28 @@ const TARGETS = {
   cliExecOverNodeMs: 25,
   cliCreateOverNode: 2,
   pauseRssKiB: 1024,
+  perPodPssKiB: 2048,
 };
 
 // ---------------------------------------------------------------- arguments
 
-const usageText = `usage: bench-pods [--iterations N] [--warmups N] [--format table|json]
+const usageText = `usage: bench-pods [--iterations N] [--warmups N] [--pods N] [--format table|json]
 
 Measures, in one run, N iterations each (after the warm-ups; median and p90 in ms):
   library API: createPod, pod.exec(['/bin/true']), pod.remove({force:true})
   CLI:         node -e 0, nsbox pod create, nsbox exec … /bin/true, nsbox pod rm -f
   peers:       unshare -Urnpi --fork true, nsenter into a held namespace set, podman (if installed)
 
+  many pods:   N detached pods (CLI), each publishing a port served by a busybox httpd;
+               every port must answer; memory of each pod's keeper + pause + forwarder
+               (PSS and RSS, from /proc/PID/smaps_rollup)
+
   --iterations N   measured iterations per figure (default 20)
+  --pods N         pods for the many-pods figure (default 200; 0 skips it)
   --warmups N      warm-up iterations per figure, not counted (default 2)
   --format F       table (default) or json
 `;
-const opts = parseBenchArgs(process.argv.slice(2), { name: 'bench-pods', usageText });
+const opts = parseBenchArgs(process.argv.slice(2), { name: 'bench-pods', usageText, extra: { pods: { flag: 'pods', min: 0, default: 200 } } });
 
 // ---------------------------------------------------------------- process helpers
 
@@ -88,6 +94,17 @@ function readRssKiB(pid) {
   try {
     const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Pss and Rss of a process in KiB (smaps_rollup), or null when it is gone. */
+function readMemoryKiB(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const field = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+    return { pss: field('Pss'), rss: field('Rss') };
   } catch {
     return null;
   }
@@ -384,6 +401,122 @@ async function benchPeers() {
   }
 }
 
+/** A free TCP port on 127.0.0.1 (the kernel picks it; closed again at once). */
+async function freePort() {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function httpGet(port) {
+  const { request } = await import('node:http');
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (err) => resolve({ status: 0, body: err.message }));
+    req.end();
+  });
+}
+
+/** A busybox image with an index page, made from the host's static busybox (Debian busybox-static). */
+function importHttpdImage() {
+  const dir = join(stateRoot, 'httpd-rootfs');
+  mkdirSync(join(dir, 'bin'), { recursive: true });
+  mkdirSync(join(dir, 'www'), { recursive: true });
+  copyFileSync('/bin/busybox', join(dir, 'bin', 'busybox'));
+  for (const applet of ['sh', 'httpd']) symlinkSync('busybox', join(dir, 'bin', applet));
+  writeFileSync(join(dir, 'www', 'index.html'), 'answered\n');
+  const tarball = join(stateRoot, 'httpd.tar');
+  timed('tar', ['-C', dir, '-cf', tarball, '.']);
+  nsbox(['image', 'import', '--name', 'bench-httpd', tarball]);
+}
+
+/**
+ * N detached pods, each with a published port served by a busybox httpd:
+ * how long each takes to make, whether every port answers, and what each pod
+ * costs in memory (its keeper, pause and forwarder; the httpd is the user's).
+ */
+async function benchManyPods(n) {
+  if (n === 0) {
+    notes.push('many pods: skipped (--pods 0)');
+    return null;
+  }
+  if (!which('busybox')) throw new Error('many pods: needs /bin/busybox (Debian busybox-static)');
+  importHttpdImage();
+  const pods = [];
+  const createSamples = [];
+  const runSamples = [];
+  for (let i = 0; i < n; i++) {
+    progress(`many pods: create and run ${i + 1}/${n}`);
+    const port = await freePort();
+    const name = `many-${i}`;
+    createSamples.push(nsbox(['pod', 'create', '--name', name, '-p', `127.0.0.1:${port}:80`]).ms);
+    runSamples.push(nsbox(['run', '-d', '--pod', name, '--name', 'web', 'bench-httpd', 'httpd', '-f', '-p', '80', '-h', '/www']).ms);
+    pods.push({ name, port });
+  }
+  record('manyCreate', 'many', `nsbox pod create -p … (with ${n} pods running)`, createSamples);
+  record('manyRun', 'many', 'nsbox run -d … httpd (into each)', runSamples);
+  let answering = 0;
+  const failures = [];
+  for (const p of pods) {
+    // httpd may still be starting: a few tries, then it counts as not answering.
+    let r;
+    for (let tries = 0; tries < 50; tries++) {
+      r = await httpGet(p.port);
+      if (r.status === 200) break;
+      await sleep(20);
+    }
+    if (r.status === 200 && r.body === 'answered\n') answering++;
+    else failures.push(`${p.name} (port ${p.port}): ${r.status} ${r.body.slice(0, 80)}`);
+  }
+  const perPod = [];
+  for (const p of pods) {
+    const info = JSON.parse(nsbox(['pod', 'inspect', p.name]).stdout);
+    const keeper = info.supervisorPid;
+    const forwarder = childrenOf(keeper).find((c) => {
+      try {
+        return readFileSync(`/proc/${c}/comm`, 'utf8').trim() === 'nsbox-forward';
+      } catch {
+        return false;
+      }
+    });
+    const parts = [keeper, info.pausePid, forwarder].map((pid) => (pid ? readMemoryKiB(pid) : null));
+    if (parts.some((x) => !x)) {
+      failures.push(`${p.name}: keeper, pause or forwarder not found`);
+      continue;
+    }
+    perPod.push({ pss: parts.reduce((a, x) => a + x.pss, 0), rss: parts.reduce((a, x) => a + x.rss, 0), keeperPss: parts[0].pss, keeperRss: parts[0].rss });
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? null;
+  const removeSamples = [];
+  for (const p of pods) {
+    progress(`many pods: rm ${p.name}`);
+    removeSamples.push(nsbox(['pod', 'rm', '-f', p.name]).ms);
+  }
+  record('manyRm', 'many', `nsbox pod rm -f (from ${n} pods down)`, removeSamples);
+  if (failures.length) notes.push(`many pods: ${failures.length} problems, first: ${failures.slice(0, 3).join('; ')}`);
+  return {
+    pods: n,
+    answering,
+    perPodPssKiB: median(perPod.map((x) => x.pss)),
+    perPodPssMaxKiB: perPod.length ? Math.max(...perPod.map((x) => x.pss)) : null,
+    perPodRssKiB: median(perPod.map((x) => x.rss)),
+    keeperPssKiB: median(perPod.map((x) => x.keeperPss)),
+    keeperRssKiB: median(perPod.map((x) => x.keeperRss)),
+    totalPssKiB: perPod.reduce((a, x) => a + x.pss, 0),
+  };
+}
+
 // ---------------------------------------------------------------- ratios and targets
 
 function compare(what, ms, peerLabel, peerMs) {
@@ -394,7 +527,7 @@ function compare(what, ms, peerLabel, peerMs) {
   });
 }
 
-function evaluate(lib, cli) {
+function evaluate(lib, cli, many) {
   const ratios = [];
   const podmanCreate = med('podmanCreate');
   const podmanExec = med('podmanExec');
@@ -444,6 +577,19 @@ function evaluate(lib, cli) {
       `VmRSS ${lib?.pauseRssKiB ?? '-'} KiB (library pod), ${cli?.pauseRssKiB ?? '-'} KiB (CLI pod)`,
     ),
   ];
+  if (many) {
+    targets.push(
+      target(`${many.pods} pods with a published port each, all answering`, `${many.pods} of ${many.pods}`, many.answering, 'pods', many.answering === many.pods, `${many.answering} of ${many.pods} answered HTTP 200 through their forwarder`),
+      target(
+        'memory per pod (keeper + pause + forwarder, PSS)',
+        '≤ 2 MiB',
+        many.perPodPssKiB,
+        'KiB',
+        many.perPodPssKiB <= TARGETS.perPodPssKiB,
+        `median ${many.perPodPssKiB} KiB PSS (max ${many.perPodPssMaxKiB}), ${many.perPodRssKiB} KiB RSS; keeper alone ${many.keeperPssKiB} KiB PSS, ${many.keeperRssKiB} KiB RSS; ${many.pods} pods ${(many.totalPssKiB / 1024).toFixed(1)} MiB PSS in all`,
+      ),
+    );
+  }
   return { ratios, targets, cliExecOverNodeMs: cliExecOver, cliCreateOverNode: cliCreateRatio };
 }
 
@@ -459,7 +605,7 @@ function printTable(report) {
   out.push(`  runs:     ${report.iterations} measured iterations per figure after ${report.warmups} warm-ups; times in ms, wall clock`);
   out.push(`  state:    private root ${report.stateRoot} (removed at the end)`);
   out.push('');
-  out.push(...resultLines(report.results, { library: 'library API (this warm Node process)', cli: 'CLI (fresh process each)', peer: 'peers' }));
+  out.push(...resultLines(report.results, { library: 'library API (this warm Node process)', cli: 'CLI (fresh process each)', many: 'many pods (CLI, detached)', peer: 'peers' }));
   out.push(`  pause RSS (VmRSS): ${report.pauseRssKiB.library ?? '-'} KiB (library pod), ${report.pauseRssKiB.cli ?? '-'} KiB (CLI pod)`);
   out.push('');
   out.push('Notes');
@@ -476,10 +622,11 @@ async function main() {
   const machine = machineInfo();
   const libInfo = await benchLibrary(lib);
   const cliInfo = await benchCli();
+  const many = await benchManyPods(opts.pods);
   await benchPeers();
   progressDone();
   roundSummaries(results);
-  const { ratios, targets, cliExecOverNodeMs, cliCreateOverNode } = evaluate(libInfo, cliInfo);
+  const { ratios, targets, cliExecOverNodeMs, cliCreateOverNode } = evaluate(libInfo, cliInfo, many);
   const report = {
     machine,
     iterations: opts.iterations,
@@ -487,6 +634,7 @@ async function main() {
     stateRoot,
     idMapping: { library: libInfo.mapping, cli: cliInfo.mapping },
     pauseRssKiB: { library: libInfo.pauseRssKiB, cli: cliInfo.pauseRssKiB },
+    manyPods: many,
     results,
     derived: { cliExecOverNodeMs: round(cliExecOverNodeMs, 3), cliCreateOverNode: round(cliCreateOverNode, 3) },
     ratios,

@@ -9,7 +9,7 @@ import { release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatCheckReport, runChecks, type CheckReport, type CheckResult } from '../dist/check/check.js';
-import { checkArtifacts, checkForwarder, checkPause, checkProbe, checkShim, installedArtifacts, loadInstalledShim } from '../dist/check/artifacts.js';
+import { checkArtifacts, checkForwarder, checkKeeper, checkPause, checkProbe, checkShim, installedArtifacts, loadInstalledShim } from '../dist/check/artifacts.js';
 import { probePod, type PodProbe } from '../dist/check/live-pod.js';
 import { checkContainer, checkPod } from '../dist/check/pod-checks.js';
 import {
@@ -32,7 +32,7 @@ import {
   type SpawnProbe,
 } from '../dist/check/probes.js';
 
-const ALL_IDS = ['shim', 'pause', 'forwarder', 'probe', 'userns', 'apparmor', 'subid', 'idmap-helpers', 'runtime-dir', 'proc-mask', 'overlay', 'cgroup', 'network', 'pod', 'container'];
+const ALL_IDS = ['shim', 'pause', 'forwarder', 'keeper', 'probe', 'userns', 'apparmor', 'subid', 'idmap-helpers', 'runtime-dir', 'proc-mask', 'overlay', 'cgroup', 'network', 'pod', 'container'];
 const uid = process.geteuid!();
 const tmp = mkdtempSync(join(tmpdir(), 'nsbox-check-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -361,16 +361,17 @@ function program(text: string): string {
 describe('native artifact checks', () => {
   it('pass the built artifacts, each saying what ran', async () => {
     const r = await checkArtifacts();
-    expect(r.map((c) => c.id)).toEqual(['shim', 'pause', 'forwarder', 'probe']);
+    expect(r.map((c) => c.id)).toEqual(['shim', 'pause', 'forwarder', 'keeper', 'probe']);
     expect(r.map((c) => [c.id, c.status])).toEqual(r.map((c) => [c.id, 'ok']));
     expect(r[0]!.detail).toBe(`${installedArtifacts.shimLibrary} loads (pidfd_open answered)`);
     expect(r[1]!.detail).toBe(`${installedArtifacts.pause} runs (version ${pauseVersion})`);
     expect(r[2]!.detail).toBe(`${installedArtifacts.forwarder} runs`);
+    expect(r[3]!.detail).toBe(`${installedArtifacts.keeper} runs`);
   });
 
   it('fail a missing artifact with the rebuild of a checkout (the probe only warns)', async () => {
     expect(await checkShim(absent, loadInstalledShim)).toMatchObject({ status: 'fail', detail: `${absent} is missing`, fix: expect.stringContaining('npm run build') });
-    for (const check of [checkPause, checkForwarder]) {
+    for (const check of [checkPause, checkForwarder, checkKeeper]) {
       expect(check(absent)).toMatchObject({ status: 'fail', detail: `${absent} is missing`, fix: expect.stringContaining('npm run build') });
     }
     expect(checkProbe(absent)).toMatchObject({ status: 'warn', detail: `${absent} is missing (only the test suite needs it)` });
@@ -381,11 +382,13 @@ describe('native artifact checks', () => {
     const impostor = program('#!/bin/sh\necho hello\n');
     expect(checkPause(impostor)).toMatchObject({ status: 'fail', detail: `\`${impostor} -v\` exited with 0 and printed hello, not its version` });
     expect(checkForwarder(impostor)).toMatchObject({ status: 'fail', detail: expect.stringContaining('not its usage') });
+    expect(checkKeeper(impostor)).toMatchObject({ status: 'fail', detail: expect.stringContaining('not its usage') });
     expect(checkProbe(impostor)).toMatchObject({ status: 'warn', detail: expect.stringContaining('exited with 0 (not 7)') });
     const notExecutable = file('#!/bin/sh\nexit 0\n');
     expect(checkPause(notExecutable)).toMatchObject({ status: 'fail', detail: `\`${notExecutable} -v\` does not run (EACCES)` });
     // The same checks pass the real programs (above): they tell ours apart.
     expect(checkPause(installedArtifacts.pause).status).toBe('ok');
+    expect(checkKeeper(installedArtifacts.keeper).status).toBe('ok');
     expect(checkProbe(installedArtifacts.probe).status).toBe('ok');
   });
 });

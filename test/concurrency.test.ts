@@ -59,7 +59,7 @@ describe(`concurrency (${testMode})`, () => {
     expect(pods().filter((p) => p.name === 'contested')).toHaveLength(1);
     // The losers started nothing: one supervisor and one pause are all there is.
     const watch = watchPod(root, 'contested');
-    expect(watch.processes.map((p) => p.role).sort()).toEqual(['pause', 'supervisor']);
+    expect(watch.processes.map((p) => p.role).sort()).toEqual(['keeper', 'pause']);
     expect(nsbox(root, ['pod', 'rm', '-f', 'contested']).code).toBe(0);
     expect(await leftoverProcesses(root, [watch])).toEqual([]);
     watch.close();
@@ -92,7 +92,7 @@ describe(`concurrency (${testMode})`, () => {
       const port = await freePort();
       expect(nsbox(root, ['pod', 'create', '--name', 'race', '-p', `127.0.0.1:${port}:80`]).code).toBe(0);
       const watch = await watchPublishingPod(root, 'race');
-      expect(watch.processes.map((p) => p.role).sort()).toEqual(['forwarder', 'pause', 'supervisor']);
+      expect(watch.processes.map((p) => p.role).sort()).toEqual(['forwarder', 'keeper', 'pause']);
       const [rmResult, ...runResults] = await round.race(pods().find((p) => p.name === 'race')!.pausePid);
       expect(rmResult!.code, rmResult!.stderr).toBe(0);
       // Each run either made its container before the pod went, or failed with one line.

@@ -122,7 +122,7 @@ describe(`what a pod holds stays its own (${testMode})`, () => {
     }
     expect(nsbox(root, ['pod', 'create', '--name', 'envpod'], { env }).code).toBe(0);
     const { supervisorPid } = podEntry(root, 'envpod');
-    expect(readFileSync(`/proc/${supervisorPid}/cmdline`, 'utf8')).toContain('nsbox-supervisor');
+    expect(readFileSync(`/proc/${supervisorPid}/cmdline`, 'utf8')).toContain('nsbox-keeper');
     const supervisorEnv = readFileSync(`/proc/${supervisorPid}/environ`, 'utf8');
     expect(supervisorEnv).not.toContain(token);
     expect(nsbox(root, ['pod', 'rm', '-f', 'envpod']).code).toBe(0);

@@ -54,11 +54,11 @@ function killCli(args: string[], when: { afterMs?: number; midway?: (pid: number
   });
 }
 
-/** True once the CLI `pid` has a supervisor child: the pod's pause runs, its record may not be written yet. */
+/** True once the CLI `pid` has a keeper child: the pod's pause runs, its record may not be written yet. */
 function supervisorStarted(pid: number): boolean {
   try {
     const children = readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
-    return children.some((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('nsbox-supervisor'));
+    return children.some((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('nsbox-keeper'));
   } catch {
     return false;
   }

@@ -116,7 +116,7 @@ describe('the packed tarball', () => {
       'dist/index.js',
       'dist/index.d.ts',
       'dist/cli/nsbox.mjs',
-      'dist/supervisor/nsbox-supervisor.mjs',
+      'native-shims/keeper/main.c',
       'dist/check/check.js',
       'dist/image/extract-worker.js',
       'native-shims/pause.c',
@@ -152,7 +152,7 @@ describe('npm install ./nsbox-0.1.0.tgz in a project', () => {
 
   it('built the native shims in its install script, with no devDependency', () => {
     expect(install.all).toMatch(/nsbox: native shims built with \S+ in [\d.]+ s/);
-    expect(readdirSync(buildDir()).sort()).toEqual(['libnsbox-shim.so', 'nsbox-forward', 'nsbox-probe', 'pause']);
+    expect(readdirSync(buildDir()).sort()).toEqual(['libnsbox-shim.so', 'nsbox-forward', 'nsbox-keeper', 'nsbox-probe', 'pause']);
     for (const dev of ['typescript', 'esbuild', 'vitest']) expect(existsSync(join(project, 'node_modules', dev)), dev).toBe(false);
     expect(existsSync(join(installed, 'src'))).toBe(false);
   }, TEST_TIMEOUT);
@@ -195,6 +195,7 @@ describe('npm install ./nsbox-0.1.0.tgz in a project', () => {
       ['shim', 'libnsbox-shim.so'],
       ['pause', 'pause'],
       ['forwarder', 'nsbox-forward'],
+      ['keeper', 'nsbox-keeper'],
       ['probe', 'nsbox-probe'],
     ] as const) {
       expect(byId(id), id).toMatchObject({ status: 'ok', detail: expect.stringContaining(join(buildDir(), file)) });

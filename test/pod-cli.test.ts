@@ -45,7 +45,7 @@ describe(`pods from the CLI (${testMode})`, () => {
     expect(info.status).toBe('running');
     expect(info.idMapping).toBe(testMode === 'root' ? 'root' : 'full');
     const watch = watchPod(root, name);
-    expect(watch.processes.map((p) => p.role).sort()).toEqual(['pause', 'supervisor']);
+    expect(watch.processes.map((p) => p.role).sort()).toEqual(['keeper', 'pause']);
 
     const ps = nsbox(root, ['exec', '--join', 'pause', name, '--', 'ps', 'aux']);
     expect(ps.code, ps.stderr).toBe(0);

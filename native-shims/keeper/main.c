@@ -642,7 +642,8 @@ static void port_give_up(const char *why) {
     char msg[400];
     snprintf(msg, sizeof msg, "%s died and could not be started again (%s)", what, why);
     json_escape(esc, (const unsigned char *)msg, strlen(msg));
-    snprintf(json, sizeof json, "{\"code\":\"NETWORK_FAILED\",\"message\":\"%.500s\"}\n", esc);
+    snprintf(json, sizeof json, "{\"code\":\"NETWORK_FAILED\",\"server\":\"%s\",\"message\":\"%.500s\"}\n",
+             port.kind == 2 ? "pasta" : "forwarder", esc);
     snprintf(path, sizeof path, "%s/network-error.json", pod_dir);
     write_file_atomic(path, json);
   }
@@ -898,15 +899,30 @@ static void accept_conns(void) {
   }
 }
 
+/* A unix socket path is at most 107 bytes; a deeper one is reached through an fd of its directory. */
 static void start_listening(void) {
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
-  if (strlen(socket_path) >= sizeof addr.sun_path)
-    fatal("the socket path is too long", ENAMETOOLONG);
-  strcpy(addr.sun_path, socket_path);
+  int dirfd = -1;
+  if (strlen(socket_path) < sizeof addr.sun_path) {
+    strcpy(addr.sun_path, socket_path);
+  } else {
+    char *slash = strrchr(socket_path, '/');
+    if (!slash)
+      fatal("the socket path is too long", ENAMETOOLONG);
+    *slash = 0;
+    dirfd = open(socket_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    *slash = '/';
+    if (dirfd < 0)
+      fatal("cannot open the pod's directory", errno);
+    if ((size_t)snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d%s", dirfd, slash) >= sizeof addr.sun_path)
+      fatal("the socket name is too long", ENAMETOOLONG);
+  }
   unlink(socket_path);
   listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(listen_fd, 64) < 0)
     fatal("cannot listen on the pod's socket", errno);
+  if (dirfd >= 0)
+    close(dirfd);
   watch(listen_fd, EPOLLIN, &listen_tag);
 }
 

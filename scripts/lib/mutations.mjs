@@ -116,9 +116,9 @@ export const MUTATIONS = [
     grep: 'environment',
   },
   {
-    name: 'supervisor-inherits-env',
-    why: "the supervisor inherits its creator's whole environment",
-    edits: [{ file: 'src/pod/pause-process.ts', find: "(SUPERVISOR_ENV.includes(k) || k.startsWith('NSBOX_'))", replace: '(SUPERVISOR_ENV.length > 0 || k === k)' }],
+    name: 'keeper-inherits-env',
+    why: "the keeper inherits its creator's whole environment",
+    edits: [{ file: 'src/pod/pause-process.ts', find: 'env: [], keepFds: opts.keeper.fds', replace: "env: Object.entries(process.env).map(([k, v]) => `${k}=${v}`), keepFds: opts.keeper.fds" }],
     tests: ['test/escapes-lifecycle.test.ts'],
     grep: 'environment',
   },

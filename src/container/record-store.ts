@@ -40,7 +40,7 @@ export function writeContainerStatus(paths: Pick<ContainerPaths, 'status'>, stat
 }
 
 /** The record of a container about to be started for the first time. */
-export function newContainerRecord(req: RunRequest, pod: Pick<PodRecord, 'id' | 'name'>): ContainerRecord {
+export function newContainerRecord(req: RunRequest, pod: Pick<PodRecord, 'id' | 'name' | 'rootfs'>): ContainerRecord {
   return {
     id: randomHex(32),
     name: req.name,
@@ -56,8 +56,8 @@ export function newContainerRecord(req: RunRequest, pod: Pick<PodRecord, 'id' | 
     capabilities: req.capabilities,
     ...(req.stopSignal !== undefined ? { stopSignal: req.stopSignal } : {}),
     ...(req.logMaxSize !== undefined ? { logMaxSize: req.logMaxSize } : {}),
-    // NSBOX_ROOTFS=copy forces the copy fallback (slower, no overlayfs needed).
-    rootfs: process.env.NSBOX_ROOTFS === 'copy' ? 'copy' : 'overlay',
+    // NSBOX_ROOTFS=copy (when the pod was made, or now) forces the copy fallback (slower, no overlayfs needed).
+    rootfs: pod.rootfs === 'copy' || process.env.NSBOX_ROOTFS === 'copy' ? 'copy' : 'overlay',
     createdAt: new Date().toISOString(),
     ...CREATED,
   };

@@ -1,13 +1,39 @@
 // Sends one request to a pod's keeper and waits for its one-line answer.
+import { closeSync, openSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { NsboxError } from '../errors.js';
 import { frame, FrameReader } from './frames.js';
+
+const MAX_SOCKET_PATH = 107;
+
+/** A unix socket path is at most 107 bytes: a deeper one is reached through an fd of its directory (kept until connected). */
+function reachable(socketPath: string): { path: string; done: () => void } {
+  if (Buffer.byteLength(socketPath) <= MAX_SOCKET_PATH) return { path: socketPath, done: () => {} };
+  let fd = -1;
+  try {
+    fd = openSync(dirname(socketPath), 'r');
+  } catch {
+    return { path: socketPath, done: () => {} }; // connect then fails with the reason
+  }
+  let open = true;
+  return {
+    path: `/proc/self/fd/${fd}/${basename(socketPath)}`,
+    done: () => {
+      if (open) closeSync(fd);
+      open = false;
+    },
+  };
+}
 
 export async function requestKeeper(socketPath: string, line: string, opts: { data?: Buffer; timeoutMs?: number } = {}): Promise<string> {
   // Loaded here, not at the top: a bundled CLI would otherwise load node:net on every start.
   const { connect } = await import('node:net');
   const timeoutMs = opts.timeoutMs ?? 30_000;
+  const reach = reachable(socketPath);
   return new Promise((resolve, reject) => {
-    const sock = connect(socketPath);
+    const sock = connect(reach.path);
+    sock.once('connect', reach.done);
+    sock.once('error', reach.done);
     const reader = new FrameReader();
     let done = false;
     const finish = (fn: () => void) => {

@@ -136,6 +136,7 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
       autoRemove: mode === 'library',
       ports,
       network,
+      ...(process.env.NSBOX_ROOTFS === 'copy' ? { rootfs: 'copy' as const } : {}),
     };
     try {
       writePodRecord(root, record);

@@ -5,6 +5,7 @@
 // `pod inspect` can report it.
 import { join } from 'node:path';
 import { NsboxError } from '../errors.js';
+import { lastLogLine, pastaError, pastaFiles } from '../net/pasta.js';
 import { readJson, writeJsonAtomic } from '../state/atomic.js';
 import { statePaths } from '../state/paths.js';
 
@@ -16,9 +17,12 @@ export function writeNetworkError(root: string, id: string, err: unknown): void 
   writeJsonAtomic(file(root, id), { code: e.code ?? 'NETWORK_FAILED', message: e.message ?? String(err), hint: e.hint });
 }
 
+/** What went wrong; for pasta, which the keeper could not start again, pasta's own last words. */
 export function readNetworkError(root: string, id: string): NsboxError | null {
-  const e = readJson<{ code: string; message: string; hint?: string }>(file(root, id));
-  return e ? new NsboxError(e.code, e.message, e.hint) : null;
+  const e = readJson<{ code: string; message: string; hint?: string; server?: string }>(file(root, id));
+  if (!e) return null;
+  if (e.server === 'pasta') return pastaError(lastLogLine(pastaFiles(statePaths.podDir(root, id)).logFile));
+  return new NsboxError(e.code, e.message, e.hint);
 }
 
 /** The supervisor's own failure (an exception it did not expect), recorded before it exits. */
@@ -29,7 +33,7 @@ export function writeSupervisorError(root: string, id: string, err: unknown): vo
 
 /** Why the pod went down on its own, if it did: its network, or its supervisor. */
 export function readPodFailure(root: string, id: string): string | null {
-  const net = readJson<{ message: string }>(file(root, id));
+  const net = readNetworkError(root, id);
   if (net) return net.message;
   return readJson<{ message: string }>(supervisorFile(root, id))?.message ?? null;
 }

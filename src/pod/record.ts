@@ -23,6 +23,8 @@ export interface PodRecord {
   ports?: PortMapping[];
   /** How the pod reaches the outside (absent in records older than this field: builtin). */
   network?: NetworkMode;
+  /** copy: its containers run from a copy of the image, not overlayfs (NSBOX_ROOTFS=copy when it was made). */
+  rootfs?: 'copy';
 }
 
 export type NetworkMode = 'builtin' | 'pasta' | 'none';

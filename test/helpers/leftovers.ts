@@ -79,7 +79,7 @@ export function liveProcesses(): ProcEntry[] {
   return out;
 }
 
-export type NsboxRole = 'pause' | 'forwarder' | 'pasta' | 'supervisor';
+export type NsboxRole = 'pause' | 'forwarder' | 'pasta' | 'keeper';
 
 /** What nsbox process `p` is, by its binary or argv; null for anything else. */
 export function nsboxRole(p: ProcEntry): NsboxRole | null {
@@ -89,7 +89,7 @@ export function nsboxRole(p: ProcEntry): NsboxRole | null {
   if (p.argv[0] === '/pause' || p.exe === PAUSE_EXE || exeName === 'pause') return 'pause';
   if (p.exe === FORWARDER_EXE || exeName === 'nsbox-forward' || arg0 === 'nsbox-forward') return 'forwarder';
   if (exeName === 'pasta' || arg0 === 'pasta') return 'pasta';
-  if (p.argv.some((a) => a.endsWith('nsbox-supervisor.mjs'))) return 'supervisor';
+  if (exeName === 'nsbox-keeper' || arg0 === 'nsbox-keeper') return 'keeper';
   return null;
 }
 
@@ -187,8 +187,10 @@ function descendants(all: ProcEntry[], seeds: Set<number>): Set<number> {
   return out;
 }
 
-function parentIsNode(p: ProcEntry): boolean {
-  return readOrNull(() => readlinkSync(`/proc/${p.ppid}/exe`)) === NODE_EXE;
+/** Whether its parent is a Node creator (a library pod) or a pod's keeper. */
+function parentIsOwner(p: ProcEntry): boolean {
+  const exe = readOrNull(() => readlinkSync(`/proc/${p.ppid}/exe`));
+  return exe === NODE_EXE || (!!exe && basename(exe).replace(/ \(deleted\)$/, '') === 'nsbox-keeper');
 }
 
 /**
@@ -213,8 +215,8 @@ export function leftoverProcessesNow(root: string, watched: PodWatch[] = []): st
     else if (p.pidNs && namespaces.has(p.pidNs)) add(p, "it is in a watched pod's PID namespace");
     else if (p.userNs && namespaces.has(p.userNs)) add(p, "it is in a watched pod's user namespace");
     else if (recorded.get(p.pid)?.startTime === p.startTime) add(p, `it is the ${recorded.get(p.pid)!.role} of pod ${recorded.get(p.pid)!.pod}`);
-    else if (nsboxRole(p) && nsboxRole(p) !== 'supervisor' && p.uid === MY_UID && p.startTime >= MY_START && !parentIsNode(p))
-      add(p, 'an orphaned nsbox process: its parent is not a supervisor or a Node creator');
+    else if (nsboxRole(p) && nsboxRole(p) !== 'keeper' && p.uid === MY_UID && p.startTime >= MY_START && !parentIsOwner(p))
+      add(p, 'an orphaned nsbox process: its parent is not a keeper or a Node creator');
   }
   return [...found.values()];
 }

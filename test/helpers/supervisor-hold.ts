@@ -1,8 +1,8 @@
-// Holds a pod's supervisor still (SIGSTOP) as soon as it appears, so a test
-// can change the world at a known point of `pod create`: after nsbox's own
-// checks, before the supervisor acts. The supervisor needs tens of
-// milliseconds to load before it does anything; the caller checks that the
-// hold came in time by what it then sees (e.g. a port still free).
+// Holds a pod's keeper still (SIGSTOP) as soon as it appears, so a test can
+// change the world at a known point of `pod create`: after nsbox's own
+// checks, before the keeper acts (it waits for its creator's `init` first);
+// the caller checks that the hold came in time by what it then sees (e.g. a
+// port still free).
 import { readdirSync, readFileSync } from 'node:fs';
 
 /** The supervisor of a pod under `root` that is not in `known`, once there is one. */
@@ -11,7 +11,7 @@ function newSupervisor(root: string, known: Set<number>): number | null {
     if (!/^\d+$/.test(entry) || known.has(Number(entry))) continue;
     try {
       const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (argv[1]?.endsWith('nsbox-supervisor.mjs') && argv[2]?.includes(JSON.stringify(root))) return Number(entry);
+      if (argv[0]?.endsWith('nsbox-keeper') && argv[1]?.startsWith(`${root}/pods/`)) return Number(entry);
     } catch {
       // exited meanwhile
     }

@@ -1,9 +1,9 @@
-// The pod supervisor under faults. SIGTERM to it stops the pod in order:
+// The pod's keeper under faults. SIGTERM to it stops the pod in order:
 // containers first (they get SIGTERM and their exit is recorded), then the
 // pause. Killed with -9 in the middle of a request (run, start, stop), the
 // CLI call fails at once with a reason instead of waiting, nothing is left
 // half-running, and `pod rm -f` cleans up.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerPaths } from '../dist/container/files.js';
 import { importBusybox } from './helpers/busybox.js';
@@ -34,16 +34,16 @@ function containers(pod: string): Ctr[] {
   return JSON.parse(nsbox(root, ['ps', '-a', '--pod', pod, '--format', 'json']).stdout) as Ctr[];
 }
 
-/** The container's record as the supervisor last wrote it (no CLI call: fast enough to poll). */
+/** The container's state as its keeper last wrote it (no CLI call: fast enough to poll). */
 function recordedState(podId: string, name: string): string | null {
   try {
-    return (JSON.parse(readFileSync(containerPaths(root, podId, name).record, 'utf8')) as { state: string }).state;
+    return (JSON.parse(readFileSync(containerPaths(root, podId, name).status, 'utf8')) as { state: string }).state;
   } catch {
     return null;
   }
 }
 
-/** Everything a pod runs: the supervisor, its children (pause, forwarder, workers) and the pod's PID namespace. */
+/** Everything a pod runs: the keeper, its children (pause, forwarder, workers) and the pod's PID namespace. */
 function podProcesses(pod: string) {
   const facts = podFacts(root, pod);
   return { ...facts, children: childPids(facts.supervisorPid), pidNs: pidNamespaceOf(facts.pausePid) };
@@ -54,7 +54,7 @@ async function allGone(p: ReturnType<typeof podProcesses>): Promise<void> {
   await waitFor(() => [p.supervisorPid, ...p.children].every((pid) => !running(pid)) && pidNamespaceMembers(p.pidNs).length === 0, 10_000, 'the pod processes to go');
 }
 
-/** After a supervisor died: the truth in ls and ps, and rm -f leaves nothing. */
+/** After a keeper died: the truth in ls and ps, and rm -f leaves nothing. */
 async function podIsGoneAndRemovable(pod: string, p: ReturnType<typeof podProcesses>): Promise<void> {
   await allGone(p);
   expect(podFacts(root, pod).status).toBe('exited');
@@ -66,8 +66,8 @@ async function podIsGoneAndRemovable(pod: string, p: ReturnType<typeof podProces
 
 const IGNORES_TERM = 'trap "" TERM; echo ready; while true; do sleep 0.05; done';
 
-describe(`supervisor faults (${testMode})`, () => {
-  it('SIGTERM to the supervisor stops the containers first, records their exits, then ends the pod', async () => {
+describe(`keeper faults (${testMode})`, () => {
+  it('SIGTERM to the keeper stops the containers first, records their exits, then ends the pod', async () => {
     const port = await freePort();
     expect(nsbox(root, ['pod', 'create', '--name', 'term', '-p', `127.0.0.1:${port}:80`]).code).toBe(0);
     for (const [name, code] of [['a', 7], ['b', 9]] as const)
@@ -77,7 +77,7 @@ describe(`supervisor faults (${testMode})`, () => {
     const p = podProcesses('term');
     process.kill(p.supervisorPid, 'SIGTERM');
     await allGone(p);
-    // Each container got SIGTERM while the supervisor still logged and recorded:
+    // Each container got SIGTERM while the keeper still logged and recorded:
     // the pause going first would have killed them all with SIGKILL (137).
     expect(Object.fromEntries(containers('term').map((c) => [c.name, [c.state, c.exitCode]]))).toEqual({ a: ['exited', 7], b: ['exited', 9], web: ['exited', 143] });
     for (const n of ['a', 'b']) expect(nsbox(root, ['logs', `term/${n}`]).stdout).toBe(`ready\nbye-${n}\n`);
@@ -89,19 +89,26 @@ describe(`supervisor faults (${testMode})`, () => {
     expect(podDirs(root)).not.toContain(p.id);
   });
 
-  it('killed with -9 in the middle of run: the CLI fails at once, the container never runs, rm -f cleans up', async () => {
-    // A copy of the layers (instead of overlayfs) makes the supervisor's part of run take a while.
-    expect(nsbox(root, ['pod', 'create', '--name', 'mid-run'], { env: { ...process.env, NSBOX_ROOTFS: 'copy' } }).code).toBe(0);
+  it('killed with -9 in the middle of run: the CLI fails at once, the container never runs, nothing of it is left', async () => {
+    expect(nsbox(root, ['pod', 'create', '--name', 'mid-run']).code).toBe(0);
     const p = podProcesses('mid-run');
-    const cli = startCli(root, ['run', '-d', '--pod', 'mid-run', '--name', 'c', 'busybox', 'sleep', '600']);
-    await waitFor(() => recordedState(p.id, 'c') === 'created', 15_000, 'the supervisor to be working on the run');
-    process.kill(p.supervisorPid, 'SIGKILL');
-    // It landed mid-run: the CLI was still waiting for the answer.
-    expect(await settledWithin(cli.exited, 0)).toBe('pending');
-    expect(await settledWithin(cli.exited, 10_000)).toBe(125);
-    expect(cli.stderr().trim().split('\n')).toHaveLength(1);
-    expect(cli.stderr()).toMatch(/supervisor/);
-    expect(recordedState(p.id, 'c')).toBe('created');
+    // Stopped, the keeper cannot answer: the run request waits in its socket.
+    process.kill(p.supervisorPid, 'SIGSTOP');
+    try {
+      const cli = startCli(root, ['run', '-d', '--pod', 'mid-run', '--name', 'c', 'busybox', 'sleep', '600']);
+      // The CLI has claimed the name and written the spec: it is waiting for the keeper.
+      await waitFor(() => existsSync(containerPaths(root, p.id, 'c').record), 15_000, 'the CLI to be waiting for the keeper');
+      expect(await settledWithin(cli.exited, 500)).toBe('pending');
+      process.kill(p.supervisorPid, 'SIGKILL');
+      expect(await settledWithin(cli.exited, 10_000)).toBe(125);
+      expect(cli.stderr().trim().split('\n')).toHaveLength(1);
+      expect(cli.stderr()).toMatch(/keeper/);
+    } finally {
+      if (running(p.supervisorPid)) process.kill(p.supervisorPid, 'SIGKILL');
+    }
+    // Never started, so not kept: its directory went with the failed run.
+    expect(existsSync(containerPaths(root, p.id, 'c').dir)).toBe(false);
+    expect(containers('mid-run')).toEqual([]);
     await podIsGoneAndRemovable('mid-run', p);
   });
 
@@ -112,12 +119,12 @@ describe(`supervisor faults (${testMode})`, () => {
     const p = podProcesses('mid-stop');
     const started = Date.now();
     const cli = startCli(root, ['stop', '-t', '60', 'mid-stop/stubborn']);
-    await waitFor(() => recordedState(p.id, 'stubborn') === 'stopping', 15_000, 'the supervisor to be stopping the container');
+    await waitFor(() => recordedState(p.id, 'stubborn') === 'stopping', 15_000, 'the keeper to be stopping the container');
     process.kill(p.supervisorPid, 'SIGKILL');
     expect(await settledWithin(cli.exited, 0)).toBe('pending');
     expect(await settledWithin(cli.exited, 15_000)).toBe(125);
     expect(Date.now() - started).toBeLessThan(60_000);
-    expect(cli.stderr()).toMatch(/supervisor/);
+    expect(cli.stderr()).toMatch(/keeper/);
     await podIsGoneAndRemovable('mid-stop', p);
   });
 
@@ -125,14 +132,14 @@ describe(`supervisor faults (${testMode})`, () => {
     expect(nsbox(root, ['pod', 'create', '--name', 'mid-start']).code).toBe(0);
     expect(nsbox(root, ['run', '--pod', 'mid-start', '--name', 'once', 'busybox', 'true']).code).toBe(0);
     const p = podProcesses('mid-start');
-    // Stopped, the supervisor cannot answer: the request is in its socket, unread.
+    // Stopped, the keeper cannot answer: the request is in its socket, unread.
     process.kill(p.supervisorPid, 'SIGSTOP');
     try {
       const cli = startCli(root, ['start', 'mid-start/once']);
       expect(await settledWithin(cli.exited, 2000)).toBe('pending');
       process.kill(p.supervisorPid, 'SIGKILL');
       expect(await settledWithin(cli.exited, 10_000)).toBe(125);
-      expect(cli.stderr()).toMatch(/supervisor/);
+      expect(cli.stderr()).toMatch(/keeper/);
     } finally {
       if (running(p.supervisorPid)) process.kill(p.supervisorPid, 'SIGKILL');
     }
