@@ -8,7 +8,7 @@ import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { NsboxError } from '../errors.js';
 import { runPlan } from '../native/spawn.js';
-import { reaper } from '../process/reaper.js';
+import { reaper } from '../native/reaper.js';
 import { pastaSupport } from './pasta-support.js';
 import type { PortMapping } from './ports.js';
 
