@@ -1,9 +1,10 @@
 // The built CLI has one copy of each module per process: the image code it
 // loads on first use shares the entry's NsboxError, reaper and ffi binding
 // (two copies would make `instanceof` fail and race two SIGCHLD reapers).
-// A module hook records every file the real CLI loads; the test reads them.
+// A module hook records every file the real CLI loads; the test reads them,
+// and the files each bundle can import.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,7 +63,7 @@ const REAPER = /\bclass ChildReaper\b|\bChildReaper = class\b/;
 const FFI_LOAD = /\(import\.meta\.url\)\(["']ffi-rs["']\)/;
 const IMAGE_IMPORT = /\bfunction importImages\b/;
 
-describe(`the CLI bundle (${testMode})`, () => {
+describe(`the bundles (${testMode})`, () => {
   it('an image error is an NsboxError to the CLI, and the image code shares one NsboxError, reaper and ffi binding with it', () => {
     const r = runLogged('import', ['image', 'import', '/nonexistent']);
     expect(defining(r.files, IMAGE_IMPORT)).toHaveLength(1); // the lazily loaded image code ran
@@ -72,6 +73,21 @@ describe(`the CLI bundle (${testMode})`, () => {
     // the hint after the message is printed only for an NsboxError
     expect(r.stderr).toBe('nsbox: cannot read /nonexistent: no such file or directory: give a .tar or .tar.gz rootfs, a docker save archive or an OCI image layout (directory or tar)\n');
     expect(r.code).toBe(125);
+  });
+
+  it.each(['dist/cli/nsbox.mjs', 'dist/supervisor/nsbox-supervisor.mjs'])('%s and every file it can import define NsboxError, the reaper and the ffi binding once', (entry) => {
+    const files = new Map<string, string>();
+    const todo = [join(repoRoot, entry)];
+    while (todo.length) {
+      const file = todo.pop()!;
+      if (files.has(file)) continue;
+      files.set(file, readFileSync(file, 'utf8'));
+      for (const m of files.get(file)!.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)(['"])(\.\.?\/[^'"]+)\1/g)) todo.push(join(dirname(file), m[2]!));
+    }
+    expect(defining(files, IMAGE_IMPORT)).toHaveLength(1);
+    expect(defining(files, NSBOX_ERROR)).toHaveLength(1);
+    expect(defining(files, REAPER)).toHaveLength(1);
+    expect(defining(files, FFI_LOAD)).toHaveLength(1);
   });
 
   it('a verb without images loads two files of nsbox and no image code', () => {
