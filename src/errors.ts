@@ -1,7 +1,7 @@
 // One error type for everything nsbox reports. `code` is stable for scripts;
 // `hint` tells the user what to do. The CLI prints `message` (and `hint`) on
 // one line; stack traces only with --debug.
-import { errnoName } from './native/errno.js';
+import { errnoName } from './core/errno.js';
 
 export class NsboxError extends Error {
   constructor(

@@ -6,9 +6,9 @@
 // install on purpose (no shim, a corrupt shim, install scripts skipped) and
 // checks that the fix nsbox names repairs it.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { list } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupRoot, cliPath, repoRoot, tempRoot, testMode } from './helpers/env.js';
@@ -134,6 +134,23 @@ describe('the packed tarball', () => {
     expect(entries.filter((f) => f.startsWith('native-shims/build/'))).toEqual([]);
     expect(entries.filter((f) => f.startsWith('scripts/'))).toEqual(['scripts/build-native.mjs']);
   }, TEST_TIMEOUT);
+
+  it('ships only the code that runs: each dist/ module is loaded by the library, a bundle or the extract worker', () => {
+    // Started by path: the bin and the worker; imported: the library.
+    const roots = ['dist/index.js', 'dist/cli/nsbox.mjs', 'dist/image/extract-worker.js'];
+    const loaded = new Set<string>();
+    const todo = [...roots];
+    while (todo.length) {
+      const file = todo.pop()!;
+      if (loaded.has(file)) continue;
+      loaded.add(file);
+      for (const m of readFileSync(join(repoRoot, file), 'utf8').matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)(['"])(\.\.?\/[^'"]+)\1/g)) todo.push(posix.join(posix.dirname(file), m[2]!));
+    }
+    for (const root of roots) expect(packedFiles, root).toContain(root);
+    // A type-only module compiles to an empty `export {};`: there is nothing to load.
+    const typeOnly = (f: string) => readFileSync(join(repoRoot, f), 'utf8').replace(/^\/\/.*$/gm, '').trim() === 'export {};';
+    expect(packedFiles.filter((f) => /\.m?js$/.test(f) && f.startsWith('dist/') && !loaded.has(f) && !typeOnly(f))).toEqual([]);
+  });
 });
 
 describe('npm install ./nsbox-0.1.0.tgz in a project', () => {

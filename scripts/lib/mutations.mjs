@@ -202,7 +202,7 @@ export const MUTATIONS = [
   {
     name: 'rm-stops-at-first-missing',
     why: 'rm -f of several stops at the first missing one',
-    edits: [{ file: 'src/cli/each-ref.ts', find: '      if (!isNsboxError(err)) throw err;\n', replace: '      if (isNsboxError(err) || !isNsboxError(err)) throw err;\n' }],
+    edits: [{ file: 'src/cli/each-ref.ts', find: '      if (!(err instanceof NsboxError)) throw err;\n', replace: '      if (err instanceof NsboxError || !(err instanceof NsboxError)) throw err;\n' }],
     tests: ['test/container-lifecycle.test.ts'],
     grep: 'rm -f of several',
   },

@@ -29,7 +29,7 @@ export async function loadInstalledShim(): Promise<void> {
   const { closeFd, pidfdOpen } = await import('../native/ffi.js');
   const fd = pidfdOpen(process.pid);
   if (fd < 0) {
-    const { errnoName } = await import('../native/errno.js');
+    const { errnoName } = await import('../core/errno.js');
     throw new Error(`pidfd_open failed (${errnoName(-fd)}): nsbox needs Linux >= 5.8`);
   }
   closeFd(fd);

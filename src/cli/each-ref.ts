@@ -2,7 +2,7 @@
 // a failure is one line on stderr and the others still go on. The exit code
 // is 1 when the only failures are references that do not exist, 125 for
 // any other failure.
-import { isNsboxError } from './error-output.js';
+import { NsboxError } from '../errors.js';
 
 const MISSING = new Set(['NO_SUCH_CONTAINER', 'NO_SUCH_POD']);
 
@@ -13,7 +13,7 @@ export async function forEachRef(refs: string[], act: (ref: string) => Promise<v
     try {
       await act(ref);
     } catch (err) {
-      if (!isNsboxError(err)) throw err;
+      if (!(err instanceof NsboxError)) throw err;
       process.stderr.write(`nsbox: ${err.oneLine()}\n`);
       if (MISSING.has(err.code)) missing = true;
       else failed = true;

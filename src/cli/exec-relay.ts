@@ -4,7 +4,7 @@
 // pipes and our stdio.
 import { Socket } from 'node:net';
 import { NsboxError } from '../errors.js';
-import { errnoName } from '../native/errno.js';
+import { errnoName } from '../core/errno.js';
 import { closeFd, pipe } from '../native/ffi.js';
 
 /** How long output may still arrive after the command exited (a background child may hold the pipe). */

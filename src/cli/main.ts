@@ -2,7 +2,7 @@
 // nsbox's command line: parse, call the library, print. Errors become one
 // line on stderr and exit code 125 (as podman); --debug adds the stack.
 import { Command, CommanderError } from 'commander';
-import { isNsboxError } from './error-output.js';
+import { NsboxError } from '../errors.js';
 import { registerCheck } from './check.js';
 import { registerExec } from './exec.js';
 import { registerPodCreate } from './pod-create.js';
@@ -60,7 +60,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     const debug = argv.includes('--debug');
-    if (isNsboxError(err)) process.stderr.write(`nsbox: ${err.oneLine()}\n`);
+    if (err instanceof NsboxError) process.stderr.write(`nsbox: ${err.oneLine()}\n`);
     else process.stderr.write(`nsbox: ${err instanceof Error ? err.message : String(err)}\n`);
     if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     process.exitCode = EXIT_NSBOX_ERROR;

@@ -4,7 +4,7 @@
 // The command never gets our own terminal.
 import { read, writeSync } from 'node:fs';
 import { NsboxError } from '../errors.js';
-import { errnoName } from '../native/errno.js';
+import { errnoName } from '../core/errno.js';
 import { closeFd, receiveFd, setWinsize, socketPair } from '../native/ffi.js';
 
 export interface TtyChannel {

@@ -1,12 +1,12 @@
 // A handle on one container, for the library and the CLI: reads its record
 // and log from the state directory, asks the pod's supervisor to change it.
 import { NsboxError } from '../errors.js';
-import { errnoName } from '../native/errno.js';
+import { errnoName } from '../core/errno.js';
 import { closeFd, pidfdOpen, pidfdSendSignal } from '../native/ffi.js';
 import { buildEnv, execCaptured, type ExecOptions, type ExecResult } from '../pod/exec.js';
 import type { Pod } from '../pod/pod.js';
 import { isAlive } from '../process/proc-stat.js';
-import { parseSignal } from '../process/wait-status.js';
+import { parseSignal } from '../core/wait-status.js';
 import { readContainerRecord } from './record-store.js';
 import { containerPaths } from './files.js';
 import { LogCursor, tailLog } from './log-reader.js';

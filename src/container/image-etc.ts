@@ -4,7 +4,7 @@
 // way is followed, only regular files are read, and at most 1 MiB.
 import { closeSync, fstatSync, readSync } from 'node:fs';
 import { NsboxError } from '../errors.js';
-import { Errno, errnoName } from '../native/errno.js';
+import { Errno, errnoName } from '../core/errno.js';
 import { openBeneath } from '../native/ffi.js';
 
 const MAX_BYTES = 1 << 20;

@@ -5,15 +5,15 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { NsboxError } from '../errors.js';
 import { removeTreeAsOwner } from '../idmap/remove-tree.js';
-import { errnoName } from '../native/errno.js';
+import { errnoName } from '../core/errno.js';
 import { closeFd, pidfdOpen, pidfdSendSignal, pipe } from '../native/ffi.js';
 import { runPlan } from '../native/spawn.js';
 import type { PodRecord } from '../pod/record.js';
 import { identify, isAlive } from '../process/proc-stat.js';
 import { killMountNamespace, namespaceChannel, type HeldNamespace } from '../process/mount-namespace.js';
 import { requireMappedIds } from '../idmap/mapped-ids.js';
-import { reaper } from '../process/reaper.js';
-import { shellExitCode } from '../process/wait-status.js';
+import { reaper } from '../native/reaper.js';
+import { shellExitCode } from '../core/wait-status.js';
 import { newContainerRecord, readContainerRecord, specOf, statusOf, writeContainerSpec, writeContainerStatus } from './record-store.js';
 import { containerPaths, containersDir, prepareContainerDir, type ContainerPaths } from './files.js';
 import { LogWriter } from './logs.js';

@@ -9,7 +9,7 @@ import { readImageEtcFile } from './image-etc.js';
 import { DEFAULT_PATH } from '../pod/plans.js';
 import { buildEnv } from '../pod/exec.js';
 import { randomHex } from '../process/random.js';
-import { parseSignal } from '../process/wait-status.js';
+import { parseSignal } from '../core/wait-status.js';
 
 export interface ImageForRun {
   dataRoot: string;

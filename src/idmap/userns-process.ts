@@ -3,8 +3,8 @@
 // uid 33 in a tarball is owned by 33 as containers see it.
 import { runPlan } from '../native/spawn.js';
 import { CLONE, type ChildStep } from '../native/plan.js';
-import { reaper } from '../process/reaper.js';
-import type { ExitStatus } from '../process/wait-status.js';
+import { reaper } from '../native/reaper.js';
+import type { ExitStatus } from '../core/wait-status.js';
 import { canSetGroups, chooseMapping, mappingSteps, type IdMapping } from './mapping.js';
 
 export interface UsernsProcessOptions {

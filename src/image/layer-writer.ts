@@ -43,7 +43,7 @@ import {
 import { join } from 'node:path';
 import type { ReadEntry } from 'tar';
 import { NsboxError } from '../errors.js';
-import { errnoName } from '../native/errno.js';
+import { errnoName } from '../core/errno.js';
 
 export const OPAQUE_XATTR = 'user.overlay.opaque';
 const WHITEOUT_PREFIX = '.wh.';

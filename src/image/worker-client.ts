@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { NsboxError } from '../errors.js';
-import { errnoName } from '../native/errno.js';
+import { errnoName } from '../core/errno.js';
 import { removeTreeAsOwner } from '../idmap/remove-tree.js';
 import { spawnInUserns } from '../idmap/userns-process.js';
 import { artifacts, requireArtifact } from '../native/artifacts.js';

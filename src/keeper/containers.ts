@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { NsboxError } from '../errors.js';
 import { removeTreeAsOwner } from '../idmap/remove-tree.js';
 import { requireMappedIds } from '../idmap/mapped-ids.js';
-import { errnoName } from '../native/errno.js';
+import { errnoName } from '../core/errno.js';
 import type { SpawnPlan } from '../native/plan.js';
 import { spawnFailure } from '../native/spawn.js';
 import type { PodRecord } from '../pod/record.js';

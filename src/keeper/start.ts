@@ -5,7 +5,7 @@
 // keeper sees the socket close and takes the pod down too.
 import { NsboxError } from '../errors.js';
 import { closeFd, streamSocketPair } from '../native/ffi.js';
-import { errnoName } from '../native/errno.js';
+import { errnoName } from '../core/errno.js';
 import { encodePlan, type SpawnPlan } from '../native/plan.js';
 import { spawnFailure } from '../native/spawn.js';
 import { lastLogLine, pastaError, pastaFiles } from '../net/pasta.js';

@@ -1,8 +1,8 @@
 // Runs a SpawnPlan through the shim and turns a failure into a SyscallError
 // that names the step, the errno and what to do about it.
 import { SyscallError } from '../errors.js';
-import { reaper } from '../process/reaper.js';
-import { Errno } from './errno.js';
+import { reaper } from './reaper.js';
+import { Errno } from '../core/errno.js';
 import { spawnPlan, spawnPlanSync, type SpawnResult } from './ffi.js';
 import { describePlan, encodePlan, type AnyStep, type SpawnPlan } from './plan.js';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { NsboxError } from '../errors.js';
 import type { SpawnPlan } from '../native/plan.js';
 import { runPlan } from '../native/spawn.js';
-import { reaper } from '../process/reaper.js';
+import { reaper } from '../native/reaper.js';
 import { pastaSupport } from './pasta-support.js';
 import type { PortMapping } from './ports.js';
 

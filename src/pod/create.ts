@@ -6,7 +6,7 @@ import { chooseMapping, mappingWarning } from '../idmap/mapping.js';
 import { closeFd, dupFd, kill } from '../native/ffi.js';
 import { identify, isAlive } from '../process/proc-stat.js';
 import { randomHex } from '../process/random.js';
-import { reaper } from '../process/reaper.js';
+import { reaper } from '../native/reaper.js';
 import { withStateLock } from '../state/lock.js';
 import { defaultDataRoot, defaultRuntimeRoot, ensureRuntimeRoot, statePaths } from '../state/paths.js';
 import { removeTreeAsOwner } from '../idmap/remove-tree.js';

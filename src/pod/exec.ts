@@ -3,11 +3,11 @@
 // the pod's PID namespace. We reap it and report its real exit status.
 import type { Socket } from 'node:net';
 import { NsboxError } from '../errors.js';
-import { Errno, errnoName } from '../native/errno.js';
+import { Errno, errnoName } from '../core/errno.js';
 import { closeFd, pipe } from '../native/ffi.js';
 import { runPlan, SpawnFailure } from '../native/spawn.js';
-import { reaper } from '../process/reaper.js';
-import { shellExitCode, type ExitStatus } from '../process/wait-status.js';
+import { reaper } from '../native/reaper.js';
+import { shellExitCode, type ExitStatus } from '../core/wait-status.js';
 import { DEFAULT_PATH } from './plans.js';
 import type { SpawnPlan } from '../native/plan.js';
 

@@ -9,7 +9,7 @@ import { artifacts, requireArtifact } from '../native/artifacts.js';
 import { closeFd, kill, pidfdOpen, pipe } from '../native/ffi.js';
 import { runPlanDetailed } from '../native/spawn.js';
 import { identify, type ProcIdentity } from '../process/proc-stat.js';
-import { reaper } from '../process/reaper.js';
+import { reaper } from '../native/reaper.js';
 import { pausePlan } from './plans.js';
 
 const SIGKILL = 9;

@@ -5,7 +5,7 @@
 // owner keeps them open, so clients queue meanwhile); pasta binds the ports
 // again itself. If it cannot be started again, `giveUp` takes the pod down.
 import { kill } from '../native/ffi.js';
-import { reaper } from '../process/reaper.js';
+import { reaper } from '../native/reaper.js';
 
 const SIGKILL = 9;
 const FIRST_DELAY_MS = 50;

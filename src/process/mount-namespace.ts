@@ -11,7 +11,7 @@
 import { closeSync, fstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { closeFd, pidfdOpen, pidfdSendSignal, receiveFd, socketPair } from '../native/ffi.js';
 import { NsboxError } from '../errors.js';
-import { errnoName } from '../native/errno.js';
+import { errnoName } from '../core/errno.js';
 
 const SIGKILL = 9;
 /** A container forking as fast as it can is still emptied; each round kills what it finds. */

@@ -2,8 +2,8 @@
 // waitpid(-1) would steal them. A SIGCHLD listener sweeps waitpid(pid, WNOHANG)
 // over the pids we wait for; a slow poll is the safety net for coalesced
 // signals. Waiters that should keep the process alive hold a ref'd timer.
-import { reap } from '../native/ffi.js';
-import { decodeWaitStatus, type ExitStatus } from './wait-status.js';
+import { reap } from './ffi.js';
+import { decodeWaitStatus, type ExitStatus } from '../core/wait-status.js';
 
 interface Waiter {
   resolve: (s: ExitStatus) => void;
