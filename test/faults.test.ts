@@ -55,7 +55,7 @@ function killCli(args: string[], when: { afterMs?: number; midway?: (pid: number
 }
 
 /** True once the CLI `pid` has a keeper child: the pod's pause runs, its record may not be written yet. */
-function supervisorStarted(pid: number): boolean {
+function keeperStarted(pid: number): boolean {
   try {
     const children = readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
     return children.some((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('nsbox-keeper'));
@@ -192,16 +192,16 @@ describe(`faults (${testMode})`, () => {
 
   it('the CLI killed with -9 in the middle of pod create and run: the truth in ls/ps, and rm -f cleans up', async () => {
     const lock = join(root, 'lock');
-    /** The supervisor of pod `name` has begun making container `c` (its directory exists). */
+    /** The CLI has begun making container `c` of pod `name` (its directory exists). */
     const makingContainer = (name: string) => () => {
       const id = podDirs(root).find((d) => (JSON.parse(readFileSync(join(root, 'pods', d, 'pod.json'), 'utf8')) as { name: string }).name === name);
       return !!id && readdirSync(join(root, 'pods', id, 'containers')).includes('c');
     };
     // Each pod: kills at fixed times (anywhere, early or late), kills the
-    // moment the call is seen under way (run: the supervisor is making the
-    // container), and calls left alone.
+    // moment the call is seen under way (run: the container is being made),
+    // and calls left alone.
     // A create is seen under way early (it holds the state lock) or late
-    // (its pause and supervisor run, while it may not have written the record).
+    // (its pause and keeper run, while it may not have written the record).
     type Plan = { ms?: number; midway?: 'early' | 'late' | true };
     const plans: { create: Plan; run: Plan }[] = [
       ...[5, 40, 120, 220].map((ms) => ({ create: { ms }, run: { ms } })),
@@ -212,7 +212,7 @@ describe(`faults (${testMode})`, () => {
       { create: {}, run: {} },
     ];
     const createUnderWay = (plan: Plan) =>
-      plan.midway === 'early' ? (pid: number) => holdsFlock(pid, lock) : plan.midway === 'late' ? (pid: number) => holdsFlock(pid, lock) && supervisorStarted(pid) : undefined;
+      plan.midway === 'early' ? (pid: number) => holdsFlock(pid, lock) : plan.midway === 'late' ? (pid: number) => holdsFlock(pid, lock) && keeperStarted(pid) : undefined;
     const outcomes: { create: Outcome; run: Outcome }[] = [];
     for (const [i, plan] of plans.entries()) {
       const name = `f-cli-${i}`;
@@ -222,7 +222,11 @@ describe(`faults (${testMode})`, () => {
         midway: plan.run.midway ? () => readOrFalse(makingContainer(name)) : undefined,
       });
       outcomes.push({ create, run });
-      const pods = JSON.parse(nsbox(root, ['pod', 'ls', '--format', 'json']).stdout) as { name: string; status: string; pausePid: number }[];
+      const listPods = () => JSON.parse(nsbox(root, ['pod', 'ls', '--format', 'json']).stdout) as { name: string; status: string; pausePid: number }[];
+      // Killed after its keeper started, before the keeper said ready: the keeper takes the half-made pod down.
+      if (plan.create.midway === 'late' && create === 'killed-mid')
+        await waitFor(() => !listPods().some((p) => p.name === name && p.status === 'running'), 5000, `half-made pod ${name} to go down`);
+      const pods = listPods();
       for (const p of pods) {
         // A pod that exists is whole: its pause runs (and is recorded), or ls says exited.
         if (p.status === 'running') expect(isGoneOrZombie(p.pausePid)).toBe(false);

@@ -77,7 +77,7 @@ export const MUTATIONS = [
   {
     name: 'leftovers-survive',
     why: "a container's orphans outlive it (no kill by mount namespace)",
-    edits: [{ file: 'src/container/manager.ts', find: '      if (live.mountNs) await killMountNamespace(live.mountNs);\n', replace: '      void killMountNamespace;\n' }],
+    edits: [{ file: 'native-shims/keeper/main.c', find: '    kill_namespace(c->nsfd);\n', replace: '    (void)kill_namespace;\n' }],
     tests: ['test/escapes-lifecycle.test.ts'],
     grep: 'children do not outlive',
   },
@@ -85,7 +85,7 @@ export const MUTATIONS = [
     name: 'ids-unchecked',
     why: 'unmapped ids (4294967295 among them) are not refused',
     edits: [
-      { file: 'src/container/manager.ts', find: '    requireMappedIds(req.user, this.pod.pause.pid, this.pod.name);\n', replace: '    void requireMappedIds;\n' },
+      { file: 'src/keeper/containers.ts', find: '    requireMappedIds(req.user, this.pod.pause.pid, this.pod.name);\n', replace: '    void requireMappedIds;\n' },
       { file: 'src/container/spec.ts', find: '  if (uid > MAX_ID || gid > MAX_ID) throw', replace: '  if (uid < 0 && gid > MAX_ID) throw' },
     ],
     tests: ['test/escapes-user.test.ts'],
@@ -132,13 +132,13 @@ export const MUTATIONS = [
   {
     name: 'forwarder-not-killed',
     why: "the pod's forwarder is not killed when the pause exits",
-    edits: [{ file: 'src/pod/port-server.ts', find: '    if (this.pid > 0) kill(this.pid, SIGKILL);\n    this.release();', replace: '    this.release();' }],
+    edits: [{ file: 'native-shims/keeper/main.c', find: '      if (port.pid > 0)\n        kill(port.pid, SIGKILL);\n', replace: '' }],
     tests: ['test/ports.test.ts', 'test/concurrency.test.ts'],
   },
   {
     name: 'port-server-not-restarted',
     why: 'a forwarder that dies while the pod runs is not started again',
-    edits: [{ file: 'src/pod/port-server.ts', find: '      if (this.closed) return;\n      this.launch()', replace: '      if (this.closed || this.pid > 0) return;\n      this.launch()' }],
+    edits: [{ file: 'native-shims/keeper/main.c', find: '  port.restart_at = now_ms() + (delay < PORT_MAX_DELAY_MS ? delay : PORT_MAX_DELAY_MS);', replace: '  port.restart_at = 0 * delay;' }],
     tests: ['test/forwarder-faults.test.ts'],
     grep: 'started again',
   },
@@ -159,7 +159,7 @@ export const MUTATIONS = [
   {
     name: 'log-utf8-split',
     why: 'a UTF-8 character split across two pipe reads is logged as two U+FFFD',
-    edits: [{ file: 'src/container/logs.ts', find: '      const text = decoder.write(d);', replace: "      const text = d.toString('utf8');" }],
+    edits: [{ file: 'native-shims/keeper/log.c', find: '    size_t tail = incomplete_tail(joined, total);', replace: '    size_t tail = 0 * incomplete_tail(joined, total);' }],
     tests: ['test/logs.test.ts'],
     grep: 'written in two parts',
   },
@@ -172,7 +172,7 @@ export const MUTATIONS = [
   {
     name: 'stop-never-kills',
     why: 'stop never escalates to SIGKILL after the grace period',
-    edits: [{ file: 'src/container/manager.ts', find: '    const killer = setTimeout(() => live.pidfd >= 0 && pidfdSendSignal(live.pidfd, SIGKILL), timeoutSeconds * 1000);', replace: '    const killer = setTimeout(() => {}, timeoutSeconds * 1000);' }],
+    edits: [{ file: 'native-shims/keeper/main.c', find: '      c->kill_at = 0;\n      signal_container(c, SIGKILL);', replace: '      c->kill_at = 0;' }],
     tests: ['test/container-stop.test.ts'],
   },
   {
@@ -185,7 +185,7 @@ export const MUTATIONS = [
   {
     name: 'no-restarting-state',
     why: 'a container in restart backoff keeps showing its old state (Up) instead of restarting',
-    edits: [{ file: 'src/container/manager.ts', find: "    r.state = 'restarting';\n", replace: '' }],
+    edits: [{ file: 'native-shims/keeper/main.c', find: '  c->state = RESTARTING;\n', replace: '' }],
     tests: ['test/container-lifecycle.test.ts'],
     grep: 'restart backoff',
   },
@@ -193,8 +193,9 @@ export const MUTATIONS = [
     name: 'stop-of-exited-refused',
     why: 'stopping a container that is not running fails instead of doing nothing',
     edits: [
-      { file: 'src/container/manager.ts', find: '    if (stopIsNoop(r.state)) return r;\n', replace: '    void stopIsNoop;\n' },
+      { file: 'src/keeper/containers.ts', find: '    if (stopIsNoop(r.state)) return r;\n', replace: '    void stopIsNoop;\n' },
       { file: 'src/container/container.ts', find: "    if (stopIsNoop(r.state) || this.pod.status() !== 'running') return r;\n", replace: '    void stopIsNoop, r;\n' },
+      { file: 'native-shims/keeper/main.c', find: '    if (stop_container(c, timeout)) {\n      send_frame(k->fd, "ok");', replace: '    if (stop_container(c, timeout)) {\n      send_frame(k->fd, "err it is not running");' },
     ],
     tests: ['test/container-lifecycle.test.ts'],
     grep: 'not running',
@@ -209,7 +210,7 @@ export const MUTATIONS = [
   {
     name: 'stop-signal-ignored',
     why: "stop sends SIGTERM whatever the image's StopSignal says",
-    edits: [{ file: 'src/container/manager.ts', find: '(r.stopSignal ?? SIGTERM)', replace: 'SIGTERM' }],
+    edits: [{ file: 'src/keeper/containers.ts', find: '${r.stopSignal ?? SIGTERM}', replace: '${SIGTERM}' }],
     tests: ['test/container-lifecycle.test.ts'],
     grep: 'StopSignal',
   },
@@ -223,7 +224,7 @@ export const MUTATIONS = [
   {
     name: 'logs-never-rotate',
     why: '--log-opt max-size is ignored',
-    edits: [{ file: 'src/container/logs.ts', find: '      if (this.maxSize > 0 && this.size >= this.maxSize) this.rotate();\n', replace: '      if (this.maxSize < 0 && this.size >= this.maxSize) this.rotate();\n' }],
+    edits: [{ file: 'native-shims/keeper/log.c', find: '  if (w->max_size > 0 && w->size >= w->max_size)', replace: '  if (w->max_size < 0 && w->size >= w->max_size)' }],
     tests: ['test/log-files.test.ts'],
     grep: 'rotate at',
   },
@@ -243,8 +244,8 @@ export const MUTATIONS = [
     name: 'pasta-stale-ready',
     why: "a pasta started again passes for ready by its predecessor's pid file (and a failing restart loops for ever)",
     edits: [
-      { file: 'src/net/pasta.ts', find: "    return Number(readFileSync(pidFile, 'utf8').trim()) === pid;", replace: "    return readFileSync(pidFile, 'utf8').trim() !== '' || pid < 0;" },
-      { file: 'src/net/pasta.ts', find: "  rmSync(pidFile, { force: true });", replace: '  void rmSync;' },
+      { file: 'native-shims/keeper/main.c', find: '  return atoi(buf) == port.pid;', replace: '  return atoi(buf) > 0 || port.pid < 0;' },
+      { file: 'native-shims/keeper/main.c', find: '    unlink(path); /* a pasta started again', replace: '    (void)path; /* a pasta started again' },
     ],
     tests: ['test/network-pasta.test.ts'],
     grep: 'cannot be started again',
@@ -262,5 +263,31 @@ export const MUTATIONS = [
     edits: [{ file: 'src/container/log-reader.ts', find: '    if (rotated !== null && rotated !== this.ino && rotated !== current) return', replace: '    if (rotated !== null && rotated < 0) return' }],
     tests: ['test/log-files.test.ts'],
     grep: 'follows across rotations',
+  },
+  {
+    name: 'plan-op-code-drift',
+    why: "an op code in plan.h that the TypeScript encoder does not use",
+    edits: [{ file: 'native-shims/shim/plan.h', find: '  OP_CAPS = 42,', replace: '  OP_CAPS = 46,' }],
+    tests: ['test/plan-abi.test.ts'],
+  },
+  {
+    name: 'plan-strings-short',
+    why: "the shim's parser drops a step's last string",
+    edits: [{ file: 'native-shims/shim/plan.c', find: '  for (uint32_t i = 0; i < h.nstr; i++) {', replace: '  for (uint32_t i = 0; i + 1 < h.nstr; i++) {' }],
+    tests: ['test/plan-abi.test.ts'],
+  },
+  {
+    name: 'keeper-socket-too-deep',
+    why: "a pod directory deeper than a unix socket path allows leaves the keeper without its socket",
+    edits: [{ file: 'native-shims/keeper/main.c', find: '  if (strlen(socket_path) < sizeof addr.sun_path) {', replace: '  if (1) {' }],
+    tests: ['test/state-dir.test.ts'],
+    grep: 'positive control',
+  },
+  {
+    name: 'keeper-outlives-creator',
+    why: 'a creator that dies before the keeper is told the pod is ready leaves a pod nobody owns',
+    edits: [{ file: 'native-shims/keeper/main.c', find: '      kill(pause_pid, SIGKILL); /* the creator died before the pod was made */', replace: '      (void)0; /* the creator died before the pod was made */' }],
+    tests: ['test/faults.test.ts'],
+    grep: 'pod create',
   },
 ];

@@ -107,49 +107,53 @@ export interface SpawnPlan {
 
 export type AnyStep = MiddleStep | AfterStep | ChildStep;
 
-const OP = {
-  setnsFd: 1,
-  setnsPidfd: 2,
-  unshare: 3,
-  run: 10,
-  writeProc: 11,
-  release: 12,
-  execMiddle: 13,
-  waitRelease: 20,
-  setIds: 21,
-  sethostname: 22,
-  loopbackUp: 23,
-  mount: 24,
-  chdir: 25,
-  setsid: 26,
-  setCtty: 27,
-  stdio: 28,
-  keepFd: 29,
-  closeFds: 30,
-  rlimit: 31,
-  noNewPrivs: 32,
-  pdeathsig: 33,
-  umask: 34,
-  mkdir: 35,
-  touch: 36,
-  symlink: 37,
-  pivotRoot: 38,
-  umount: 39,
-  rmdir: 41,
-  exec: 40,
-  capabilities: 42,
-  copyFile: 43,
-  pty: 44,
-  sendMountNamespace: 45,
-} as const;
+/** Each step's code in the encoding, and its name in plan.h (checked against it by test/plan-abi.test.ts). */
+export const PLAN_OPS = {
+  setnsFd: { code: 1, c: 'OP_SETNS_FD' },
+  setnsPidfd: { code: 2, c: 'OP_SETNS_PIDFD' },
+  unshare: { code: 3, c: 'OP_UNSHARE' },
+  run: { code: 10, c: 'OP_RUN' },
+  writeProc: { code: 11, c: 'OP_WRITE_PROC' },
+  release: { code: 12, c: 'OP_RELEASE' },
+  execMiddle: { code: 13, c: 'OP_EXEC_MIDDLE' },
+  waitRelease: { code: 20, c: 'OP_WAIT_RELEASE' },
+  setIds: { code: 21, c: 'OP_SETGID_UID' },
+  sethostname: { code: 22, c: 'OP_SETHOSTNAME' },
+  loopbackUp: { code: 23, c: 'OP_LOOPBACK_UP' },
+  mount: { code: 24, c: 'OP_MOUNT' },
+  chdir: { code: 25, c: 'OP_CHDIR' },
+  setsid: { code: 26, c: 'OP_SETSID' },
+  setCtty: { code: 27, c: 'OP_SET_CTTY' },
+  stdio: { code: 28, c: 'OP_STDIO' },
+  keepFd: { code: 29, c: 'OP_KEEP_FD' },
+  closeFds: { code: 30, c: 'OP_CLOSE_FDS' },
+  rlimit: { code: 31, c: 'OP_RLIMIT' },
+  noNewPrivs: { code: 32, c: 'OP_NO_NEW_PRIVS' },
+  pdeathsig: { code: 33, c: 'OP_PDEATHSIG' },
+  umask: { code: 34, c: 'OP_UMASK' },
+  mkdir: { code: 35, c: 'OP_MKDIR' },
+  touch: { code: 36, c: 'OP_TOUCH' },
+  symlink: { code: 37, c: 'OP_SYMLINK' },
+  pivotRoot: { code: 38, c: 'OP_PIVOT_ROOT' },
+  umount: { code: 39, c: 'OP_UMOUNT' },
+  rmdir: { code: 41, c: 'OP_RMDIR' },
+  exec: { code: 40, c: 'OP_EXEC' },
+  capabilities: { code: 42, c: 'OP_CAPS' },
+  copyFile: { code: 43, c: 'OP_COPY_FILE' },
+  pty: { code: 44, c: 'OP_PTY' },
+  sendMountNamespace: { code: 45, c: 'OP_SEND_MNTNS' },
+} as const satisfies Record<AnyStep['op'], { code: number; c: string }>;
 
-const MAGIC = 0x5842534e;
-const VERSION = 2;
-const STEP_HEADER = 48;
+/** The plan header's magic and version, and the size of a step's header (plan.h). */
+export const PLAN_FORMAT = { magic: 0x5842534e, version: 2, planHeader: 32, stepHeader: 48 } as const;
+const MAGIC = PLAN_FORMAT.magic;
+const VERSION = PLAN_FORMAT.version;
+const STEP_HEADER = PLAN_FORMAT.stepHeader;
 
 const scopeOf = (s: { scope?: PathScope }): number => SCOPE[s.scope ?? 'host'];
 
-function stepFields(s: AnyStep): { args: bigint[]; strings: string[] } {
+/** A step's four numbers and its strings, as the shim reads them. */
+export function stepFields(s: AnyStep): { args: bigint[]; strings: string[] } {
   const n = (...v: (number | bigint)[]) => v.map((x) => BigInt(x));
   switch (s.op) {
     case 'setnsFd':
@@ -226,7 +230,7 @@ function encodeStep(s: AnyStep): Buffer {
   const payload = Buffer.from(strings.map((x) => x + '\0').join(''), 'utf8');
   const size = Math.ceil((STEP_HEADER + payload.length) / 8) * 8;
   const buf = Buffer.alloc(size);
-  buf.writeUInt32LE(OP[s.op], 0);
+  buf.writeUInt32LE(PLAN_OPS[s.op].code, 0);
   buf.writeUInt32LE(size, 4);
   for (let i = 0; i < 4; i++) buf.writeBigInt64LE(BigInt.asIntN(64, args[i] ?? 0n), 8 + i * 8);
   buf.writeUInt32LE(strings.length, 40);
@@ -235,7 +239,7 @@ function encodeStep(s: AnyStep): Buffer {
 }
 
 export function encodePlan(plan: SpawnPlan): Buffer {
-  const header = Buffer.alloc(32);
+  const header = Buffer.alloc(PLAN_FORMAT.planHeader);
   header.writeUInt32LE(MAGIC, 0);
   header.writeUInt32LE(VERSION, 4);
   header.writeBigUInt64LE(BigInt(plan.cloneFlags), 8);
