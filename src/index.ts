@@ -3,7 +3,7 @@ export { createPod, type CreatePodOptions } from './pod/create.js';
 export { Pod, type PodInfo } from './pod/pod.js';
 export type { PodStatus } from './pod/record.js';
 export type { ExecOptions, ExecResult } from './pod/exec.js';
-export { listPods, getPod, inspectPod, type PodInspection, type RootOption } from './api.js';
+export { listPods, getPod, inspectPod, type PodInspection, type RootOption } from './api/pods.js';
 export { NsboxError, SyscallError } from './errors.js';
 export { runChecks, formatCheckReport } from './check/check.js';
 export { Container, type ContainerLogs } from './container/container.js';

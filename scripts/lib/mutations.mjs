@@ -49,14 +49,14 @@ export const MUTATIONS = [
   {
     name: 'exec-view-unlocked',
     why: "as root, the exec's system view is built inside the pod, where ALL capabilities can remount it writable",
-    edits: [{ file: 'src/cli/exec-run.ts', find: "lockedView: record.mapping === 'root'", replace: 'lockedView: false' }],
+    edits: [{ file: 'src/api/exec.ts', find: "lockedView: record.mapping === 'root'", replace: 'lockedView: false' }],
     tests: ['test/exec-view.test.ts'],
     grep: 'every capability',
   },
   {
     name: 'exec-gets-caller-fds',
     why: "exec hands the command the CLI's own stdin/stdout/stderr",
-    edits: [{ file: 'src/cli/exec-run.ts', find: '{ fds: relay!.childFds }', replace: '{ fds: [opts.interactive ? 0 : -1, 1, 2] }' }],
+    edits: [{ file: 'src/api/exec.ts', find: '{ fds: [input ? input.read : -1, out.write, err.write] }', replace: '{ fds: [req.stdin ? 0 : -1, 1, 2] }' }],
     tests: ['test/escapes-exec.test.ts'],
     grep: 'stdio are pipes',
   },
@@ -130,9 +130,12 @@ export const MUTATIONS = [
     grep: 'image import',
   },
   {
-    name: 'forwarder-not-killed',
-    why: "the pod's forwarder is not killed when the pause exits",
-    edits: [{ file: 'native-shims/keeper/main.c', find: '      if (port.pid > 0)\n        kill(port.pid, SIGKILL);\n', replace: '' }],
+    name: 'forwarder-outlives-pod',
+    why: "the pod's forwarder outlives its pod (neither killed with the pause nor by its parent's death)",
+    edits: [
+      { file: 'native-shims/keeper/main.c', find: '      if (port.pid > 0)\n        kill(port.pid, SIGKILL);\n', replace: '' },
+      { file: 'src/net/start-forwarder.ts', find: "    { op: 'pdeathsig', signal: SIGKILL },\n", replace: '' },
+    ],
     tests: ['test/ports.test.ts', 'test/concurrency.test.ts'],
   },
   {
@@ -178,7 +181,7 @@ export const MUTATIONS = [
   {
     name: 'exec-tty-no-resize',
     why: "exec -t does not pass the caller's window size changes on",
-    edits: [{ file: 'src/cli/tty.ts', find: "  process.on('SIGWINCH', resize);", replace: '' }],
+    edits: [{ file: 'src/cli/exec-run.ts', find: "  process.on('SIGWINCH', resize);", replace: '' }],
     tests: ['test/exec-tty.test.ts'],
     grep: 'resize',
   },

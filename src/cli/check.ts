@@ -8,10 +8,9 @@ export function registerCheck(program: Command): void {
     .option('--format <format>', 'table or json', 'table')
     .action(async (opts: { format?: string }) => {
       const format = parseFormat(opts.format);
-      // Loaded on demand: the other verbs should not pay for it.
-      const { formatCheckReport, runChecks } = await import('../check/check.js');
+      const { formatCheckReport, runChecks } = await import('../api/check.js');
       const report = await runChecks();
-      process.stdout.write(format === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatCheckReport(report) + '\n');
+      process.stdout.write(format === 'json' ? JSON.stringify(report, null, 2) + '\n' : (await formatCheckReport(report)) + '\n');
       if (!report.ok) process.exitCode = 1;
     });
 }

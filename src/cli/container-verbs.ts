@@ -10,7 +10,7 @@ export function registerContainerVerbs(program: Command): void {
     .description('run exited containers again, with the same rootfs and command')
     .argument('<container...>', 'POD/NAME')
     .action(async (refs: string[], _opts: unknown, cmd: Command) => {
-      const { getContainer } = await import('../container/lookup.js');
+      const { getContainer } = await import('../api/containers.js');
       await forEachRef(refs, async (ref) => {
         await getContainer(ref, { root: stateRoot(cmd) }).start();
         process.stdout.write(ref + '\n');
@@ -24,7 +24,7 @@ export function registerContainerVerbs(program: Command): void {
     .argument('<container...>', 'POD/NAME')
     .action(async (refs: string[], opts: { time: string }, cmd: Command) => {
       const timeoutSeconds = parseSeconds(opts.time, '-t');
-      const { getContainer } = await import('../container/lookup.js');
+      const { getContainer } = await import('../api/containers.js');
       await forEachRef(refs, async (ref) => {
         await getContainer(ref, { root: stateRoot(cmd) }).stop({ timeoutSeconds });
         process.stdout.write(ref + '\n');
@@ -37,7 +37,7 @@ export function registerContainerVerbs(program: Command): void {
     .option('-s, --signal <signal>', 'signal name or number', 'KILL')
     .argument('<container...>', 'POD/NAME')
     .action(async (refs: string[], opts: { signal: string }, cmd: Command) => {
-      const { getContainer } = await import('../container/lookup.js');
+      const { getContainer } = await import('../api/containers.js');
       await forEachRef(refs, async (ref) => {
         getContainer(ref, { root: stateRoot(cmd) }).kill(opts.signal);
         process.stdout.write(ref + '\n');
@@ -50,7 +50,7 @@ export function registerContainerVerbs(program: Command): void {
     .option('-f, --force', 'stop running containers first')
     .argument('<container...>', 'POD/NAME')
     .action(async (refs: string[], opts: { force?: boolean }, cmd: Command) => {
-      const { getContainer } = await import('../container/lookup.js');
+      const { getContainer } = await import('../api/containers.js');
       await forEachRef(refs, async (ref) => {
         await getContainer(ref, { root: stateRoot(cmd) }).remove({ force: opts.force });
         process.stdout.write(ref + '\n');
@@ -62,7 +62,7 @@ export function registerContainerVerbs(program: Command): void {
     .description('wait for containers to exit and print their exit codes')
     .argument('<container...>', 'POD/NAME')
     .action(async (refs: string[], _opts: unknown, cmd: Command) => {
-      const { getContainer } = await import('../container/lookup.js');
+      const { getContainer } = await import('../api/containers.js');
       await forEachRef(refs, async (ref) => {
         process.stdout.write(`${await getContainer(ref, { root: stateRoot(cmd) }).wait()}\n`);
       });

@@ -1,19 +1,14 @@
-// Prints a container's log; with follow, keeps printing until it has exited
-// and everything it wrote is out (used by `logs -f` and a foreground `run`).
-// Memory stays bounded whatever the log's size: it is read a chunk at a
-// time, and followed by offset (only what was appended is read).
-import type { Container } from '../container/container.js';
-import { LogCursor, tailLog } from '../container/log-reader.js';
-import type { LogEntry } from '../container/logs.js';
+// Prints a container's log (api/logs.ts reads it), straight to fds 1 and 2:
+// a slow reader slows us instead of piling output up in memory. Used by
+// `logs` and a foreground `run`.
 import { writeSync } from 'node:fs';
-import { isAlive } from '../process/proc-stat.js';
+import type { Container } from '../api/containers.js';
+import { streamLogs, type LogEntry } from '../api/logs.js';
 
-const POLL_MS = 25;
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 class ReaderGone extends Error {}
 
-/** Straight to fds 1 and 2: a slow reader slows us instead of piling output up in memory. */
 function print(entries: LogEntry[]): void {
   for (const e of entries) {
     const buf = Buffer.from(e.log);
@@ -31,33 +26,10 @@ function print(entries: LogEntry[]): void {
   }
 }
 
-/** Prints everything up to the current end, a chunk at a time. */
-function drain(cursor: LogCursor): void {
-  for (let batch = cursor.next(); batch.length; batch = cursor.next()) print(batch);
-}
-
 export async function followLogs(c: Container, opts: { follow: boolean; tail?: number }): Promise<void> {
-  const path = c.paths().log;
-  const cursor = new LogCursor(path);
   try {
-    if (opts.tail !== undefined) {
-      print(tailLog(path, opts.tail));
-      cursor.skipToEnd();
-    } else drain(cursor);
-    if (!opts.follow) return;
-    for (;;) {
-      const r = c.record();
-      const done = r.state === 'exited' || (r.process !== null && !isAlive(r.process) && r.state !== 'running' && r.state !== 'restarting') || !isAlive(c.pod.record.pause);
-      drain(cursor);
-      if (done) {
-        drain(cursor);
-        return;
-      }
-      await new Promise((res) => setTimeout(res, POLL_MS));
-    }
+    await streamLogs(c, opts, print);
   } catch (err) {
     if (!(err instanceof ReaderGone)) throw err;
-  } finally {
-    cursor.close();
   }
 }

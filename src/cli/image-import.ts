@@ -8,7 +8,7 @@ export function registerImageImport(image: Command): void {
     .argument('<file>', 'the archive or OCI layout directory')
     .option('--name <name>', 'NAME[:TAG] for the image (default: the names in the archive)')
     .action(async (file: string, opts: { name?: string }, cmd: Command) => {
-      const { importImages } = await import('../image/import.js');
+      const { importImages } = await (await import('../api/images.js')).imageVerbs();
       const tty = process.stderr.isTTY === true;
       let shown = false;
       const clear = () => {

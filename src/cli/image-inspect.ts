@@ -7,7 +7,7 @@ export function registerImageInspect(image: Command): void {
     .description('show images as JSON')
     .argument('<image...>', 'image names (NAME[:TAG]), ids or id prefixes')
     .action(async (refs: string[], _opts: unknown, cmd: Command) => {
-      const { inspectImage } = await import('../image/api.js');
+      const { inspectImage } = await (await import('../api/images.js')).imageVerbs();
       const root = dataRoot(cmd);
       const out = refs.map((ref) => inspectImage(ref, { root }));
       process.stdout.write(JSON.stringify(refs.length === 1 ? out[0] : out, null, 2) + '\n');

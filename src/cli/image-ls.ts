@@ -11,12 +11,10 @@ export function registerImageLs(image: Command): void {
     .option('-q, --quiet', 'print only image ids')
     .action(async (opts: { format?: string; quiet?: boolean }, cmd: Command) => {
       const format = parseFormat(opts.format);
-      const { listImages } = await import('../image/api.js');
+      const { listImages, splitImageName, formatSize } = await (await import('../api/images.js')).imageVerbs();
       const images = listImages({ root: dataRoot(cmd) });
       if (format === 'json') return void process.stdout.write(JSON.stringify(images, null, 2) + '\n');
       if (opts.quiet) return void process.stdout.write(images.map((i) => shortId(i.id) + '\n').join(''));
-      const { splitImageName } = await import('../image/reference.js');
-      const { formatSize } = await import('../image/format.js');
       const rows = images.flatMap((i) => {
         const names = i.names.length ? i.names.map(splitImageName) : [{ repository: '<none>', tag: '<none>' }];
         return names.map((n) => [n.repository, n.tag, shortId(i.id), timeAgo(i.createdAt), formatSize(i.size)]);

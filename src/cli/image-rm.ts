@@ -9,7 +9,7 @@ export function registerImageRm(image: Command): void {
     .option('-f, --force', 'remove an image given by id even when it has several names')
     .argument('<image...>', 'image names (NAME[:TAG]), ids or id prefixes')
     .action(async (refs: string[], opts: { force?: boolean }, cmd: Command) => {
-      const { removeImage } = await import('../image/remove.js');
+      const { removeImage } = await (await import('../api/images.js')).imageVerbs();
       const root = dataRoot(cmd);
       for (const ref of refs) {
         const r = await removeImage(ref, { root, force: opts.force });

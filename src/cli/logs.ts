@@ -13,7 +13,7 @@ export function registerLogs(program: Command): void {
       const tail = opts.tail === undefined || opts.tail === 'all' ? undefined : Number(opts.tail);
       if (tail !== undefined && (!Number.isInteger(tail) || tail < 0))
         throw new NsboxError('INVALID_ARGUMENT', `invalid value for --tail: ${JSON.stringify(opts.tail)}`, 'give a number of lines');
-      const { getContainer } = await import('../container/lookup.js');
+      const { getContainer } = await import('../api/containers.js');
       const { followLogs } = await import('./follow-logs.js');
       await followLogs(getContainer(ref, { root: stateRoot(cmd) }), { follow: !!opts.follow, tail });
     });

@@ -11,7 +11,7 @@ export function registerPodCreate(pod: Command): void {
     .option('-p, --publish <[ip:]hostport:podport[/tcp|/udp]>', 'publish a pod port on the host (repeatable; ranges like 8080-8082:80-82)', collect, [])
     .option('--network <mode>', 'builtin (forward published ports), pasta (outbound access too; Debian passt) or none (loopback only)', 'builtin')
     .action(async (opts: { name?: string; hostname?: string; publish: string[]; network: string }, cmd: Command) => {
-      const { createPod } = await import('../pod/create.js');
+      const { createPod } = await import('../api/create-pod.js');
       const network = opts.network as 'builtin' | 'pasta' | 'none';
       const p = await createPod({ name: opts.name, hostname: opts.hostname, root: stateRoot(cmd), detached: true, ports: opts.publish, network });
       process.stdout.write(p.id + '\n');

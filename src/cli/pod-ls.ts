@@ -12,7 +12,7 @@ export function registerPodLs(pod: Command): void {
     .option('-q, --quiet', 'print only pod ids')
     .action(async (opts: { format?: string; quiet?: boolean }, cmd: Command) => {
       const format = parseFormat(opts.format);
-      const { listPods } = await import('../api.js');
+      const { listPods } = await import('../api/pods.js');
       const pods = listPods({ root: stateRoot(cmd) });
       if (format === 'json') return void process.stdout.write(JSON.stringify(pods, null, 2) + '\n');
       if (opts.quiet) return void process.stdout.write(pods.map((p) => p.id + '\n').join(''));

@@ -13,7 +13,7 @@ export function registerPodRm(pod: Command): void {
     .action(async (refs: string[], opts: { force?: boolean; time: string }, cmd: Command) => {
       const timeoutSeconds = parseSeconds(opts.time, '-t');
       const root = stateRoot(cmd);
-      const { getPod } = await import('../api.js');
+      const { getPod } = await import('../api/pods.js');
       for (const ref of refs) {
         const p = getPod(ref, { root });
         await p.remove({ force: opts.force, timeoutSeconds });

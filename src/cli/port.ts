@@ -7,7 +7,7 @@ export function registerPort(program: Command): void {
     .description("list a pod's published ports")
     .argument('<pod>', 'pod name or id')
     .action(async (ref: string, _opts: unknown, cmd: Command) => {
-      const { inspectPod } = await import('../api.js');
+      const { inspectPod } = await import('../api/pods.js');
       const pod = inspectPod(ref, { root: stateRoot(cmd) });
       for (const p of pod.record.ports ?? []) process.stdout.write(`${p.podPort}/${p.protocol} -> ${p.hostIp}:${p.hostPort}\n`);
     });

@@ -19,9 +19,7 @@ export function registerPs(program: Command): void {
     .option('-q, --quiet', 'print only POD/NAME')
     .action(async (opts: { all?: boolean; pod?: string; format?: string; quiet?: boolean }, cmd: Command) => {
       const format = parseFormat(opts.format);
-      const { listContainerRecords } = await import('../container/lookup.js');
-      const { describeStatus } = await import('../container/record.js');
-      const { formatRestartPolicy } = await import('../container/spec.js');
+      const { describeStatus, formatRestartPolicy, listContainerRecords } = await import('../api/containers.js');
       const records = listContainerRecords(stateRoot(cmd), opts.pod);
       const shown = records.filter((r) => opts.all || r.state !== 'exited');
       // Never the environment: it carries the secrets passed with -e (podman's ps shows none either).

@@ -54,16 +54,10 @@ export function registerRun(program: Command): void {
     .passThroughOptions()
     .action(async (imageRef: string, command: string[], opts: RunCliOptions, cmd: Command) => {
       const { readEnvFiles } = await import('./env-file.js');
-      const { resolveImage, buildRunRequest } = await import('../container/run.js');
-      const { getPod } = await import('../api.js');
-      const { Container } = await import('../container/container.js');
-      const root = stateRoot(cmd);
-      const pod = getPod(opts.pod!, { root });
-      if (pod.status() !== 'running') throw new NsboxError('POD_NOT_RUNNING', `pod ${pod.name} is not running (status ${pod.status()})`, `create it with \`nsbox pod create --name ${pod.name}\` after removing it`);
-      const image = await resolveImage(imageRef, dataRoot(cmd), (line) => process.stderr.write(line + '\n'));
+      const { runContainer } = await import('../api/run.js');
       const argv = command[0] === '--' ? command.slice(1) : command;
       const env = [...readEnvFiles(opts.envFile), ...parseEnvOption(opts.env)];
-      const req = buildRunRequest(image, {
+      const options = {
         name: opts.name,
         command: argv,
         entrypoint: opts.entrypoint !== undefined ? [opts.entrypoint] : undefined,
@@ -76,19 +70,18 @@ export function registerRun(program: Command): void {
         capDrop: opts.capDrop,
         stopSignal: opts.stopSignal,
         ...logOptions(opts.logOpt),
-      });
+      };
       // Foreground: a signal to us (Ctrl-C, kill) is for the container, as with podman run.
       const signals = opts.detach ? null : forwardSignals();
       try {
-        const record = await pod.startContainer(req);
-        const ref = `${pod.name}/${record.name}`;
+        const { record, container: c } = await runContainer({ root: stateRoot(cmd), dataRoot: dataRoot(cmd), pod: opts.pod!, image: imageRef, options, onProgress: (line) => process.stderr.write(line + '\n') });
+        const ref = `${record.podName}/${record.name}`;
         if (!signals) {
           if (record.state === 'exited' && record.error) throw new NsboxError('EXEC_FAILED', record.error);
           return void process.stdout.write(ref + '\n');
         }
         // Foreground: stream the output and exit with the container's code.
         const { followLogs } = await import('./follow-logs.js');
-        const c = new Container(pod, record.name);
         signals.deliverTo(c);
         await followLogs(c, { follow: true });
         process.exitCode = await c.wait();

@@ -1,7 +1,7 @@
 // Finding containers by "POD/NAME" and listing them across pods.
 import { readdirSync } from 'node:fs';
 import { NsboxError } from '../errors.js';
-import { getPod } from '../api.js';
+import { getPod } from '../api/pods.js';
 import { listPodRecords } from '../pod/store.js';
 import { readContainerRecord } from './record-store.js';
 import { Container } from './container.js';

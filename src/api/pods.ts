@@ -1,8 +1,8 @@
-// The library's verbs over the state root. The CLI is a thin layer on these.
-import { Pod, podInfo, type PodInfo } from './pod/pod.js';
-import type { PodRecord } from './pod/record.js';
-import { findPod, listPodRecords } from './pod/store.js';
-import { defaultDataRoot, defaultRuntimeRoot } from './state/paths.js';
+// The pods of a state root: list, get, inspect (the CLI and the library share these).
+import { Pod, podInfo, type PodInfo } from '../pod/pod.js';
+import type { PodRecord } from '../pod/record.js';
+import { findPod, listPodRecords } from '../pod/store.js';
+import { defaultDataRoot, defaultRuntimeRoot } from '../state/paths.js';
 
 export interface RootOption {
   /** State root (default $XDG_RUNTIME_DIR/nsbox, or NSBOX_ROOT). */
