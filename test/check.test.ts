@@ -8,7 +8,9 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatCheckReport, runChecks, type CheckReport, type CheckResult } from '../dist/check/check.js';
+import { formatCheckReport, type CheckReport, type CheckResult } from '../dist/check/check.js';
+import { runChecks } from '../dist/api/check.js';
+import { createPod } from '../dist/index.js';
 import { checkArtifacts, checkForwarder, checkKeeper, checkPause, checkProbe, checkShim, installedArtifacts, loadInstalledShim } from '../dist/check/artifacts.js';
 import { probePod, type PodProbe } from '../dist/check/live-pod.js';
 import { checkContainer, checkPod } from '../dist/check/pod-checks.js';
@@ -459,7 +461,7 @@ function expectedUidMap(): string {
 
 describe('the live pod probe', () => {
   it('creates a real pod with the mapping pods get, execs into it, runs a container on overlayfs, and leaves nothing behind', async () => {
-    const p = await probePod({ program: installedArtifacts.pause });
+    const p = await probePod({ program: installedArtifacts.pause, createPod });
     expect(p.error).toBeUndefined();
     expect(p.ok).toBe(true);
     expect(p.uidMap).toBe(expectedUidMap());
@@ -522,7 +524,7 @@ describe('report formatting', () => {
 
 /** Runs runChecks() in a fresh node inside `wrapper` (real namespaces), returning the report. */
 function reportInside(wrapper: string[], setup = ''): CheckReport {
-  const mod = resolve('dist/check/check.js');
+  const mod = resolve('dist/api/check.js');
   const js = `const { runChecks } = await import(${JSON.stringify(mod)}); console.log(JSON.stringify(await runChecks()));`;
   const script = `${setup}exec "$0" --input-type=module -e '${js}'`;
   const r = spawnSync(wrapper[0]!, [...wrapper.slice(1), 'sh', '-c', script, process.execPath], { encoding: 'utf8', timeout: 30_000 });

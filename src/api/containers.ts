@@ -1,5 +1,24 @@
 // Containers addressed as POD/NAME: lookup, listing, and how `ps` shows them.
-export { getContainer, listContainerRecords, parseContainerRef } from '../container/lookup.js';
+import { NsboxError } from '../errors.js';
+import { Container } from './container.js';
+import { getPod } from './pods.js';
+
+export { listContainerRecords } from '../container/list.js';
 export { describeStatus, type ContainerRecord } from '../container/record.js';
 export { formatRestartPolicy } from '../container/spec.js';
-export type { Container } from '../container/container.js';
+export { Container } from './container.js';
+
+export function parseContainerRef(ref: string): { pod: string; name: string } {
+  const slash = ref.indexOf('/');
+  if (slash <= 0 || slash === ref.length - 1 || ref.indexOf('/', slash + 1) >= 0)
+    throw new NsboxError('INVALID_ARGUMENT', `invalid container reference ${JSON.stringify(ref)}`, 'containers are addressed as POD/NAME');
+  return { pod: ref.slice(0, slash), name: ref.slice(slash + 1) };
+}
+
+export function getContainer(ref: string, opts: { root?: string } = {}): Container {
+  const { pod, name } = parseContainerRef(ref);
+  const c = new Container(getPod(pod, opts), name);
+  c.record(); // throws a clear error when it does not exist
+  return c;
+}
+

@@ -1,2 +1,221 @@
-// `pod create`: a new pod (see pod/create.ts for the flow).
-export { createPod, type CreatePodOptions } from '../pod/create.js';
+// Creating pods. In-process: this process is the pod's parent (library
+// default). Detached: the pod's keeper (native-shims/keeper) is its parent,
+// and the pod outlives its creator.
+import { NsboxError } from '../errors.js';
+import { chooseMapping, mappingWarning } from '../idmap/mapping.js';
+import { closeFd, dupFd, kill } from '../native/ffi.js';
+import { identify, isAlive } from '../process/proc-stat.js';
+import { randomHex } from '../process/random.js';
+import { reaper } from '../native/reaper.js';
+import { withStateLock } from '../state/lock.js';
+import { defaultDataRoot, defaultRuntimeRoot, ensureRuntimeRoot, statePaths } from '../state/paths.js';
+import { removeTreeAsOwner } from '../idmap/remove-tree.js';
+import { CHILD_PID } from '../native/plan.js';
+import { closeHostListeners, openHostListeners, type HostListener } from '../net/listeners.js';
+import { parsePortSpecs, type PortMapping } from '../net/ports.js';
+import { forwarderPlan, startForwarder } from '../net/start-forwarder.js';
+import { pastaPlan, startPasta } from '../net/pasta.js';
+import { initKeeper, keeperControl } from '../keeper/start.js';
+import { keeperListenerFd, keeperSlots } from '../keeper/slots.js';
+import { pastaSupport } from '../net/pasta-support.js';
+import { writeNetworkError } from '../pod/network-error.js';
+import { PortServer } from '../pod/port-server.js';
+import { startPause, type PauseProcess } from '../pod/pause-process.js';
+import { forgetLocalPod, Pod, rememberLocalPod } from './pod.js';
+import { podStatus, type NetworkMode, type PodRecord } from '../pod/record.js';
+import { listPodRecords, removePodState, sweepIncompletePods, validatePodName, writePodRecord } from '../pod/store.js';
+
+export interface CreatePodOptions {
+  /** Unique pod name; generated when omitted. */
+  name?: string;
+  /** Hostname inside the pod (default: the name). */
+  hostname?: string;
+  /** State root (default $XDG_RUNTIME_DIR/nsbox or NSBOX_ROOT). */
+  root?: string;
+  /** Hand the pod to a supervisor process so it outlives this process. */
+  detached?: boolean;
+  /** Called with warnings, e.g. a single-id mapping (default: stderr). */
+  onWarning?: (message: string) => void;
+  /** Published ports: "[IP:]HOSTPORT:PODPORT[/tcp|/udp]" or parsed mappings. */
+  ports?: (string | PortMapping)[];
+  /**
+   * builtin (default: the builtin forwarder for -p, no outbound access),
+   * pasta (Debian passt: outbound access, pasta serves -p; needs a usable
+   * /dev/net/tun) or none (loopback only, no ports).
+   */
+  network?: NetworkMode;
+}
+
+const HOSTNAME_PATTERN = /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/;
+
+export function newPodId(): string {
+  return randomHex(32);
+}
+
+export function generatePodName(): string {
+  return `pod-${randomHex(4)}`;
+}
+
+function validateHostname(h: string): void {
+  if (!HOSTNAME_PATTERN.test(h))
+    throw new NsboxError('INVALID_HOSTNAME', `invalid hostname ${JSON.stringify(h)}`, 'use letters, digits, dots and dashes, at most 63 characters');
+}
+
+/** Removes library pods whose creator is gone (their pause died with it). */
+async function collectAbandoned(root: string): Promise<void> {
+  sweepIncompletePods(root); // we hold the lock: records missing now never come
+  for (const r of listPodRecords(root)) {
+    if (r.autoRemove && podStatus(r) === 'exited') await removeTreeAsOwner(statePaths.podDir(root, r.id));
+  }
+}
+
+function resolveNames(opts: CreatePodOptions): { name: string; hostname: string } {
+  const name = opts.name ?? generatePodName();
+  validatePodName(name);
+  const hostname = opts.hostname ?? name;
+  validateHostname(hostname);
+  return { name, hostname };
+}
+
+/** Creates a pod under the state lock: checks the name, starts the pause, records it. */
+async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detached'): Promise<{ pod: Pod; warnings: string[] }> {
+  const { name, hostname } = resolveNames(opts);
+  const root = ensureRuntimeRoot(opts.root ?? defaultRuntimeRoot());
+  const mapping = chooseMapping();
+  const warnings = [mappingWarning(mapping)].filter((w): w is string => !!w);
+  const id = newPodId();
+  const ports = (opts.ports ?? []).flatMap((p) => (typeof p === 'string' ? parsePortSpecs(p) : [p]));
+  const network = opts.network ?? 'builtin';
+  if (network !== 'builtin' && network !== 'none' && network !== 'pasta')
+    throw new NsboxError('INVALID_NETWORK', `unknown network mode ${JSON.stringify(network)}`, 'use --network builtin, pasta or none');
+  if (network === 'none' && ports.length) throw new NsboxError('INVALID_NETWORK', '--network none publishes no ports', 'drop -p, or use --network builtin');
+  if (network === 'pasta') {
+    const support = pastaSupport();
+    if (!support.ok) throw new NsboxError('PASTA_UNAVAILABLE', `--network pasta: ${support.problem}`, support.fix);
+  }
+  return withStateLock(root, async () => {
+    await collectAbandoned(root);
+    if (listPodRecords(root).some((r) => r.name === name))
+      throw new NsboxError('DUPLICATE_NAME', `a pod named ${name} already exists`, `choose another name or remove it with \`nsbox pod rm -f ${name}\``);
+    // Detached: the shim's middle process becomes the pod's keeper (parent
+    // of the pause, native-shims/keeper), so no Node start sits on the path.
+    // Host ports first: "address already in use" must fail before the pod exists.
+    const listeners = await openHostListeners(ports);
+    if (network === 'pasta') {
+      closeHostListeners(listeners); // only a check: pasta binds them itself
+      return createWithListeners([]);
+    }
+    try {
+      return await createWithListeners(listeners);
+    } finally {
+      closeHostListeners(listeners); // the keeper, or the library pod, holds its own copies
+    }
+  });
+
+  async function createWithListeners(listeners: HostListener[]): Promise<{ pod: Pod; warnings: string[] }> {
+    const podDir = statePaths.podDir(root, id);
+    const control = mode === 'detached' ? keeperControl() : null;
+    let pause: PauseProcess;
+    try {
+      const keeper = control ? { argv: [podDir, String(listeners.length), CHILD_PID], fds: [control.theirs, ...listeners.map((l) => l.fd)] } : undefined;
+      pause = await startPause({ hostname, mapping, keeper });
+    } catch (err) {
+      if (control) closeFd(control.ours);
+      throw err;
+    } finally {
+      if (control) closeFd(control.theirs);
+    }
+    const record: PodRecord = {
+      id,
+      name,
+      hostname,
+      createdAt: new Date().toISOString(),
+      mapping: mapping.kind,
+      pause: { pid: pause.pid, startTime: pause.startTime },
+      supervisor: { ...(pause.supervisor ?? identify(process.pid)!), mode },
+      autoRemove: mode === 'library',
+      ports,
+      network,
+      ...(process.env.NSBOX_ROOTFS === 'copy' ? { rootfs: 'copy' as const } : {}),
+    };
+    try {
+      writePodRecord(root, record);
+    } catch (err) {
+      if (control) closeFd(control.ours);
+      await discardPause(pause);
+      removePodState(root, record.id);
+      throw err;
+    }
+    if (control) {
+      // Ready when the keeper says so: its port server (forwarder or pasta) is up.
+      const slots = keeperSlots(listeners.length);
+      const portServer =
+        network === 'pasta'
+          ? { kind: 'pasta' as const, plan: pastaPlan(pause.pid, ports, podDir, slots.stdout) }
+          : listeners.length
+            ? { kind: 'forward' as const, plan: forwarderPlan(slots.pausePidfd, listeners.map((l, i) => ({ fd: keeperListenerFd(i), mapping: l.mapping }))) }
+            : { kind: 'none' as const };
+      try {
+        await initKeeper(control.ours, { socketPath: statePaths.podSocket(root, id), portServer, podDir });
+      } catch (err) {
+        await discardPause(pause);
+        removePodState(root, record.id);
+        throw err;
+      }
+      return { pod: new Pod(root, record), warnings };
+    }
+    const pod = new Pod(root, record, pause.pidfd);
+    rememberLocalPod(pod);
+    if (listeners.length || network === 'pasta') {
+      // Kept running: started again if it dies; taken down with the pod if it cannot be.
+      const giveUp = (err: unknown) => {
+        writeNetworkError(root, id, err);
+        kill(pause.pid, 9);
+      };
+      // Raw copies of the listeners for the forwarder (this process's own
+      // would be accepted from by its event loop): kept while the pod runs.
+      const held = listeners.map((l) => ({ fd: dupFd(l.fd), mapping: l.mapping }));
+      const release = () => held.forEach((h) => h.fd >= 0 && closeFd(h.fd));
+      const server =
+        network === 'pasta'
+          ? new PortServer(() => startPasta(pause.pid, ports, podDir), giveUp)
+          : new PortServer(() => startForwarder(pause.pidfd, held), giveUp, release);
+      try {
+        if (held.some((h) => h.fd < 0)) throw new NsboxError('PORT_FAILED', 'cannot keep the published ports open: out of file descriptors', 'raise `ulimit -n`');
+        await server.begin();
+        pod.attachPortServer(server);
+      } catch (err) {
+        // No half-made pod: without its forwarder the ports would be dead.
+        // (We hold the state lock here, so not pod.remove.)
+        server.close();
+        forgetLocalPod(pod);
+        kill(pause.pid, 9); // the pod's own exit handler closes the pidfd
+        await reaper.wait(pause.pid);
+        removePodState(root, record.id);
+        throw err;
+      }
+    }
+    return { pod, warnings };
+  }
+}
+
+async function discardPause(pause: PauseProcess): Promise<void> {
+  if (pause.supervisor) {
+    // The keeper takes the pause with it (parent-death signal); its files must be done before ours go.
+    kill(pause.supervisor.pid, 9);
+    for (let i = 0; i < 500 && isAlive(pause.supervisor); i++) await new Promise((r) => setTimeout(r, 2));
+    return;
+  }
+  kill(pause.pid, 9);
+  closeFd(pause.pidfd);
+  await reaper.wait(pause.pid);
+}
+
+/** Creates a pod: supervised by this process, or detached (kept by a supervisor process). */
+export async function createPod(opts: CreatePodOptions = {}): Promise<Pod> {
+  const { pod, warnings } = await createPodLocked(opts, opts.detached ? 'detached' : 'library');
+  pod.dataRoot = opts.root ?? defaultDataRoot();
+  const warn = opts.onWarning ?? ((m: string) => process.stderr.write(`nsbox: warning: ${m}\n`));
+  for (const w of warnings) warn(w);
+  return pod;
+}

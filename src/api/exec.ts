@@ -15,7 +15,7 @@ import { reaper } from '../native/reaper.js';
 import { buildEnv, spawnCommand } from '../pod/exec.js';
 import { closeHostProgram, lookUpHostView, openHostProgram } from '../pod/host-view.js';
 import { execPlan, type CommandStdio } from '../pod/plans.js';
-import { openPausePidfd } from '../pod/pod.js';
+import { openPausePidfd } from '../pod/info.js';
 import { findPod } from '../pod/store.js';
 import { containerExecPlan } from '../container/plans.js';
 
@@ -81,8 +81,8 @@ async function resolveTarget(req: ExecRequest): Promise<Target> {
     };
   }
   // Joining a container: its mount namespace, working directory and environment too.
-  const { Container } = await import('../container/container.js');
-  const { Pod } = await import('../pod/pod.js');
+  const { Container } = await import('./container.js');
+  const { Pod } = await import('./pod.js');
   const c = new Container(new Pod(req.root, record), req.join!);
   const r = c.record();
   const pidfd = c.openPidfd(r, 'exec');

@@ -1,10 +1,12 @@
 // The image verbs (import, ls, inspect, rm), loaded on first use: they bring
 // node-tar and the store, which the other verbs never need.
+import type { RemoveImageOptions, RemoveImageResult } from '../image/remove.js';
+
+export type { RemoveImageOptions, RemoveImageResult } from '../image/remove.js';
 export async function imageVerbs() {
-  const [api, imports, remove, reference, format] = await Promise.all([
+  const [api, imports, reference, format] = await Promise.all([
     import('../image/api.js'),
     import('../image/import.js'),
-    import('../image/remove.js'),
     import('../image/reference.js'),
     import('../image/format.js'),
   ]);
@@ -12,8 +14,20 @@ export async function imageVerbs() {
     listImages: api.listImages,
     inspectImage: api.inspectImage,
     importImages: imports.importImages,
-    removeImage: remove.removeImage,
+    removeImage,
     splitImageName: reference.splitImageName,
     formatSize: format.formatSize,
   };
+}
+
+/**
+ * Removes an image, or one of its names; refused while a container of a
+ * pod under the state root (`stateRoot`, default: `root`, else the runtime
+ * directory) was made from it.
+ */
+export async function removeImage(ref: string, opts: RemoveImageOptions & { stateRoot?: string } = {}): Promise<RemoveImageResult> {
+  const [{ removeImage: remove }, { listContainerRecords }, { defaultRuntimeRoot }] = await Promise.all([import('../image/remove.js'), import('../container/list.js'), import('../state/paths.js')]);
+  const stateRoot = opts.stateRoot ?? opts.root ?? defaultRuntimeRoot();
+  const usedBy = opts.usedBy ?? ((id: string) => listContainerRecords(stateRoot).filter((r) => r.image.id === id).map((r) => `${r.podName}/${r.name}`));
+  return remove(ref, { ...opts, usedBy });
 }

@@ -2,7 +2,7 @@
 // follow, what it writes next until it has exited and everything is out.
 // Memory stays bounded whatever the log's size: it is read a chunk at a
 // time, and followed by offset (only what was appended is read).
-import type { Container } from '../container/container.js';
+import type { Container } from './container.js';
 import { LogCursor, tailLog } from '../container/log-reader.js';
 import type { LogEntry } from '../container/logs.js';
 import { isAlive } from '../process/proc-stat.js';

@@ -1,5 +1,6 @@
 // The pods of a state root: list, get, inspect (the CLI and the library share these).
-import { Pod, podInfo, type PodInfo } from '../pod/pod.js';
+import { podInfo, type PodInfo } from '../pod/info.js';
+import { Pod } from './pod.js';
 import type { PodRecord } from '../pod/record.js';
 import { findPod, listPodRecords } from '../pod/store.js';
 import { defaultDataRoot, defaultRuntimeRoot } from '../state/paths.js';

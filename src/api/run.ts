@@ -2,7 +2,7 @@
 // imported first) in a running pod; resolves once its process runs (or has
 // failed to start: then its record says why).
 import { NsboxError } from '../errors.js';
-import type { Container } from '../container/container.js';
+import type { Container } from './container.js';
 import type { ContainerRecord } from '../container/record.js';
 import type { RunOptions } from '../container/spec.js';
 import { getPod } from './pods.js';
@@ -22,7 +22,7 @@ export interface RunRequestOptions {
 
 export async function runContainer(req: RunRequestOptions): Promise<{ record: ContainerRecord; container: Container }> {
   const { resolveImage, buildRunRequest } = await import('../container/run.js');
-  const { Container } = await import('../container/container.js');
+  const { Container } = await import('./container.js');
   const pod = getPod(req.pod, { root: req.root });
   if (pod.status() !== 'running') throw new NsboxError('POD_NOT_RUNNING', `pod ${pod.name} is not running (status ${pod.status()})`, `create it with \`nsbox pod create --name ${pod.name}\` after removing it`);
   const image = await resolveImage(req.image, req.dataRoot, req.onProgress);

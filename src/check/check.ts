@@ -3,7 +3,7 @@
 // First the installed artifacts, then the machine (sysctls, files, util-linux
 // probes), last the real thing: a pod and a container made by the library.
 import { checkArtifacts, installedArtifacts } from './artifacts.js';
-import { probePod, type PodProbe } from './live-pod.js';
+import { probePod, type PodProbe, type PodProbeOptions } from './live-pod.js';
 import { checkContainer, checkPod, type NotTried } from './pod-checks.js';
 import {
   checkAppArmor,
@@ -33,11 +33,13 @@ export interface CheckReport {
 }
 
 export interface RunChecksOptions {
+  /** The library's createPod, for the live pod check. */
+  createPod: PodProbeOptions['createPod'];
   /** Overrides of the real machine's environment (tests point these at files they wrote). */
   env?: Partial<Omit<CheckEnv, 'files'>> & { files?: Partial<CheckFiles> };
 }
 
-export async function runChecks(opts: RunChecksOptions = {}): Promise<CheckReport> {
+export async function runChecks(opts: RunChecksOptions): Promise<CheckReport> {
   const defaults = defaultCheckEnv(opts.env?.env);
   const env: CheckEnv = { ...defaults, ...opts.env, files: { ...defaults.files, ...opts.env?.files } };
   const native = await checkArtifacts();
@@ -45,7 +47,7 @@ export async function runChecks(opts: RunChecksOptions = {}): Promise<CheckRepor
   const unusable = native.filter((c) => (c.id === 'shim' || c.id === 'pause') && c.status !== 'ok').map((c) => c.title);
   const live: PodProbe | NotTried = unusable.length
     ? { why: `the ${unusable.join(' and ')} must work first`, fix: `see the ${unusable.join(' and ')} check${unusable.length > 1 ? 's' : ''}` }
-    : await probePod({ program: installedArtifacts.pause });
+    : await probePod({ program: installedArtifacts.pause, createPod: opts.createPod });
   // A container's root decides the overlay check, unless the copy was asked for.
   const container = 'why' in live || live.container?.copyForced ? null : (live.container ?? null);
   // One live userns attempt serves both the userns and AppArmor checks.

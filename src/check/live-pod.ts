@@ -41,9 +41,19 @@ export interface PodProbe {
   container?: ContainerProbe;
 }
 
+/** What the probe needs of a library pod (the library's createPod gives one). */
+export interface ProbeablePod {
+  record: { pause: { pid: number } };
+  exec(argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  run(image: string, opts: { name: string; command: string[] }): Promise<{ wait(): Promise<number>; record(): { rootfs: 'overlay' | 'copy'; error: string | null }; logs(): { stdout: string; stderr: string } }>;
+  remove(opts: { force: boolean }): Promise<void>;
+}
+
 export interface PodProbeOptions {
   /** The static program the container runs (`-v` prints its version): the pause. */
   program: string;
+  /** The library's createPod (given by the api layer, which sits above the checks). */
+  createPod: (opts: { root: string; name: string; onWarning: (w: string) => void }) => Promise<ProbeablePod>;
   /** Give up after this long (a hang must not hang `nsbox check`). */
   timeoutMs?: number;
 }
@@ -65,8 +75,7 @@ async function oneFileImage(dir: string, program: string, name: string): Promise
 }
 
 async function probe(opts: PodProbeOptions, root: string, result: PodProbe): Promise<void> {
-  // Loaded when the probe runs: it is most of the library.
-  const { createPod } = await import('../pod/create.js');
+  const createPod = opts.createPod;
   let t = performance.now();
   result.stage = 'create';
   const pod = await createPod({ root, name: 'nsbox-check', onWarning: (w) => result.warnings.push(w) });

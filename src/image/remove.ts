@@ -5,7 +5,7 @@
 import { existsSync, mkdtempSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { NsboxError } from '../errors.js';
-import { defaultDataRoot, defaultRuntimeRoot } from '../state/paths.js';
+import { defaultDataRoot } from '../state/paths.js';
 import { digestHex, imagePaths } from './paths.js';
 import { tryNormalizeImageName } from './reference.js';
 import { findImage, listImageRecords } from './store.js';
@@ -17,10 +17,8 @@ export interface RemoveImageOptions {
   root?: string;
   /** Remove an image that has several names when it is given by id. */
   force?: boolean;
-  /** Containers using the image (any: the removal is refused). */
-  /** Runtime state root whose containers count as users (default: root, else the runtime dir). */
-  stateRoot?: string;
-  usedBy?: string[];
+  /** POD/NAME of the containers using the image (any: the removal is refused); the api layer looks them up. */
+  usedBy?: string[] | ((imageId: string) => string[]);
 }
 
 export interface RemoveImageResult {
@@ -32,18 +30,10 @@ export interface RemoveImageResult {
   layersRemoved: number;
 }
 
-/** POD/NAME of every container, in any pod under the state root, made from the image. */
-async function containersUsing(imageId: string, stateRoot: string): Promise<string[]> {
-  const { listContainerRecords } = await import('../container/lookup.js');
-  return listContainerRecords(stateRoot)
-    .filter((r) => r.image.id === imageId)
-    .map((r) => `${r.podName}/${r.name}`);
-}
-
 export async function removeImage(ref: string, opts: RemoveImageOptions = {}): Promise<RemoveImageResult> {
   const root = resolve(opts.root ?? defaultDataRoot());
   const found = findImage(root, ref); // a clear "no image" before taking the lock
-  const usedBy = opts.usedBy ?? (await containersUsing(found.id, opts.stateRoot ?? opts.root ?? defaultRuntimeRoot()));
+  const usedBy = typeof opts.usedBy === 'function' ? opts.usedBy(found.id) : (opts.usedBy ?? []);
   if (usedBy.length > 0)
     throw new NsboxError('IMAGE_IN_USE', `image ${ref} is used by ${usedBy.length === 1 ? 'container' : 'containers'} ${usedBy.join(', ')}`, 'remove them first (nsbox rm)');
 

@@ -1,97 +1,32 @@
 // A handle on one pod. Local pods are run by this process (library mode);
 // detached ones are reached through their records, pidfds and their
 // keeper's socket.
-import { existsSync, readdirSync } from 'node:fs';
-import { formatPort } from '../net/ports.js';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { NsboxError } from '../errors.js';
-import { closeFd, pidfdOpen, pidfdSendSignal } from '../native/ffi.js';
+import { closeFd, pidfdSendSignal } from '../native/ffi.js';
 import { isAlive } from '../process/proc-stat.js';
 import { reaper } from '../native/reaper.js';
 import type { ExitStatus } from '../core/wait-status.js';
-import { buildEnv, execCaptured, type ExecOptions, type ExecResult } from './exec.js';
-import { execPlan } from './plans.js';
-import { closeHostProgram, lookUpHostView, openHostProgram } from './host-view.js';
-import type { PortServer } from './port-server.js';
-import { readPodFailure } from './network-error.js';
-import { podStatus, type PodRecord, type PodStatus } from './record.js';
-import { listPodRecords, removePodState, writePodRecord } from './store.js';
+import { buildEnv, execCaptured, type ExecOptions, type ExecResult } from '../pod/exec.js';
+import { execPlan } from '../pod/plans.js';
+import { closeHostProgram, lookUpHostView, openHostProgram } from '../pod/host-view.js';
+import type { PortServer } from '../pod/port-server.js';
+import { podStatus, type PodRecord, type PodStatus } from '../pod/record.js';
+import { notRunning, openPausePidfd, podInfo, type PodInfo } from '../pod/info.js';
+
+export { notRunning, openPausePidfd, podInfo, type PodInfo } from '../pod/info.js';
+import { listPodRecords, removePodState, writePodRecord } from '../pod/store.js';
 import { ContainerManager, type RunRequest } from '../container/manager.js';
 import type { ContainerRecord } from '../container/record.js';
 import { removeTreeAsOwner } from '../idmap/remove-tree.js';
 import { defaultDataRoot, statePaths } from '../state/paths.js';
-import type { Container } from '../container/container.js';
+import type { Container } from './container.js';
 import type { RunOptions } from '../container/spec.js';
 import { withStateLock } from '../state/lock.js';
 
 const SIGTERM = 15;
 const SIGKILL = 9;
-
-export interface PodInfo {
-  id: string;
-  name: string;
-  hostname: string;
-  status: PodStatus;
-  createdAt: string;
-  pausePid: number;
-  supervisorPid: number;
-  supervisor: 'library' | 'detached';
-  idMapping: string;
-  /** Containers in the pod (any state), as podman's "# OF CONTAINERS". */
-  containers: number;
-  /** Published ports, as "127.0.0.1:8080->80/tcp". */
-  ports: string[];
-  /** Why it went down on its own (its network or its supervisor failed), when it did. */
-  error?: string;
-}
-
-export function podInfo(r: PodRecord, root?: string): PodInfo {
-  return {
-    id: r.id,
-    name: r.name,
-    hostname: r.hostname,
-    status: podStatus(r),
-    createdAt: r.createdAt,
-    pausePid: r.pause.pid,
-    supervisorPid: r.supervisor.pid,
-    supervisor: r.supervisor.mode,
-    idMapping: r.mapping,
-    containers: root ? countContainers(root, r.id) : 0,
-    ports: (r.ports ?? []).map(formatPort),
-    ...failureOf(r, root),
-  };
-}
-
-function failureOf(r: PodRecord, root: string | undefined): { error?: string } {
-  if (!root || podStatus(r) === 'running') return {};
-  const error = readPodFailure(root, r.id);
-  return error ? { error } : {};
-}
-
-function countContainers(root: string, podId: string): number {
-  try {
-    return readdirSync(join(statePaths.podDir(root, podId), 'containers')).length;
-  } catch {
-    return 0;
-  }
-}
-
-/** Opens a pidfd on the recorded pause, checking it is still that process. */
-export function openPausePidfd(r: PodRecord): number {
-  if (!isAlive(r.pause)) throw notRunning(r);
-  const fd = pidfdOpen(r.pause.pid);
-  if (fd < 0) throw notRunning(r);
-  // The pid could have been recycled between the check and the open.
-  if (!isAlive(r.pause)) {
-    closeFd(fd);
-    throw notRunning(r);
-  }
-  return fd;
-}
-
-export function notRunning(r: PodRecord): NsboxError {
-  return new NsboxError('POD_NOT_RUNNING', `pod ${r.name} is not running (status ${podStatus(r)})`, `remove it with \`nsbox pod rm ${r.name}\` and create it again`);
-}
 
 export class Pod {
   private exitStatus: Promise<ExitStatus> | undefined;
@@ -202,14 +137,14 @@ export class Pod {
    */
   async run(image: string, opts: RunOptions = {}): Promise<Container> {
     const { resolveImage, buildRunRequest } = await import('../container/run.js');
-    const { Container } = await import('../container/container.js');
+    const { Container } = await import('./container.js');
     const record = await this.startContainer(buildRunRequest(await resolveImage(image, this.dataRoot), opts));
     return new Container(this, record.name);
   }
 
   /** A handle on one of this pod's containers. */
   async container(name: string): Promise<Container> {
-    const { Container } = await import('../container/container.js');
+    const { Container } = await import('./container.js');
     const c = new Container(this, name);
     c.record();
     return c;

@@ -4,15 +4,15 @@ import { NsboxError } from '../errors.js';
 import { errnoName } from '../core/errno.js';
 import { closeFd, pidfdOpen, pidfdSendSignal } from '../native/ffi.js';
 import { buildEnv, execCaptured, type ExecOptions, type ExecResult } from '../pod/exec.js';
-import type { Pod } from '../pod/pod.js';
+import type { Pod } from './pod.js';
 import { isAlive } from '../process/proc-stat.js';
 import { parseSignal } from '../core/wait-status.js';
-import { readContainerRecord } from './record-store.js';
-import { containerPaths } from './files.js';
-import { LogCursor, tailLog } from './log-reader.js';
-import type { LogEntry } from './logs.js';
-import { containerExecPlan } from './plans.js';
-import { refuse, type ContainerRecord } from './record.js';
+import { readContainerRecord } from '../container/record-store.js';
+import { containerPaths } from '../container/files.js';
+import { LogCursor, tailLog } from '../container/log-reader.js';
+import type { LogEntry } from '../container/logs.js';
+import { containerExecPlan } from '../container/plans.js';
+import { refuse, type ContainerRecord } from '../container/record.js';
 import { can, reduceContainerState, stopIsNoop, type ContainerState, type ContainerVerb } from '../core/lifecycle.js';
 
 export interface ContainerLogs {
