@@ -1,4 +1,4 @@
-// The state directory holds the pods' records and supervisor sockets: nsbox
+// The state directory holds the pods' records and keeper sockets: nsbox
 // refuses one that another user could read or swap, with a one-line error,
 // and leaves it as it was.
 import { chmodSync, chownSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
 import { nsbox } from './helpers/nsbox.js';
+import { importBusybox } from './helpers/busybox.js';
 
 let base: string;
 
@@ -22,6 +23,25 @@ describe(`the state directory (${testMode})`, () => {
     expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(dir)).toContain('pods');
     expect(nsbox(dir, ['pod', 'rm', '-f', 'ok']).code).toBe(0);
+  });
+
+  it('may be deeper than a unix socket path allows: the keeper is still reached (run, logs, stop go through it)', async () => {
+    const dir = join(base, 'd'.repeat(80));
+    mkdirSync(dir, { mode: 0o700 });
+    // The keeper's socket: DIR/pods/<64 hex>/keeper.sock, past the 107 bytes a socket path may have.
+    expect(Buffer.byteLength(join(dir, 'pods', 'x'.repeat(64), 'keeper.sock'))).toBeGreaterThan(107);
+    await importBusybox(dir);
+    expect(nsbox(dir, ['pod', 'create', '--name', 'deep']).code).toBe(0);
+    try {
+      const run = nsbox(dir, ['run', '-d', '--pod', 'deep', '--name', 'c', 'busybox', 'sh', '-c', 'echo deep; sleep 600']);
+      expect(run.code, run.stderr).toBe(0);
+      const stop = nsbox(dir, ['stop', '-t', '0', 'deep/c']);
+      expect(stop.code, stop.stderr).toBe(0);
+      expect(nsbox(dir, ['logs', 'deep/c']).stdout).toBe('deep\n');
+      expect(JSON.parse(nsbox(dir, ['ps', '-a', '--format', 'json']).stdout)).toMatchObject([{ name: 'c', state: 'exited', exitCode: 137 }]);
+    } finally {
+      expect(nsbox(dir, ['pod', 'rm', '-f', 'deep']).code).toBe(0);
+    }
   });
 
   it('is refused when other users may open it, and left as it was', () => {

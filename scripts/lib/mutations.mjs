@@ -196,7 +196,7 @@ export const MUTATIONS = [
     name: 'stop-of-exited-refused',
     why: 'stopping a container that is not running fails instead of doing nothing',
     edits: [
-      { file: 'src/keeper/containers.ts', find: '    if (stopIsNoop(r.state)) return r;\n', replace: '    void stopIsNoop;\n' },
+      { file: 'src/keeper/containers.ts', find: '    if (stopIsNoop(r.state)) return r;\n', replace: '    void stopIsNoop, r;\n' },
       { file: 'src/container/container.ts', find: "    if (stopIsNoop(r.state) || this.pod.status() !== 'running') return r;\n", replace: '    void stopIsNoop, r;\n' },
       { file: 'native-shims/keeper/main.c', find: '    if (stop_container(c, timeout)) {\n      send_frame(k->fd, "ok");', replace: '    if (stop_container(c, timeout)) {\n      send_frame(k->fd, "err it is not running");' },
     ],
@@ -284,7 +284,7 @@ export const MUTATIONS = [
     why: "a pod directory deeper than a unix socket path allows leaves the keeper without its socket",
     edits: [{ file: 'native-shims/keeper/main.c', find: '  if (strlen(socket_path) < sizeof addr.sun_path) {', replace: '  if (1) {' }],
     tests: ['test/state-dir.test.ts'],
-    grep: 'positive control',
+    grep: 'deeper than a unix socket',
   },
   {
     name: 'keeper-outlives-creator',
