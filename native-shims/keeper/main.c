@@ -271,7 +271,7 @@ static void save(struct container *c) {
     snprintf(error, sizeof error, "\"%s\"", esc);
   }
   snprintf(json, sizeof json,
-           "{\"state\":\"%s\",\"process\":%s,\"startedAt\":%s,\"finishedAt\":%s,\"exitCode\":%s,\"restartCount\":%d,"
+           "{\"schema\":1,\"state\":\"%s\",\"process\":%s,\"startedAt\":%s,\"finishedAt\":%s,\"exitCode\":%s,\"restartCount\":%d,"
            "\"error\":%s}\n",
            state_names[c->state], pid, started, finished, code, c->restart_count, error);
   snprintf(path, sizeof path, "%s/state.json", c->dir);

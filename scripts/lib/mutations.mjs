@@ -280,6 +280,18 @@ export const MUTATIONS = [
     tests: ['test/plan-abi.test.ts'],
   },
   {
+    name: 'name-index-trusted',
+    why: 'a lookup by name believes a name link that points at a pod of another name',
+    edits: [{ file: 'src/pod/store.ts', find: '  return r && r.name === name ? r : null;', replace: '  return r;' }],
+    tests: ['test/store.test.ts'],
+  },
+  {
+    name: 'record-schema-unchecked',
+    why: 'a pod record of another schema version is read as a pod',
+    edits: [{ file: 'src/pod/store.ts', find: '  if (r.schema !== undefined && r.schema !== POD_RECORD_SCHEMA) return null;\n', replace: '' }],
+    tests: ['test/store.test.ts'],
+  },
+  {
     name: 'keeper-socket-too-deep',
     why: "a pod directory deeper than a unix socket path allows leaves the keeper without its socket",
     edits: [{ file: 'native-shims/keeper/main.c', find: '  if (strlen(socket_path) < sizeof addr.sun_path) {', replace: '  if (1) {' }],

@@ -23,7 +23,7 @@ import { PortServer } from '../pod/port-server.js';
 import { startPause, type PauseProcess } from '../pod/pause-process.js';
 import { forgetLocalPod, Pod, rememberLocalPod } from './pod.js';
 import { podStatus, type NetworkMode, type PodRecord } from '../pod/record.js';
-import { listPodRecords, removePodState, sweepIncompletePods, validatePodName, writePodRecord } from '../pod/store.js';
+import { listPodRecords, removePodState, sweepIncompletePods, sweepStaleNames, validatePodName, writePodRecord } from '../pod/store.js';
 
 export interface CreatePodOptions {
   /** Unique pod name; generated when omitted. */
@@ -67,6 +67,7 @@ async function collectAbandoned(root: string): Promise<void> {
   for (const r of listPodRecords(root)) {
     if (r.autoRemove && podStatus(r) === 'exited') await removeTreeAsOwner(statePaths.podDir(root, r.id));
   }
+  sweepStaleNames(root);
 }
 
 function resolveNames(opts: CreatePodOptions): { name: string; hostname: string } {

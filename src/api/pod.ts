@@ -16,7 +16,7 @@ import { podStatus, type PodRecord, type PodStatus } from '../pod/record.js';
 import { notRunning, openPausePidfd, podInfo, type PodInfo } from '../pod/info.js';
 
 export { notRunning, openPausePidfd, podInfo, type PodInfo } from '../pod/info.js';
-import { listPodRecords, removePodState, writePodRecord } from '../pod/store.js';
+import { forgetPodName, listPodRecords, removePodState, writePodRecord } from '../pod/store.js';
 import { ContainerManager, type RunRequest } from '../container/manager.js';
 import type { ContainerRecord } from '../container/record.js';
 import { removeTreeAsOwner } from '../idmap/remove-tree.js';
@@ -116,7 +116,10 @@ export class Pod {
         if (!(err instanceof NsboxError && err.code === 'POD_NOT_RUNNING')) throw err;
       });
     }
-    await withStateLock(this.root, () => removeTreeAsOwner(statePaths.podDir(this.root, this.rec.id)));
+    await withStateLock(this.root, async () => {
+      await removeTreeAsOwner(statePaths.podDir(this.root, this.rec.id));
+      forgetPodName(this.root, this.rec);
+    });
     this.removed = true;
     if (this.localPidfd !== null) forgetLocalPod(this);
   }

@@ -24,19 +24,49 @@ export function specOf(r: ContainerRecord): ContainerSpec {
   return spec;
 }
 
+/** The schema of both files; files without one (older) are read if their shape is right. */
+export const CONTAINER_SCHEMA = 1;
+
+const STATES = new Set(['created', 'running', 'restarting', 'stopping', 'exited']);
+
+function validSpec(x: unknown): ContainerSpec | null {
+  if (!x || typeof x !== 'object') return null;
+  const s = x as Partial<ContainerSpec> & { schema?: unknown };
+  if (s.schema !== undefined && s.schema !== CONTAINER_SCHEMA) return null;
+  if (typeof s.id !== 'string' || typeof s.name !== 'string' || typeof s.podId !== 'string' || !Array.isArray(s.argv) || !Array.isArray(s.env)) return null;
+  if (!s.user || !Number.isInteger(s.user.uid) || !Number.isInteger(s.user.gid) || !s.image || !Array.isArray(s.image.layers) || !s.restart) return null;
+  return s as ContainerSpec;
+}
+
+function validStatus(x: unknown): ContainerStatus | null {
+  if (!x || typeof x !== 'object') return null;
+  const s = x as Partial<ContainerStatus> & { schema?: unknown };
+  if (s.schema !== undefined && s.schema !== CONTAINER_SCHEMA) return null;
+  if (typeof s.state !== 'string' || !STATES.has(s.state)) return null;
+  const p = s.process;
+  if (p !== null && (!p || !Number.isInteger(p.pid) || typeof p.startTime !== 'string')) return null;
+  if (!Number.isInteger(s.restartCount) || (s.exitCode !== null && !Number.isInteger(s.exitCode))) return null;
+  const { state, process, startedAt, finishedAt, exitCode, restartCount, error } = s as ContainerStatus;
+  return { state, process, startedAt: startedAt ?? null, finishedAt: finishedAt ?? null, exitCode, restartCount, error: error ?? null };
+}
+
+/** Both files merged; a spec that is not one counts as missing, a status that is not one as "created". */
 export function readContainerRecord(paths: Pick<ContainerPaths, 'record' | 'status'>): ContainerRecord | null {
-  const spec = readJson<ContainerSpec & Partial<ContainerStatus>>(paths.record);
-  if (!spec || typeof spec.name !== 'string') return null;
-  const status = readJson<ContainerStatus>(paths.status);
-  return { ...spec, ...CREATED, ...(status && typeof status.state === 'string' ? status : {}) } as ContainerRecord;
+  const raw = readJson<ContainerSpec & Partial<ContainerStatus>>(paths.record);
+  const spec = validSpec(raw);
+  if (!spec) return null;
+  // Records of before the split kept their status in container.json.
+  const status = validStatus(readJson(paths.status)) ?? validStatus(raw) ?? CREATED;
+  const { schema: _schema, ...rest } = spec as ContainerSpec & { schema?: number };
+  return { ...rest, ...statusOf({ ...CREATED, ...status } as ContainerRecord) } as ContainerRecord;
 }
 
 export function writeContainerSpec(paths: Pick<ContainerPaths, 'record'>, spec: ContainerSpec): void {
-  writeJsonAtomic(paths.record, spec);
+  writeJsonAtomic(paths.record, { schema: CONTAINER_SCHEMA, ...spec });
 }
 
 export function writeContainerStatus(paths: Pick<ContainerPaths, 'status'>, status: ContainerStatus): void {
-  writeJsonAtomic(paths.status, status);
+  writeJsonAtomic(paths.status, { schema: CONTAINER_SCHEMA, ...status });
 }
 
 /** The record of a container about to be started for the first time. */

@@ -43,4 +43,6 @@ export const statePaths = {
   podDir: (root: string, id: string) => join(root, 'pods', id),
   podRecord: (root: string, id: string) => join(root, 'pods', id, 'pod.json'),
   podSocket: (root: string, id: string) => join(root, 'pods', id, 'keeper.sock'),
+  /** names/NAME: a symlink to the pod's id, so a lookup by name reads one record, not all. */
+  podName: (root: string, name: string) => join(root, 'names', name),
 };
