@@ -15,3 +15,10 @@ export { importImage, importImages, type ImportOptions, type ImportProgress, typ
 export { listImages, inspectImage, type ImageInspection, type ImageRootOption } from './image/api.js';
 export { removeImage, type RemoveImageOptions, type RemoveImageResult } from './api/images.js';
 export { findImage, layerDirs, materializeRootfs, type ImageRecord, type ImageConfig } from './image/store.js';
+// The verbs the CLI is made of, for programs that want exactly what it does.
+export { openExec, ExecFailure, type ExecRequest, type ExecSession, type ExecTerminal } from './api/exec.js';
+export { streamLogs, type LogEntry, type LogOptions } from './api/logs.js';
+export { runContainer, type RunRequestOptions } from './api/run.js';
+export { imageVerbs } from './api/images.js';
+export { defaultDataRoot, defaultRuntimeRoot } from './api/roots.js';
+export { formatRestartPolicy, describeStatus, parseContainerRef } from './api/containers.js';
