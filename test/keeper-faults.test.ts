@@ -3,7 +3,9 @@
 // pause. Killed with -9 in the middle of a request (run, start, stop), the
 // CLI call fails at once with a reason instead of waiting, nothing is left
 // half-running, and `pod rm -f` cleans up.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { holdNewSupervisor, releaseSupervisor, supervisorsOf } from './helpers/supervisor-hold.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerPaths } from '../dist/container/files.js';
 import { importBusybox } from './helpers/busybox.js';
@@ -145,5 +147,34 @@ describe(`keeper faults (${testMode})`, () => {
     }
     expect(containers('mid-start')).toMatchObject([{ name: 'once', state: 'exited', exitCode: 0 }]);
     await podIsGoneAndRemovable('mid-start', p);
+  });
+
+  it('a keeper that fails before the pod is ready: pod create says its reason in one line, and nothing is left', async () => {
+    /** Creates a pod with its keeper held still at birth; `meanwhile` may change its directory before it goes on. */
+    const createHeld = async (name: string, meanwhile: (podDir: string) => void) => {
+      const others = supervisorsOf(root);
+      const create = startCli(root, ['pod', 'create', '--name', name]);
+      const keeper = await holdNewSupervisor(root, others);
+      const podDir = readFileSync(`/proc/${keeper}/cmdline`, 'utf8').split('\0')[1]!;
+      try {
+        await waitFor(() => existsSync(join(podDir, 'pod.json')), 10_000, 'the creator to write the record');
+        meanwhile(podDir);
+      } finally {
+        releaseSupervisor(keeper);
+      }
+      return { code: await create.exited, stderr: create.stderr(), keeper };
+    };
+    // The control: held and let go, the keeper makes the pod.
+    const ok = await createHeld('held', () => {});
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(nsbox(root, ['pod', 'rm', '-f', 'held']).code).toBe(0);
+    // A directory where its socket goes: it cannot listen, says so, and takes the pod down.
+    const failed = await createHeld('nosock', (podDir) => mkdirSync(join(podDir, 'keeper.sock')));
+    expect(failed.code).toBe(125);
+    expect(failed.stderr.trim().split('\n')).toHaveLength(1);
+    expect(failed.stderr).toMatch(/the pod's keeper failed: cannot listen on the pod's socket \(EADDRINUSE\)/);
+    await waitFor(() => !running(failed.keeper), 5000, 'the keeper to exit');
+    expect(nsbox(root, ['pod', 'ls', '-q']).stdout).toBe('');
+    expect(podDirs(root)).toEqual([]);
   });
 });

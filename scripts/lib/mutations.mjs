@@ -292,6 +292,13 @@ export const MUTATIONS = [
     tests: ['test/store.test.ts'],
   },
   {
+    name: 'keeper-failure-unsaid',
+    why: "a keeper that fails before the pod is ready is reported without its reason",
+    edits: [{ file: 'native-shims/keeper/main.c', find: '  write_file_atomic(path, json);\n  kill(pause_pid, SIGKILL);\n  _exit(1);', replace: '  (void)json;\n  kill(pause_pid, SIGKILL);\n  _exit(1);' }],
+    tests: ['test/keeper-faults.test.ts'],
+    grep: 'fails before the pod is ready',
+  },
+  {
     name: 'keeper-socket-too-deep',
     why: "a pod directory deeper than a unix socket path allows leaves the keeper without its socket",
     edits: [{ file: 'native-shims/keeper/main.c', find: '  if (strlen(socket_path) < sizeof addr.sun_path) {', replace: '  if (1) {' }],

@@ -9,6 +9,8 @@ import { errnoName } from '../core/errno.js';
 import { encodePlan, type SpawnPlan } from '../native/plan.js';
 import { spawnFailure } from '../native/spawn.js';
 import { lastLogLine, pastaError, pastaFiles } from '../net/pasta.js';
+import { join } from 'node:path';
+import { readJson } from '../state/atomic.js';
 import { frame, FrameReader } from './frames.js';
 
 const READY_TIMEOUT_MS = 20_000;
@@ -40,6 +42,12 @@ function failureOf(answer: string, init: KeeperInit): Error {
   return new NsboxError('KEEPER_FAILED', `the pod's keeper could not bring the pod up: ${answer.replace(/^err /, '')}`, 'run `nsbox check`');
 }
 
+/** The keeper left before it was ready: its own reason, when it wrote one (supervisor-error.json). */
+function keeperGone(podDir: string): NsboxError {
+  const said = readJson<{ message?: string }>(join(podDir, 'supervisor-error.json'))?.message;
+  return new NsboxError('KEEPER_FAILED', said ?? "the pod's keeper exited before the pod was ready", 'run `nsbox check`');
+}
+
 /** Sends `init` and resolves once the keeper says the pod is ready; our end of the socket is closed either way. */
 export async function initKeeper(ours: number, init: KeeperInit): Promise<void> {
   const { Socket } = await import('node:net');
@@ -55,7 +63,7 @@ export async function initKeeper(ours: number, init: KeeperInit): Promise<void> 
         if (a !== null) (clearTimeout(timer), resolve(a));
       });
       sock.on('error', () => {});
-      sock.on('close', () => (clearTimeout(timer), reject(new NsboxError('KEEPER_FAILED', "the pod's keeper exited before the pod was ready", 'run `nsbox check`'))));
+      sock.on('close', () => (clearTimeout(timer), reject(keeperGone(init.podDir))));
       sock.write(frame(`init ${init.socketPath} ${kind}`, plan ?? Buffer.alloc(0)));
     });
     if (answer !== 'ready') throw failureOf(answer, init);

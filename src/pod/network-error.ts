@@ -1,6 +1,6 @@
 // Why a pod went down without being asked to: its network could not be
-// brought up or kept up (pasta, the forwarder), or its supervisor failed.
-// The supervisor leaves the reason in the pod's directory before it takes
+// brought up or kept up (pasta, the forwarder), or its keeper failed.
+// The keeper leaves the reason in the pod's directory before it takes
 // the pod down, so that the `pod create` waiting for it, `pod ls` and
 // `pod inspect` can report it.
 import { join } from 'node:path';
@@ -25,13 +25,7 @@ export function readNetworkError(root: string, id: string): NsboxError | null {
   return new NsboxError(e.code, e.message, e.hint);
 }
 
-/** The supervisor's own failure (an exception it did not expect), recorded before it exits. */
-export function writeSupervisorError(root: string, id: string, err: unknown): void {
-  const e = err as { code?: string; message?: string; stack?: string };
-  writeJsonAtomic(supervisorFile(root, id), { code: e.code ?? 'SUPERVISOR_FAILED', message: `the pod's supervisor failed: ${e.message ?? String(err)}`, stack: e.stack });
-}
-
-/** Why the pod went down on its own, if it did: its network, or its supervisor. */
+/** Why the pod went down on its own, if it did: its network, or its keeper (supervisor-error.json). */
 export function readPodFailure(root: string, id: string): string | null {
   const net = readNetworkError(root, id);
   if (net) return net.message;
