@@ -56,7 +56,7 @@ export const MUTATIONS = [
   {
     name: 'exec-gets-caller-fds',
     why: "exec hands the command the CLI's own stdin/stdout/stderr",
-    edits: [{ file: 'src/api/exec.ts', find: '{ fds: [input ? input.read : -1, out.write, err.write] }', replace: '{ fds: [req.stdin ? 0 : -1, 1, 2] }' }],
+    edits: [{ file: 'src/api/exec.ts', find: '{ fds: [input ? input.read : -1, out.write, err.write] }', replace: '{ fds: [input ? 0 : -1, out ? 1 : -1, err ? 2 : -1] }' }],
     tests: ['test/escapes-exec.test.ts'],
     grep: 'stdio are pipes',
   },
