@@ -134,7 +134,7 @@ export const MUTATIONS = [
     why: "the pod's forwarder outlives its pod (neither killed with the pause nor by its parent's death)",
     edits: [
       { file: 'native-shims/keeper/main.c', find: '      if (port.pid > 0)\n        kill(port.pid, SIGKILL);\n', replace: '' },
-      { file: 'src/net/start-forwarder.ts', find: "    { op: 'pdeathsig', signal: SIGKILL },\n", replace: '' },
+      { file: 'src/net/start-forwarder.ts', find: "    { op: 'pdeathsig', signal: SIGKILL },\n", replace: "    { op: 'pdeathsig', signal: SIGKILL * 0 },\n" },
     ],
     tests: ['test/ports.test.ts', 'test/concurrency.test.ts'],
   },
@@ -197,7 +197,7 @@ export const MUTATIONS = [
     why: 'stopping a container that is not running fails instead of doing nothing',
     edits: [
       { file: 'src/keeper/containers.ts', find: '    if (stopIsNoop(r.state)) return r;\n', replace: '    void stopIsNoop, r;\n' },
-      { file: 'src/container/container.ts', find: "    if (stopIsNoop(r.state) || this.pod.status() !== 'running') return r;\n", replace: '    void stopIsNoop, r;\n' },
+      { file: 'src/api/container.ts', find: "    if (stopIsNoop(r.state) || this.pod.status() !== 'running') return r;\n", replace: '    void stopIsNoop, r;\n' },
       { file: 'native-shims/keeper/main.c', find: '    if (stop_container(c, timeout)) {\n      send_frame(k->fd, "ok");', replace: '    if (stop_container(c, timeout)) {\n      send_frame(k->fd, "err it is not running");' },
     ],
     tests: ['test/container-lifecycle.test.ts'],
@@ -256,7 +256,7 @@ export const MUTATIONS = [
   {
     name: 'pod-failure-hidden',
     why: 'pod ls and inspect do not say why a pod went down on its own',
-    edits: [{ file: 'src/pod/pod.ts', find: '  if (!root || podStatus(r) === \'running\') return {};', replace: '  if (!root || podStatus(r).length > 0) return {};' }],
+    edits: [{ file: 'src/pod/info.ts', find: '  if (!root || podStatus(r) === \'running\') return {};', replace: '  if (!root || podStatus(r).length > 0) return {};' }],
     tests: ['test/network-pasta.test.ts'],
     grep: 'cannot be started again',
   },
