@@ -1,7 +1,7 @@
-// The container state machine (src/core/lifecycle.ts), tested from source:
+// The container and pod state machines (src/core/lifecycle.ts), tested from source:
 // pure, no build and no processes needed.
 import { describe, expect, it } from 'vitest';
-import { can, describeState, reduceContainerState, refusal, stopIsNoop, type ContainerState } from '../src/core/lifecycle.js';
+import { can, canPod, describeState, podRefusal, reduceContainerState, reducePodState, refusal, stopIsNoop, type ContainerState } from '../src/core/lifecycle.js';
 
 const alive = { processAlive: true, podRunning: true };
 
@@ -41,5 +41,26 @@ describe('container lifecycle', () => {
     expect(describeState('exited', 3)).toBe('Exited (3)');
     expect(describeState('restarting', 1)).toBe('Restarting (1)');
     expect(describeState('created', null)).toBe('Created');
+  });
+});
+
+describe('pod lifecycle', () => {
+  it('reads the state from what is alive: the pause, then its keeper', () => {
+    expect(reducePodState({ pauseAlive: true, keeperAlive: true })).toBe('running');
+    expect(reducePodState({ pauseAlive: true, keeperAlive: false })).toBe('degraded');
+    expect(reducePodState({ pauseAlive: false, keeperAlive: true })).toBe('exited');
+  });
+
+  it('allows each verb only where it can work, and refuses naming the state and the fix', () => {
+    expect(canPod('run', 'running')).toBe(true);
+    expect(canPod('run', 'degraded')).toBe(false);
+    expect(canPod('exec', 'degraded')).toBe(true); // the pause's namespaces are still there
+    expect(canPod('remove', 'exited')).toBe(true);
+    expect(canPod('remove', 'running')).toBe(false);
+    expect(canPod('stop', 'exited')).toBe(false);
+    expect(podRefusal('run', 'running', 'web')).toBeNull();
+    expect(podRefusal('run', 'degraded', 'web')).toEqual({ code: 'POD_NOT_RUNNING', message: 'pod web is not running (status degraded)', hint: 'remove it with `nsbox pod rm web` and create it again' });
+    expect(podRefusal('remove', 'running', 'web')).toEqual({ code: 'POD_RUNNING', message: 'pod web is running', hint: 'stop it first or use `nsbox pod rm -f web`' });
+    expect(podRefusal('stop', 'exited', 'web')).toEqual({ code: 'POD_NOT_RUNNING', message: 'pod web is already stopped', hint: 'remove it with `nsbox pod rm web`' });
   });
 });

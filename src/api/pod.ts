@@ -13,7 +13,8 @@ import { execPlan } from '../pod/plans.js';
 import { closeHostProgram, lookUpHostView, openHostProgram } from '../pod/host-view.js';
 import type { PortServer } from '../pod/port-server.js';
 import { podStatus, type PodRecord, type PodStatus } from '../pod/record.js';
-import { notRunning, openPausePidfd, podInfo, type PodInfo } from '../pod/info.js';
+import { notRunning, openPausePidfd, podInfo, refusePod, type PodInfo } from '../pod/info.js';
+import { canPod } from '../core/lifecycle.js';
 
 export { notRunning, openPausePidfd, podInfo, type PodInfo } from '../pod/info.js';
 import { forgetPodName, listPodRecords, removePodState, writePodRecord } from '../pod/store.js';
@@ -92,7 +93,7 @@ export class Pod {
     const timeout = opts.timeoutSeconds ?? 10;
     if (this.localPidfd !== null) return this.stopLocal(timeout);
     const status = podStatus(this.rec);
-    if (status === 'exited') throw new NsboxError('POD_NOT_RUNNING', `pod ${this.rec.name} is already stopped`, `remove it with \`nsbox pod rm ${this.rec.name}\``);
+    if (!canPod('stop', status)) throw refusePod('stop', this.rec, status);
     if (status === 'running' && this.rec.supervisor.mode === 'detached') {
       try {
         const { requestKeeper } = await import('../keeper/client.js');
@@ -110,8 +111,9 @@ export class Pod {
   /** Removes the pod's state; with force, stops it first. */
   async remove(opts: { force?: boolean; timeoutSeconds?: number } = {}): Promise<void> {
     if (this.removed) return;
-    if (podStatus(this.rec) !== 'exited') {
-      if (!opts.force) throw new NsboxError('POD_RUNNING', `pod ${this.rec.name} is running`, `stop it first or use \`nsbox pod rm -f ${this.rec.name}\``);
+    const state = podStatus(this.rec);
+    if (!canPod('remove', state)) {
+      if (!opts.force) throw refusePod('remove', this.rec, state);
       await this.stop({ timeoutSeconds: opts.timeoutSeconds ?? 0 }).catch((err: unknown) => {
         if (!(err instanceof NsboxError && err.code === 'POD_NOT_RUNNING')) throw err;
       });
@@ -155,14 +157,14 @@ export class Pod {
 
   /** Starts a container (resolved request) in this pod. */
   async startContainer(req: RunRequest): Promise<ContainerRecord> {
-    if (this.pauseExited || podStatus(this.rec) === 'exited') throw notRunning(this.rec);
+    if (this.pauseExited || !canPod('run', podStatus(this.rec))) throw notRunning(this.rec);
     if (this.localPidfd !== null) return this.containerManager().run(req);
     return (await this.keeper()).run(req);
   }
 
   /** Runs an exited container of this pod again. */
   async restartExited(name: string): Promise<ContainerRecord> {
-    if (this.pauseExited || podStatus(this.rec) === 'exited') throw notRunning(this.rec);
+    if (this.pauseExited || !canPod('run', podStatus(this.rec))) throw notRunning(this.rec);
     if (this.localPidfd !== null) return this.containerManager().startAgain(name);
     return (await this.keeper()).startAgain(name);
   }
@@ -220,7 +222,7 @@ export class Pod {
       await this.exitStatus;
       await this.portServerGone();
       if (this.rec.stoppedAt) return;
-      throw new NsboxError('POD_NOT_RUNNING', `pod ${this.rec.name} is already stopped`, `remove it with \`nsbox pod rm ${this.rec.name}\``);
+      throw refusePod('stop', this.rec, 'exited');
     }
     pidfdSendSignal(this.localPidfd!, SIGTERM);
     const killer = setTimeout(() => pidfdSendSignal(this.localPidfd!, SIGKILL), timeout * 1000);

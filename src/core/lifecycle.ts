@@ -74,3 +74,40 @@ export function describeState(state: ContainerState, exitCode: number | null): s
       return state[0]!.toUpperCase() + state.slice(1);
   }
 }
+
+// ---- pods
+
+/** running: pause and keeper alive; degraded: the pause lives, nobody keeps it; exited: the pause is gone. */
+export type PodState = 'running' | 'degraded' | 'exited';
+
+export type PodVerb = 'exec' | 'run' | 'stop' | 'remove';
+
+export interface PodLiveness {
+  pauseAlive: boolean;
+  /** Its keeper (or, for a library pod, its creating process) is alive. */
+  keeperAlive: boolean;
+}
+
+export function reducePodState(facts: PodLiveness): PodState {
+  if (!facts.pauseAlive) return 'exited';
+  return facts.keeperAlive ? 'running' : 'degraded';
+}
+
+const POD_ALLOWED: Record<PodVerb, readonly PodState[]> = {
+  exec: ['running', 'degraded'],
+  run: ['running'],
+  stop: ['running', 'degraded'],
+  remove: ['exited'],
+};
+
+export function canPod(verb: PodVerb, state: PodState): boolean {
+  return POD_ALLOWED[verb].includes(state);
+}
+
+/** Why `verb` is refused for pod `name` in `state`, naming the state, with what to do; null when allowed. */
+export function podRefusal(verb: PodVerb, state: PodState, name: string): { code: string; message: string; hint: string } | null {
+  if (canPod(verb, state)) return null;
+  if (verb === 'remove') return { code: 'POD_RUNNING', message: `pod ${name} is running`, hint: `stop it first or use \`nsbox pod rm -f ${name}\`` };
+  if (verb === 'stop') return { code: 'POD_NOT_RUNNING', message: `pod ${name} is already stopped`, hint: `remove it with \`nsbox pod rm ${name}\`` };
+  return { code: 'POD_NOT_RUNNING', message: `pod ${name} is not running (status ${state})`, hint: `remove it with \`nsbox pod rm ${name}\` and create it again` };
+}

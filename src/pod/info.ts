@@ -9,6 +9,7 @@ import { isAlive } from '../process/proc-stat.js';
 import { statePaths } from '../state/paths.js';
 import { readPodFailure } from './network-error.js';
 import { podStatus, type PodRecord, type PodStatus } from './record.js';
+import { podRefusal, type PodState, type PodVerb } from '../core/lifecycle.js';
 
 export interface PodInfo {
   id: string;
@@ -73,6 +74,12 @@ export function openPausePidfd(r: PodRecord): number {
 }
 
 export function notRunning(r: PodRecord): NsboxError {
-  return new NsboxError('POD_NOT_RUNNING', `pod ${r.name} is not running (status ${podStatus(r)})`, `remove it with \`nsbox pod rm ${r.name}\` and create it again`);
+  return refusePod('run', r, podStatus(r) === 'running' ? 'exited' : podStatus(r));
+}
+
+/** The one-line refusal of `verb` for the pod in `state` (core/lifecycle.ts decides). */
+export function refusePod(verb: PodVerb, r: PodRecord, state: PodState = podStatus(r)): NsboxError {
+  const why = podRefusal(verb, state, r.name) ?? { code: 'POD_STATE', message: `cannot ${verb} pod ${r.name}`, hint: '' };
+  return new NsboxError(why.code, why.message, why.hint || undefined);
 }
 

@@ -3,6 +3,7 @@
 import type { IdMapping } from '../idmap/mapping.js';
 import type { PortMapping } from '../net/ports.js';
 import { isAlive, type ProcIdentity } from '../process/proc-stat.js';
+import { reducePodState, type PodState } from '../core/lifecycle.js';
 
 export interface PodRecord {
   id: string;
@@ -29,15 +30,14 @@ export interface PodRecord {
 
 export type NetworkMode = 'builtin' | 'pasta' | 'none';
 
-export type PodStatus = 'running' | 'degraded' | 'exited';
+export type PodStatus = PodState;
 
 /**
  * running: pause and supervisor alive; degraded: the pause lives but nobody
  * supervises it; exited: the pause is gone.
  */
 export function podStatus(r: PodRecord): PodStatus {
-  if (!isAlive(r.pause)) return 'exited';
-  return isAlive(r.supervisor) ? 'running' : 'degraded';
+  return reducePodState({ pauseAlive: isAlive(r.pause), keeperAlive: isAlive(r.supervisor) });
 }
 
 /** Podman's rule for names. */
