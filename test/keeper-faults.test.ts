@@ -3,7 +3,8 @@
 // pause. Killed with -9 in the middle of a request (run, start, stop), the
 // CLI call fails at once with a reason instead of waiting, nothing is left
 // half-running, and `pod rm -f` cleans up.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { holdNewSupervisor, releaseSupervisor, supervisorsOf } from './helpers/supervisor-hold.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -169,12 +170,59 @@ describe(`keeper faults (${testMode})`, () => {
     expect(ok.code, ok.stderr).toBe(0);
     expect(nsbox(root, ['pod', 'rm', '-f', 'held']).code).toBe(0);
     // A directory where its socket goes: it cannot listen, says so, and takes the pod down.
-    const failed = await createHeld('nosock', (podDir) => mkdirSync(join(podDir, 'keeper.sock')));
+    // Held too late (it was listening already), the directory cannot be made: only that may make us try again.
+    let failed: Awaited<ReturnType<typeof createHeld>>;
+    for (let attempt = 1; ; attempt++) {
+      let planted = false;
+      failed = await createHeld(`nosock-${attempt}`, (podDir) => {
+        try {
+          mkdirSync(join(podDir, 'keeper.sock'));
+          planted = true;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
+      });
+      if (planted) break;
+      expect(failed.code, failed.stderr).toBe(0);
+      expect(nsbox(root, ['pod', 'rm', '-f', `nosock-${attempt}`]).code).toBe(0);
+      expect(attempt, 'the keeper was never held before it listened').toBeLessThan(5);
+    }
     expect(failed.code).toBe(125);
     expect(failed.stderr.trim().split('\n')).toHaveLength(1);
     expect(failed.stderr).toMatch(/the pod's keeper failed: cannot listen on the pod's socket \(EADDRINUSE\)/);
     await waitFor(() => !running(failed.keeper), 5000, 'the keeper to exit');
     expect(nsbox(root, ['pod', 'ls', '-q']).stdout).toBe('');
     expect(podDirs(root)).toEqual([]);
+  });
+
+  it('speaks one versioned protocol, bounds what it reads, and survives clients that break it', async () => {
+    expect(nsbox(root, ['pod', 'create', '--name', 'proto']).code).toBe(0);
+    // Through an fd of the pod's directory: the path itself may be longer than a socket path may be.
+    const dirFd = openSync(join(root, 'pods', podFacts(root, 'proto').id), 'r');
+    const socket = `/proc/self/fd/${dirFd}/keeper.sock`;
+    const ask = (payload: Buffer | string, rawLength?: number) =>
+      new Promise<string | null>((resolve) => {
+        const body = Buffer.from(payload);
+        const len = Buffer.alloc(4);
+        len.writeUInt32LE(rawLength ?? body.length);
+        const sock = connect(socket, () => sock.write(Buffer.concat([len, body])));
+        let got = Buffer.alloc(0);
+        sock.on('data', (d) => (got = Buffer.concat([got, d])));
+        sock.on('error', () => resolve(null));
+        sock.on('close', () => resolve(got.length >= 4 ? got.subarray(4).toString() : null));
+      });
+    try {
+      expect(await ask('v1 ping')).toBe('ok'); // the control
+      expect(await ask('v0 ping')).toBe('err protocol: this keeper speaks v1');
+      expect(await ask('v1 stop ../etc 0')).toBe('err bad container name');
+      expect(await ask('v1 stop nope 0')).toBe('err no such container');
+      // A frame longer than any request is refused (the connection closes), not buffered.
+      expect(await ask('v1 ping', 64 << 20)).toBeNull();
+      expect(await ask('v1 ping')).toBe('ok');
+      expect(podFacts(root, 'proto').status).toBe('running');
+    } finally {
+      closeSync(dirFd);
+      expect(nsbox(root, ['pod', 'rm', '-f', 'proto']).code).toBe(0);
+    }
   });
 });

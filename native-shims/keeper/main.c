@@ -43,6 +43,7 @@
 int nsbox_spawn(const uint8_t *plan, uint32_t len, uint8_t *result_out);
 int nsbox_recv_fd(int sock);
 
+#define PROTOCOL "v1" /* the request format; keeper/protocol.ts says the same */
 #define CONTROL_FD 3
 #define MAX_FRAME (8 << 20)
 #define MAX_CONTAINERS 1024
@@ -709,6 +710,12 @@ static void request_start(struct conn *k, struct container *c, const uint8_t *pl
 /* Handles one request; returns 1 when the answer is deferred (the connection waits). */
 static int handle(struct conn *k, char *line, const uint8_t *data, size_t data_len) {
   char verb[16] = "", name[64] = "";
+  /* Every request names the protocol it speaks: a pod made by another version of nsbox says so. */
+  if (strncmp(line, PROTOCOL " ", sizeof PROTOCOL) != 0) {
+    send_frame(k->fd, "err protocol: this keeper speaks " PROTOCOL);
+    return 0;
+  }
+  line += sizeof PROTOCOL;
   sscanf(line, "%15s %63s", verb, name);
   if (strcmp(verb, "ping") == 0) {
     send_frame(k->fd, "ok");
@@ -958,7 +965,7 @@ static void control_readable(void) {
   }
   *nl = 0;
   char kind[16] = "";
-  if (sscanf((char *)buf + 4, "init %4095s %15s", socket_path, kind) != 2) {
+  if (sscanf((char *)buf + 4, PROTOCOL " init %4095s %15s", socket_path, kind) != 2) {
     port_give_up("err malformed init");
     return;
   }

@@ -60,5 +60,7 @@ export async function requestKeeper(socketPath: string, line: string, opts: { da
 export function okWords(answer: string, what: string): string[] {
   const words = answer.split(' ');
   if (words[0] === 'ok') return words.slice(1);
+  if (answer.startsWith('err protocol'))
+    throw new NsboxError('KEEPER_PROTOCOL', `the pod's keeper speaks another protocol (${answer.replace(/^err protocol: /, '')}): the pod was made by another version of nsbox`, 'remove it with `nsbox pod rm -f POD` and create it again');
   throw new NsboxError('KEEPER_REFUSED', `the pod's keeper refused ${what}: ${answer.replace(/^err /, '')}`);
 }

@@ -84,6 +84,7 @@ export class KeeperContainers {
     const { encodePlan } = await import('../native/plan.js');
     const answer = await requestKeeper(this.socket, line, { data: encodePlan(plan) });
     if (answer.startsWith('ok ')) return this.read(r.name);
+    if (answer.startsWith('err protocol')) okWords(answer, verb); // throws: a keeper of another nsbox
     if (!answer.startsWith('spawnerr ')) {
       const failure = new NsboxError('RUN_FAILED', `cannot start ${this.pod.name}/${r.name}: ${answer.replace(/^err /, '')}`);
       if (verb === 'run') await this.record(r.name, 'failed', `125 ${oneLine(failure.message)}`);

@@ -1,9 +1,13 @@
 // The keeper's framing: a u32 length (little-endian), then a text line,
 // then (for plans) binary data. Answers are one text line.
 
+/** The request format this side speaks; the keeper refuses any other (a pod made by another nsbox). */
+export const KEEPER_PROTOCOL = 'v1';
+
 export function frame(line: string, data?: Buffer): Buffer {
   if (line.includes('\n')) throw new Error('a keeper request is one line');
-  const head = Buffer.from(data ? `${line}\n` : line, 'utf8');
+  const versioned = `${KEEPER_PROTOCOL} ${line}`;
+  const head = Buffer.from(data ? `${versioned}\n` : versioned, 'utf8');
   const body = data ? Buffer.concat([head, data]) : head;
   const len = Buffer.alloc(4);
   len.writeUInt32LE(body.length);
