@@ -160,6 +160,8 @@ function cleanupSync(problems = []) {
   holderPids.clear();
   for (const name of podmanPods) spawnSync(podmanPath, ['pod', 'rm', '-f', name], { stdio: 'ignore' });
   podmanPods.clear();
+  // Its layers belong to the pod's ids when rootless: nsbox removes them inside a user namespace.
+  if (httpdImported) spawnSync(process.execPath, [cliPath, '--root', stateRoot, 'image', 'rm', '-f', 'bench-httpd'], { stdio: 'ignore' });
   try {
     rmSync(stateRoot, { recursive: true, force: true });
   } catch (err) {
