@@ -118,6 +118,11 @@ describe('the import graph of src/ folders', () => {
     expect([...graphOf(fat).graph.get('cli')!.keys()]).toContain('native');
   });
 
+  it('gives the library one face: index.ts exports only api/ and errors', () => {
+    const { graph } = graphOf(tree);
+    expect([...(graph.get('index')?.keys() ?? [])].filter((to) => to !== 'api' && to !== 'errors')).toEqual([]);
+  });
+
   it('sees a cycle through a dynamic import, and one through a type-only import', () => {
     const dynamic = new Map(tree).set('state/added.ts', "export const f = () => import('../cli/main.js');\n");
     const typeOnly = new Map(tree).set('state/added.ts', "import type { Command } from '../cli/main.js';\n");

@@ -225,4 +225,23 @@ describe(`keeper faults (${testMode})`, () => {
       expect(nsbox(root, ['pod', 'rm', '-f', 'proto']).code).toBe(0);
     }
   });
+
+  it('kill -9 of one pod\'s keeper takes that pod only: a neighbour and its container run on', async () => {
+    for (const pod of ['victim', 'bystander']) {
+      expect(nsbox(root, ['pod', 'create', '--name', pod]).code).toBe(0);
+      expect(nsbox(root, ['run', '-d', '--pod', pod, '--name', 'c', 'busybox', 'sleep', '600']).code).toBe(0);
+    }
+    const victim = podProcesses('victim');
+    const bystander = podFacts(root, 'bystander');
+    process.kill(victim.supervisorPid, 'SIGKILL');
+    await allGone(victim);
+    expect(podFacts(root, 'victim').status).toBe('exited');
+    // The control: the same facts for the neighbour say running, and it still works through its keeper.
+    expect(podFacts(root, 'bystander')).toMatchObject({ status: 'running', supervisorPid: bystander.supervisorPid });
+    expect(containers('bystander')).toMatchObject([{ name: 'c', state: 'running' }]);
+    expect(nsbox(root, ['exec', '--join', 'c', 'bystander', '--', 'true']).code).toBe(0);
+    expect(nsbox(root, ['stop', '-t', '0', 'bystander/c']).code).toBe(0);
+    expect(containers('bystander')).toMatchObject([{ name: 'c', state: 'exited', exitCode: 137 }]);
+    for (const pod of ['victim', 'bystander']) expect(nsbox(root, ['pod', 'rm', '-f', pod]).code).toBe(0);
+  });
 });

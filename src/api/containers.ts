@@ -4,7 +4,8 @@ import { Container } from './container.js';
 import { getPod } from './pods.js';
 
 export { listContainerRecords } from '../container/list.js';
-export { describeStatus, type ContainerRecord } from '../container/record.js';
+export { describeStatus, type ContainerRecord, type ContainerState } from '../container/record.js';
+export type { RunOptions, RestartPolicy } from '../container/spec.js';
 export { formatRestartPolicy } from '../container/spec.js';
 export { Container } from './container.js';
 

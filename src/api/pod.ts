@@ -17,6 +17,8 @@ import { notRunning, openPausePidfd, podInfo, refusePod, type PodInfo } from '..
 import { canPod } from '../core/lifecycle.js';
 
 export { notRunning, openPausePidfd, podInfo, type PodInfo } from '../pod/info.js';
+export type { PodStatus } from '../pod/record.js';
+export type { ExecOptions, ExecResult } from '../pod/exec.js';
 import { forgetPodName, listPodRecords, removePodState, writePodRecord } from '../pod/store.js';
 import { ContainerManager, type RunRequest } from '../container/manager.js';
 import type { ContainerRecord } from '../container/record.js';
