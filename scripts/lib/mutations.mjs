@@ -299,6 +299,20 @@ export const MUTATIONS = [
     grep: 'fails before the pod is ready',
   },
   {
+    name: 'volume-ro-ignored',
+    why: 'a :ro volume is mounted writable',
+    edits: [{ file: 'src/container/plans.ts', find: '    if (m.readOnly) steps.push(', replace: '    if (m.readOnly && !m.readOnly) steps.push(' }],
+    tests: ['test/volumes.test.ts'],
+    grep: ':ro file',
+  },
+  {
+    name: 'volume-target-on-host-rules',
+    why: "a volume's container path is resolved as nsbox's own paths are (through /proc links too), not inside the root",
+    edits: [{ file: 'src/container/plans.ts', find: "    steps.push(mountIn(`${oldRoot}${m.source}`, m.target, '', MS.BIND | recursive));", replace: "    steps.push(mountStep(`${oldRoot}${m.source}`, m.target, '', MS.BIND | recursive));" }],
+    tests: ['test/volumes.test.ts'],
+    grep: 'inside the root',
+  },
+  {
     name: 'keeper-socket-too-deep',
     why: "a pod directory deeper than a unix socket path allows leaves the keeper without its socket",
     edits: [{ file: 'native-shims/keeper/main.c', find: '  if (strlen(socket_path) < sizeof addr.sun_path) {', replace: '  if (1) {' }],

@@ -18,6 +18,8 @@ interface RunCliOptions {
   capDrop: string[];
   stopSignal?: string;
   logOpt: string[];
+  volume: string[];
+  tmpfs: string[];
 }
 
 /** --log-opt KEY=VALUE as docker takes them; max-size is the one nsbox has. */
@@ -49,6 +51,8 @@ export function registerRun(program: Command): void {
     .option('--cap-drop <cap>', 'drop a capability from the default set, or ALL (repeatable)', collect, [])
     .option('--stop-signal <signal>', "what stop sends before SIGKILL (default: the image's StopSignal, else TERM)")
     .option('--log-opt <opt>', 'log option, as docker: max-size=SIZE rotates the log (repeatable)', collect, [])
+    .option('-v, --volume <HOST:CTR[:ro]>', 'share a host file or directory (HOST absolute or ./relative; repeatable)', collect, [])
+    .option('--tmpfs <CTR[:OPTS]>', 'mount a fresh tmpfs (size=…, mode=…; repeatable)', collect, [])
     .argument('<image>', 'image name, id, or a path to a rootfs tarball or image archive')
     .argument('[command...]', 'command and arguments (replace the image Cmd)')
     .passThroughOptions()
@@ -69,6 +73,8 @@ export function registerRun(program: Command): void {
         capAdd: opts.capAdd,
         capDrop: opts.capDrop,
         stopSignal: opts.stopSignal,
+        volumes: opts.volume,
+        tmpfs: opts.tmpfs,
         ...logOptions(opts.logOpt),
       };
       // Foreground: a signal to us (Ctrl-C, kill) is for the container, as with podman run.

@@ -2,7 +2,9 @@
 // namespace (overlay root, /proc, /dev, /sys, /etc files, pivot_root) inside
 // the pod's other namespaces, and joining a running container for exec.
 import { statSync } from 'node:fs';
+import { posix } from 'node:path';
 import { CLONE, MNT_DETACH, MS, type ChildStep, type SpawnPlan } from '../native/plan.js';
+import type { Mount } from './mounts.js';
 import { devSteps, mountStep } from '../pod/dev-steps.js';
 import { POD_JOIN_FLAGS, sessionSteps, type CommandStdio } from '../pod/plans.js';
 import { capabilityMask } from './capabilities.js';
@@ -85,6 +87,8 @@ export interface ContainerPlanInput {
   masks: { masked: MaskedPath[]; readOnly: string[] };
   /** Capability names to keep (default: podman's set). */
   capabilities?: string[];
+  /** -v and --tmpfs, validated (mounts.ts). */
+  mounts?: Mount[];
 }
 
 /** A mount whose target lies inside the container's root (after pivot_root). */
@@ -156,9 +160,12 @@ export function containerPlan(input: ContainerPlanInput): SpawnPlan {
     { op: 'mkdir', path: '/tmp', mode: 0o1777, scope: 'root' },
     // As docker and runc do: a missing working directory is created (before --read-only).
     ...workdirSteps(input.workdir),
+    ...(input.readOnly ? readOnlyTmpfsSteps() : []),
+    ...userMountSteps(oldRoot, input.mounts ?? []),
     { op: 'umount', path: oldRoot, flags: MNT_DETACH },
     { op: 'rmdir', path: oldRoot },
-    ...(input.readOnly ? readOnlySteps() : []),
+    // Last: the root itself, once everything is in place.
+    ...(input.readOnly ? [mountIn('', '/', '', MS.REMOUNT | MS.BIND | MS.RDONLY)] : []),
     { op: 'stdio', fds: input.stdio },
     { op: 'closeFds', from: 3 },
     ...becomeUserAndExec({ ...input, cwd: input.workdir }),
@@ -204,12 +211,38 @@ function becomeUserAndExec(input: {
 }
 
 /** As podman's --read-only: a read-only root with writable tmpfs on /tmp, /run, /var/tmp. */
-function readOnlySteps(): ChildStep[] {
+/** --read-only: writable tmpfs where programs expect to write (before the user's mounts, which may lie inside). */
+function readOnlyTmpfsSteps(): ChildStep[] {
   const steps: ChildStep[] = [{ op: 'mkdir', path: '/var', mode: 0o755, scope: 'root' }];
   for (const dir of ['/tmp', '/run', '/var/tmp']) {
     steps.push({ op: 'mkdir', path: dir, mode: 0o1777, scope: 'root' }, mountIn('tmpfs', dir, 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=1777'));
   }
-  steps.push(mountIn('', '/', '', MS.REMOUNT | MS.BIND | MS.RDONLY));
+  return steps;
+}
+
+const TMPFS_FLAGS: Record<string, number> = { ro: MS.RDONLY, noexec: MS.NOEXEC, nosuid: MS.NOSUID, nodev: MS.NODEV };
+
+/**
+ * The user's mounts. Each container path is created inside the root (an
+ * image link on it is followed inside the root); a bind's source is its
+ * host path under the old root, which the image cannot name.
+ */
+function userMountSteps(oldRoot: string, mounts: Mount[]): ChildStep[] {
+  const steps: ChildStep[] = [];
+  for (const m of mounts) {
+    if (m.type === 'tmpfs') {
+      const words = m.options.split(',').filter(Boolean);
+      const flags = words.reduce((f, w) => f | (TMPFS_FLAGS[w] ?? 0), MS.NOSUID | MS.NODEV);
+      const data = words.filter((w) => w.includes('=')).join(',');
+      steps.push(...workdirSteps(m.target), mountIn('tmpfs', m.target, 'tmpfs', flags, data));
+      continue;
+    }
+    const recursive = m.kind === 'dir' ? MS.REC : 0;
+    if (m.kind === 'dir') steps.push(...workdirSteps(m.target));
+    else steps.push(...workdirSteps(posix.dirname(m.target)), { op: 'touch', path: m.target, mode: 0o644, scope: 'root' });
+    steps.push(mountIn(`${oldRoot}${m.source}`, m.target, '', MS.BIND | recursive));
+    if (m.readOnly) steps.push(mountIn('', m.target, '', MS.REMOUNT | MS.BIND | MS.RDONLY | recursive));
+  }
   return steps;
 }
 

@@ -86,6 +86,7 @@ export function newContainerRecord(req: RunRequest, pod: Pick<PodRecord, 'id' | 
     capabilities: req.capabilities,
     ...(req.stopSignal !== undefined ? { stopSignal: req.stopSignal } : {}),
     ...(req.logMaxSize !== undefined ? { logMaxSize: req.logMaxSize } : {}),
+    ...(req.mounts?.length ? { mounts: req.mounts } : {}),
     // NSBOX_ROOTFS=copy (when the pod was made, or now) forces the copy fallback (slower, no overlayfs needed).
     rootfs: pod.rootfs === 'copy' || process.env.NSBOX_ROOTFS === 'copy' ? 'copy' : 'overlay',
     createdAt: new Date().toISOString(),

@@ -4,6 +4,7 @@ import { describeState, refusal, type ContainerState, type ContainerVerb } from 
 import { NsboxError } from '../errors.js';
 import type { ProcIdentity } from '../process/proc-stat.js';
 import type { RestartPolicy } from './spec.js';
+import type { Mount } from './mounts.js';
 
 export type { ContainerState } from '../core/lifecycle.js';
 
@@ -29,6 +30,8 @@ export interface ContainerSpec {
   stopSignal?: number;
   /** Its log is rotated once this large (bytes); absent: never. */
   logMaxSize?: number;
+  /** -v and --tmpfs (absent: none). */
+  mounts?: Mount[];
 }
 
 /** What it is doing: state.json, written only by its parent (the pod's keeper, or the library process). */

@@ -5,6 +5,7 @@ import { NsboxError } from '../errors.js';
 import type { RunRequest } from './manager.js';
 import { parseRestartPolicy, parseSize, parseUser, resolveCommand, validateContainerName, type RunOptions } from './spec.js';
 import { resolveCapabilities } from './capabilities.js';
+import { checkMountTargets, parseTmpfs, parseVolume, type Mount } from './mounts.js';
 import { readImageEtcFile } from './image-etc.js';
 import { DEFAULT_PATH } from '../pod/plans.js';
 import { buildEnv } from '../pod/exec.js';
@@ -84,7 +85,14 @@ export function buildRunRequest(image: ImageForRun, opts: RunOptions): RunReques
     capabilities: resolveCapabilities(opts.capAdd, opts.capDrop),
     ...stopSignalOf(opts.stopSignal, image.config.stopSignal),
     ...(opts.logMaxSize !== undefined ? { logMaxSize: parseSize(opts.logMaxSize, 'log max-size') } : {}),
+    ...mountsOf(opts),
   };
+}
+
+function mountsOf(opts: RunOptions): { mounts?: Mount[] } {
+  const mounts = [...(opts.volumes ?? []).map((v) => parseVolume(v)), ...(opts.tmpfs ?? []).map(parseTmpfs)];
+  checkMountTargets(mounts);
+  return mounts.length ? { mounts } : {};
 }
 
 /** --stop-signal, else the image's StopSignal; absent (SIGTERM) when neither says. */

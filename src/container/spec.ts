@@ -24,6 +24,10 @@ export interface RunOptions {
   stopSignal?: string;
   /** Rotate the log once it is this large (bytes, or "10m"); the one before is kept. Default: never. */
   logMaxSize?: number | string;
+  /** Host files or directories to share: "HOST:CONTAINER[:ro|rw]" (HOST absolute, or ./ relative to the working directory). */
+  volumes?: string[];
+  /** Fresh tmpfs mounts: "CONTAINER[:size=64m,mode=1777]". */
+  tmpfs?: string[];
 }
 
 /** docker's sizes: 1024, 512k, 10m, 1g (or with a trailing b). */

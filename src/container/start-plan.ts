@@ -37,6 +37,7 @@ export function startPlan(r: ContainerRecord, paths: ContainerPaths, layerDirs: 
     stdio: [-1, fds.stdout, fds.stderr],
     namespaceSocket: fds.namespaceSocket,
     masks: maskedPathsOnThisKernel(),
+    mounts: r.mounts ?? [],
   });
 }
 
