@@ -3,7 +3,6 @@
 // the same pod. Shared by scripts/demo.mjs, scripts/bench-blog.mjs and
 // test/blog.test.ts so that all three bring up exactly the same pod.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -11,9 +10,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const repo = join(here, '..', '..');
 export const cliPath = join(repo, 'dist', 'cli', 'nsbox.mjs');
 
-/** The reference nginx configuration, verbatim from the issue. */
+/** The reference nginx configuration, verbatim from the issue (bound into nginx read-only). */
 export const NGINX_CONF_FILE = join(repo, 'scripts', 'blog', 'nginx.conf');
-export const NGINX_CONF = readFileSync(NGINX_CONF_FILE, 'utf8');
 export const GHOST_PORT = 2368;
 
 /**
@@ -28,26 +26,21 @@ export function imageNameFor(recipe, tarballPath) {
 
 /**
  * The nsbox argument lists that bring the blog pod up, in order, once the
- * images exist. nginx gets the reference configuration through its
- * environment and writes it over /etc/nginx/nginx.conf before it starts.
+ * images exist. nginx gets the reference configuration as docker users give
+ * it: the file, bound read-only over /etc/nginx/nginx.conf.
  */
 export function blogCommands({ pod = 'blog', publish = '8080:80', url = 'http://localhost:8080', ghostImage = 'ghost', nginxImage = 'nginx' } = {}) {
   return [
     ['pod', 'create', '--name', pod, '-p', publish],
     ['run', '-d', '--pod', pod, '--name', 'ghost', '-e', `url=${url}`, ghostImage, '/usr/local/bin/ghost-start'],
-    [
-      'run', '-d', '--pod', pod, '--name', 'nginx', '-e', `NGINX_CONF=${NGINX_CONF}`, nginxImage,
-      'sh', '-c', 'printf "%s" "$NGINX_CONF" > /etc/nginx/nginx.conf && exec nginx -g "daemon off;"',
-    ],
+    ['run', '-d', '--pod', pod, '--name', 'nginx', '-v', `${NGINX_CONF_FILE}:/etc/nginx/nginx.conf:ro`, nginxImage, 'nginx', '-g', 'daemon off;'],
   ];
 }
 
-/** How a command is shown to the user: the config by its file, not inline. */
+/** How a command is shown to the user: the config by its path in the checkout. */
 export function displayCommand(args) {
   const quote = (a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
-  return args
-    .map((a) => (a === `NGINX_CONF=${NGINX_CONF}` ? `NGINX_CONF="$(cat scripts/blog/nginx.conf)"` : quote(a)))
-    .join(' ');
+  return args.map((a) => quote(a.replace(`${NGINX_CONF_FILE}:`, './scripts/blog/nginx.conf:'))).join(' ');
 }
 
 /** Runs nsbox synchronously; { code, stdout, stderr }. */

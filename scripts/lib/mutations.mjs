@@ -308,7 +308,10 @@ export const MUTATIONS = [
   {
     name: 'volume-target-on-host-rules',
     why: "a volume's container path is resolved as nsbox's own paths are (through /proc links too), not inside the root",
-    edits: [{ file: 'src/container/plans.ts', find: "    steps.push(mountIn(`${oldRoot}${m.source}`, m.target, '', MS.BIND | recursive));", replace: "    steps.push(mountStep(`${oldRoot}${m.source}`, m.target, '', MS.BIND | recursive));" }],
+    edits: [
+      { file: 'src/container/plans.ts', find: "    if (m.kind === 'dir') steps.push(...workdirSteps(m.target));", replace: "    if (m.kind === 'dir') steps.push();" },
+      { file: 'src/container/plans.ts', find: "    steps.push(mountIn(`${oldRoot}${m.source}`, m.target, '', MS.BIND | recursive));", replace: "    steps.push(mountStep(`${oldRoot}${m.source}`, m.target, '', MS.BIND | recursive));" },
+    ],
     tests: ['test/volumes.test.ts'],
     grep: 'inside the root',
   },
