@@ -96,6 +96,8 @@ struct container {
   char started_at[32], finished_at[32];
   int has_exit;
   char error[512];
+  char **exit_argv; /* --rm: a command to run once it has exited for good (nsbox rm) */
+  uint8_t *exit_buf;
 };
 
 enum waitkind { WAIT_SETTLED, WAIT_POD_GONE };
@@ -294,6 +296,29 @@ static void answer_waiters(struct container *c) {
   }
 }
 
+/* --rm: the command TypeScript gave runs once, detached, when the container is done (as conmon's exit command). */
+static void run_exit_command(struct container *c) {
+  if (!c->exit_argv || pause_reaped || pod_stopping)
+    return;
+  pid_t pid = fork();
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGXFSZ, SIG_DFL);
+    setsid();
+    syscall(SYS_close_range, 3, ~0U, 0);
+    char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", NULL};
+    execve(c->exit_argv[0], c->exit_argv, envp);
+    _exit(127);
+  }
+  free(c->exit_argv);
+  free(c->exit_buf);
+  c->exit_argv = NULL;
+  c->exit_buf = NULL;
+}
+
 static void finish(struct container *c, int code, const char *error) {
   c->state = EXITED;
   c->exit_code = code;
@@ -303,6 +328,7 @@ static void finish(struct container *c, int code, const char *error) {
   c->pid = 0;
   save(c);
   answer_waiters(c);
+  run_exit_command(c);
 }
 
 static struct container *find(const char *name) {
@@ -787,6 +813,29 @@ static int handle(struct conn *k, char *line, const uint8_t *data, size_t data_l
     send_frame(k->fd, "ok");
     return 0;
   }
+  if (strcmp(verb, "onexit") == 0) {
+    /* data: the command's argv, each NUL-terminated */
+    if (data_len == 0 || data[data_len - 1] != 0) {
+      send_frame(k->fd, "err malformed exit command");
+      return 0;
+    }
+    int argc = 0;
+    for (size_t i = 0; i < data_len; i++)
+      argc += data[i] == 0;
+    free(c->exit_argv);
+    free(c->exit_buf);
+    c->exit_buf = xcalloc(1, data_len);
+    memcpy(c->exit_buf, data, data_len);
+    c->exit_argv = xcalloc((size_t)argc + 1, sizeof(char *));
+    for (size_t i = 0, a = 0; i < data_len; a++) {
+      c->exit_argv[a] = (char *)c->exit_buf + i;
+      i += strlen((char *)c->exit_buf + i) + 1;
+    }
+    send_frame(k->fd, "ok");
+    if (c->state == EXITED)
+      run_exit_command(c); /* it was done before we were told */
+    return 0;
+  }
   if (strcmp(verb, "stop") == 0) {
     long long timeout = 10000;
     sscanf(line, "%*s %*s %lld", &timeout);
@@ -820,6 +869,8 @@ static int handle(struct conn *k, char *line, const uint8_t *data, size_t data_l
         break;
       }
     free(c->plan);
+    free(c->exit_argv);
+    free(c->exit_buf);
     free(c);
     send_frame(k->fd, "ok");
     return 0;

@@ -316,6 +316,20 @@ export const MUTATIONS = [
     grep: 'inside the root',
   },
   {
+    name: 'own-pod-left-behind',
+    why: 'removing a container that run made a pod for leaves that pod',
+    edits: [{ file: 'src/api/container.ts', find: '    if (this.pod.record.ownedBy === this.name) await this.pod.remove({ force: true });', replace: '    if (this.pod.record.ownedBy === this.name && !this.name) await this.pod.remove({ force: true });' }],
+    tests: ['test/run-own-pod.test.ts'],
+    grep: 'pod of its own',
+  },
+  {
+    name: 'detached-rm-ignored',
+    why: 'run -d --rm leaves the container once it has exited',
+    edits: [{ file: 'native-shims/keeper/main.c', find: '  if (!c->exit_argv || pause_reaped || pod_stopping)\n    return;', replace: '  if (c->exit_argv || !c->exit_argv)\n    return;' }],
+    tests: ['test/run-own-pod.test.ts'],
+    grep: 'detached',
+  },
+  {
     name: 'keeper-socket-too-deep',
     why: "a pod directory deeper than a unix socket path allows leaves the keeper without its socket",
     edits: [{ file: 'native-shims/keeper/main.c', find: '  if (strlen(socket_path) < sizeof addr.sun_path) {', replace: '  if (1) {' }],

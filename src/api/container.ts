@@ -101,8 +101,10 @@ export class Container {
     }
   }
 
+  /** Removes it; a pod that `run` made for it goes with it. */
   async remove(opts: { force?: boolean } = {}): Promise<void> {
     await this.pod.removeContainer(this.name, !!opts.force);
+    if (this.pod.record.ownedBy === this.name) await this.pod.remove({ force: true });
   }
 
   /** Runs a command inside the running container (its root, workdir and env). */

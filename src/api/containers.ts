@@ -11,6 +11,8 @@ export { Container } from './container.js';
 
 export function parseContainerRef(ref: string): { pod: string; name: string } {
   const slash = ref.indexOf('/');
+  // A bare NAME is the container `run` made its own pod for (the pod has its name).
+  if (slash < 0 && ref.length > 0) return { pod: ref, name: ref };
   if (slash <= 0 || slash === ref.length - 1 || ref.indexOf('/', slash + 1) >= 0)
     throw new NsboxError('INVALID_ARGUMENT', `invalid container reference ${JSON.stringify(ref)}`, 'containers are addressed as POD/NAME');
   return { pod: ref.slice(0, slash), name: ref.slice(slash + 1) };
@@ -18,7 +20,16 @@ export function parseContainerRef(ref: string): { pod: string; name: string } {
 
 export function getContainer(ref: string, opts: { root?: string } = {}): Container {
   const { pod, name } = parseContainerRef(ref);
-  const c = new Container(getPod(pod, opts), name);
+  let handle;
+  try {
+    handle = getPod(pod, opts);
+  } catch (err) {
+    // A bare NAME names a container, not a pod: say so.
+    if (!ref.includes('/') && err instanceof NsboxError && err.code === 'NO_SUCH_POD')
+      throw new NsboxError('NO_SUCH_CONTAINER', `no such container: ${ref}`, 'list containers with `nsbox ps -a` (those in a pod of their own are named NAME, the others POD/NAME)');
+    throw err;
+  }
+  const c = new Container(handle, name);
   c.record(); // throws a clear error when it does not exist
   return c;
 }

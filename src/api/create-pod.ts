@@ -44,6 +44,8 @@ export interface CreatePodOptions {
    * /dev/net/tun) or none (loopback only, no ports).
    */
   network?: NetworkMode;
+  /** Made by `run` without a pod, for this container: removed with it. */
+  ownedBy?: string;
 }
 
 const HOSTNAME_PATTERN = /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/;
@@ -138,6 +140,7 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
       ports,
       network,
       ...(process.env.NSBOX_ROOTFS === 'copy' ? { rootfs: 'copy' as const } : {}),
+      ...(opts.ownedBy ? { ownedBy: opts.ownedBy } : {}),
     };
     try {
       writePodRecord(root, record);

@@ -1,10 +1,13 @@
 // `run`: a container from an image (a name, an id, or a path to an archive,
-// imported first) in a running pod; resolves once its process runs (or has
-// failed to start: then its record says why).
+// imported first) in a running pod, or, without one, in a pod made for it
+// (named after it, publishing `publish`, removed with it), as docker users
+// expect `run -d -p 8080:80 nginx` to work; resolves once its process runs
+// (or has failed to start: then its record says why).
 import { NsboxError } from '../errors.js';
 import type { Container } from './container.js';
 import type { ContainerRecord } from '../container/record.js';
 import type { RunOptions } from '../container/spec.js';
+import type { Pod } from './pod.js';
 import { getPod } from './pods.js';
 
 export type { RunOptions } from '../container/spec.js';
@@ -13,19 +16,39 @@ export interface RunRequestOptions {
   root: string;
   /** Where images live. */
   dataRoot: string;
-  pod: string;
+  /** The pod to run in; absent: a pod of its own. */
+  pod?: string;
   image: string;
   options: RunOptions;
+  /** Ports for a pod of its own ("[IP:]HOST:CTR[/udp]"); a given pod publishes its own. */
+  publish?: string[];
   /** Lines of progress while an archive is imported. */
   onProgress?: (line: string) => void;
 }
 
+async function ownPod(req: RunRequestOptions, name: string): Promise<Pod> {
+  const { createPod } = await import('./create-pod.js');
+  return createPod({ root: req.root, name, detached: true, ports: req.publish ?? [], ownedBy: name });
+}
+
 export async function runContainer(req: RunRequestOptions): Promise<{ record: ContainerRecord; container: Container }> {
-  const { resolveImage, buildRunRequest } = await import('../container/run.js');
+  const { resolveImage, buildRunRequest, generateContainerName } = await import('../container/run.js');
   const { Container } = await import('./container.js');
-  const pod = getPod(req.pod, { root: req.root });
-  if (pod.status() !== 'running') throw new NsboxError('POD_NOT_RUNNING', `pod ${pod.name} is not running (status ${pod.status()})`, `create it with \`nsbox pod create --name ${pod.name}\` after removing it`);
+  if (req.pod !== undefined && req.publish?.length)
+    throw new NsboxError('INVALID_ARGUMENT', `-p publishes a pod's ports, and pod ${req.pod} has its own`, `publish them with \`nsbox pod create -p\`, or run without --pod for a pod of its own`);
+  // Everything that can be refused is checked before a pod of its own is made.
   const image = await resolveImage(req.image, req.dataRoot, req.onProgress);
-  const record = await pod.startContainer(buildRunRequest(image, req.options));
-  return { record, container: new Container(pod, record.name) };
+  const options = { ...req.options, name: req.options.name ?? generateContainerName() };
+  const request = buildRunRequest(image, options);
+  const own = req.pod === undefined;
+  const pod = own ? await ownPod(req, request.name) : getPod(req.pod!, { root: req.root });
+  pod.dataRoot = req.dataRoot;
+  try {
+    if (pod.status() !== 'running') throw new NsboxError('POD_NOT_RUNNING', `pod ${pod.name} is not running (status ${pod.status()})`, `create it with \`nsbox pod create --name ${pod.name}\` after removing it`);
+    const record = await pod.startContainer(request);
+    return { record, container: new Container(pod, record.name) };
+  } catch (err) {
+    if (own) await pod.remove({ force: true }).catch(() => {}); // nothing of it stays
+    throw err;
+  }
 }

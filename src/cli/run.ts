@@ -20,6 +20,8 @@ interface RunCliOptions {
   logOpt: string[];
   volume: string[];
   tmpfs: string[];
+  publish: string[];
+  rm?: boolean;
 }
 
 /** --log-opt KEY=VALUE as docker takes them; max-size is the one nsbox has. */
@@ -37,7 +39,9 @@ export function registerRun(program: Command): void {
   program
     .command('run')
     .description('run a container in a pod, from an image or a rootfs tarball')
-    .requiredOption('--pod <pod>', 'the pod to run in')
+    .option('--pod <pod>', 'the pod to run in (default: a pod of its own, named after the container, removed with it)')
+    .option('-p, --publish <[IP:]HOST:CTR>', 'publish a port of its own pod (without --pod; repeatable)', collect, [])
+    .option('--rm', 'remove the container (and its own pod) once it has exited')
     .option('--name <name>', 'container name, unique in the pod (default: generated)')
     .option('-d, --detach', 'run in the background and print POD/NAME')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
@@ -75,15 +79,20 @@ export function registerRun(program: Command): void {
         stopSignal: opts.stopSignal,
         volumes: opts.volume,
         tmpfs: opts.tmpfs,
+        remove: !!opts.rm,
         ...logOptions(opts.logOpt),
       };
       // Foreground: a signal to us (Ctrl-C, kill) is for the container, as with podman run.
       const signals = opts.detach ? null : forwardSignals();
       try {
-        const { record, container: c } = await runContainer({ root: stateRoot(cmd), dataRoot: dataRoot(cmd), pod: opts.pod!, image: imageRef, options, onProgress: (line) => process.stderr.write(line + '\n') });
-        const ref = `${record.podName}/${record.name}`;
+        const { record, container: c } = await runContainer({ root: stateRoot(cmd), dataRoot: dataRoot(cmd), pod: opts.pod, publish: opts.publish, image: imageRef, options, onProgress: (line) => process.stderr.write(line + '\n') });
+        // A container in a pod of its own is called by its name alone.
+        const ref = opts.pod === undefined ? record.name : `${record.podName}/${record.name}`;
         if (!signals) {
-          if (record.state === 'exited' && record.error) throw new NsboxError('EXEC_FAILED', record.error);
+          if (record.state === 'exited' && record.error) {
+            if (opts.rm) await c.remove({ force: true });
+            throw new NsboxError('EXEC_FAILED', record.error);
+          }
           return void process.stdout.write(ref + '\n');
         }
         // Foreground: stream the output and exit with the container's code.
@@ -91,6 +100,7 @@ export function registerRun(program: Command): void {
         signals.deliverTo(c);
         await followLogs(c, { follow: true });
         process.exitCode = await c.wait();
+        if (opts.rm) await c.remove({ force: true });
       } finally {
         signals?.stop();
       }

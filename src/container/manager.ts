@@ -26,7 +26,7 @@ const SIGKILL = 9;
 const MAX_BACKOFF_MS = 10_000;
 
 /** Everything the supervisor needs to start a container (resolved by the caller). */
-export interface RunRequest extends Pick<ContainerRecord, 'name' | 'argv' | 'env' | 'workdir' | 'user' | 'restart' | 'readOnly' | 'capabilities' | 'stopSignal' | 'logMaxSize' | 'mounts'> {
+export interface RunRequest extends Pick<ContainerRecord, 'name' | 'argv' | 'env' | 'workdir' | 'user' | 'restart' | 'readOnly' | 'capabilities' | 'stopSignal' | 'logMaxSize' | 'mounts' | 'autoRemove'> {
   image: ContainerRecord['image'] & { layerDirs: string[]; dataRoot: string };
 }
 
@@ -173,6 +173,8 @@ export class ContainerManager {
     r.process = null;
     this.save(live);
     live.settle();
+    // --rm: gone once it has exited for good (unless its pod went first).
+    if (r.autoRemove && !this.podGone) setImmediate(() => void this.remove(r.name, true).catch(() => {}));
   }
 
   private afterExit(live: Live, exitCode: number, image: RunRequest['image']): void {
@@ -264,8 +266,11 @@ export class ContainerManager {
     );
   }
 
+  private podGone = false;
+
   /** Records containers as exited after the pod died under them. */
   markAllExited(): void {
+    this.podGone = true;
     for (const live of this.live.values()) {
       if (live.record.state !== 'exited') {
         const waitingToRestart = !!live.restartTimer;

@@ -32,6 +32,8 @@ export interface ContainerSpec {
   logMaxSize?: number;
   /** -v and --tmpfs (absent: none). */
   mounts?: Mount[];
+  /** --rm: removed once it has exited for good. */
+  autoRemove?: boolean;
 }
 
 /** What it is doing: state.json, written only by its parent (the pod's keeper, or the library process). */

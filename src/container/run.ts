@@ -86,6 +86,7 @@ export function buildRunRequest(image: ImageForRun, opts: RunOptions): RunReques
     ...stopSignalOf(opts.stopSignal, image.config.stopSignal),
     ...(opts.logMaxSize !== undefined ? { logMaxSize: parseSize(opts.logMaxSize, 'log max-size') } : {}),
     ...mountsOf(opts),
+    ...(opts.remove ? { autoRemove: true } : {}),
   };
 }
 

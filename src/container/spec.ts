@@ -28,6 +28,8 @@ export interface RunOptions {
   volumes?: string[];
   /** Fresh tmpfs mounts: "CONTAINER[:size=64m,mode=1777]". */
   tmpfs?: string[];
+  /** Remove the container once it has exited (and its pod, when `run` made the pod for it): docker's --rm. */
+  remove?: boolean;
 }
 
 /** docker's sizes: 1024, 512k, 10m, 1g (or with a trailing b). */

@@ -125,12 +125,22 @@ export class KeeperContainers {
       writeContainerSpec(paths, specOf(record));
     });
     try {
-      return await this.startWith('run', record, req.image);
+      const started = await this.startWith('run', record, req.image);
+      if (record.autoRemove) await this.removeOnExit(record);
+      return started;
     } catch (err) {
       // Not known to the keeper: nothing of it may stay behind.
       if (err instanceof NsboxError && (err.code === 'KEEPER_UNREACHABLE' || err.code === 'KEEPER_TIMEOUT')) await removeTreeAsOwner(paths.dir).catch(() => {});
       throw err;
     }
+  }
+
+  /** --rm: the keeper runs `nsbox rm -f` of it once it has exited for good. */
+  private async removeOnExit(r: ContainerRecord): Promise<void> {
+    const { artifacts } = await import('../native/artifacts.js');
+    const ref = this.pod.ownedBy === r.name ? r.name : `${this.pod.name}/${r.name}`;
+    const argv = [process.execPath, artifacts.cli, '--root', this.root, 'rm', '-f', ref];
+    okWords(await requestKeeper(this.socket, `onexit ${r.name}`, { data: Buffer.from(argv.map((a) => `${a}\0`).join('')) }), 'onexit');
   }
 
   async startAgain(name: string): Promise<ContainerRecord> {
