@@ -58,8 +58,9 @@ describe(`container lifecycle (${testMode})`, () => {
     expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^nsbox: no such container: lc\/nope/)]);
     expect(psOf('a1')).toBeUndefined();
     expect(psOf('a2')).toBeUndefined();
-    // Anything but a missing container is nsbox's own error: 125.
-    expect(nsbox(root, ['rm', 'not-a-ref']).code).toBe(125);
+    // Anything but a missing container is nsbox's own error: 125 (a bare NAME is a container's name now, so a malformed ref).
+    expect(nsbox(root, ['rm', 'not/a/ref']).code).toBe(125);
+    expect(nsbox(root, ['rm', 'nobody-by-this-name']).code).toBe(1);
   });
 
   it("stop sends the image's StopSignal, and --stop-signal overrides it", async () => {

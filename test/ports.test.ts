@@ -155,8 +155,31 @@ describe(`published ports (${testMode})`, () => {
     expect(nsbox(root, ['pod', 'rm', '-f', 'load']).code).toBe(0);
   });
 
+  it('publishes free host ports for -p 80, -p IP::80 and -p 0:80: each is bound, recorded, reported and answers', async () => {
+    const r = nsbox(root, ['pod', 'create', '--name', 'random', '-p', '80', '-p', '127.0.0.1::81', '-p', '0:82/udp']);
+    expect(r.code, r.stderr).toBe(0);
+    const ports = JSON.parse(nsbox(root, ['pod', 'inspect', 'random']).stdout).record.ports as { hostIp: string; hostPort: number; podPort: number; protocol: string }[];
+    expect(ports.map((p) => [p.hostIp, p.podPort, p.protocol])).toEqual([['0.0.0.0', 80, 'tcp'], ['127.0.0.1', 81, 'tcp'], ['0.0.0.0', 82, 'udp']]);
+    for (const p of ports) expect(p.hostPort, JSON.stringify(p)).toBeGreaterThan(0);
+    expect(new Set(ports.map((p) => p.hostPort)).size).toBe(3);
+    expect(nsbox(root, ['port', 'random']).stdout).toBe(`80/tcp -> 0.0.0.0:${ports[0]!.hostPort}\n81/tcp -> 127.0.0.1:${ports[1]!.hostPort}\n82/udp -> 0.0.0.0:${ports[2]!.hostPort}\n`);
+    // The recorded port is the one that serves.
+    expect(nsbox(root, ['run', '-d', '--pod', 'random', '--name', 'httpd', 'busybox', 'httpd', '-f', '-p', '81', '-h', '/srv']).code).toBe(0);
+    let body = '';
+    for (let i = 0; i < 100 && body === ''; i++) {
+      body = await get(ports[1]!.hostPort).catch(() => '');
+      if (!body) await new Promise((res) => setTimeout(res, 50));
+    }
+    expect(body).toBe('hello from the image\n');
+    // A second pod asking the same gets other ports.
+    expect(nsbox(root, ['pod', 'create', '--name', 'random2', '-p', '80']).code).toBe(0);
+    const other = JSON.parse(nsbox(root, ['pod', 'inspect', 'random2']).stdout).record.ports[0].hostPort as number;
+    expect(ports.map((p) => p.hostPort)).not.toContain(other);
+    for (const pod of ['random', 'random2']) expect(nsbox(root, ['pod', 'rm', '-f', pod]).code).toBe(0);
+  });
+
   it('rejects bad port specs with one line', () => {
-    for (const bad of ['99999:80', 'abc', '80', '8080:80/sctp', '1.2.3:80:80', '8080-8082:80-81', '8082-8080:80-82']) {
+    for (const bad of ['99999:80', 'abc', '0', '8080:80/sctp', '1.2.3:80:80', '8080-8082:80-81', '8082-8080:80-82', '1:2:3:4']) {
       const r = nsbox(root, ['pod', 'create', '--name', 'bad', '-p', bad]);
       expect(r.code, bad).toBe(125);
       expect(r.stderr.trim().split('\n'), bad).toHaveLength(1);

@@ -330,6 +330,13 @@ export const MUTATIONS = [
     grep: 'detached',
   },
   {
+    name: 'random-port-unrecorded',
+    why: 'a pod asked for a free host port records 0 instead of the port it was given',
+    edits: [{ file: 'src/api/create-pod.ts', find: '    ports = listeners.map((l) => l.mapping);', replace: '    ports = listeners.map((l) => l.mapping) && asked;' }],
+    tests: ['test/ports.test.ts'],
+    grep: 'free host ports',
+  },
+  {
     name: 'keeper-socket-too-deep',
     why: "a pod directory deeper than a unix socket path allows leaves the keeper without its socket",
     edits: [{ file: 'native-shims/keeper/main.c', find: '  if (strlen(socket_path) < sizeof addr.sun_path) {', replace: '  if (1) {' }],

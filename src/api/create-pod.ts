@@ -87,15 +87,16 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
   const mapping = chooseMapping();
   const warnings = [mappingWarning(mapping)].filter((w): w is string => !!w);
   const id = newPodId();
-  const ports = (opts.ports ?? []).flatMap((p) => (typeof p === 'string' ? parsePortSpecs(p) : [p]));
+  const asked = (opts.ports ?? []).flatMap((p) => (typeof p === 'string' ? parsePortSpecs(p) : [p]));
   const network = opts.network ?? 'builtin';
   if (network !== 'builtin' && network !== 'none' && network !== 'pasta')
     throw new NsboxError('INVALID_NETWORK', `unknown network mode ${JSON.stringify(network)}`, 'use --network builtin, pasta or none');
-  if (network === 'none' && ports.length) throw new NsboxError('INVALID_NETWORK', '--network none publishes no ports', 'drop -p, or use --network builtin');
+  if (network === 'none' && asked.length) throw new NsboxError('INVALID_NETWORK', '--network none publishes no ports', 'drop -p, or use --network builtin');
   if (network === 'pasta') {
     const support = pastaSupport();
     if (!support.ok) throw new NsboxError('PASTA_UNAVAILABLE', `--network pasta: ${support.problem}`, support.fix);
   }
+  let ports: PortMapping[] = asked;
   return withStateLock(root, async () => {
     await collectAbandoned(root);
     if (listPodRecords(root).some((r) => r.name === name))
@@ -103,9 +104,11 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
     // Detached: the shim's middle process becomes the pod's keeper (parent
     // of the pause, native-shims/keeper), so no Node start sits on the path.
     // Host ports first: "address already in use" must fail before the pod exists.
-    const listeners = await openHostListeners(ports);
+    const listeners = await openHostListeners(asked);
+    // What is published: each port as bound (a free one where 0 was asked).
+    ports = listeners.map((l) => l.mapping);
     if (network === 'pasta') {
-      closeHostListeners(listeners); // only a check: pasta binds them itself
+      closeHostListeners(listeners); // only a check (and the choice of free ports): pasta binds them itself
       return createWithListeners([]);
     }
     try {

@@ -33,7 +33,9 @@ function listenTcp(mapping: PortMapping): Promise<HostListener> {
         server.close();
         return reject(noFd(mapping));
       }
-      resolve({ mapping, fd, close: () => server.close() });
+      // Port 0: the one the kernel picked.
+      const bound = { ...mapping, hostPort: (server.address() as { port: number }).port };
+      resolve({ mapping: bound, fd, close: () => server.close() });
     });
   });
 }
@@ -62,7 +64,7 @@ function listenUdp(mapping: PortMapping): Promise<HostListener> {
       }
       socket.removeAllListeners('error');
       socket.on('error', () => {}); // this process never reads it: the forwarder does
-      resolve({ mapping, fd, close: () => socket.close() });
+      resolve({ mapping: { ...mapping, hostPort: socket.address().port }, fd, close: () => socket.close() });
     });
   });
 }

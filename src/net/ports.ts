@@ -1,4 +1,7 @@
-// -p [IP:]HOSTPORT:PODPORT[/tcp|/udp] (podman's syntax).
+// -p [IP:]HOSTPORT:PODPORT[/tcp|/udp] (podman's syntax). Without a host port
+// (-p 80, -p IP::80) or with 0 (-p 0:80), the host port is a free one the
+// kernel picks when the listener is bound (listeners.ts); the record has
+// the real one.
 import { NsboxError } from '../errors.js';
 
 export interface PortMapping {
@@ -30,11 +33,12 @@ export function parsePortSpecs(spec: string): PortMapping[] {
   if ((proto !== 'tcp' && proto !== 'udp') || extra.length)
     throw new NsboxError('INVALID_PORT', `unsupported protocol ${JSON.stringify(proto)} in -p ${spec}`, 'end the mapping with /tcp or /udp (default tcp)');
   const parts = main!.split(':');
-  if (parts.length < 2 || parts.length > 3) throw new NsboxError('INVALID_PORT', `invalid port mapping ${JSON.stringify(spec)}`, 'use -p [IP:]HOSTPORT:PODPORT[/tcp|/udp]');
-  const [hostIp, hostPort, podPort] = parts.length === 3 ? parts : ['0.0.0.0', ...parts];
+  if (parts.length > 3) throw new NsboxError('INVALID_PORT', `invalid port mapping ${JSON.stringify(spec)}`, 'use -p [IP:]HOSTPORT:PODPORT[/tcp|/udp]');
+  const [hostIp, hostPort, podPort] = parts.length === 3 ? parts : parts.length === 2 ? ['0.0.0.0', ...parts] : ['0.0.0.0', '', parts[0]];
   if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(hostIp!)) throw new NsboxError('INVALID_PORT', `invalid address ${JSON.stringify(hostIp)} in -p ${spec}`, 'use an IPv4 address such as 127.0.0.1');
-  const hosts = portRange(hostPort!, spec);
   const pods = portRange(podPort!, spec);
+  // No host port, or 0: a free one each, picked when it is bound.
+  const hosts = hostPort === '' || hostPort === '0' ? pods.map(() => 0) : portRange(hostPort!, spec);
   if (hosts.length !== pods.length)
     throw new NsboxError('INVALID_PORT', `port ranges of different lengths in -p ${spec}`, 'map N host ports to N pod ports, e.g. 8080-8082:80-82');
   return hosts.map((h, i) => ({ hostIp: hostIp!, hostPort: h, podPort: pods[i]!, protocol: proto }));
