@@ -337,6 +337,12 @@ export const MUTATIONS = [
     grep: 'free host ports',
   },
   {
+    name: 'exec-user-ignored',
+    why: 'exec -u into a container runs as the container\'s own user',
+    edits: [{ file: 'src/api/exec.ts', find: "    plan: (stdio) => containerExecPlan({ containerPidfd: pidfd, argv: req.argv, env, cwd, user, canSetGroups,", replace: "    plan: (stdio) => containerExecPlan({ containerPidfd: pidfd, argv: req.argv, env, cwd, user: user && r.user, canSetGroups," }],
+    tests: ['test/exec-user.test.ts'],
+  },
+  {
     name: 'keeper-socket-too-deep',
     why: "a pod directory deeper than a unix socket path allows leaves the keeper without its socket",
     edits: [{ file: 'native-shims/keeper/main.c', find: '  if (strlen(socket_path) < sizeof addr.sun_path) {', replace: '  if (1) {' }],

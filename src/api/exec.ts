@@ -18,6 +18,8 @@ import { execPlan, type CommandStdio } from '../pod/plans.js';
 import { openPausePidfd } from '../pod/info.js';
 import { findPod } from '../pod/store.js';
 import { containerExecPlan } from '../container/plans.js';
+import { parseUser } from '../container/spec.js';
+import { requireMappedIds } from '../idmap/mapped-ids.js';
 
 export { ExecFailure } from '../pod/exec.js';
 
@@ -33,6 +35,10 @@ export interface ExecRequest {
   stdin?: boolean;
   /** A terminal of this size, made inside the command's root. */
   tty?: { rows: number; cols: number } | null;
+  /** exec -u: UID[:GID], or (in a container) a name from its image's /etc/passwd; default the container's user, or the pod's root. */
+  user?: string;
+  /** Where images live (names in -u are looked up in the container's image). */
+  dataRoot?: string;
 }
 
 /** The pod's side of a terminal: its master, ours to copy to and from. */
@@ -69,6 +75,9 @@ async function resolveTarget(req: ExecRequest): Promise<Target> {
   const record = findPod(req.root, req.pod);
   const extra = req.env ?? [];
   if ((req.join ?? 'pause') === 'pause') {
+    const asUser = req.user !== undefined ? parseUser(req.user) : undefined;
+    if (asUser) requireMappedIds(asUser, record.pause.pid, record.name);
+    const user = asUser ? { ...asUser, canSetGroups: record.mapping !== 'single' } : undefined;
     const pidfd = openPausePidfd(record);
     const env = buildEnv({ HOSTNAME: record.hostname, HOME: '/root' }, extra);
     const cwd = req.workdir ?? '/';
@@ -76,7 +85,7 @@ async function resolveTarget(req: ExecRequest): Promise<Target> {
     const execFd = openHostProgram(req.argv[0]!, hostView);
     return {
       pidfd,
-      plan: (stdio) => execPlan({ pausePidfd: pidfd, argv: req.argv, env, cwd, stdio, hostView, lockedView: record.mapping === 'root', execFd }),
+      plan: (stdio) => execPlan({ pausePidfd: pidfd, argv: req.argv, env, cwd, stdio, hostView, lockedView: record.mapping === 'root', execFd, user }),
       release: () => closeHostProgram(execFd),
     };
   }
@@ -85,6 +94,12 @@ async function resolveTarget(req: ExecRequest): Promise<Target> {
   const { Pod } = await import('./pod.js');
   const c = new Container(new Pod(req.root, record), req.join!);
   const r = c.record();
+  let user = r.user;
+  if (req.user !== undefined) {
+    const [{ resolveUserNames }, { layerDirs }, { defaultDataRoot }] = await Promise.all([import('../container/run.js'), import('../image/store.js'), import('../state/paths.js')]);
+    user = parseUser(resolveUserNames(req.user, layerDirs(req.dataRoot ?? defaultDataRoot(), r.image)));
+    requireMappedIds(user, record.pause.pid, record.name);
+  }
   const pidfd = c.openPidfd(r, 'exec');
   const base = Object.fromEntries(r.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
   const env = buildEnv(base, extra);
@@ -92,7 +107,7 @@ async function resolveTarget(req: ExecRequest): Promise<Target> {
   const canSetGroups = record.mapping !== 'single';
   return {
     pidfd,
-    plan: (stdio) => containerExecPlan({ containerPidfd: pidfd, argv: req.argv, env, cwd, user: r.user, canSetGroups, stdio, capabilities: r.capabilities }),
+    plan: (stdio) => containerExecPlan({ containerPidfd: pidfd, argv: req.argv, env, cwd, user, canSetGroups, stdio, capabilities: r.capabilities }),
     release: () => {},
   };
 }

@@ -52,7 +52,7 @@ function relayPipes(session: ExecSession, interactive: boolean): () => void {
   };
 }
 
-export async function runExec(podRef: string, rawCommand: string[], opts: ExecCliOptions, root: string): Promise<void> {
+export async function runExec(podRef: string, rawCommand: string[], opts: ExecCliOptions, root: string, dataRootDir: string): Promise<void> {
   const command = rawCommand[0] === '--' ? rawCommand.slice(1) : rawCommand;
   if (command.length === 0) throw new NsboxError('INVALID_ARGUMENT', 'exec needs a command after the pod', 'nsbox exec POD -- CMD [ARGS...]');
   const env = [...(opts.tty ? [`TERM=${process.env.TERM ?? 'xterm'}`] : []), ...parseEnvOption(opts.env)];
@@ -66,6 +66,8 @@ export async function runExec(podRef: string, rawCommand: string[], opts: ExecCl
       env,
       workdir: opts.workdir,
       stdin: !!opts.interactive,
+      user: opts.user,
+      dataRoot: dataRootDir,
       tty: opts.tty ? { rows: process.stdout.rows ?? 24, cols: process.stdout.columns ?? 80 } : null,
     });
   } catch (err) {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { collect } from './parse.js';
-import { stateRoot } from './context.js';
+import { dataRoot, stateRoot } from './context.js';
 
 export interface ExecCliOptions {
   join: string;
@@ -8,6 +8,7 @@ export interface ExecCliOptions {
   workdir?: string;
   interactive?: boolean;
   tty?: boolean;
+  user?: string;
 }
 
 export function registerExec(program: Command): void {
@@ -19,12 +20,13 @@ export function registerExec(program: Command): void {
     .option('-w, --workdir <dir>', "working directory (default: / for the pause, the container's own)")
     .option('-i, --interactive', 'keep stdin attached')
     .option('-t, --tty', 'allocate a pseudo-terminal')
+    .option('-u, --user <user[:group]>', "run as this user: UID[:GID], or a name from the container's image (default: the container's user, or the pod's root)")
     .argument('<pod>', 'pod name or id')
     .argument('<command...>', 'command and arguments')
     .passThroughOptions()
     .action(async (podRef: string, rawCommand: string[], opts: ExecCliOptions, cmd: Command) => {
       // The work lives in exec-run.ts, loaded only for this verb.
       const { runExec } = await import('./exec-run.js');
-      await runExec(podRef, rawCommand, opts, stateRoot(cmd));
+      await runExec(podRef, rawCommand, opts, stateRoot(cmd), dataRoot(cmd));
     });
 }

@@ -171,6 +171,8 @@ export interface ExecPlanInput {
   lockedView: boolean;
   /** The program, opened by the caller, when it lies outside the host view. */
   execFd?: number;
+  /** Run as this user of the pod (exec -u); default its root. */
+  user?: { uid: number; gid: number; canSetGroups: boolean };
 }
 
 /**
@@ -191,6 +193,7 @@ export function execPlan(input: ExecPlanInput): SpawnPlan {
     { op: 'closeFds', from: 3 },
     { op: 'chdir', path: input.cwd, scope: 'root' },
     ...sessionSteps(input.stdio),
+    ...(input.user ? [{ op: 'setIds' as const, uid: input.user.uid, gid: input.user.gid, clearGroups: input.user.canSetGroups }] : []),
     { op: 'noNewPrivs' }, // as in containers: no setuid gains inside the pod
     {
       op: 'exec',

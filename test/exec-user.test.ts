@@ -1,0 +1,56 @@
+// exec -u: a command joined to a container runs as the given user (numbers,
+// or a name from the container's image), and one joined to the pause too;
+// ids the pod does not map are refused in one line, before anything runs.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
+import { importImage } from './helpers/images.js';
+import { nsbox, removeAllPods } from './helpers/nsbox.js';
+
+const POD = 'eu';
+let root: string;
+
+beforeAll(() => {
+  root = tempRoot();
+  importImage(root, 'busybox');
+  expect(nsbox(root, ['pod', 'create', '--name', POD]).code).toBe(0);
+  expect(nsbox(root, ['run', '-d', '--pod', POD, '--name', 'c', 'busybox', 'sleep', '600']).code).toBe(0);
+});
+afterAll(() => {
+  removeAllPods(root);
+  cleanupRoot(root);
+});
+
+const ids = (...args: string[]) => nsbox(root, ['exec', ...args, POD, '--', 'sh', '-c', 'echo $(id -u):$(id -g)']);
+
+describe(`exec -u (${testMode})`, () => {
+  it('runs a container exec as the container\'s user by default (the control), and as -u says', () => {
+    expect(ids('--join', 'c').stdout).toBe('0:0\n');
+    expect(ids('--join', 'c', '-u', '33:33').stdout).toBe('33:33\n');
+    expect(ids('--join', 'c', '-u', 'www-data').stdout).toBe('33:33\n');
+    expect(ids('--join', 'c', '-u', '1000').stdout).toBe('1000:1000\n');
+  });
+
+  it('runs a host program joined to the pause as -u says', () => {
+    const r = nsbox(root, ['exec', '-u', '1000:1001', POD, '--', 'id', '-u']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('1000\n');
+    expect(nsbox(root, ['exec', POD, '--', 'id', '-u']).stdout).toBe('0\n');
+  });
+
+  it('refuses a name the image does not have and ids the pod does not map, in one line', () => {
+    for (const [user, message] of [
+      ['nosuchuser', /user "nosuchuser" is not in the image's \/etc\/passwd/],
+      ['4294967295', /ids go up to 4294967294/],
+    ] as const) {
+      const r = ids('--join', 'c', '-u', user);
+      expect(r.code, r.stderr).toBe(125);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+    }
+    if (testMode === 'rootless') {
+      const unmapped = nsbox(root, ['exec', '-u', '70000', POD, '--', 'true']);
+      expect(unmapped.code).toBe(125);
+      expect(unmapped.stderr).toMatch(/70000.*not mapped|not mapped.*70000|mapped/);
+    }
+  });
+});
