@@ -343,6 +343,12 @@ export const MUTATIONS = [
     tests: ['test/exec-user.test.ts'],
   },
   {
+    name: 'label-filter-ignores-value',
+    why: '--filter label=KEY=VALUE matches any value of KEY',
+    edits: [{ file: 'src/core/filters.ts', find: '(v === undefined || x.labels[k] === v)', replace: '(v === undefined || v !== undefined)' }],
+    tests: ['test/labels.test.ts'],
+  },
+  {
     name: 'keeper-socket-too-deep',
     why: "a pod directory deeper than a unix socket path allows leaves the keeper without its socket",
     edits: [{ file: 'native-shims/keeper/main.c', find: '  if (strlen(socket_path) < sizeof addr.sun_path) {', replace: '  if (1) {' }],

@@ -2,6 +2,9 @@
 import { NsboxError } from '../errors.js';
 import { Container } from './container.js';
 import { getPod } from './pods.js';
+import { compileFilters } from '../core/filters.js';
+import { asNsboxError } from '../container/run.js';
+import type { ContainerRecord as Record_ } from '../container/record.js';
 
 export { listContainerRecords } from '../container/list.js';
 export { describeStatus, type ContainerRecord, type ContainerState } from '../container/record.js';
@@ -34,3 +37,9 @@ export function getContainer(ref: string, opts: { root?: string } = {}): Contain
   return c;
 }
 
+
+/** podman's --filter for containers: label=, name= (of the container) and status= (its state now). */
+export function containerFilter(specs: string[] = []): (r: Record_) => boolean {
+  const matches = asNsboxError(() => compileFilters(specs));
+  return (r) => matches({ name: r.name, status: r.state, labels: r.labels });
+}

@@ -2,6 +2,8 @@
 // default). Detached: the pod's keeper (native-shims/keeper) is its parent,
 // and the pod outlives its creator.
 import { NsboxError } from '../errors.js';
+import { parseLabels } from '../core/filters.js';
+import { asNsboxError } from '../container/run.js';
 import { chooseMapping, mappingWarning } from '../idmap/mapping.js';
 import { closeFd, dupFd, kill } from '../native/ffi.js';
 import { identify, isAlive } from '../process/proc-stat.js';
@@ -46,6 +48,8 @@ export interface CreatePodOptions {
   network?: NetworkMode;
   /** Made by `run` without a pod, for this container: removed with it. */
   ownedBy?: string;
+  /** --label KEY=VALUE, or parsed. */
+  labels?: string[] | Record<string, string>;
 }
 
 const HOSTNAME_PATTERN = /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/;
@@ -87,6 +91,7 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
   const mapping = chooseMapping();
   const warnings = [mappingWarning(mapping)].filter((w): w is string => !!w);
   const id = newPodId();
+  const labels = Array.isArray(opts.labels) || opts.labels === undefined ? asNsboxError(() => parseLabels(opts.labels as string[] | undefined)) : opts.labels;
   const asked = (opts.ports ?? []).flatMap((p) => (typeof p === 'string' ? parsePortSpecs(p) : [p]));
   const network = opts.network ?? 'builtin';
   if (network !== 'builtin' && network !== 'none' && network !== 'pasta')
@@ -144,6 +149,7 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
       network,
       ...(process.env.NSBOX_ROOTFS === 'copy' ? { rootfs: 'copy' as const } : {}),
       ...(opts.ownedBy ? { ownedBy: opts.ownedBy } : {}),
+      ...(Object.keys(labels).length ? { labels } : {}),
     };
     try {
       writePodRecord(root, record);

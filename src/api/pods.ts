@@ -1,5 +1,7 @@
 // The pods of a state root: list, get, inspect (the CLI and the library share these).
 import { podInfo, type PodInfo } from '../pod/info.js';
+import { compileFilters } from '../core/filters.js';
+import { asNsboxError } from '../container/run.js';
 import { Pod } from './pod.js';
 import type { PodRecord } from '../pod/record.js';
 import { findPod, listPodRecords } from '../pod/store.js';
@@ -10,12 +12,14 @@ export interface RootOption {
   root?: string;
 }
 
-/** Every pod, except library pods whose creator is gone (the next create removes their state). */
-export function listPods(opts: RootOption = {}): PodInfo[] {
+/** Every pod, except library pods whose creator is gone (the next create removes their state); `filters` as podman's --filter. */
+export function listPods(opts: RootOption & { filters?: string[] } = {}): PodInfo[] {
   const root = opts.root ?? defaultRuntimeRoot();
+  const matches = asNsboxError(() => compileFilters(opts.filters));
   return listPodRecords(root)
     .map((r) => podInfo(r, root))
-    .filter((p) => p.status !== 'exited' || !isAbandoned(p));
+    .filter((p) => p.status !== 'exited' || !isAbandoned(p))
+    .filter(matches);
 }
 
 function isAbandoned(p: PodInfo): boolean {

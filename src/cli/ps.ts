@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseFormat, shortId, table, timeAgo } from './format.js';
 import { stateRoot } from './context.js';
+import { collect } from './parse.js';
 
 /** "Up 3 seconds", "Restarting (1) 2 seconds ago", "Exited (0)": when, as podman adds it. */
 function statusTime(r: { state: string; startedAt: string | null; finishedAt: string | null }): string {
@@ -17,11 +18,14 @@ export function registerPs(program: Command): void {
     .option('--pod <pod>', 'only this pod')
     .option('--format <format>', 'table or json', 'table')
     .option('-q, --quiet', 'print only POD/NAME')
-    .action(async (opts: { all?: boolean; pod?: string; format?: string; quiet?: boolean }, cmd: Command) => {
+    .option('-f, --filter <KEY=VALUE>', 'only containers with label=KEY[=VALUE], name=TEXT or status=STATE (repeatable)', collect, [])
+    .action(async (opts: { all?: boolean; pod?: string; format?: string; quiet?: boolean; filter: string[] }, cmd: Command) => {
       const format = parseFormat(opts.format);
-      const { describeStatus, formatRestartPolicy, listContainerRecords } = await import('../api/containers.js');
+      const { describeStatus, formatRestartPolicy, listContainerRecords, containerFilter } = await import('../api/containers.js');
       const records = listContainerRecords(stateRoot(cmd), opts.pod);
-      const shown = records.filter((r) => opts.all || r.state !== 'exited');
+      const matches = containerFilter(opts.filter);
+      // A filter on the status looks at every container, as podman's does.
+      const shown = records.filter((r) => (opts.all || r.state !== 'exited' || opts.filter.some((f) => f.startsWith('status='))) && matches(r));
       // Never the environment: it carries the secrets passed with -e (podman's ps shows none either).
       if (format === 'json') return void process.stdout.write(JSON.stringify(shown.map(({ env: _env, ...rest }) => rest), null, 2) + '\n');
       if (opts.quiet) return void process.stdout.write(shown.map((r) => `${r.podName}/${r.name}\n`).join(''));

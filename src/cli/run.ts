@@ -22,6 +22,7 @@ interface RunCliOptions {
   tmpfs: string[];
   publish: string[];
   rm?: boolean;
+  label: string[];
 }
 
 /** --log-opt KEY=VALUE as docker takes them; max-size is the one nsbox has. */
@@ -42,6 +43,7 @@ export function registerRun(program: Command): void {
     .option('--pod <pod>', 'the pod to run in (default: a pod of its own, named after the container, removed with it)')
     .option('-p, --publish <[IP:]HOST:CTR>', 'publish a port of its own pod (without --pod; repeatable)', collect, [])
     .option('--rm', 'remove the container (and its own pod) once it has exited')
+    .option('--label <KEY=VALUE>', 'set a label on the container (repeatable)', collect, [])
     .option('--name <name>', 'container name, unique in the pod (default: generated)')
     .option('-d, --detach', 'run in the background and print POD/NAME')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
@@ -80,6 +82,7 @@ export function registerRun(program: Command): void {
         volumes: opts.volume,
         tmpfs: opts.tmpfs,
         remove: !!opts.rm,
+        labels: opts.label,
         ...logOptions(opts.logOpt),
       };
       // Foreground: a signal to us (Ctrl-C, kill) is for the container, as with podman run.

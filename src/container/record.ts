@@ -34,6 +34,8 @@ export interface ContainerSpec {
   mounts?: Mount[];
   /** --rm: removed once it has exited for good. */
   autoRemove?: boolean;
+  /** --label KEY=VALUE (absent: none). */
+  labels?: Record<string, string>;
 }
 
 /** What it is doing: state.json, written only by its parent (the pod's keeper, or the library process). */

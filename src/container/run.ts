@@ -5,6 +5,7 @@ import { NsboxError } from '../errors.js';
 import type { RunRequest } from './manager.js';
 import { parseRestartPolicy, parseSize, parseUser, resolveCommand, validateContainerName, type RunOptions } from './spec.js';
 import { resolveCapabilities } from './capabilities.js';
+import { FilterError, parseLabels } from '../core/filters.js';
 import { checkMountTargets, parseTmpfs, parseVolume, type Mount } from './mounts.js';
 import { readImageEtcFile } from './image-etc.js';
 import { DEFAULT_PATH } from '../pod/plans.js';
@@ -87,7 +88,23 @@ export function buildRunRequest(image: ImageForRun, opts: RunOptions): RunReques
     ...(opts.logMaxSize !== undefined ? { logMaxSize: parseSize(opts.logMaxSize, 'log max-size') } : {}),
     ...mountsOf(opts),
     ...(opts.remove ? { autoRemove: true } : {}),
+    ...labelsOf(opts.labels),
   };
+}
+
+function labelsOf(spec: RunOptions['labels']): { labels?: Record<string, string> } {
+  const labels = Array.isArray(spec) || spec === undefined ? asNsboxError(() => parseLabels(spec)) : spec;
+  return Object.keys(labels).length ? { labels } : {};
+}
+
+/** A rule of core/filters.ts broken: the one-line error of nsbox. */
+export function asNsboxError<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof FilterError) throw new NsboxError('INVALID_ARGUMENT', err.message, err.hint);
+    throw err;
+  }
 }
 
 function mountsOf(opts: RunOptions): { mounts?: Mount[] } {

@@ -28,6 +28,8 @@ export interface RunOptions {
   volumes?: string[];
   /** Fresh tmpfs mounts: "CONTAINER[:size=64m,mode=1777]". */
   tmpfs?: string[];
+  /** --label KEY=VALUE, or parsed. */
+  labels?: string[] | Record<string, string>;
   /** Remove the container once it has exited (and its pod, when `run` made the pod for it): docker's --rm. */
   remove?: boolean;
 }

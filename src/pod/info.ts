@@ -27,6 +27,7 @@ export interface PodInfo {
   ports: string[];
   /** Why it went down on its own (its network or its supervisor failed), when it did. */
   error?: string;
+  labels: Record<string, string>;
 }
 
 export function podInfo(r: PodRecord, root?: string): PodInfo {
@@ -42,6 +43,7 @@ export function podInfo(r: PodRecord, root?: string): PodInfo {
     idMapping: r.mapping,
     containers: root ? countContainers(root, r.id) : 0,
     ports: (r.ports ?? []).map(formatPort),
+    labels: r.labels ?? {},
     ...failureOf(r, root),
   };
 }

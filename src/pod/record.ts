@@ -24,6 +24,8 @@ export interface PodRecord {
   ports?: PortMapping[];
   /** How the pod reaches the outside (absent in records older than this field: builtin). */
   network?: NetworkMode;
+  /** --label KEY=VALUE (absent: none). */
+  labels?: Record<string, string>;
   /** The container this pod was made for by `run` without `--pod` (it goes when that container is removed). */
   ownedBy?: string;
   /** copy: its containers run from a copy of the image, not overlayfs (NSBOX_ROOTFS=copy when it was made). */
