@@ -60,6 +60,19 @@ describe(`labels and filters (${testMode})`, () => {
     expect(JSON.parse(nsbox(root, ['ps', '--format', 'json']).stdout)[0].labels).toEqual({ tier: 'front' });
   });
 
+  it("prints podman's field names in --format json, beside nsbox's own", () => {
+    const ctrs = JSON.parse(nsbox(root, ['ps', '-a', '--pod', 'shop', '--format', 'json']).stdout) as Record<string, unknown>[];
+    const front = ctrs.find((c) => c.name === 'front')!;
+    const job = ctrs.find((c) => c.name === 'job')!;
+    expect(front).toMatchObject({ Names: ['front'], PodName: 'shop', State: 'running', Status: 'Up', Image: 'busybox:latest', Command: ['sleep', '600'], Labels: { tier: 'front' }, Exited: false, Restarts: 0 });
+    expect(front.Id).toBe(front.id);
+    expect(front.Pid).toBeGreaterThan(0);
+    expect(front).not.toHaveProperty('env');
+    expect(job).toMatchObject({ State: 'exited', Status: 'Exited (0)', ExitCode: 0, Exited: true, Labels: { tier: 'batch' } });
+    const pods = JSON.parse(nsbox(root, ['pod', 'ls', '--format', 'json']).stdout) as Record<string, unknown>[];
+    expect(pods.find((p) => p.Name === 'shop')).toMatchObject({ Status: 'Running', NumberOfContainers: 2, Labels: { team: 'web', env: 'test' } });
+  });
+
   it('refuses a bad label or filter in one line, and makes nothing', () => {
     for (const args of [
       ['pod', 'create', '--name', 'bad', '--label', '=x'],

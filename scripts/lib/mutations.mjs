@@ -111,7 +111,7 @@ export const MUTATIONS = [
   {
     name: 'ps-shows-env',
     why: "ps --format json prints the containers' environment",
-    edits: [{ file: 'src/cli/ps.ts', find: 'JSON.stringify(shown.map(({ env: _env, ...rest }) => rest), null, 2)', replace: 'JSON.stringify(shown, null, 2)' }],
+    edits: [{ file: 'src/api/containers.ts', find: '  const { env: _env, ...own } = r;', replace: '  const own = r;' }],
     tests: ['test/escapes-lifecycle.test.ts'],
     grep: 'environment',
   },

@@ -4,7 +4,7 @@ import { Container } from './container.js';
 import { getPod } from './pods.js';
 import { compileFilters } from '../core/filters.js';
 import { asNsboxError } from '../container/run.js';
-import type { ContainerRecord as Record_ } from '../container/record.js';
+import { describeStatus as statusText, type ContainerRecord as Record_ } from '../container/record.js';
 
 export { listContainerRecords } from '../container/list.js';
 export { describeStatus, type ContainerRecord, type ContainerState } from '../container/record.js';
@@ -42,4 +42,41 @@ export function getContainer(ref: string, opts: { root?: string } = {}): Contain
 export function containerFilter(specs: string[] = []): (r: Record_) => boolean {
   const matches = asNsboxError(() => compileFilters(specs));
   return (r) => matches({ name: r.name, status: r.state, labels: r.labels });
+}
+
+/** Seconds since the epoch, as podman's JSON gives times. */
+const unix = (iso: string | null): number => (iso ? Math.floor(Date.parse(iso) / 1000) : 0);
+
+/**
+ * A container as `ps --format json` prints it: podman's field names (Id,
+ * Names, Image, State, ExitCode, Labels, …) for tools that read podman's,
+ * beside nsbox's own record fields; never the environment (it carries the
+ * secrets given with -e, and podman's ps shows none either).
+ */
+export function containerListEntry(r: Record_, ports: string[] = []) {
+  const { env: _env, ...own } = r;
+  return {
+    Id: r.id,
+    Names: [r.name],
+    Image: r.image.name ?? r.image.id,
+    ImageID: r.image.id,
+    Command: r.argv,
+    Created: unix(r.createdAt),
+    CreatedAt: r.createdAt,
+    State: r.state,
+    Status: statusText(r),
+    ExitCode: r.exitCode ?? 0,
+    Exited: r.state === 'exited',
+    StartedAt: unix(r.startedAt),
+    ExitedAt: unix(r.finishedAt),
+    Pid: r.process?.pid ?? 0,
+    Pod: r.podId,
+    PodName: r.podName,
+    Labels: r.labels ?? {},
+    Mounts: (r.mounts ?? []).map((m) => m.target),
+    Ports: ports,
+    Restarts: r.restartCount,
+    AutoRemove: !!r.autoRemove,
+    ...own,
+  };
 }

@@ -43,3 +43,16 @@ export function inspectPod(ref: string, opts: RootOption = {}): PodInspection {
   const record = findPod(root, ref);
   return { ...podInfo(record, root), record };
 }
+
+/** A pod as `pod ls --format json` prints it: podman's field names (Id, Name, Status, …) beside nsbox's own. */
+export function podListEntry(p: PodInfo) {
+  return {
+    Id: p.id,
+    Name: p.name,
+    Status: p.status[0]!.toUpperCase() + p.status.slice(1),
+    Created: p.createdAt,
+    Labels: p.labels,
+    NumberOfContainers: p.containers,
+    ...p,
+  };
+}

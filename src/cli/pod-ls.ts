@@ -14,9 +14,9 @@ export function registerPodLs(pod: Command): void {
     .option('-f, --filter <KEY=VALUE>', 'only pods with label=KEY[=VALUE], name=TEXT or status=STATE (repeatable)', collect, [])
     .action(async (opts: { format?: string; quiet?: boolean; filter: string[] }, cmd: Command) => {
       const format = parseFormat(opts.format);
-      const { listPods } = await import('../api/pods.js');
+      const { listPods, podListEntry } = await import('../api/pods.js');
       const pods = listPods({ root: stateRoot(cmd), filters: opts.filter });
-      if (format === 'json') return void process.stdout.write(JSON.stringify(pods, null, 2) + '\n');
+      if (format === 'json') return void process.stdout.write(JSON.stringify(pods.map(podListEntry), null, 2) + '\n');
       if (opts.quiet) return void process.stdout.write(pods.map((p) => p.id + '\n').join(''));
       const rows = pods.map((p) => [shortId(p.id), p.name, p.error ? `${p.status} (${p.error})` : p.status, timeAgo(p.createdAt), String(p.pausePid), String(p.containers), p.supervisor, p.ports.join(', ')]);
       process.stdout.write(table(['POD ID', 'NAME', 'STATUS', 'CREATED', 'PAUSE PID', '# OF CONTAINERS', 'SUPERVISOR', 'PORTS'], rows) + '\n');

@@ -21,13 +21,13 @@ export function registerPs(program: Command): void {
     .option('-f, --filter <KEY=VALUE>', 'only containers with label=KEY[=VALUE], name=TEXT or status=STATE (repeatable)', collect, [])
     .action(async (opts: { all?: boolean; pod?: string; format?: string; quiet?: boolean; filter: string[] }, cmd: Command) => {
       const format = parseFormat(opts.format);
-      const { describeStatus, formatRestartPolicy, listContainerRecords, containerFilter } = await import('../api/containers.js');
+      const { describeStatus, formatRestartPolicy, listContainerRecords, containerFilter, containerListEntry } = await import('../api/containers.js');
       const records = listContainerRecords(stateRoot(cmd), opts.pod);
       const matches = containerFilter(opts.filter);
       // A filter on the status looks at every container, as podman's does.
       const shown = records.filter((r) => (opts.all || r.state !== 'exited' || opts.filter.some((f) => f.startsWith('status='))) && matches(r));
       // Never the environment: it carries the secrets passed with -e (podman's ps shows none either).
-      if (format === 'json') return void process.stdout.write(JSON.stringify(shown.map(({ env: _env, ...rest }) => rest), null, 2) + '\n');
+      if (format === 'json') return void process.stdout.write(JSON.stringify(shown.map((r) => containerListEntry(r)), null, 2) + '\n');
       if (opts.quiet) return void process.stdout.write(shown.map((r) => `${r.podName}/${r.name}\n`).join(''));
       const rows = shown.map((r) => [
         shortId(r.id),
