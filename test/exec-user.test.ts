@@ -1,6 +1,8 @@
 // exec -u: a command joined to a container runs as the given user (numbers,
 // or a name from the container's image), and one joined to the pause too;
 // ids the pod does not map are refused in one line, before anything runs.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
 import { importImage } from './helpers/images.js';
@@ -35,6 +37,13 @@ describe(`exec -u (${testMode})`, () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('1000\n');
     expect(nsbox(root, ['exec', POD, '--', 'id', '-u']).stdout).toBe('0\n');
+  });
+
+  it('takes --env-file as run does (-e wins over the file)', () => {
+    const file = join(root, 'exec.env');
+    writeFileSync(file, '# a comment\nGREETING=from-file\nOTHER=x\n');
+    const r = nsbox(root, ['exec', '--join', 'c', '--env-file', file, '-e', 'OTHER=flag', POD, '--', 'sh', '-c', 'echo $GREETING $OTHER']);
+    expect([r.code, r.stdout]).toEqual([0, 'from-file flag\n']);
   });
 
   it('refuses a name the image does not have and ids the pod does not map, in one line', () => {

@@ -55,7 +55,8 @@ function relayPipes(session: ExecSession, interactive: boolean): () => void {
 export async function runExec(podRef: string, rawCommand: string[], opts: ExecCliOptions, root: string, dataRootDir: string): Promise<void> {
   const command = rawCommand[0] === '--' ? rawCommand.slice(1) : rawCommand;
   if (command.length === 0) throw new NsboxError('INVALID_ARGUMENT', 'exec needs a command after the pod', 'nsbox exec POD -- CMD [ARGS...]');
-  const env = [...(opts.tty ? [`TERM=${process.env.TERM ?? 'xterm'}`] : []), ...parseEnvOption(opts.env)];
+  const { readEnvFiles } = await import('./env-file.js');
+  const env = [...(opts.tty ? [`TERM=${process.env.TERM ?? 'xterm'}`] : []), ...readEnvFiles(opts.envFile ?? []), ...parseEnvOption(opts.env)];
   let session: ExecSession;
   try {
     session = await openExec({

@@ -9,6 +9,7 @@ export interface ExecCliOptions {
   interactive?: boolean;
   tty?: boolean;
   user?: string;
+  envFile: string[];
 }
 
 export function registerExec(program: Command): void {
@@ -17,6 +18,7 @@ export function registerExec(program: Command): void {
     .description("run a command in a pod's namespaces")
     .option('--join <name>', 'what to join: pause (the pod itself) or a container of the pod', 'pause')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
+    .option('--env-file <file>', 'read KEY=VALUE lines from a file (repeatable)', collect, [])
     .option('-w, --workdir <dir>', "working directory (default: / for the pause, the container's own)")
     .option('-i, --interactive', 'keep stdin attached')
     .option('-t, --tty', 'allocate a pseudo-terminal')
