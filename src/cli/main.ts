@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // nsbox's command line: parse, call the library, print. Errors become one
 // line on stderr and exit code 125 (as podman); --debug adds the stack.
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { NsboxError } from '../errors.js';
 import { registerCheck } from './check.js';
 import { registerExec } from './exec.js';
@@ -44,7 +44,23 @@ function buildProgram(): Command {
   registerCheck(program);
   registerImage(program);
   for (const c of [program, pod, ...program.commands, ...pod.commands]) c.exitOverride();
+  acceptGlobalsAfterVerbs(program);
   return program;
+}
+
+/** `nsbox pod ls --root DIR` as well as `nsbox --root DIR pod ls` (podman takes both). */
+function acceptGlobalsAfterVerbs(parent: Command): void {
+  for (const c of parent.commands) {
+    c.addOption(new Option('--root <dir>').hideHelp());
+    c.addOption(new Option('--debug').hideHelp());
+    acceptGlobalsAfterVerbs(c);
+  }
+}
+
+/** `nsbox help pod create` is `nsbox pod create --help`. */
+function helpFor(argv: string[]): string[] {
+  const [node, script, first, ...rest] = argv;
+  return first === 'help' && rest.length ? [node!, script!, ...rest, '--help'] : argv;
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -52,7 +68,7 @@ async function main(argv: string[]): Promise<void> {
   if (argv.includes('--debug')) process.env.NSBOX_DEBUG = '1';
   const program = buildProgram();
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(helpFor(argv));
   } catch (err) {
     if (err instanceof CommanderError) {
       // help and version exit 0; usage errors were already printed
