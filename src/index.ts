@@ -18,3 +18,6 @@ export { runContainer, type RunRequestOptions } from './api/run.js';
 export { imageVerbs } from './api/images.js';
 export { defaultDataRoot, defaultRuntimeRoot } from './api/roots.js';
 export { formatRestartPolicy, describeStatus, parseContainerRef } from './api/containers.js';
+export { containerInspection, containerListEntry, containerFilter } from './api/containers.js';
+export { podListEntry } from './api/pods.js';
+export { renderTemplate, TemplateError } from './api/template.js';

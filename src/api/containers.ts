@@ -80,3 +80,51 @@ export function containerListEntry(r: Record_, ports: string[] = []) {
     ...own,
   };
 }
+
+/** A container as `inspect` prints it: podman's shape for the common fields. */
+export function containerInspection(c: Container) {
+  const r = c.record();
+  const state = c.state(r);
+  const pod = c.pod.record;
+  return {
+    Id: r.id,
+    Name: r.name,
+    Created: r.createdAt,
+    Path: r.argv[0] ?? '',
+    Args: r.argv.slice(1),
+    State: {
+      Status: state,
+      Running: state === 'running',
+      Restarting: state === 'restarting',
+      Dead: false,
+      Pid: state === 'running' ? (r.process?.pid ?? 0) : 0,
+      ExitCode: r.exitCode ?? 0,
+      Error: r.error ?? '',
+      StartedAt: r.startedAt ?? '',
+      FinishedAt: r.finishedAt ?? '',
+    },
+    Image: r.image.id,
+    ImageName: r.image.name ?? r.image.id,
+    Pod: pod.id,
+    PodName: pod.name,
+    RestartCount: r.restartCount,
+    Mounts: (r.mounts ?? []).map((m) => (m.type === 'bind' ? { Type: 'bind', Source: m.source, Destination: m.target, RW: !m.readOnly } : { Type: 'tmpfs', Source: 'tmpfs', Destination: m.target, RW: !m.options.split(',').includes('ro') })),
+    Config: {
+      Hostname: pod.hostname,
+      User: `${r.user.uid}:${r.user.gid}`,
+      Env: r.env,
+      Cmd: r.argv,
+      WorkingDir: r.workdir,
+      Labels: r.labels ?? {},
+      StopSignal: r.stopSignal ?? 15,
+    },
+    HostConfig: {
+      ReadonlyRootfs: r.readOnly,
+      AutoRemove: !!r.autoRemove,
+      RestartPolicy: { Name: r.restart.policy, MaximumRetryCount: r.restart.policy === 'on-failure' ? (r.restart.maxRetries ?? 0) : 0 },
+      CapAdd: r.capabilities ?? [],
+    },
+    NetworkSettings: { Ports: Object.fromEntries((pod.ports ?? []).map((p) => [`${p.podPort}/${p.protocol}`, [{ HostIp: p.hostIp, HostPort: String(p.hostPort) }]])) },
+    nsbox: { rootfs: r.rootfs, logPath: c.paths().log },
+  };
+}

@@ -16,6 +16,7 @@ import { registerContainerVerbs } from './container-verbs.js';
 import { registerRun } from './run.js';
 import { registerPort } from './port.js';
 import { registerImage } from './image.js';
+import { registerInspect } from './inspect.js';
 
 const EXIT_NSBOX_ERROR = 125;
 
@@ -43,6 +44,7 @@ function buildProgram(): Command {
   registerContainerVerbs(program);
   registerCheck(program);
   registerImage(program);
+  registerInspect(program);
   for (const c of [program, pod, ...program.commands, ...pod.commands]) c.exitOverride();
   acceptGlobalsAfterVerbs(program);
   return program;
