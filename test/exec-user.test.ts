@@ -4,23 +4,18 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
-import { importImage } from './helpers/images.js';
-import { nsbox, removeAllPods } from './helpers/nsbox.js';
+import { testMode } from './helpers/env.js';
+import { setUpPodRoot, tearDownPodRoot } from './helpers/pod-root.js';
+import { nsbox } from './helpers/nsbox.js';
 
 const POD = 'eu';
 let root: string;
 
 beforeAll(() => {
-  root = tempRoot();
-  importImage(root, 'busybox');
-  expect(nsbox(root, ['pod', 'create', '--name', POD]).code).toBe(0);
+  root = setUpPodRoot(POD);
   expect(nsbox(root, ['run', '-d', '--pod', POD, '--name', 'c', 'busybox', 'sleep', '600']).code).toBe(0);
 });
-afterAll(() => {
-  removeAllPods(root);
-  cleanupRoot(root);
-});
+afterAll(() => tearDownPodRoot(root));
 
 const ids = (...args: string[]) => nsbox(root, ['exec', ...args, POD, '--', 'sh', '-c', 'echo $(id -u):$(id -g)']);
 

@@ -3,20 +3,16 @@
 // template rules are also tested from source (core/template.ts is pure).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderTemplate } from '../src/core/template.js';
-import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
-import { importImage } from './helpers/images.js';
-import { nsbox, removeAllPods } from './helpers/nsbox.js';
+import { testMode } from './helpers/env.js';
+import { setUpPodRoot, tearDownPodRoot } from './helpers/pod-root.js';
+import { nsbox } from './helpers/nsbox.js';
 
 let root: string;
 
 beforeAll(() => {
-  root = tempRoot();
-  importImage(root, 'busybox');
+  root = setUpPodRoot();
 });
-afterAll(() => {
-  removeAllPods(root);
-  cleanupRoot(root);
-});
+afterAll(() => tearDownPodRoot(root));
 
 describe('inspect templates (from source)', () => {
   it('renders fields, nested fields and json, and refuses what it does not know', () => {

@@ -4,20 +4,16 @@
 // also tested from source (core/filters.ts is pure).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileFilters, parseLabels } from '../src/core/filters.js';
-import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
-import { importImage } from './helpers/images.js';
-import { nsbox, removeAllPods } from './helpers/nsbox.js';
+import { testMode } from './helpers/env.js';
+import { setUpPodRoot, tearDownPodRoot } from './helpers/pod-root.js';
+import { nsbox } from './helpers/nsbox.js';
 
 let root: string;
 
 beforeAll(() => {
-  root = tempRoot();
-  importImage(root, 'busybox');
+  root = setUpPodRoot();
 });
-afterAll(() => {
-  removeAllPods(root);
-  cleanupRoot(root);
-});
+afterAll(() => tearDownPodRoot(root));
 
 const podNames = (...filters: string[]) =>
   (JSON.parse(nsbox(root, ['pod', 'ls', '--format', 'json', ...filters.flatMap((f) => ['--filter', f])]).stdout) as { name: string }[]).map((p) => p.name).sort();

@@ -3,22 +3,18 @@
 // called by its name alone; --rm removes it once it has exited, in the
 // foreground and detached, with its own pod, leaving nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
-import { importImage } from './helpers/images.js';
+import { testMode } from './helpers/env.js';
+import { setUpPodRoot, tearDownPodRoot } from './helpers/pod-root.js';
 import { freePort, portRefused } from './helpers/net.js';
-import { nsbox, podDirs, removeAllPods, waitFor } from './helpers/nsbox.js';
+import { nsbox, podDirs, waitFor } from './helpers/nsbox.js';
 import { leftoverProcesses } from './helpers/leftovers.js';
 
 let root: string;
 
 beforeAll(() => {
-  root = tempRoot();
-  importImage(root, 'busybox');
+  root = setUpPodRoot();
 });
-afterAll(() => {
-  removeAllPods(root);
-  cleanupRoot(root);
-});
+afterAll(() => tearDownPodRoot(root));
 
 const pods = () => (JSON.parse(nsbox(root, ['pod', 'ls', '--format', 'json']).stdout) as { name: string }[]).map((p) => p.name);
 const containers = () => JSON.parse(nsbox(root, ['ps', '-a', '--format', 'json']).stdout) as { name: string; podName: string; state: string }[];

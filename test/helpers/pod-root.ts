@@ -5,9 +5,11 @@ import { cleanupRoot, tempRoot } from './env.js';
 import { importImage } from './images.js';
 import { nsbox, removeAllPods } from './nsbox.js';
 
-export function setUpPodRoot(pod: string): string {
+/** A private root with the busybox image and, when named, one pod. */
+export function setUpPodRoot(pod?: string): string {
   const root = tempRoot();
   importImage(root, 'busybox');
+  if (pod === undefined) return root;
   const r = nsbox(root, ['pod', 'create', '--name', pod]);
   expect(r.code, r.stderr).toBe(0);
   return root;
