@@ -18,6 +18,8 @@ export interface ExecOptions {
   cwd?: string;
   /** Data written to the command's stdin; without it stdin is /dev/null. */
   stdin?: string | Buffer;
+  /** Kill it (SIGKILL) after this long; the result then says timedOut. */
+  timeoutMs?: number;
 }
 
 export interface ExecResult {
@@ -27,6 +29,11 @@ export interface ExecResult {
   signal: number | null;
   stdout: string;
   stderr: string;
+  /** The same output as bytes, for binary output (the strings are UTF-8 decoded). */
+  stdoutBytes: Buffer;
+  stderrBytes: Buffer;
+  /** It ran past timeoutMs and was killed. */
+  timedOut: boolean;
 }
 
 /** Exit codes of podman/docker for commands that cannot be executed. */
@@ -81,13 +88,13 @@ export async function spawnCommand(plan: SpawnPlan, opts: { blocking?: boolean }
   }
 }
 
-function collect(SocketClass: typeof Socket, fd: number): { socket: Socket; done: Promise<string> } {
+function collect(SocketClass: typeof Socket, fd: number): { socket: Socket; done: Promise<Buffer> } {
   const socket = new SocketClass({ fd, readable: true, writable: false });
   const chunks: Buffer[] = [];
-  const done = new Promise<string>((resolve) => {
+  const done = new Promise<Buffer>((resolve) => {
     socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('error', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    socket.on('error', () => resolve(Buffer.concat(chunks)));
+    socket.on('close', () => resolve(Buffer.concat(chunks)));
   });
   return { socket, done };
 }
@@ -108,7 +115,10 @@ export async function execCaptured(opts: ExecOptions, planFor: (stdio: [number, 
     pid = await spawnCommand(planFor([input ? input.read : -1, out.write, errPipe.write]));
   } catch (err) {
     for (const p of opened) (closeFd(p.read), closeFd(p.write));
-    if (err instanceof ExecFailure) return { exitCode: err.exitCode, signal: null, stdout: '', stderr: `nsbox: ${err.message}\n` };
+    if (err instanceof ExecFailure) {
+      const stderr = `nsbox: ${err.message}\n`;
+      return { exitCode: err.exitCode, signal: null, stdout: '', stderr, stdoutBytes: Buffer.alloc(0), stderrBytes: Buffer.from(stderr), timedOut: false };
+    }
     throw err;
   }
   closeFd(out.write);
@@ -123,7 +133,16 @@ export async function execCaptured(opts: ExecOptions, planFor: (stdio: [number, 
     sink.on('error', () => {}); // the command may exit without reading
     sink.end(opts.stdin ?? '');
   }
+  let timedOut = false;
+  const timer =
+    opts.timeoutMs !== undefined
+      ? setTimeout(() => {
+          timedOut = true;
+          process.kill(pid, 'SIGKILL'); // our unreaped child: the pid cannot be another's yet
+        }, opts.timeoutMs)
+      : null;
   const status: ExitStatus = await reaper.wait(pid);
+  if (timer) clearTimeout(timer);
   const [so, se] = await Promise.all([stdout.done, stderr.done]);
-  return { exitCode: shellExitCode(status), signal: status.signal, stdout: so, stderr: se };
+  return { exitCode: shellExitCode(status), signal: status.signal, stdout: so.toString('utf8'), stderr: se.toString('utf8'), stdoutBytes: so, stderrBytes: se, timedOut };
 }
