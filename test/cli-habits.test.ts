@@ -33,6 +33,17 @@ describe(`command-line habits (${testMode})`, () => {
     }
   });
 
+  it('answers exists with 0 or 1 (podman\'s), and restarts a container', () => {
+    expect(nsbox(root, ['pod', 'create', '--name', 'here']).code).toBe(0);
+    try {
+      expect(nsbox(root, ['pod', 'exists', 'here']).code).toBe(0);
+      expect(nsbox(root, ['pod', 'exists', 'not-here']).code).toBe(1);
+      expect(nsbox(root, ['exists', 'here/nobody']).code).toBe(1);
+    } finally {
+      expect(nsbox(root, ['pod', 'rm', '-f', 'here']).code).toBe(0);
+    }
+  });
+
   it('shows the help of a nested verb with help VERB...', () => {
     const r = raw('help', 'pod', 'create');
     expect(r.status).toBe(0);

@@ -76,6 +76,18 @@ describe(`run without --pod, and --rm (${testMode})`, () => {
     expect(nsbox(root, ['pod', 'rm', '-f', 'keep']).code).toBe(0);
   });
 
+  it('restart stops and starts it again (its log shows both runs); exists says 0 for it and 1 once it is gone', async () => {
+    expect(nsbox(root, ['run', '-d', '--name', 'again', 'busybox', 'sh', '-c', 'echo started; exec sleep 600']).code).toBe(0);
+    await waitFor(() => nsbox(root, ['logs', 'again']).stdout === 'started\n', 10_000, 'the first run');
+    expect(nsbox(root, ['exists', 'again']).code).toBe(0);
+    const r = nsbox(root, ['restart', '-t', '0', 'again']);
+    expect([r.code, r.stdout]).toEqual([0, 'again\n']);
+    await waitFor(() => nsbox(root, ['logs', 'again']).stdout === 'started\nstarted\n', 10_000, 'the second run');
+    expect(containers()).toMatchObject([{ name: 'again', state: 'running' }]);
+    expect(nsbox(root, ['rm', '-f', 'again']).code).toBe(0);
+    expect(nsbox(root, ['exists', 'again']).code).toBe(1);
+  });
+
   it('refuses -p with --pod, and a name its own pod cannot take, in one line, leaving nothing', () => {
     expect(nsbox(root, ['pod', 'create', '--name', 'taken']).code).toBe(0);
     const withPod = nsbox(root, ['run', '--pod', 'taken', '-p', '8080:80', 'busybox', 'true']);

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { parseSeconds } from './parse.js';
 import { stateRoot } from './context.js';
 import { forEachRef } from './each-ref.js';
+import { NsboxError } from '../errors.js';
 
 export function registerContainerVerbs(program: Command): void {
   program
@@ -29,6 +30,36 @@ export function registerContainerVerbs(program: Command): void {
         await getContainer(ref, { root: stateRoot(cmd) }).stop({ timeoutSeconds });
         process.stdout.write(ref + '\n');
       });
+    });
+
+  program
+    .command('restart')
+    .description('stop containers (if running) and start them again')
+    .option('-t, --time <seconds>', 'grace period before SIGKILL', '10')
+    .argument('<container...>', 'POD/NAME')
+    .action(async (refs: string[], opts: { time: string }, cmd: Command) => {
+      const timeoutSeconds = parseSeconds(opts.time, '-t');
+      const { getContainer } = await import('../api/containers.js');
+      await forEachRef(refs, async (ref) => {
+        const c = getContainer(ref, { root: stateRoot(cmd) });
+        await c.stop({ timeoutSeconds });
+        await c.start();
+        process.stdout.write(ref + '\n');
+      });
+    });
+
+  program
+    .command('exists')
+    .description('exit 0 if the container exists, 1 if not (podman container exists)')
+    .argument('<container>', 'POD/NAME, or NAME')
+    .action(async (ref: string, _opts: unknown, cmd: Command) => {
+      const { getContainer } = await import('../api/containers.js');
+      try {
+        getContainer(ref, { root: stateRoot(cmd) });
+      } catch (err) {
+        if (err instanceof NsboxError && (err.code === 'NO_SUCH_CONTAINER' || err.code === 'NO_SUCH_POD')) return void (process.exitCode = 1);
+        throw err;
+      }
     });
 
   program

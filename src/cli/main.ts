@@ -6,7 +6,7 @@ import { NsboxError } from '../errors.js';
 import { registerCheck } from './check.js';
 import { registerExec } from './exec.js';
 import { registerPodCreate } from './pod-create.js';
-import { registerPodInspect } from './pod-inspect.js';
+import { registerPodExists, registerPodInspect } from './pod-inspect.js';
 import { registerPodLs } from './pod-ls.js';
 import { registerPodRm } from './pod-rm.js';
 import { registerPodStop } from './pod-stop.js';
@@ -34,6 +34,7 @@ function buildProgram(): Command {
   registerPodCreate(pod);
   registerPodLs(pod);
   registerPodInspect(pod);
+  registerPodExists(pod);
   registerPodStop(pod);
   registerPodRm(pod);
   registerRun(program);
