@@ -88,6 +88,17 @@ describe(`run without --pod, and --rm (${testMode})`, () => {
     expect(nsbox(root, ['exists', 'again']).code).toBe(1);
   });
 
+  it('--replace removes the container of that name first (and its own pod); without it the name is refused', async () => {
+    expect(nsbox(root, ['run', '-d', '--name', 'svc', '--label', 'gen=1', 'busybox', 'sleep', '600']).code).toBe(0);
+    const again = nsbox(root, ['run', '-d', '--name', 'svc', 'busybox', 'sleep', '600']);
+    expect(again.code).toBe(125); // the control: the name is taken
+    const replaced = nsbox(root, ['run', '-d', '--replace', '--name', 'svc', '--label', 'gen=2', 'busybox', 'sleep', '600']);
+    expect(replaced.code, replaced.stderr).toBe(0);
+    expect(JSON.parse(nsbox(root, ['inspect', 'svc']).stdout)[0].Config.Labels).toEqual({ gen: '2' });
+    expect(pods()).toEqual(['svc']);
+    expect(nsbox(root, ['rm', '-f', 'svc']).code).toBe(0);
+  });
+
   it('refuses -p with --pod, and a name its own pod cannot take, in one line, leaving nothing', () => {
     expect(nsbox(root, ['pod', 'create', '--name', 'taken']).code).toBe(0);
     const withPod = nsbox(root, ['run', '--pod', 'taken', '-p', '8080:80', 'busybox', 'true']);

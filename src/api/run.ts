@@ -24,6 +24,19 @@ export interface RunRequestOptions {
   publish?: string[];
   /** Lines of progress while an archive is imported. */
   onProgress?: (line: string) => void;
+  /** --replace: a container of that name goes first (and its own pod). */
+  replace?: boolean;
+}
+
+/** --replace: removes the container that has the name now, if any. */
+async function removeNamesake(req: RunRequestOptions, name: string): Promise<void> {
+  const { getContainer } = await import('./containers.js');
+  const ref = req.pod === undefined ? name : `${req.pod}/${name}`;
+  try {
+    await getContainer(ref, { root: req.root }).remove({ force: true });
+  } catch (err) {
+    if (!(err instanceof NsboxError && (err.code === 'NO_SUCH_CONTAINER' || err.code === 'NO_SUCH_POD'))) throw err;
+  }
 }
 
 async function ownPod(req: RunRequestOptions, name: string): Promise<Pod> {
@@ -40,6 +53,7 @@ export async function runContainer(req: RunRequestOptions): Promise<{ record: Co
   const image = await resolveImage(req.image, req.dataRoot, req.onProgress);
   const options = { ...req.options, name: req.options.name ?? generateContainerName() };
   const request = buildRunRequest(image, options);
+  if (req.replace) await removeNamesake(req, request.name);
   const own = req.pod === undefined;
   const pod = own ? await ownPod(req, request.name) : getPod(req.pod!, { root: req.root });
   pod.dataRoot = req.dataRoot;

@@ -23,6 +23,7 @@ interface RunCliOptions {
   publish: string[];
   rm?: boolean;
   label: string[];
+  replace?: boolean;
 }
 
 /** --log-opt KEY=VALUE as docker takes them; max-size is the one nsbox has. */
@@ -44,6 +45,7 @@ export function registerRun(program: Command): void {
     .option('-p, --publish <[IP:]HOST:CTR>', 'publish a port of its own pod (without --pod; repeatable)', collect, [])
     .option('--rm', 'remove the container (and its own pod) once it has exited')
     .option('--label <KEY=VALUE>', 'set a label on the container (repeatable)', collect, [])
+    .option('--replace', 'remove a container of the same name first (and its own pod)')
     .option('--name <name>', 'container name, unique in the pod (default: generated)')
     .option('-d, --detach', 'run in the background and print POD/NAME')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
@@ -88,7 +90,7 @@ export function registerRun(program: Command): void {
       // Foreground: a signal to us (Ctrl-C, kill) is for the container, as with podman run.
       const signals = opts.detach ? null : forwardSignals();
       try {
-        const { record, container: c } = await runContainer({ root: stateRoot(cmd), dataRoot: dataRoot(cmd), pod: opts.pod, publish: opts.publish, image: imageRef, options, onProgress: (line) => process.stderr.write(line + '\n') });
+        const { record, container: c } = await runContainer({ root: stateRoot(cmd), dataRoot: dataRoot(cmd), pod: opts.pod, publish: opts.publish, replace: !!opts.replace, image: imageRef, options, onProgress: (line) => process.stderr.write(line + '\n') });
         // A container in a pod of its own is called by its name alone.
         const ref = opts.pod === undefined ? record.name : `${record.podName}/${record.name}`;
         if (!signals) {
