@@ -31,6 +31,7 @@ describe(`run without --pod, and --rm (${testMode})`, () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('web\n');
     expect(pods()).toEqual(['web']);
+    expect(nsbox(root, ['ps', '-q']).stdout).toBe('web\n'); // by its name alone, as the verbs take it
     let answer = '';
     for (let i = 0; i < 200 && !answer.startsWith('200'); i++) {
       answer = await get(port).catch(() => '');

@@ -28,10 +28,10 @@ export function registerPs(program: Command): void {
       const shown = records.filter((r) => (opts.all || r.state !== 'exited' || opts.filter.some((f) => f.startsWith('status='))) && matches(r));
       // Never the environment: it carries the secrets passed with -e (podman's ps shows none either).
       if (format === 'json') return void process.stdout.write(JSON.stringify(shown.map((r) => containerListEntry(r)), null, 2) + '\n');
-      if (opts.quiet) return void process.stdout.write(shown.map((r) => `${r.podName}/${r.name}\n`).join(''));
+      if (opts.quiet) return void process.stdout.write(shown.map((r) => `${r.ref}\n`).join(''));
       const rows = shown.map((r) => [
         shortId(r.id),
-        `${r.podName}/${r.name}`,
+        r.ref,
         r.image.name ?? shortId(r.image.id),
         JSON.stringify(r.argv.join(' ')).slice(0, 32),
         timeAgo(r.createdAt),
