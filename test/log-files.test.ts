@@ -56,8 +56,12 @@ describe(`log files (${testMode})`, () => {
 
   it('logs -f follows across rotations without losing or repeating a line', async () => {
     // The writer starts once the follower is reading (it printed the first line), then
-    // writes slowly enough for a follower to keep up: 3 rotations at 16 KiB.
-    const writer = 'echo 00000 start; until [ -e /tmp/go ]; do sleep 0.05; done; i=1; while [ $i -le 600 ]; do printf "%05d %094d\\n" $i 0; i=$((i+1)); [ $((i % 50)) = 0 ] && sleep 0.05; done';
+    // writes bursts of 200 lines: each entry is about 164 bytes of log, so a burst
+    // rotates the 16 KiB log twice, usually while the follower sleeps between its
+    // reads (the file it holds, then the one that is LOG.1 by then, then LOG).
+    // A pause between bursts lets it catch up: more than two rotations behind, the
+    // lines of the file in between are gone (only LOG.1 is kept).
+    const writer = 'echo 00000 start; until [ -e /tmp/go ]; do sleep 0.05; done; i=1; while [ $i -le 1000 ]; do printf "%05d %094d\\n" $i 0; [ $((i % 200)) = 0 ] && sleep 0.3; i=$((i+1)); done';
     expect(nsbox(root, ['run', '-d', '--pod', POD, '--name', 'slow', '--log-opt', 'max-size=16k', 'busybox', 'sh', '-c', writer]).code).toBe(0);
     const follower = spawn(process.execPath, [cliPath, '--root', root, 'logs', '-f', `${POD}/slow`], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -67,7 +71,7 @@ describe(`log files (${testMode})`, () => {
     expect(nsbox(root, ['exec', '--join', 'slow', POD, '--', 'touch', '/tmp/go']).code).toBe(0);
     expect(await exited).toBe(0);
     const seen = out.trim().split('\n').slice(1).map((l) => Number(l.slice(0, 5)));
-    expect(seen).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
+    expect(seen).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
   });
 
   it('logs into a pipe that closes early (| head) ends quietly', () => {
