@@ -61,7 +61,7 @@ describe(`log files (${testMode})`, () => {
     // reads (the file it holds, then the one that is LOG.1 by then, then LOG).
     // A pause between bursts lets it catch up: more than two rotations behind, the
     // lines of the file in between are gone (only LOG.1 is kept).
-    const writer = 'echo 00000 start; until [ -e /tmp/go ]; do sleep 0.05; done; i=1; while [ $i -le 1000 ]; do printf "%05d %094d\\n" $i 0; [ $((i % 200)) = 0 ] && sleep 0.3; i=$((i+1)); done';
+    const writer = 'echo 00000 start; until [ -e /tmp/go ]; do sleep 0.05; done; i=1; while [ $i -le 1000 ]; do printf "%05d %094d\\n" $i 0; [ $((i % 200)) = 0 ] && sleep 1; i=$((i+1)); done';
     expect(nsbox(root, ['run', '-d', '--pod', POD, '--name', 'slow', '--log-opt', 'max-size=16k', 'busybox', 'sh', '-c', writer]).code).toBe(0);
     const follower = spawn(process.execPath, [cliPath, '--root', root, 'logs', '-f', `${POD}/slow`], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
