@@ -38,7 +38,7 @@ describe(`library API (${testMode})`, () => {
     expect(ps.stdout.trim().split('\n')[0]!.trim()).toBe('1 /pause');
 
     const sh = await pod.exec(['sh', '-c', 'echo "$A" in $(pwd); echo oops >&2; exit 3'], { env: { A: 'value' }, cwd: '/tmp' });
-    expect(sh).toEqual({ exitCode: 3, signal: null, stdout: 'value in /tmp\n', stderr: 'oops\n' });
+    expect(sh).toEqual({ exitCode: 3, signal: null, stdout: 'value in /tmp\n', stderr: 'oops\n', stdoutBytes: Buffer.from('value in /tmp\n'), stderrBytes: Buffer.from('oops\n'), timedOut: false });
 
     const cat = await pod.exec(['cat'], { stdin: 'piped input' });
     expect(cat.stdout).toBe('piped input');
