@@ -44,6 +44,20 @@ describe(`command-line habits (${testMode})`, () => {
     }
   });
 
+  it("takes --debug as nsbox's own only where it is: not from a command's arguments", () => {
+    expect(nsbox(root, ['pod', 'create', '--name', 'dbg']).code).toBe(0);
+    try {
+      const quiet = raw('--root', root, 'exec', 'dbg', '--', 'echo', '--debug');
+      expect([quiet.status, quiet.stdout, quiet.stderr]).toEqual([0, '--debug\n', '']);
+      // The control: nsbox's own --debug prints the plans.
+      const loud = raw('--root', root, '--debug', 'exec', 'dbg', '--', 'true');
+      expect(loud.status).toBe(0);
+      expect(loud.stderr).toMatch(/nsbox: plan/);
+    } finally {
+      expect(nsbox(root, ['pod', 'rm', '-f', 'dbg']).code).toBe(0);
+    }
+  });
+
   it('shows the help of a nested verb with help VERB...', () => {
     const r = raw('help', 'pod', 'create');
     expect(r.status).toBe(0);

@@ -67,9 +67,13 @@ function helpFor(argv: string[]): string[] {
 }
 
 async function main(argv: string[]): Promise<void> {
-  // --debug also prints every plan handed to the shim (native/spawn.ts).
-  if (argv.includes('--debug')) process.env.NSBOX_DEBUG = '1';
   const program = buildProgram();
+  // --debug (nsbox's own, not one in a command's arguments) also prints every plan handed to the shim (native/spawn.ts).
+  let debug = false;
+  program.hook('preAction', (_parent, action) => {
+    debug = !!action.optsWithGlobals<{ debug?: boolean }>().debug;
+    if (debug) process.env.NSBOX_DEBUG = '1';
+  });
   try {
     await program.parseAsync(helpFor(argv));
   } catch (err) {
@@ -78,7 +82,6 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : EXIT_NSBOX_ERROR;
       return;
     }
-    const debug = argv.includes('--debug');
     if (err instanceof NsboxError) process.stderr.write(`nsbox: ${err.oneLine()}\n`);
     else process.stderr.write(`nsbox: ${err instanceof Error ? err.message : String(err)}\n`);
     if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
