@@ -2,6 +2,7 @@
 // `hint` tells the user what to do. The CLI prints `message` (and `hint`) on
 // one line; stack traces only with --debug.
 import { errnoName } from './core/errno.js';
+import { FilterError } from './core/filters.js';
 
 export class NsboxError extends Error {
   constructor(
@@ -33,5 +34,15 @@ export class SyscallError extends NsboxError {
     super('SYSCALL', `${step}${path ? ` ${path}` : ''}: ${name}`, hint);
     this.errno = errno;
     this.errnoName = name;
+  }
+}
+
+/** Runs a pure rule of core/ that may refuse its input: its refusal becomes nsbox's one-line error. */
+export function asNsboxError<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof FilterError) throw new NsboxError('INVALID_ARGUMENT', err.message, err.hint);
+    throw err;
   }
 }

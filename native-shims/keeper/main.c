@@ -678,11 +678,9 @@ static void port_give_up(const char *why) {
 }
 
 static void port_reaped(void) {
-  pid_t was = port.pid;
   port.pid = 0;
   if (port.closed || pause_reaped)
     return;
-  (void)was;
   if (!port.ready) {
     port_give_up("err pasta");
     return;

@@ -101,6 +101,12 @@ export class Container {
     }
   }
 
+  /** Stops it (when it runs) and starts it again, as podman's restart. */
+  async restart(opts: { timeoutSeconds?: number } = {}): Promise<ContainerRecord> {
+    await this.stop(opts);
+    return this.start();
+  }
+
   /** Removes it; a pod that `run` made for it goes with it. */
   async remove(opts: { force?: boolean } = {}): Promise<void> {
     await this.pod.removeContainer(this.name, !!opts.force);

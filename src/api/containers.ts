@@ -3,7 +3,7 @@ import { NsboxError } from '../errors.js';
 import { Container } from './container.js';
 import { getPod } from './pods.js';
 import { compileFilters } from '../core/filters.js';
-import { asNsboxError } from '../container/run.js';
+import { asNsboxError } from '../errors.js';
 import { describeStatus as statusText, type ContainerRecord as Record_ } from '../container/record.js';
 
 export { listContainerRecords } from '../container/list.js';

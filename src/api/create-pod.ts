@@ -1,9 +1,8 @@
 // Creating pods. In-process: this process is the pod's parent (library
 // default). Detached: the pod's keeper (native-shims/keeper) is its parent,
 // and the pod outlives its creator.
-import { NsboxError } from '../errors.js';
-import { parseLabels } from '../core/filters.js';
-import { asNsboxError } from '../container/run.js';
+import { asNsboxError, NsboxError } from '../errors.js';
+import { toLabels } from '../core/filters.js';
 import { chooseMapping, mappingWarning } from '../idmap/mapping.js';
 import { closeFd, dupFd, kill } from '../native/ffi.js';
 import { identify, isAlive } from '../process/proc-stat.js';
@@ -91,7 +90,7 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
   const mapping = chooseMapping();
   const warnings = [mappingWarning(mapping)].filter((w): w is string => !!w);
   const id = newPodId();
-  const labels = Array.isArray(opts.labels) || opts.labels === undefined ? asNsboxError(() => parseLabels(opts.labels as string[] | undefined)) : opts.labels;
+  const labels = asNsboxError(() => toLabels(opts.labels));
   const asked = (opts.ports ?? []).flatMap((p) => (typeof p === 'string' ? parsePortSpecs(p) : [p]));
   const network = opts.network ?? 'builtin';
   if (network !== 'builtin' && network !== 'none' && network !== 'pasta')

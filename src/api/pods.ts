@@ -1,7 +1,7 @@
 // The pods of a state root: list, get, inspect (the CLI and the library share these).
 import { podInfo, type PodInfo } from '../pod/info.js';
 import { compileFilters } from '../core/filters.js';
-import { asNsboxError } from '../container/run.js';
+import { asNsboxError } from '../errors.js';
 import { Pod } from './pod.js';
 import type { PodRecord } from '../pod/record.js';
 import { findPod, listPodRecords } from '../pod/store.js';

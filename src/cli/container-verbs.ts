@@ -41,9 +41,7 @@ export function registerContainerVerbs(program: Command): void {
       const timeoutSeconds = parseSeconds(opts.time, '-t');
       const { getContainer } = await import('../api/containers.js');
       await forEachRef(refs, async (ref) => {
-        const c = getContainer(ref, { root: stateRoot(cmd) });
-        await c.stop({ timeoutSeconds });
-        await c.start();
+        await getContainer(ref, { root: stateRoot(cmd) }).restart({ timeoutSeconds });
         process.stdout.write(ref + '\n');
       });
     });

@@ -1,11 +1,11 @@
 // Turns "run this image (or tarball) with these options" into the resolved
 // request the pod's supervisor executes.
 import { existsSync, statSync } from 'node:fs';
-import { NsboxError } from '../errors.js';
+import { asNsboxError, NsboxError } from '../errors.js';
 import type { RunRequest } from './manager.js';
 import { parseRestartPolicy, parseSize, parseUser, resolveCommand, validateContainerName, type RunOptions } from './spec.js';
 import { resolveCapabilities } from './capabilities.js';
-import { FilterError, parseLabels } from '../core/filters.js';
+import { toLabels } from '../core/filters.js';
 import { checkMountTargets, parseTmpfs, parseVolume, type Mount } from './mounts.js';
 import { readImageEtcFile } from './image-etc.js';
 import { DEFAULT_PATH } from '../pod/plans.js';
@@ -93,18 +93,8 @@ export function buildRunRequest(image: ImageForRun, opts: RunOptions): RunReques
 }
 
 function labelsOf(spec: RunOptions['labels']): { labels?: Record<string, string> } {
-  const labels = Array.isArray(spec) || spec === undefined ? asNsboxError(() => parseLabels(spec)) : spec;
+  const labels = asNsboxError(() => toLabels(spec));
   return Object.keys(labels).length ? { labels } : {};
-}
-
-/** A rule of core/filters.ts broken: the one-line error of nsbox. */
-export function asNsboxError<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof FilterError) throw new NsboxError('INVALID_ARGUMENT', err.message, err.hint);
-    throw err;
-  }
 }
 
 function mountsOf(opts: RunOptions): { mounts?: Mount[] } {

@@ -31,6 +31,11 @@ export function parseLabels(specs: string[] = []): Labels {
   return labels;
 }
 
+/** Labels as flags give them, or already parsed (the library takes both). */
+export function toLabels(spec: string[] | Labels | undefined): Labels {
+  return Array.isArray(spec) || spec === undefined ? parseLabels(spec) : spec;
+}
+
 type Matcher = (x: Filterable) => boolean;
 
 function matcher(spec: string): Matcher {

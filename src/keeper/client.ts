@@ -62,5 +62,5 @@ export function okWords(answer: string, what: string): string[] {
   if (words[0] === 'ok') return words.slice(1);
   if (answer.startsWith('err protocol'))
     throw new NsboxError('KEEPER_PROTOCOL', `the pod's keeper speaks another protocol (${answer.replace(/^err protocol: /, '')}): the pod was made by another version of nsbox`, 'remove it with `nsbox pod rm -f POD` and create it again');
-  throw new NsboxError('KEEPER_REFUSED', `the pod's keeper refused ${what}: ${answer.replace(/^err /, '')}`);
+  throw new NsboxError('KEEPER_REFUSED', `the pod's keeper refused ${what}: ${answer.replace(/^err /, '')}`, 'check the pod and its containers with `nsbox pod ls` and `nsbox ps -a`');
 }

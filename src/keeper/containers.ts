@@ -1,7 +1,7 @@
 // The containers of a detached pod, driven from any process (the CLI, a
 // library user): this side decides and builds the plans; the pod's keeper
 // runs them, stays their parent, and writes their state.json.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { NsboxError } from '../errors.js';
 import { removeTreeAsOwner } from '../idmap/remove-tree.js';
 import { requireMappedIds } from '../idmap/mapped-ids.js';
@@ -86,7 +86,7 @@ export class KeeperContainers {
     if (answer.startsWith('ok ')) return this.read(r.name);
     if (answer.startsWith('err protocol')) okWords(answer, verb); // throws: a keeper of another nsbox
     if (!answer.startsWith('spawnerr ')) {
-      const failure = new NsboxError('RUN_FAILED', `cannot start ${this.pod.name}/${r.name}: ${answer.replace(/^err /, '')}`);
+      const failure = new NsboxError('RUN_FAILED', `cannot start ${this.pod.name}/${r.name}: ${answer.replace(/^err /, '')}`, 'check the pod with `nsbox pod ls`; a pod that is stopping takes no new container');
       if (verb === 'run') await this.record(r.name, 'failed', `125 ${oneLine(failure.message)}`);
       throw failure;
     }
@@ -121,8 +121,13 @@ export class KeeperContainers {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         throw new NsboxError('DUPLICATE_NAME', `a container named ${req.name} already exists in pod ${this.pod.name}`, `choose another name or remove it with \`nsbox rm -f ${this.pod.name}/${req.name}\``);
       }
-      prepareContainerDir(paths, this.pod.hostname);
-      writeContainerSpec(paths, specOf(record));
+      try {
+        prepareContainerDir(paths, this.pod.hostname);
+        writeContainerSpec(paths, specOf(record));
+      } catch (err) {
+        rmSync(paths.dir, { recursive: true, force: true }); // only our own files yet: the name is free again
+        throw err;
+      }
     });
     try {
       const started = await this.startWith('run', record, req.image);

@@ -4,7 +4,7 @@
 // (then it has taken the pod down itself). If the creator dies first, the
 // keeper sees the socket close and takes the pod down too.
 import { NsboxError } from '../errors.js';
-import { closeFd, streamSocketPair } from '../native/ffi.js';
+import { streamSocketPair } from '../native/ffi.js';
 import { errnoName } from '../core/errno.js';
 import { encodePlan, type SpawnPlan } from '../native/plan.js';
 import { spawnFailure } from '../native/spawn.js';
@@ -70,8 +70,4 @@ export async function initKeeper(ours: number, init: KeeperInit): Promise<void> 
   } finally {
     sock.destroy();
   }
-}
-
-export function closeKeeperControl(c: KeeperControl): void {
-  closeFd(c.theirs);
 }
