@@ -113,6 +113,18 @@ describe('the plan ABI', () => {
     expectAgreement(forwarderPlan(7, [{ fd: 4, mapping: { hostIp: '127.0.0.1', hostPort: 8080, podPort: 80, protocol: 'tcp' } }]));
   });
 
+  it('carries a seccomp program byte for byte, and the shim refuses one longer than its step', () => {
+    const program = Buffer.from([...Array(24).keys()].map((i) => (i * 37) & 0xff));
+    const plan: SpawnPlan = { cloneFlags: 0, middle: [], after: [], child: [{ op: 'noNewPrivs' }, { op: 'seccomp', program }, { op: 'exec', file: 'true', argv: ['true'], env: [], path: '/bin' }] };
+    const d = expectAgreement(plan);
+    const step = d.sections[2]!.find((s) => s.op === PLAN_OPS.seccomp.code) as { args: string[]; program?: string };
+    expect([step.args[0], step.program]).toEqual(['3', program.toString('hex')]);
+    const bytes = encodePlan(plan);
+    const at = bytes.indexOf(program);
+    bytes.writeBigInt64LE(4n, at - PLAN_FORMAT.stepHeader + 8); // claims a fourth instruction past the step
+    expect(decode(bytes).rc).toBeLessThan(0);
+  });
+
   it('is refused by the shim when the version or a step size is wrong (the control: the parser checks what it reads)', () => {
     const good = encodePlan({ cloneFlags: 0, middle: [], after: [], child: [{ op: 'setsid' }] });
     expect(decode(good).rc).toBe(0);

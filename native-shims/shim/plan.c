@@ -82,6 +82,11 @@ static int parse_step(const uint8_t *p, size_t left, struct step *s, size_t *use
     q = nul + 1;
   }
   *used = h.size;
+  if (s->op == OP_SECCOMP) { /* raw instructions, 8 bytes each, right after the header */
+    if (h.nstr || s->arg[0] < 1 || s->arg[0] > 4096 || (size_t)s->arg[0] * 8 > h.size - sizeof h)
+      return -EINVAL;
+    s->data = p + sizeof h;
+  }
   return finish_step(s);
 }
 

@@ -71,6 +71,9 @@ enum nsbox_op {
                              master sent over the socket, the slave as fds 0-2 and the
                              controlling terminal (after OP_SETSID) */
   OP_SEND_MNTNS = 45,     /* arg0 unix socket: an fd of F's mount namespace is sent over it */      /* arg0 mode; strings: source, new file (host scope) */
+  OP_SECCOMP = 46,        /* arg0 number of BPF instructions; the program (struct
+                             sock_filter[]) follows the step header: installed with
+                             seccomp(SECCOMP_SET_MODE_FILTER), after OP_NO_NEW_PRIVS */
   OP_EXEC = 40,           /* arg0 argc, arg1 envc, arg2 fd to execveat (-1: by name);
                              strings: file, argv..., envp..., PATH */
 };

@@ -21,6 +21,7 @@ struct step {
   const char *path; /* OP_EXEC: PATH to search, or NULL */
   int *pid_args;    /* OP_RUN: indexes of "\x01PID" arguments, -1 terminated */
   int *keep;        /* OP_EXEC_MIDDLE: fds to pass on as 3, 4, ... */
+  const void *data; /* OP_SECCOMP: the program, in the caller's buffer */
   int nkeep;
 };
 

@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -500,6 +502,11 @@ int nsbox_run_child_step(struct ctx *c, struct step *s) {
   case OP_RMDIR:
     FAIL_IF(s->nstr != 1 || rmdir(s->str[0]) < 0);
     return 0;
+  case OP_SECCOMP: {
+    struct sock_fprog prog = {.len = (unsigned short)s->arg[0], .filter = (struct sock_filter *)s->data};
+    FAIL_IF(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0);
+    return 0;
+  }
   case OP_EXEC:
     return exec_command(s);
   default:

@@ -89,6 +89,8 @@ export interface ContainerPlanInput {
   capabilities?: string[];
   /** -v and --tmpfs, validated (mounts.ts). */
   mounts?: Mount[];
+  /** The compiled seccomp program (container/seccomp.ts); absent: unconfined. */
+  seccomp?: Buffer | null;
 }
 
 /** A mount whose target lies inside the container's root (after pivot_root). */
@@ -189,7 +191,8 @@ function workdirSteps(workdir: string): ChildStep[] {
  * capabilities (the bounding set shrinks while we may still change it, the
  * rest after the uid change), its user, the working directory (entered as
  * that user, resolved inside the root), no_new_privs (no setuid binary or
- * file capability gains anything inside), then the command.
+ * file capability gains anything inside), the seccomp filter, then the
+ * command.
  */
 function becomeUserAndExec(input: {
   user: { uid: number; gid: number };
@@ -198,6 +201,7 @@ function becomeUserAndExec(input: {
   cwd: string;
   argv: string[];
   env: string[];
+  seccomp?: Buffer | null;
 }): ChildStep[] {
   const keep = capabilityMask(input.capabilities);
   return [
@@ -206,6 +210,8 @@ function becomeUserAndExec(input: {
     { op: 'capabilities', keep, phase: 'sets' },
     { op: 'chdir', path: input.cwd, scope: 'root' },
     { op: 'noNewPrivs' },
+    // Last before exec: the filter then constrains only the container's own program.
+    ...(input.seccomp ? [{ op: 'seccomp' as const, program: input.seccomp }] : []),
     { op: 'exec', file: input.argv[0]!, argv: input.argv, env: input.env, path: pathOf(input.env) },
   ];
 }
@@ -261,6 +267,8 @@ export interface ContainerExecPlanInput {
   stdio: CommandStdio;
   /** The container's own set (its record). */
   capabilities?: string[];
+  /** The container's own seccomp program (as runc does, an exec runs under it too). */
+  seccomp?: Buffer | null;
 }
 
 /** Joins a running container: its mount namespace too, so its root and files. */

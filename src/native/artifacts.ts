@@ -17,6 +17,8 @@ export const artifacts = {
   keeper: join(buildDir, 'nsbox-keeper'),
   forwarder: join(buildDir, 'nsbox-forward'),
   nativeBuildScript: join(packageRoot, 'scripts', 'build-native.mjs'),
+  /** The default seccomp profile (data, written by scripts/seccomp-profile.mjs). */
+  seccompDefault: join(packageRoot, 'seccomp', 'default.json'),
 };
 
 /** A checkout has the TypeScript sources; the installed package ships only dist/. */

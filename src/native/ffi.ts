@@ -30,6 +30,9 @@ function loadFfiRs(): FfiRs {
 let ffiRs: FfiRs | undefined;
 const ffi = (): FfiRs => (ffiRs ??= loadFfiRs());
 
+/** The one loaded ffi-rs, for the other native bindings (libseccomp.ts). */
+export const ffiRsModule = ffi;
+
 const LIB = 'nsbox-shim';
 let bound: ReturnType<typeof bind> | undefined;
 

@@ -92,6 +92,8 @@ export type ChildStep =
   | { op: 'pivotRoot'; path: string; putOld: string }
   | { op: 'umount'; path: string; flags: number }
   | { op: 'rmdir'; path: string }
+  /** A classic BPF program (struct sock_filter[]) installed with seccomp(2): after noNewPrivs, just before exec. */
+  | { op: 'seccomp'; program: Buffer }
   /** execFd: a program the caller opened (outside the process's root), run with execveat. */
   | { op: 'exec'; file: string; argv: string[]; env: string[]; path: string; execFd?: number };
 
@@ -142,6 +144,7 @@ export const PLAN_OPS = {
   copyFile: { code: 43, c: 'OP_COPY_FILE' },
   pty: { code: 44, c: 'OP_PTY' },
   sendMountNamespace: { code: 45, c: 'OP_SEND_MNTNS' },
+  seccomp: { code: 46, c: 'OP_SECCOMP' },
 } as const satisfies Record<AnyStep['op'], { code: number; c: string }>;
 
 /** The plan header's magic and version, and the size of a step's header (plan.h). */
@@ -152,8 +155,8 @@ const STEP_HEADER = PLAN_FORMAT.stepHeader;
 
 const scopeOf = (s: { scope?: PathScope }): number => SCOPE[s.scope ?? 'host'];
 
-/** A step's four numbers and its strings, as the shim reads them. */
-export function stepFields(s: AnyStep): { args: bigint[]; strings: string[] } {
+/** A step's four numbers and its strings, as the shim reads them (and raw bytes after them: seccomp's program). */
+export function stepFields(s: AnyStep): { args: bigint[]; strings: string[]; payload?: Buffer } {
   const n = (...v: (number | bigint)[]) => v.map((x) => BigInt(x));
   switch (s.op) {
     case 'setnsFd':
@@ -213,6 +216,8 @@ export function stepFields(s: AnyStep): { args: bigint[]; strings: string[] } {
       return { args: n(s.flags), strings: [s.path] };
     case 'rmdir':
       return { args: [], strings: [s.path] };
+    case 'seccomp':
+      return { args: n(s.program.length / 8), strings: [], payload: s.program };
     case 'exec':
       return { args: n(s.argv.length, s.env.length, s.execFd ?? -1), strings: [s.file, ...s.argv, ...s.env, s.path] };
     case 'execMiddle': {
@@ -223,11 +228,11 @@ export function stepFields(s: AnyStep): { args: bigint[]; strings: string[] } {
 }
 
 function encodeStep(s: AnyStep): Buffer {
-  const { args, strings } = stepFields(s);
+  const { args, strings, payload: raw } = stepFields(s);
   for (const str of strings) {
     if (str.includes('\0')) throw new TypeError(`plan step ${s.op}: string contains a NUL byte`);
   }
-  const payload = Buffer.from(strings.map((x) => x + '\0').join(''), 'utf8');
+  const payload = raw ?? Buffer.from(strings.map((x) => x + '\0').join(''), 'utf8');
   const size = Math.ceil((STEP_HEADER + payload.length) / 8) * 8;
   const buf = Buffer.alloc(size);
   buf.writeUInt32LE(PLAN_OPS[s.op].code, 0);
@@ -252,7 +257,7 @@ export function encodePlan(plan: SpawnPlan): Buffer {
 
 /** Human-readable form for --debug. */
 export function describePlan(plan: SpawnPlan): string {
-  const line = (s: AnyStep): string => `  ${s.op} ${JSON.stringify({ ...s, op: undefined }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`;
+  const line = (s: AnyStep): string => `  ${s.op} ${JSON.stringify({ ...s, op: undefined }, (k, v) => (typeof v === 'bigint' ? v.toString() : k === 'program' ? `${s.op === 'seccomp' ? s.program.length / 8 : 0} instructions` : v))}`;
   return [
     `clone flags 0x${plan.cloneFlags.toString(16)}`,
     'middle:',
