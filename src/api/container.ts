@@ -12,6 +12,7 @@ import { containerPaths } from '../container/files.js';
 import { LogCursor, tailLog } from '../container/log-reader.js';
 import type { LogEntry } from '../container/logs.js';
 import { containerExecPlan } from '../container/plans.js';
+import { containerSeccompProgram } from '../container/seccomp.js';
 import { refuse, type ContainerRecord } from '../container/record.js';
 import { can, reduceContainerState, stopIsNoop, type ContainerState, type ContainerVerb } from '../core/lifecycle.js';
 
@@ -120,7 +121,7 @@ export class Container {
     try {
       const env = buildEnv(Object.fromEntries(r.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])), opts.env);
       return await execCaptured(opts, (stdio) =>
-        containerExecPlan({ containerPidfd: fd, argv, env, cwd: opts.cwd ?? r.workdir, user: r.user, canSetGroups: this.pod.record.mapping !== 'single', stdio: { fds: stdio }, capabilities: r.capabilities }),
+        containerExecPlan({ containerPidfd: fd, argv, env, cwd: opts.cwd ?? r.workdir, user: r.user, canSetGroups: this.pod.record.mapping !== 'single', stdio: { fds: stdio }, capabilities: r.capabilities, seccomp: containerSeccompProgram(r, this.paths()) }),
       );
     } finally {
       closeFd(fd);

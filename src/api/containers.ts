@@ -5,6 +5,7 @@ import { getPod } from './pods.js';
 import { compileFilters } from '../core/filters.js';
 import { asNsboxError } from '../errors.js';
 import { describeStatus as statusText, type ContainerRecord as Record_ } from '../container/record.js';
+import { artifacts } from '../native/artifacts.js';
 
 export { listContainerRecords } from '../container/list.js';
 export { describeStatus, type ContainerRecord, type ContainerState } from '../container/record.js';
@@ -123,7 +124,10 @@ export function containerInspection(c: Container) {
       AutoRemove: !!r.autoRemove,
       RestartPolicy: { Name: r.restart.policy, MaximumRetryCount: r.restart.policy === 'on-failure' ? (r.restart.maxRetries ?? 0) : 0 },
       CapAdd: r.capabilities ?? [],
+      SecurityOpt: r.securityOpt ?? [],
     },
+    // podman's field: the profile in effect ("unconfined" without one).
+    SeccompProfilePath: r.seccomp === undefined || r.seccomp === 'unconfined' ? 'unconfined' : r.seccomp === 'default' ? artifacts.seccompDefault : r.seccomp,
     NetworkSettings: { Ports: Object.fromEntries((pod.ports ?? []).map((p) => [`${p.podPort}/${p.protocol}`, [{ HostIp: p.hostIp, HostPort: String(p.hostPort) }]])) },
     nsbox: { rootfs: r.rootfs, logPath: c.paths().log },
   };

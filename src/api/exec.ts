@@ -18,6 +18,7 @@ import { execPlan, type CommandStdio } from '../pod/plans.js';
 import { openPausePidfd } from '../pod/info.js';
 import { findPod } from '../pod/store.js';
 import { containerExecPlan } from '../container/plans.js';
+import { containerSeccompProgram } from '../container/seccomp.js';
 import { parseUser } from '../container/spec.js';
 import { requireMappedIds } from '../idmap/mapped-ids.js';
 
@@ -107,7 +108,7 @@ async function resolveTarget(req: ExecRequest): Promise<Target> {
   const canSetGroups = record.mapping !== 'single';
   return {
     pidfd,
-    plan: (stdio) => containerExecPlan({ containerPidfd: pidfd, argv: req.argv, env, cwd, user, canSetGroups, stdio, capabilities: r.capabilities }),
+    plan: (stdio) => containerExecPlan({ containerPidfd: pidfd, argv: req.argv, env, cwd, user, canSetGroups, stdio, capabilities: r.capabilities, seccomp: containerSeccompProgram(r, c.paths()) }),
     release: () => {},
   };
 }

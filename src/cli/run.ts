@@ -24,6 +24,7 @@ interface RunCliOptions {
   rm?: boolean;
   label: string[];
   replace?: boolean;
+  securityOpt: string[];
 }
 
 /** --log-opt KEY=VALUE as docker takes them; max-size is the one nsbox has. */
@@ -57,6 +58,7 @@ export function registerRun(program: Command): void {
     .option('--entrypoint <cmd>', "replace the image's entrypoint")
     .option('--cap-add <cap>', 'add a capability to the default set, or ALL (repeatable)', collect, [])
     .option('--cap-drop <cap>', 'drop a capability from the default set, or ALL (repeatable)', collect, [])
+    .option('--security-opt <opt>', 'seccomp=unconfined|PROFILE.json, no-new-privileges, mask=PATHS, unmask=ALL|PATHS (repeatable)', collect, [])
     .option('--stop-signal <signal>', "what stop sends before SIGKILL (default: the image's StopSignal, else TERM)")
     .option('--log-opt <opt>', 'log option, as docker: max-size=SIZE rotates the log (repeatable)', collect, [])
     .option('-v, --volume <HOST:CTR[:ro]>', 'share a host file or directory (HOST absolute or ./relative; repeatable)', collect, [])
@@ -85,6 +87,7 @@ export function registerRun(program: Command): void {
         tmpfs: opts.tmpfs,
         remove: !!opts.rm,
         labels: opts.label,
+        securityOpt: opts.securityOpt,
         ...logOptions(opts.logOpt),
       };
       // Foreground: a signal to us (Ctrl-C, kill) is for the container, as with podman run.

@@ -21,6 +21,7 @@ export function containerPaths(root: string, podId: string, name: string) {
     upper: join(dir, 'upper'),
     work: join(dir, 'work'),
     copy: join(dir, 'copy'),
+    seccomp: join(dir, 'seccomp.bpf'),
   };
 }
 
@@ -36,11 +37,12 @@ function hostResolvConf(): string {
   }
 }
 
-/** Writes the files bound into the container; the dirs overlay needs. */
-export function prepareContainerDir(p: ContainerPaths, hostname: string): void {
+/** Writes the files bound into the container; the dirs overlay needs; its seccomp program. */
+export function prepareContainerDir(p: ContainerPaths, hostname: string, seccompProgram?: Buffer | null): void {
   mkdirSync(p.dir, { recursive: true, mode: 0o700 });
   for (const d of [p.mountPoint, p.upper, p.work]) mkdirSync(d, { recursive: true, mode: 0o755 });
   writeFileSync(p.hosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`, { mode: 0o644 });
   writeFileSync(p.resolvConf, hostResolvConf(), { mode: 0o644 });
   writeFileSync(p.hostname, `${hostname}\n`, { mode: 0o644 });
+  if (seccompProgram) writeFileSync(p.seccomp, seccompProgram, { mode: 0o600 });
 }

@@ -26,8 +26,10 @@ const SIGKILL = 9;
 const MAX_BACKOFF_MS = 10_000;
 
 /** Everything the supervisor needs to start a container (resolved by the caller). */
-export interface RunRequest extends Pick<ContainerRecord, 'name' | 'argv' | 'env' | 'workdir' | 'user' | 'restart' | 'readOnly' | 'capabilities' | 'stopSignal' | 'logMaxSize' | 'mounts' | 'autoRemove' | 'labels'> {
+export interface RunRequest extends Pick<ContainerRecord, 'name' | 'argv' | 'env' | 'workdir' | 'user' | 'restart' | 'readOnly' | 'capabilities' | 'stopSignal' | 'logMaxSize' | 'mounts' | 'autoRemove' | 'labels' | 'seccomp' | 'securityOpt' | 'mask' | 'unmask'> {
   image: ContainerRecord['image'] & { layerDirs: string[]; dataRoot: string };
+  /** The compiled seccomp program (null: unconfined), written into the container's directory. */
+  seccompProgram?: Buffer | null;
 }
 
 interface Live {
@@ -85,7 +87,7 @@ export class ContainerManager {
       throw new NsboxError('DUPLICATE_NAME', `a container named ${req.name} already exists in pod ${this.pod.name}`, `choose another name or remove it with \`nsbox rm -f ${this.pod.name}/${req.name}\``);
     requireMappedIds(req.user, this.pod.pause.pid, this.pod.name);
     const paths = this.paths(req.name);
-    prepareContainerDir(paths, this.pod.hostname);
+    prepareContainerDir(paths, this.pod.hostname, req.seccompProgram);
     const record = newContainerRecord(req, this.pod);
     const live: Live = { record, paths, pidfd: -1, mountNs: null, exited: Promise.resolve(), stopRequested: false, restartTimer: null, ...settlement(), image: req.image };
     this.live.set(req.name, live);

@@ -36,6 +36,13 @@ export interface ContainerSpec {
   autoRemove?: boolean;
   /** --label KEY=VALUE (absent: none). */
   labels?: Record<string, string>;
+  /** Its seccomp profile: 'default', 'unconfined' or a profile's path (absent in older records: none); the program is seccomp.bpf in its directory. */
+  seccomp?: string;
+  /** --security-opt as given (inspect shows them). */
+  securityOpt?: string[];
+  /** --security-opt mask= and unmask= (absent: the default masks). */
+  mask?: string[];
+  unmask?: string[];
 }
 
 /** What it is doing: state.json, written only by its parent (the pod's keeper, or the library process). */

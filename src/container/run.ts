@@ -5,6 +5,8 @@ import { asNsboxError, NsboxError } from '../errors.js';
 import type { RunRequest } from './manager.js';
 import { parseRestartPolicy, parseSize, parseUser, resolveCommand, validateContainerName, type RunOptions } from './spec.js';
 import { resolveCapabilities } from './capabilities.js';
+import { seccompProgram } from './seccomp.js';
+import { parseSecurityOpts } from './security-opts.js';
 import { toLabels } from '../core/filters.js';
 import { checkMountTargets, parseTmpfs, parseVolume, type Mount } from './mounts.js';
 import { readImageEtcFile } from './image-etc.js';
@@ -74,6 +76,7 @@ export function buildRunRequest(image: ImageForRun, opts: RunOptions): RunReques
   const env = buildEnv({ HOME: '/root', ...imageEnv }, opts.env);
   const workdir = opts.workdir ?? (image.config.workingDir || '/');
   if (!workdir.startsWith('/')) throw new NsboxError('INVALID_ARGUMENT', `invalid working directory ${JSON.stringify(workdir)}`, 'give an absolute path with -w');
+  const capabilities = resolveCapabilities(opts.capAdd, opts.capDrop);
   return {
     name,
     image: { id: image.id, name: image.name, layers: image.layers, layerDirs: image.layerDirs, dataRoot: image.dataRoot },
@@ -83,12 +86,25 @@ export function buildRunRequest(image: ImageForRun, opts: RunOptions): RunReques
     user: parseUser(resolveUserNames(opts.user ?? image.config.user, image.layerDirs)),
     restart: parseRestartPolicy(opts.restart),
     readOnly: !!opts.readOnly,
-    capabilities: resolveCapabilities(opts.capAdd, opts.capDrop),
+    capabilities,
+    ...securityOf(opts.securityOpt, capabilities, image.dataRoot),
     ...stopSignalOf(opts.stopSignal, image.config.stopSignal),
     ...(opts.logMaxSize !== undefined ? { logMaxSize: parseSize(opts.logMaxSize, 'log max-size') } : {}),
     ...mountsOf(opts),
     ...(opts.remove ? { autoRemove: true } : {}),
     ...labelsOf(opts.labels),
+  };
+}
+
+/** --security-opt: the profile is read, checked and compiled here, before anything is created. */
+function securityOf(list: string[] | undefined, capabilities: string[], dataRoot: string): Pick<RunRequest, 'seccomp' | 'seccompProgram' | 'securityOpt' | 'mask' | 'unmask'> {
+  const o = parseSecurityOpts(list);
+  return {
+    seccomp: o.seccomp,
+    seccompProgram: seccompProgram(o.seccomp, capabilities, dataRoot),
+    ...(list?.length ? { securityOpt: [...list] } : {}),
+    ...(o.mask.length ? { mask: o.mask } : {}),
+    ...(o.unmask.length ? { unmask: o.unmask } : {}),
   };
 }
 

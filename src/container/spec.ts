@@ -32,6 +32,8 @@ export interface RunOptions {
   labels?: string[] | Record<string, string>;
   /** Remove the container once it has exited (and its pod, when `run` made the pod for it): docker's --rm. */
   remove?: boolean;
+  /** podman's --security-opt: seccomp=unconfined|PROFILE.json, no-new-privileges, mask=PATHS, unmask=ALL|PATHS. */
+  securityOpt?: string[];
 }
 
 /** docker's sizes: 1024, 512k, 10m, 1g (or with a trailing b). */

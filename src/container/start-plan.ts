@@ -10,6 +10,8 @@ import { randomHex } from '../process/random.js';
 import type { ContainerPaths } from './files.js';
 import { containerPlan, maskedPathsOnThisKernel, type RootfsSource } from './plans.js';
 import type { ContainerRecord } from './record.js';
+import { containerSeccompProgram } from './seccomp.js';
+import { adjustMasks } from './security-opts.js';
 
 /** The parent's fds the plan names: the pause's pidfd, the pipes' write ends, the namespace socket. */
 export interface StartFds {
@@ -36,8 +38,9 @@ export function startPlan(r: ContainerRecord, paths: ContainerPaths, layerDirs: 
     oldRootSuffix: randomHex(16),
     stdio: [-1, fds.stdout, fds.stderr],
     namespaceSocket: fds.namespaceSocket,
-    masks: maskedPathsOnThisKernel(),
+    masks: adjustMasks(maskedPathsOnThisKernel(), r),
     mounts: r.mounts ?? [],
+    seccomp: containerSeccompProgram(r, paths),
   });
 }
 
@@ -48,8 +51,18 @@ export function overlayRefused(r: ContainerRecord, e: unknown): e is SpawnFailur
 
 /** What a start that failed is recorded as: a shell's exit code (127/126 for the command, else 125) and one line. */
 export function startFailure(r: ContainerRecord, e: unknown): { code: number; message: string } {
-  if (e instanceof SpawnFailure && e.failedStep?.op === 'exec') return { code: execFailureExitCode(e.errno), message: execFailureMessage(r.argv[0]!, e.errno) };
+  if (e instanceof SpawnFailure && e.failedStep?.op === 'exec') return { code: execFailureExitCode(e.errno), message: execFailureMessage(r.argv[0]!, e.errno) + seccompExecHint(r, e.errno) };
   return { code: 125, message: e instanceof NsboxError ? e.oneLine() : String(e) };
+}
+
+const EPERM = 1;
+const ENOSYS = 38;
+
+/** exec refused with an errno a seccomp profile gives: the profile is the likely cause, not the program. */
+function seccompExecHint(r: ContainerRecord, errno: number): string {
+  if (r.seccomp === undefined || r.seccomp === 'unconfined' || (errno !== EPERM && errno !== ENOSYS)) return '';
+  const which = r.seccomp === 'default' ? 'the default seccomp profile' : `seccomp profile ${r.seccomp}`;
+  return ` (${which} refuses execve? allow execve and execveat in it)`;
 }
 
 /** The copy fallback: the layers flattened into the container's own directory (once). */

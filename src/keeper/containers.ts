@@ -122,7 +122,7 @@ export class KeeperContainers {
         throw new NsboxError('DUPLICATE_NAME', `a container named ${req.name} already exists in pod ${this.pod.name}`, `choose another name or remove it with \`nsbox rm -f ${this.pod.name}/${req.name}\``);
       }
       try {
-        prepareContainerDir(paths, this.pod.hostname);
+        prepareContainerDir(paths, this.pod.hostname, req.seccompProgram);
         writeContainerSpec(paths, specOf(record));
       } catch (err) {
         rmSync(paths.dir, { recursive: true, force: true }); // only our own files yet: the name is free again
