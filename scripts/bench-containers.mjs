@@ -51,8 +51,9 @@ const removeTreePath = join(repo, 'dist', 'idmap', 'remove-tree.js');
 const mappingPath = join(repo, 'dist', 'idmap', 'mapping.js');
 const rootfsBuildPath = join(repo, 'rootfs', 'build.mjs');
 
-// issue 3, "Targets".
+// issue 3, "Targets" (and issue 17's for seccomp).
 const TARGETS = {
+  seccompCachedMs: 1, // run -d under the default profile, program cached, ≤ unconfined + 1 ms
   cliRunOverNode: 1.5, // nsbox run -d (busybox, existing pod) ≤ 1.5 × node -e 0
   libRunMs: 15, // pod.run() ≤ 15 ms
   importOverTar: 1.5, // nsbox image import ≤ 1.5 × tar -xf of the same file
@@ -69,6 +70,9 @@ Measures, in one run (median and p90 in ms, wall clock):
   nsbox run -d … busybox sleep 1000    CLI, into an existing pod, until the process runs
   pod.run('busybox', …)                library API, in this warm process; and c.remove({force:true})
   pod create + first run               CLI and library, for context
+  seccomp                              run -d and pod.run under the default profile against
+                                       seccomp=unconfined, with the compiled program cached and cold
+                                       (the cache emptied before each); compiling the profile alone
   nsbox image import NGINX.tar         CLI, a fresh image store each time, vs tar -xf of the same file
 
   --iterations N          measured iterations per run/start figure (default 20)
@@ -339,6 +343,83 @@ async function benchLibRun(lib) {
   record('libRm', 'library', 'c.remove({force: true}) (running sleep)', rmSamples);
 }
 
+/**
+ * Issue 17: what the default seccomp profile costs a start. Each iteration
+ * runs the three variants one after another (their order rotates), so they
+ * share the machine's conditions: unconfined, the default profile with its
+ * program cached, and the default profile with the cache emptied first
+ * (untimed), which compiles it with libseccomp.
+ */
+async function benchSeccomp(lib) {
+  const cache = join(nsboxRoot, 'seccomp');
+  const variants = {
+    unconfined: ['--security-opt', 'seccomp=unconfined'],
+    cached: [],
+    cold: [],
+  };
+  const cli = { unconfined: [], cached: [], cold: [] };
+  const library = { unconfined: [], cached: [], cold: [] };
+  nsbox(['pod', 'create', '--name', 'sc-cli']);
+  const pod = await lib.createPod({ root: nsboxRoot, name: 'sc-lib', onWarning: (m) => warnings.add(m) });
+  libPods.add(pod);
+  const total = opts.warmups + opts.iterations;
+  const names = Object.keys(variants);
+  for (let i = 0; i < total; i++) {
+    progress(`seccomp run -d / pod.run ${i + 1}/${total}`);
+    await step();
+    for (let k = 0; k < names.length; k++) {
+      const v = names[(i + k) % names.length];
+      if (v === 'cold') rmSync(cache, { recursive: true, force: true });
+      const r = nsbox(['run', '-d', '--pod', 'sc-cli', '--name', `${v}${i}`, ...variants[v], 'busybox', 'sleep', '1000']);
+      if (r.stdout.trim() !== `sc-cli/${v}${i}`) throw new Error(`nsbox run -d printed ${JSON.stringify(r.stdout)}`);
+      if (i === 0) checkRunning(cliContainer('sc-cli', `${v}${i}`), `sc-cli/${v}${i}`);
+      nsbox(['rm', '-f', `sc-cli/${v}${i}`]);
+      if (v === 'cold') rmSync(cache, { recursive: true, force: true });
+      const securityOpt = v === 'unconfined' ? ['seccomp=unconfined'] : [];
+      const l = await timedAsync(() => pod.run('busybox', { name: `${v}${i}`, command: ['sleep', '1000'], securityOpt }));
+      if (i === 0) checkRunning(l.value.record(), `sc-lib/${v}${i}`);
+      await l.value.remove({ force: true });
+      if (i >= opts.warmups) {
+        cli[v].push(r.ms);
+        library[v].push(l.ms);
+      }
+    }
+  }
+  nsbox(['pod', 'rm', '-f', 'sc-cli']);
+  await pod.remove({ force: true });
+  libPods.delete(pod);
+  // The compiler alone, in this process: a fresh cache each time, then the cached read.
+  const { seccompProgram } = await import(pathToFileURL(join(repo, 'dist', 'container', 'seccomp.js')).href);
+  const { DEFAULT_CAPABILITIES } = await import(pathToFileURL(join(repo, 'dist', 'container', 'capabilities.js')).href);
+  const compileCold = [];
+  const compileCached = [];
+  let instructions = 0;
+  for (let i = 0; i < total; i++) {
+    await step();
+    const dir = join(stateRoot, `seccomp-${i}`);
+    mkdirSync(dir, { mode: 0o700 });
+    const t0 = performance.now();
+    const program = seccompProgram('default', DEFAULT_CAPABILITIES, dir);
+    const t1 = performance.now();
+    seccompProgram('default', DEFAULT_CAPABILITIES, dir);
+    const t2 = performance.now();
+    instructions = program.length / 8;
+    rmSync(dir, { recursive: true, force: true });
+    if (i >= opts.warmups) {
+      compileCold.push(t1 - t0);
+      compileCached.push(t2 - t1);
+    }
+  }
+  record('scCliUnconfined', 'seccomp', 'CLI run -d, seccomp=unconfined', cli.unconfined);
+  record('scCliCached', 'seccomp', 'CLI run -d, default profile (program cached)', cli.cached);
+  record('scCliCold', 'seccomp', 'CLI run -d, default profile (cache empty: compiles)', cli.cold);
+  record('scLibUnconfined', 'seccomp', 'pod.run, seccomp=unconfined', library.unconfined);
+  record('scLibCached', 'seccomp', 'pod.run, default profile (program cached)', library.cached);
+  record('scLibCold', 'seccomp', 'pod.run, default profile (cache empty: compiles)', library.cold);
+  record('scCompileCold', 'seccomp', `compile the default profile (libseccomp, ${instructions} instructions, cache write)`, compileCold);
+  record('scCompileCached', 'seccomp', 'the same, cached (read and hash)', compileCached);
+}
+
 async function benchFirstStart(lib) {
   // CLI: a fresh pod each time, then its first container.
   const createSamples = [];
@@ -479,7 +560,12 @@ function evaluate() {
     compare('CLI run -d', med('cliRun'), 'library pod.run', med('libRun')),
     compare('CLI pod create + first run -d', med('cliFirstBoth'), 'node -e 0', node),
     compare('nsbox image import', med('importNsbox'), 'tar -xf', med('importTar')),
+    compare('CLI run -d, default seccomp (cached)', med('scCliCached'), 'seccomp=unconfined', med('scCliUnconfined')),
+    compare('pod.run, default seccomp (cached)', med('scLibCached'), 'seccomp=unconfined', med('scLibUnconfined')),
+    compare('pod.run, default seccomp (cold)', med('scLibCold'), 'seccomp=unconfined', med('scLibUnconfined')),
   ];
+  const scLib = med('scLibCached') != null && med('scLibUnconfined') != null ? med('scLibCached') - med('scLibUnconfined') : null;
+  const scCli = med('scCliCached') != null && med('scCliUnconfined') != null ? med('scCliCached') - med('scCliUnconfined') : null;
   const cliRatio = med('cliRun') != null && node ? med('cliRun') / node : null;
   const importRatio = med('importNsbox') != null && med('importTar') ? med('importNsbox') / med('importTar') : null;
   const targets = [
@@ -503,7 +589,11 @@ function evaluate() {
         : `median ${fmt(med('importNsbox'))} / ${fmt(med('importTar'))} = ${importRatio.toFixed(2)}× tar -xf (limit ${fmt(med('importTar') * TARGETS.importOverTar)} ms)`,
     ),
   ];
-  return { ratios, targets, derived: { cliRunOverNode: round(cliRatio, 3), importOverTar: round(importRatio, 3) } };
+  targets.push(
+    target('run under the default seccomp profile, program cached, library', `≤ unconfined + ${TARGETS.seccompCachedMs} ms`, scLib, 'ms', scLib != null && scLib <= TARGETS.seccompCachedMs, `median ${fmt(med('scLibCached'))} − ${fmt(med('scLibUnconfined'))} = ${fmt(scLib)} ms`),
+    target('the same, CLI run -d', `≤ unconfined + ${TARGETS.seccompCachedMs} ms`, scCli, 'ms', scCli != null && scCli <= TARGETS.seccompCachedMs, `median ${fmt(med('scCliCached'))} − ${fmt(med('scCliUnconfined'))} = ${fmt(scCli)} ms (CLI figures move by several ms between runs)`),
+  );
+  return { ratios, targets, derived: { cliRunOverNode: round(cliRatio, 3), importOverTar: round(importRatio, 3), seccompCachedLibMs: round(scLib, 3), seccompCachedCliMs: round(scCli, 3) } };
 }
 
 // ---------------------------------------------------------------- output
@@ -529,6 +619,7 @@ function printTable(report) {
       library: 'library API (this warm Node process)',
       first: 'first container in a fresh pod (context)',
       import: 'import of the nginx tarball (fresh process each)',
+      seccomp: 'seccomp: default profile against unconfined (issue 17)',
     }),
   );
   out.push('');
@@ -559,6 +650,7 @@ async function main() {
   await benchCliRun();
   await benchLibRun(lib);
   await benchFirstStart(lib);
+  await benchSeccomp(lib);
 
   if (opts.importIterations === 0) {
     skip('importNsbox', 'import', 'nsbox image import nginx.tar (fresh store)', '--import-iterations 0');
