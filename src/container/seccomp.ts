@@ -19,7 +19,7 @@ import { randomHex } from '../process/random.js';
 export type SeccompChoice = string;
 
 /** Bumped when the way a program is made changes, so old cache entries are not reused. */
-const COMPILER = 'nsbox-seccomp-1';
+const COMPILER = 'nsbox-seccomp-2';
 
 /** The native architecture as profiles name it (SCMP_ARCH_*) and as includes.arches does (Go's names). */
 function target(): { scmpArch: string; goArch: string } {
@@ -39,6 +39,14 @@ function target(): { scmpArch: string; goArch: string } {
     default:
       throw new NsboxError('SECCOMP_UNAVAILABLE', `no seccomp support for architecture ${process.arch}`, 'run with --security-opt seccomp=unconfined');
   }
+}
+
+/** Programs this process has read or compiled, by cache key: a library process that runs many containers reads each once. */
+const compiled = new Map<string, Buffer>();
+function remember(key: string, program: Buffer): Buffer {
+  if (compiled.size > 64) compiled.clear();
+  compiled.set(key, program);
+  return program;
 }
 
 function readProfile(choice: SeccompChoice): { text: string; label: string } {
@@ -62,10 +70,12 @@ export function seccompProgram(choice: SeccompChoice, capabilities: readonly str
   const { text, label } = readProfile(choice);
   const t = { ...target(), capabilities: [...capabilities].sort(), kernel: release() };
   const key = createHash('sha256').update(JSON.stringify([COMPILER, text, t])).digest('hex');
+  const known = compiled.get(key);
+  if (known) return known;
   const dir = join(dataRoot, 'seccomp');
   const cached = join(dir, `${key}.bpf`);
   try {
-    return readFileSync(cached);
+    return remember(key, readFileSync(cached));
   } catch {
     // not compiled yet: a cached program's text was validated when it was compiled
   }
@@ -82,7 +92,7 @@ export function seccompProgram(choice: SeccompChoice, capabilities: readonly str
   try {
     const program = compileFilter(filter, scratch);
     renameSync(scratch, cached); // atomic: a reader sees a whole program or none
-    return program;
+    return remember(key, program);
   } finally {
     if (existsSync(scratch)) rmSync(scratch, { force: true });
   }
