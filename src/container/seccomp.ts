@@ -41,7 +41,7 @@ function target(): { scmpArch: string; goArch: string } {
   }
 }
 
-/** Programs this process has read or compiled, by cache key: a library process that runs many containers reads each once. */
+/** Programs this process has read or compiled, by cache file: a library process that runs many containers reads each once. */
 const compiled = new Map<string, Buffer>();
 function remember(key: string, program: Buffer): Buffer {
   if (compiled.size > 64) compiled.clear();
@@ -70,12 +70,12 @@ export function seccompProgram(choice: SeccompChoice, capabilities: readonly str
   const { text, label } = readProfile(choice);
   const t = { ...target(), capabilities: [...capabilities].sort(), kernel: release() };
   const key = createHash('sha256').update(JSON.stringify([COMPILER, text, t])).digest('hex');
-  const known = compiled.get(key);
-  if (known) return known;
   const dir = join(dataRoot, 'seccomp');
   const cached = join(dir, `${key}.bpf`);
+  const known = compiled.get(cached);
+  if (known && existsSync(cached)) return known; // an emptied cache is compiled again
   try {
-    return remember(key, readFileSync(cached));
+    return remember(cached, readFileSync(cached));
   } catch {
     // not compiled yet: a cached program's text was validated when it was compiled
   }
@@ -92,7 +92,7 @@ export function seccompProgram(choice: SeccompChoice, capabilities: readonly str
   try {
     const program = compileFilter(filter, scratch);
     renameSync(scratch, cached); // atomic: a reader sees a whole program or none
-    return remember(key, program);
+    return remember(cached, program);
   } finally {
     if (existsSync(scratch)) rmSync(scratch, { force: true });
   }
