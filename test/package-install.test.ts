@@ -125,6 +125,7 @@ describe('the packed tarball', () => {
       'native-shims/shim/plan.h',
       'native-shims/shim/spawn.c',
       'scripts/build-native.mjs',
+      'seccomp/default.json',
     ]) {
       expect(entries, needed).toContain(needed);
     }

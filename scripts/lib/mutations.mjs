@@ -379,7 +379,7 @@ export const MUTATIONS = [
   {
     name: 'seccomp-exec-unfiltered',
     why: "exec --join into a container runs without the container's seccomp program",
-    edits: [{ file: 'src/api/exec.ts', find: 'seccomp: containerSeccompProgram(r, c.paths()) }),', replace: 'seccomp: null && containerSeccompProgram(r, c.paths()) }),' }],
+    edits: [{ file: 'src/api/exec.ts', find: 'seccomp: containerSeccompProgram(r, c.paths()) }),', replace: 'seccomp: [containerSeccompProgram(r, c.paths())][1] }),' }],
     tests: ['test/seccomp.test.ts'],
     grep: 'exec --join',
   },
