@@ -397,4 +397,25 @@ export const MUTATIONS = [
     tests: ['test/seccomp.test.ts'],
     grep: 'malformed profile',
   },
+  {
+    name: 'volume-never-fitted',
+    why: "a fresh named volume stays root's, so a non-root container user cannot write it",
+    edits: [{ file: 'src/container/volume-attach.ts', find: '(owner.mode !== null && owner.mode !== 0o755)) await fitOwner(source, owner);', replace: '(owner.mode !== null && owner.mode !== 0o755)) void fitOwner;' }],
+    tests: ['test/named-volumes.test.ts'],
+    grep: 'non-root user writes',
+  },
+  {
+    name: 'volume-image-owner-ignored',
+    why: "a fresh named volume ignores the owner and mode of the image's own directory at the mount point",
+    edits: [{ file: 'src/container/volume-attach.ts', find: "  const parts = target.split('/').filter(Boolean);\n", replace: "  const parts = target.split('/').filter(Boolean);\n  if (parts.length >= 0) return null;\n" }],
+    tests: ['test/named-volumes.test.ts'],
+    grep: "image's own directory",
+  },
+  {
+    name: 'volume-in-use-removed',
+    why: 'volume rm removes a volume that a container still mounts',
+    edits: [{ file: 'src/api/volumes.ts', find: '  if (usedBy.length && !opts.force)', replace: '  if (usedBy.length && !opts.force && false)' }],
+    tests: ['test/named-volumes.test.ts'],
+    grep: 'in use is kept',
+  },
 ];

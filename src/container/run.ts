@@ -8,7 +8,7 @@ import { resolveCapabilities } from './capabilities.js';
 import { seccompProgram } from './seccomp.js';
 import { parseSecurityOpts } from './security-opts.js';
 import { toLabels } from '../core/filters.js';
-import { checkMountTargets, parseTmpfs, parseVolume, type Mount } from './mounts.js';
+import { checkMountTargets, parseMountFlag, parseTmpfs, parseVolume, type Mount } from './mounts.js';
 import { readImageEtcFile } from './image-etc.js';
 import { DEFAULT_PATH } from '../pod/plans.js';
 import { buildEnv } from '../pod/exec.js';
@@ -114,7 +114,7 @@ function labelsOf(spec: RunOptions['labels']): { labels?: Record<string, string>
 }
 
 function mountsOf(opts: RunOptions): { mounts?: Mount[] } {
-  const mounts = [...(opts.volumes ?? []).map((v) => parseVolume(v)), ...(opts.tmpfs ?? []).map(parseTmpfs)];
+  const mounts = [...(opts.volumes ?? []).map((v) => parseVolume(v)), ...(opts.mounts ?? []).map((m) => parseMountFlag(m)), ...(opts.tmpfs ?? []).map(parseTmpfs)];
   checkMountTargets(mounts);
   return mounts.length ? { mounts } : {};
 }
