@@ -198,7 +198,7 @@ describe(`seccomp (${testMode})`, () => {
     const after = readdirSync(cache);
     const added = after.filter((f) => !before.includes(f));
     expect(added).toHaveLength(1);
-    expect(added[0]).toMatch(/^[0-9a-f]{64}\.bpf$/);
+    expect(added[0]).toMatch(/^[0-9a-f]{16}\.bpf$/);
     const mtime = statSync(join(cache, added[0]!)).mtimeMs;
     expect(nsbox(root, ['run', '--pod', 'sc', '--name', 'k2', '--cap-add', 'SYS_NICE', 'probe', 'true']).code).toBe(0);
     expect(readdirSync(cache)).toEqual(after); // the same capabilities: no new program
@@ -207,10 +207,16 @@ describe(`seccomp (${testMode})`, () => {
     // each container keeps the program it was made with
     const dir = (name: string) => join(root, 'pods', JSON.parse(nsbox(root, ['inspect', `sc/${name}`]).stdout)[0]?.Pod ?? '', 'containers', name);
     const kept = join(dir('k1'), 'seccomp.bpf');
-    expect(readFileSync(kept)).toEqual(readFileSync(join(cache, added[0]!)));
+    const entry = readFileSync(join(cache, added[0]!)); // the whole key, then the program
+    expect(entry.subarray(entry.length - readFileSync(kept).length)).toEqual(readFileSync(kept));
+    expect(entry.toString('utf8')).toContain('"SYS_NICE"');
     // other capabilities: another program (SYS_NICE changes the rules)
     expect(nsbox(root, ['run', '--pod', 'sc', '--name', 'k3', 'probe', 'true']).code).toBe(0);
     expect(readFileSync(join(dir('k3'), 'seccomp.bpf'))).not.toEqual(readFileSync(kept));
+    // an entry that holds another key (a hash collision, a torn file) is not used: compiled again
+    writeFileSync(join(cache, added[0]!), Buffer.concat([Buffer.from([3, 0, 0, 0]), Buffer.from('xyz'), Buffer.alloc(64)]));
+    expect(probe(['perf_event_open'], '--cap-add', 'SYS_NICE')).toEqual({ perf_event_open: profileErrno('perf_event_open') });
+    expect(readFileSync(join(cache, added[0]!))).toEqual(entry);
     for (const n of ['k1', 'k2', 'k3']) expect(nsbox(root, ['rm', `sc/${n}`]).code).toBe(0);
   });
 

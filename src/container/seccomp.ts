@@ -2,11 +2,13 @@
 // one shipped as data, a file the user names, or none) read and validated,
 // reduced to the container's architecture and capabilities, and compiled by
 // libseccomp. Compiling the default profile costs tens of milliseconds, so
-// programs are cached in the data root by a hash of everything that decides
-// them; a container keeps its own copy (seccomp.bpf in its directory), so a
-// restart or an exec into it uses the very program it started with.
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+// programs are cached in the data root under a hash of everything that
+// decides them; each cache file starts with that whole key and is used only
+// when it matches, so the hash needs no cryptographic strength (node:crypto
+// would add ~3 ms to every CLI start). A container keeps its own copy
+// (seccomp.bpf in its directory), so a restart or an exec into it uses the
+// very program it started with.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NsboxError } from '../errors.js';
@@ -19,7 +21,41 @@ import { randomHex } from '../process/random.js';
 export type SeccompChoice = string;
 
 /** Bumped when the way a program is made changes, so old cache entries are not reused. */
-const COMPILER = 'nsbox-seccomp-2';
+const COMPILER = 'nsbox-seccomp-3';
+
+/** 64 bits of FNV-1a (two 32-bit lanes) over the key's UTF-16 units, as 16 hex digits: a file name. */
+function fnvHex(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c ^ (a >>> 16), 0x01000193);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+}
+
+/** A cache file: 4 bytes of key length, the key, then the program. */
+function cacheEntry(key: string, program: Buffer): Buffer {
+  const k = Buffer.from(key, 'utf8');
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(k.length, 0);
+  return Buffer.concat([len, k, program]);
+}
+
+/** The program in a cache file, when the file is there and holds exactly this key. */
+function readCacheEntry(file: string, key: string): Buffer | null {
+  let data: Buffer;
+  try {
+    data = readFileSync(file);
+  } catch {
+    return null;
+  }
+  const k = Buffer.from(key, 'utf8');
+  if (data.length < 4 + k.length + 8 || data.readUInt32LE(0) !== k.length || !data.subarray(4, 4 + k.length).equals(k)) return null;
+  const program = data.subarray(4 + k.length);
+  return program.length % 8 === 0 ? program : null;
+}
 
 /** The native architecture as profiles name it (SCMP_ARCH_*) and as includes.arches does (Go's names). */
 function target(): { scmpArch: string; goArch: string } {
@@ -44,9 +80,22 @@ function target(): { scmpArch: string; goArch: string } {
 /** Programs this process has read or compiled, by cache file: a library process that runs many containers reads each once. */
 const compiled = new Map<string, Buffer>();
 function remember(key: string, program: Buffer): Buffer {
-  if (compiled.size > 64) compiled.clear();
+  if (compiled.size > 64) (compiled.clear(), byStamp.clear());
   compiled.set(key, program);
   return program;
+}
+
+/** Profile file stamps (path, inode, size, mtime, capabilities, data root) → their cache file. */
+const byStamp = new Map<string, string>();
+
+function profileStamp(choice: SeccompChoice, capabilities: readonly string[], dataRoot: string): string | null {
+  const path = choice === 'default' ? artifacts.seccompDefault : choice;
+  try {
+    const st = statSync(path);
+    return [path, st.ino, st.size, st.mtimeMs, [...capabilities].sort().join(','), dataRoot].join('\0');
+  } catch {
+    return null; // readProfile says why
+  }
 }
 
 function readProfile(choice: SeccompChoice): { text: string; label: string } {
@@ -67,17 +116,21 @@ function readProfile(choice: SeccompChoice): { text: string; label: string } {
  */
 export function seccompProgram(choice: SeccompChoice, capabilities: readonly string[], dataRoot: string): Buffer | null {
   if (choice === 'unconfined') return null;
+  // A profile file this process has seen unchanged (same inode, size and time): its cache file is known.
+  const stamp = profileStamp(choice, capabilities, dataRoot);
+  const seen = stamp ? byStamp.get(stamp) : undefined;
+  const program = seen && existsSync(seen) ? compiled.get(seen) : undefined;
+  if (program) return program;
   const { text, label } = readProfile(choice);
   const t = { ...target(), capabilities: [...capabilities].sort(), kernel: release() };
-  const key = createHash('sha256').update(JSON.stringify([COMPILER, text, t])).digest('hex');
+  const key = JSON.stringify([COMPILER, t, text]);
   const dir = join(dataRoot, 'seccomp');
-  const cached = join(dir, `${key}.bpf`);
-  const known = compiled.get(cached);
-  if (known && existsSync(cached)) return known; // an emptied cache is compiled again
-  try {
-    return remember(cached, readFileSync(cached));
-  } catch {
-    // not compiled yet: a cached program's text was validated when it was compiled
+  const cached = join(dir, `${fnvHex(key)}.bpf`);
+  const hit = readCacheEntry(cached, key);
+  // A cached program's text was validated when it was compiled.
+  if (hit) {
+    if (stamp) byStamp.set(stamp, cached);
+    return remember(cached, hit);
   }
   let profile;
   try {
@@ -91,7 +144,9 @@ export function seccompProgram(choice: SeccompChoice, capabilities: readonly str
   const scratch = join(dir, `.tmp-${randomHex(8)}`);
   try {
     const program = compileFilter(filter, scratch);
-    renameSync(scratch, cached); // atomic: a reader sees a whole program or none
+    writeFileSync(scratch, cacheEntry(key, program), { mode: 0o600 });
+    renameSync(scratch, cached); // atomic: a reader sees a whole entry or none
+    if (stamp) byStamp.set(stamp, cached);
     return remember(cached, program);
   } finally {
     if (existsSync(scratch)) rmSync(scratch, { force: true });
