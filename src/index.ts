@@ -21,3 +21,5 @@ export { formatRestartPolicy, describeStatus, parseContainerRef } from './api/co
 export { containerInspection, containerListEntry, containerFilter } from './api/containers.js';
 export { podListEntry } from './api/pods.js';
 export { renderTemplate, TemplateError } from './api/template.js';
+// testcontainers' shape: new GenericContainer(image).with…().start(), Wait.for…().
+export * from './api/testcontainers/index.js';
