@@ -11,7 +11,7 @@ import { statePaths } from '../../state/paths.js';
 import { createPod } from '../create-pod.js';
 import type { Pod } from '../pod.js';
 import { HOST_IP, StartedGenericContainer } from './started-container.js';
-import { Wait, type WaitStrategy } from './wait-strategies.js';
+import { checkedTimeout, Wait, type WaitStrategy } from './wait-strategies.js';
 
 export type BindMode = 'rw' | 'ro' | 'z' | 'Z';
 export interface BindMount {
@@ -140,9 +140,7 @@ export class GenericContainer {
   }
   /** For the wait strategy, unless it has a timeout of its own (default 60 s). */
   withStartupTimeout(startupTimeoutMs: number): this {
-    if (!Number.isFinite(startupTimeoutMs) || startupTimeoutMs <= 0)
-      throw new NsboxError('INVALID_ARGUMENT', `invalid startup timeout ${startupTimeoutMs}`, 'give the timeout in milliseconds, more than 0');
-    this.startupTimeout = startupTimeoutMs;
+    this.startupTimeout = checkedTimeout(startupTimeoutMs);
     return this;
   }
   /** The hostname of its own pod (in a GenericPod, the pod's). */

@@ -176,8 +176,10 @@ export class StartedGenericContainer implements AsyncDisposable {
       openLog: () => logLinesSince(c.paths().log, since),
       exitCode: () => {
         try {
+          // The record says so once its supervisor has reaped it (with its code); a pod that died has no supervisor left.
           const r = c.record();
-          return c.state(r) === 'exited' ? (r.exitCode ?? 137) : null;
+          if (r.state === 'exited') return r.exitCode ?? 0;
+          return this.pod.status() === 'running' ? null : 137;
         } catch {
           return null;
         }

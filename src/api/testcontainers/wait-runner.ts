@@ -25,7 +25,8 @@ export async function runWithin(strategy: WaitStrategy, target: WaitTarget, pare
   const ac = new AbortController();
   const onParent = () => ac.abort(parent.reason);
   parent.addEventListener('abort', onParent);
-  const timer = setTimeout(() => ac.abort(new Expired(strategy)), strategy.getStartupTimeout());
+  const ms = strategy.getStartupTimeout();
+  const timer = Number.isFinite(ms) ? setTimeout(() => ac.abort(new Expired(strategy)), ms) : undefined;
   const aborted = new Promise<null>((resolve) => ac.signal.addEventListener('abort', () => resolve(null)));
   const run = strategy.waitUntilReady(target, ac.signal).then(
     () => ({ ok: true as const }),
@@ -92,7 +93,10 @@ export async function waitForReady(strategy: WaitStrategy, target: WaitTarget, l
   try {
     await runWithin(strategy, target, ac.signal);
   } catch (err) {
-    throw waitError(err, strategy, target, lastLogLines(ERROR_LOG_LINES));
+    // A strategy that failed on the exit (an exec into an exited container) failed because of it.
+    const code = strategy.awaitsExit || err instanceof ContainerExit ? null : target.exitCode();
+    const why = code === null ? err : new ContainerExit(code, 'it stopped before it was ready');
+    throw waitError(why, strategy, target, lastLogLines(ERROR_LOG_LINES));
   } finally {
     if (watch) clearInterval(watch);
   }

@@ -14,6 +14,11 @@ import { runWithin } from './wait-runner.js';
 
 export const DEFAULT_STARTUP_TIMEOUT_MS = 60_000;
 
+export function checkedTimeout(ms: number): number {
+  if (!Number.isFinite(ms) || ms <= 0) throw new NsboxError('INVALID_ARGUMENT', `invalid startup timeout ${ms}`, 'give the timeout in milliseconds, more than 0');
+  return ms;
+}
+
 export abstract class AbstractWaitStrategy implements WaitStrategy {
   protected startupTimeoutMs = DEFAULT_STARTUP_TIMEOUT_MS;
   private startupTimeoutSet = false;
@@ -25,9 +30,7 @@ export abstract class AbstractWaitStrategy implements WaitStrategy {
   abstract describe(): string;
 
   withStartupTimeout(startupTimeoutMs: number): this {
-    if (!Number.isFinite(startupTimeoutMs) || startupTimeoutMs <= 0)
-      throw new NsboxError('INVALID_ARGUMENT', `invalid startup timeout ${startupTimeoutMs}`, 'give the timeout in milliseconds, more than 0');
-    this.startupTimeoutMs = startupTimeoutMs;
+    this.startupTimeoutMs = checkedTimeout(startupTimeoutMs);
     this.startupTimeoutSet = true;
     return this;
   }
@@ -178,12 +181,13 @@ export class HttpWaitStrategy extends AbstractWaitStrategy {
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', () => resolve(null));
       });
+      let timedOut = false;
       req.on('timeout', () => {
-        this.last = `no answer within ${this.readTimeoutMs} ms`;
+        timedOut = true;
         req.destroy();
       });
       req.on('error', (err: NodeJS.ErrnoException) => {
-        if (!this.last.startsWith('no answer within')) this.last = `last attempt: ${err.code ?? err.message}`;
+        if (!signal.aborted) this.last = timedOut ? `no answer within ${this.readTimeoutMs} ms` : `last attempt: ${err.code ?? err.message}`;
         resolve(null);
       });
       req.end();
@@ -244,7 +248,13 @@ export class ShellWaitStrategy extends AbstractWaitStrategy {
     await poll(
       signal,
       async () => {
-        const r = await target.exec(['/bin/sh', '-c', this.command], { timeoutMs: this.startupTimeoutMs });
+        // One that cannot run (the container is exiting) is a failed try: the runner reports the exit.
+        const r = await target.exec(['/bin/sh', '-c', this.command], { timeoutMs: this.startupTimeoutMs }).catch((err: unknown) => {
+          if (!(err instanceof NsboxError)) throw err;
+          this.last = `last try: ${err.message}`;
+          return null;
+        });
+        if (!r) return false;
         const err = r.stderr.trim().split('\n').pop();
         this.last = `last exit code ${r.exitCode}${err ? `: ${err}` : ''}`;
         return r.exitCode === 0;
@@ -289,10 +299,23 @@ export class CompositeWaitStrategy extends AbstractWaitStrategy {
     await Promise.all(this.waitStrategies.map((s) => runWithin(s, target, signal)));
   }
 
-  /** As testcontainers: given to each strategy without a timeout of its own (and to the whole). */
+  private deadline: number | null = null;
+
+  /** As testcontainers: given to each strategy without a timeout of its own (the whole has none but withDeadline's). */
   override withStartupTimeout(startupTimeoutMs: number): this {
+    super.withStartupTimeout(startupTimeoutMs);
     for (const s of this.waitStrategies) if (!s.isStartupTimeoutSet()) s.withStartupTimeout(startupTimeoutMs);
-    return super.withStartupTimeout(startupTimeoutMs);
+    return this;
+  }
+
+  /** A limit for the whole, beside each strategy's own. */
+  withDeadline(deadlineMs: number): this {
+    this.deadline = checkedTimeout(deadlineMs);
+    return this;
+  }
+
+  override getStartupTimeout(): number {
+    return this.deadline ?? Infinity;
   }
 
   describe(): string {
