@@ -53,7 +53,7 @@ const removeTreePath = join(repo, 'dist', 'idmap', 'remove-tree.js');
 const mappingPath = join(repo, 'dist', 'idmap', 'mapping.js');
 const rootfsBuildPath = join(repo, 'rootfs', 'build.mjs');
 
-// issue 3, "Targets".
+// issue 3, "Targets"; issue 14, "Benchmark".
 const TARGETS = {
   cliRunOverNode: 1.5, // nsbox run -d (busybox, existing pod) ≤ 1.5 × node -e 0
   libRunMs: 15, // pod.run() ≤ 15 ms

@@ -218,6 +218,20 @@ describe(`GenericContainer (${testMode})`, () => {
   });
 });
 
+describe(`the README's example (${testMode})`, () => {
+  it('serves the page, as written there (with this test\'s root)', async () => {
+    await using web = await new GenericContainer('busybox')
+      .withRoot(root)
+      .withCommand(['httpd', '-f', '-p', '80', '-h', '/srv'])
+      .withCopyContentToContainer([{ content: 'hi\n', target: '/srv/index.html' }])
+      .withExposedPorts(80)
+      .withWaitStrategy(Wait.forHttp('/', 80))
+      .start();
+    const url = `http://${web.getHost()}:${web.getMappedPort(80)}/`;
+    expect(await (await fetch(url)).text()).toBe('hi\n');
+  });
+});
+
 describe(`wait strategies (${testMode})`, () => {
   it('forListeningPorts (the default): returns only once the port listens inside the pod', async () => {
     await using c = await httpd('sleep 0.5').start();
