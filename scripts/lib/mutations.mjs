@@ -363,6 +363,27 @@ export const MUTATIONS = [
     grep: 'pod create',
   },
   {
+    name: 'volume-never-fitted',
+    why: "a fresh named volume stays root's, so a non-root container user cannot write it",
+    edits: [{ file: 'src/container/volume-attach.ts', find: '(owner.mode !== null && owner.mode !== 0o755)) await fitOwner(source, owner);', replace: '(owner.mode !== null && owner.mode !== 0o755)) void fitOwner;' }],
+    tests: ['test/named-volumes.test.ts'],
+    grep: 'non-root user writes',
+  },
+  {
+    name: 'volume-image-owner-ignored',
+    why: "a fresh named volume ignores the owner and mode of the image's own directory at the mount point",
+    edits: [{ file: 'src/container/volume-attach.ts', find: "  const parts = target.split('/').filter(Boolean);\n", replace: "  const parts = target.split('/').filter(Boolean);\n  if (parts.length >= 0) return null;\n" }],
+    tests: ['test/named-volumes.test.ts'],
+    grep: "image's own directory",
+  },
+  {
+    name: 'volume-in-use-removed',
+    why: 'volume rm removes a volume that a container still mounts',
+    edits: [{ file: 'src/api/volumes.ts', find: '  if (usedBy.length && !opts.force)', replace: '  if (usedBy.length && !opts.force && false)' }],
+    tests: ['test/named-volumes.test.ts'],
+    grep: 'in use is kept',
+  },
+  {
     name: 'wait-http-status-ignored',
     why: 'Wait.forHttp takes any answer as ready, whatever status or body its predicates ask for',
     edits: [{ file: 'src/api/testcontainers/wait-strategies.ts', find: 'return this.predicates.length ? this.predicates.every((p) => p.test(r)) : r.status >= 200 && r.status < 300;', replace: 'return true;' }],

@@ -17,6 +17,7 @@ import { registerRun } from './run.js';
 import { registerPort } from './port.js';
 import { registerImage } from './image.js';
 import { registerInspect } from './inspect.js';
+import { registerVolume } from './volume.js';
 
 const EXIT_NSBOX_ERROR = 125;
 
@@ -46,6 +47,7 @@ function buildProgram(): Command {
   registerCheck(program);
   registerImage(program);
   registerInspect(program);
+  registerVolume(program);
   for (const c of [program, pod, ...program.commands, ...pod.commands]) c.exitOverride();
   acceptGlobalsAfterVerbs(program);
   return program;

@@ -199,6 +199,11 @@ export class GenericContainer {
   }
 }
 
+/** docker's --mount for a bind: only ever a host path (a bare name would be a named volume in -v's form). */
+function bindSpec(source: string, target: string, readOnly: boolean): string {
+  return `type=bind,source=${source},target=${target}${readOnly ? ',readonly' : ''}`;
+}
+
 /** The copies for one container, written under its pod's directory (removed with the pod): `-v` specs. */
 function writeCopies(pod: Pod, spec: ContainerSpec): string[] {
   if (!spec.copies.length) return [];
@@ -213,13 +218,14 @@ function writeCopies(pod: Pod, spec: ContainerSpec): string[] {
       throw new NsboxError('COPY_FAILED', `cannot copy ${'content' in c ? 'content' : c.source} for ${c.target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'check that the source is a readable file');
     }
     chmodSync(file, c.mode ?? 0o644);
-    return `${file}:${c.target}`;
+    return bindSpec(file, c.target, false);
   });
 }
 
 /** Runs the container in a running pod and waits for it; the caller removes what a failure leaves. */
 export async function startInPod(pod: Pod, spec: ContainerSpec, ownsPod: boolean): Promise<StartedGenericContainer> {
-  const volumes = [...spec.binds.map((b) => `${b.source}:${b.target}${b.mode ? `:${b.mode}` : ''}`), ...writeCopies(pod, spec)];
+  // z and Z (SELinux relabelling) change nothing here, as nsbox's -v says.
+  const mounts = [...spec.binds.map((b) => bindSpec(b.source, b.target, b.mode === 'ro')), ...writeCopies(pod, spec)];
   const since = Date.now();
   const c = await pod.run(spec.image, {
     name: spec.name,
@@ -229,7 +235,7 @@ export async function startInPod(pod: Pod, spec: ContainerSpec, ownsPod: boolean
     workdir: spec.workdir,
     user: spec.user,
     labels: spec.labels,
-    volumes,
+    mounts,
     tmpfs: Object.entries(spec.tmpfs).map(([path, opts]) => (opts ? `${path}:${opts}` : path)),
   });
   const r = c.record();
