@@ -288,6 +288,15 @@ describe(`wait strategies (${testMode})`, () => {
     expect(wrong.message).toMatch(/last answer: status 401/);
   });
 
+  it('forHttp: gives up on an answer after its read timeout', async () => {
+    // A CGI script that never answers.
+    const slow = () => httpd().withCopyContentToContainer([{ content: '#!/bin/sh\nexec sleep 1000\n', target: '/srv/cgi-bin/slow', mode: 0o755 }]);
+    await using answering = await slow().withWaitStrategy(Wait.forHttp('/hello.txt', 80).withReadTimeout(100)).start(); // the control
+    expect((await get(answering.getMappedPort(80))).status).toBe(200);
+    const err = await startFailure(slow().withWaitStrategy(Wait.forHttp('/cgi-bin/slow', 80).withReadTimeout(100).withStartupTimeout(700)));
+    expect(err.message).toMatch(/waiting for a 2xx status \(no answer within 100 ms\)/);
+  });
+
   it('forHttp: refuses a port that is not exposed', async () => {
     await expect(busybox().withCommand(['sleep', '1000']).withWaitStrategy(Wait.forHttp('/', 80)).start()).rejects.toMatchObject({ code: 'PORT_NOT_EXPOSED' });
     expect(podNames()).toEqual([]);
@@ -354,6 +363,9 @@ describe(`wait strategies (${testMode})`, () => {
     expect(err.code).toBe('WAIT_TIMEOUT');
     expect(err.message).toMatch(/was not ready after 400 ms: log message "never": waiting for it 1 time\(s\), seen 0/);
     expect(err.logLines).toEqual(['booting']);
+    // withDeadline limits the whole, beside each strategy's own timeout.
+    const whole = await startFailure(busybox().withCommand(['sleep', '1000']).withWaitStrategy(Wait.forAll([Wait.forLogMessage('never').withStartupTimeout(60_000)]).withDeadline(300)));
+    expect(whole.message).toMatch(/was not ready after 300 ms: all of: log message "never"/);
   });
 });
 
