@@ -200,6 +200,15 @@ describe(`GenericContainer (${testMode})`, () => {
     expect(await portRefused(port)).toBe(true);
   });
 
+  it('copies files in and out of the started container', async () => {
+    await using c = await busybox().withCommand(['sleep', '1000']).start();
+    await c.copyTo(Buffer.from('copied in\n'), '/tmp/in.txt');
+    expect((await c.exec(['cat', '/tmp/in.txt'])).stdout).toBe('copied in\n');
+    const out = join(root, 'hello-out.txt');
+    await c.copyFrom('/srv/hello.txt', out);
+    expect(readFileSync(out, 'utf8')).toBe('hello from the image\n');
+  });
+
   it('streams its logs until it exits, and gives a snapshot', async () => {
     const c = await busybox()
       .withCommand(['sh', '-c', 'echo one; sleep 0.2; echo two >&2; sleep 0.2; echo three'])

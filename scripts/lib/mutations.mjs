@@ -384,6 +384,20 @@ export const MUTATIONS = [
     grep: 'in use is kept',
   },
   {
+    name: 'cp-resolves-on-host',
+    why: "cp resolves a container path's absolute links against the host's root instead of the container's",
+    edits: [{ file: 'native-shims/shim/sys.c', find: '  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;\n  long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof how);', replace: '  how.resolve = RESOLVE_NO_MAGICLINKS;\n  long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof how);' }],
+    tests: ['test/cp.test.ts'],
+    grep: 'never to the host',
+  },
+  {
+    name: 'cp-writes-through-link',
+    why: 'cp into a container writes through a link the container planted at the destination',
+    edits: [{ file: 'src/copy/tree.ts', find: '        this.clearForFile(parent, name, shown);\n        const fd = openSync(at(parent, name), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600);', replace: '        const fd = openSync(at(parent, name), O_WRONLY | O_CREAT | (O_EXCL & 0) | constants.O_TRUNC | O_CLOEXEC, 0o600);' }],
+    tests: ['test/cp.test.ts'],
+    grep: 'never to the host',
+  },
+  {
     name: 'wait-http-status-ignored',
     why: 'Wait.forHttp takes any answer as ready, whatever status or body its predicates ask for',
     edits: [{ file: 'src/api/testcontainers/wait-strategies.ts', find: 'return this.predicates.length ? this.predicates.every((p) => p.test(r)) : r.status >= 200 && r.status < 300;', replace: 'return true;' }],

@@ -18,6 +18,7 @@ import { registerPort } from './port.js';
 import { registerImage } from './image.js';
 import { registerInspect } from './inspect.js';
 import { registerVolume } from './volume.js';
+import { registerCp } from './cp.js';
 
 const EXIT_NSBOX_ERROR = 125;
 
@@ -48,6 +49,7 @@ function buildProgram(): Command {
   registerImage(program);
   registerInspect(program);
   registerVolume(program);
+  registerCp(program);
   for (const c of [program, pod, ...program.commands, ...pod.commands]) c.exitOverride();
   acceptGlobalsAfterVerbs(program);
   return program;

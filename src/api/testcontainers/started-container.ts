@@ -2,7 +2,7 @@
 // ports, exec, logs, restart and stop). It lives in a pod: its own (made for
 // it, named after it, removed with it) or a GenericPod's.
 import { readFileSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { NsboxError } from '../../errors.js';
 import { listeningTcpPorts } from '../../core/proc-net.js';
 import type { ExposedPort, PortProtocol } from '../../core/exposed-ports.js';
@@ -125,6 +125,16 @@ export class StartedGenericContainer implements AsyncDisposable {
   /** Its output so far. */
   logsSnapshot(opts: { tail?: number } = {}): ContainerLogs {
     return this.container.logs(opts);
+  }
+
+  /** Copies a host path (docker cp's rules) or these bytes (as the file `path`) into it: nsbox's Container.copyTo. */
+  copyTo(hostPathOrBytes: string | Buffer, path: string, opts: { archive?: boolean } = {}): Promise<void> {
+    return this.container.copyTo(hostPathOrBytes, path, opts);
+  }
+
+  /** Copies `path` out of it: to a host path, into a stream as tar, or (without either) returns the tar. */
+  copyFrom(path: string, dest?: string | Writable): Promise<Buffer | undefined> {
+    return this.container.copyFrom(path, dest);
   }
 
   /** Stops it and starts it again in the same pod (same published ports), then waits as start did. */
