@@ -24,3 +24,5 @@ export { podListEntry } from './api/pods.js';
 export { renderTemplate, TemplateError } from './api/template.js';
 export { runHealthCheck, waitForCondition, containerHealth, type HealthCheckResult, type WaitCondition } from './api/health.js';
 export type { HealthState, HealthStatus, HealthConfig } from './api/health.js';
+// testcontainers' shape: new GenericContainer(image).with…().start(), Wait.for…().
+export * from './api/testcontainers/index.js';
