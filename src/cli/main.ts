@@ -19,6 +19,7 @@ import { registerImage } from './image.js';
 import { registerInspect } from './inspect.js';
 import { registerVolume } from './volume.js';
 import { registerCp } from './cp.js';
+import { registerTop } from './top.js';
 
 const EXIT_NSBOX_ERROR = 125;
 
@@ -50,6 +51,7 @@ function buildProgram(): Command {
   registerInspect(program);
   registerVolume(program);
   registerCp(program);
+  registerTop(program);
   for (const c of [program, pod, ...program.commands, ...pod.commands]) c.exitOverride();
   acceptGlobalsAfterVerbs(program);
   return program;
