@@ -108,6 +108,8 @@ const requirements = [
   // fixtures and read back what nsbox pushed.
   { pkg: 'skopeo', provides: 'skopeo', ok: () => which('skopeo') },
   { pkg: 'docker-registry', provides: 'docker-registry (the distribution registry)', ok: () => which('docker-registry') },
+  // test/pull.test.ts compresses zstd layers with it.
+  { pkg: 'zstd', provides: 'zstd', ok: () => which('zstd') },
 ];
 
 // pasta opens /dev/net/tun inside the pod's user namespace, where the file

@@ -3,6 +3,13 @@
 import type { RemoveImageOptions, RemoveImageResult } from '../image/remove.js';
 
 export type { RemoveImageOptions, RemoveImageResult } from '../image/remove.js';
+export type { PullOptions, PullProgress, PullResult } from '../image/pull.js';
+import type { PullOptions, PullResult } from '../image/pull.js';
+
+/** Pulls REF from its registry into the store (see image/pull.ts). */
+export async function pullImage(ref: string, opts: PullOptions = {}): Promise<PullResult> {
+  return (await import('../image/pull.js')).pullImage(ref, opts);
+}
 export async function imageVerbs() {
   const [api, imports, reference, format] = await Promise.all([
     import('../image/api.js'),
@@ -15,6 +22,7 @@ export async function imageVerbs() {
     inspectImage: api.inspectImage,
     importImages: imports.importImages,
     removeImage,
+    pullImage,
     splitImageName: reference.splitImageName,
     formatSize: format.formatSize,
   };

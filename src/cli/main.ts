@@ -17,6 +17,7 @@ import { registerRun } from './run.js';
 import { registerPort } from './port.js';
 import { registerImage } from './image.js';
 import { registerInspect } from './inspect.js';
+import { registerPull } from './pull.js';
 
 const EXIT_NSBOX_ERROR = 125;
 
@@ -45,6 +46,7 @@ function buildProgram(): Command {
   registerContainerVerbs(program);
   registerCheck(program);
   registerImage(program);
+  registerPull(program);
   registerInspect(program);
   for (const c of [program, pod, ...program.commands, ...pod.commands]) c.exitOverride();
   acceptGlobalsAfterVerbs(program);

@@ -24,6 +24,9 @@ interface RunCliOptions {
   rm?: boolean;
   label: string[];
   replace?: boolean;
+  pull: string;
+  tlsVerify: string;
+  platform?: string;
 }
 
 /** --log-opt KEY=VALUE as docker takes them; max-size is the one nsbox has. */
@@ -61,6 +64,9 @@ export function registerRun(program: Command): void {
     .option('--log-opt <opt>', 'log option, as docker: max-size=SIZE rotates the log (repeatable)', collect, [])
     .option('-v, --volume <HOST:CTR[:ro]>', 'share a host file or directory (HOST absolute or ./relative; repeatable)', collect, [])
     .option('--tmpfs <CTR[:OPTS]>', 'mount a fresh tmpfs (size=…, mode=…; repeatable)', collect, [])
+    .option('--pull <policy>', 'missing: pull IMAGE from its registry when it is not in the store; always; never', 'missing')
+    .option('--tls-verify <bool>', 'for the pull: verify TLS certificates; false also allows plain HTTP', 'true')
+    .option('--platform <os/arch>', 'for the pull: the platform to choose from a multi-platform image')
     .argument('<image>', 'image name, id, or a path to a rootfs tarball or image archive')
     .argument('[command...]', 'command and arguments (replace the image Cmd)')
     .passThroughOptions()
@@ -90,7 +96,9 @@ export function registerRun(program: Command): void {
       // Foreground: a signal to us (Ctrl-C, kill) is for the container, as with podman run.
       const signals = opts.detach ? null : forwardSignals();
       try {
-        const { record, container: c } = await runContainer({ root: stateRoot(cmd), dataRoot: dataRoot(cmd), pod: opts.pod, publish: opts.publish, replace: !!opts.replace, image: imageRef, options, onProgress: (line) => process.stderr.write(line + '\n') });
+        const { parseTlsVerify } = await import('./registry-flags.js');
+        const pull = { policy: opts.pull, tlsVerify: parseTlsVerify(opts.tlsVerify), platform: opts.platform };
+        const { record, container: c } = await runContainer({ root: stateRoot(cmd), dataRoot: dataRoot(cmd), pod: opts.pod, publish: opts.publish, replace: !!opts.replace, image: imageRef, options, pull, onProgress: (line) => process.stderr.write(line + '\n') });
         // A container in a pod of its own is called by its name alone.
         const ref = opts.pod === undefined ? record.name : `${record.podName}/${record.name}`;
         if (!signals) {

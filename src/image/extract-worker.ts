@@ -4,8 +4,8 @@
 // object per line. Extraction streams: file -> (gunzip) -> sha256 -> tar
 // parser -> LayerWriter; nothing is buffered whole.
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, createReadStream, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
-import { Writable } from 'node:stream';
+import { closeSync, createReadStream, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
@@ -13,6 +13,7 @@ import { NsboxError } from '../errors.js';
 import { lsetxattr, mknodWhiteout } from '../native/ffi.js';
 import { LayerWriter } from './layer-writer.js';
 import { materializeLayers } from './materialize.js';
+import { createZstdDecoder } from './zstd.js';
 import type { ExtractLayerJob, LayerResult, WorkerJob, WorkerMessage } from './worker-protocol.js';
 
 const PROGRESS_INTERVAL_MS = 200;
@@ -53,8 +54,16 @@ function tarError(job: ExtractLayerJob, err: Error): NsboxError {
   return new NsboxError('EXTRACT', `${job.label}: ${err.message}`);
 }
 
-async function extractLayer(job: ExtractLayerJob): Promise<LayerResult> {
-  if (job.length === 0) throw new NsboxError('BAD_ARCHIVE', `${job.label}: the layer is empty (0 bytes)`, 'the archive is damaged');
+/** The decoder for a layer's compression; none for plain tar. */
+function decoder(compression: ExtractLayerJob['compression']) {
+  if (compression === 'gzip') return createGunzip({ chunkSize: 256 * 1024 });
+  if (compression === 'zstd') return createZstdDecoder();
+  return null;
+}
+
+/** Extracts one layer from a file range, or from `input` (its bytes as they arrive). */
+async function extractLayer(job: ExtractLayerJob, input?: Readable): Promise<LayerResult> {
+  if (!input && job.length === 0) throw new NsboxError('BAD_ARCHIVE', `${job.label}: the layer is empty (0 bytes)`, 'the archive is damaged');
   mkdirSync(job.dest, 0o755);
   const writer = new LayerWriter(job.dest, { mknodWhiteout, lsetxattr });
   const parser = new Parser({ strict: true, zstd: false, brotli: false });
@@ -98,8 +107,8 @@ async function extractLayer(job: ExtractLayerJob): Promise<LayerResult> {
   };
 
   try {
-    if (job.compression === 'gzip') {
-      const source = createReadStream(job.file, { start: job.start, end: job.start + job.length - 1, highWaterMark: CHUNK });
+    if (input || job.compression !== 'none') {
+      const source = input ?? createReadStream(job.file, { start: job.start, end: job.start + job.length - 1, highWaterMark: CHUNK });
       source.on('data', (c: Buffer | string) => {
         hash.update('raw', c as Buffer);
         raw += c.length;
@@ -108,7 +117,8 @@ async function extractLayer(job: ExtractLayerJob): Promise<LayerResult> {
         highWaterMark: CHUNK,
         write: (chunk: Buffer, _enc, cb) => void feed(chunk).then(() => cb(), cb),
       });
-      await pipeline(source, createGunzip({ chunkSize: 256 * 1024 }), sink);
+      const decode = decoder(job.compression);
+      await (decode ? pipeline(source, decode, sink) : pipeline(source, sink));
     } else {
       // Plain tar: read synchronously in large chunks (this process does
       // nothing else), and one hash serves as both digests.
@@ -150,13 +160,75 @@ async function extractLayer(job: ExtractLayerJob): Promise<LayerResult> {
   return { index: job.index, diffId, rawDigest: rawHex ? `sha256:${rawHex}` : diffId, size: bytes, rawSize: raw, stats };
 }
 
+/** Reads stdin: the job (its first line), then hands the rest to `rest`. */
+async function readJob(): Promise<{ job: WorkerJob; rest: AsyncIterator<Buffer>; head: Buffer }> {
+  const it = (process.stdin as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  let buf = Buffer.alloc(0);
+  for (;;) {
+    const nl = buf.indexOf(0x0a);
+    if (nl >= 0) return { job: JSON.parse(buf.subarray(0, nl).toString('utf8')) as WorkerJob, rest: it, head: buf.subarray(nl + 1) };
+    const next = await it.next();
+    if (next.done) return { job: JSON.parse(buf.toString('utf8')) as WorkerJob, rest: it, head: Buffer.alloc(0) };
+    buf = Buffer.concat([buf, next.value]);
+  }
+}
+
+/**
+ * Splits the frames on stdin into one stream per layer and extracts the
+ * layers as their bytes arrive, all at once. A layer whose frames stop
+ * before its end frame fails: nothing of it is reported as extracted.
+ */
+async function extractStreams(layers: ExtractLayerJob[], rest: AsyncIterator<Buffer>, head: Buffer): Promise<void> {
+  const inputs = new Map(layers.map((l) => [l.index, new PassThrough({ highWaterMark: CHUNK })]));
+  const done = layers.map((l) =>
+    extractLayer(l, inputs.get(l.index)).then((result) => send({ t: 'layer', result })),
+  );
+  const settled = Promise.all(done);
+  settled.catch(() => {}); // reported below
+  let buf = head;
+  const take = async (n: number): Promise<Buffer | null> => {
+    while (buf.length < n) {
+      const next = await rest.next();
+      if (next.done) return null;
+      buf = buf.length ? Buffer.concat([buf, next.value]) : next.value;
+    }
+    const out = buf.subarray(0, n);
+    buf = buf.subarray(n);
+    return out;
+  };
+  const failed = new Promise<never>((_, reject) => settled.catch(reject));
+  const pump = async () => {
+    for (;;) {
+      const header = await take(8);
+      if (!header) break;
+      const index = header.readUInt32LE(0);
+      const length = header.readUInt32LE(4);
+      const input = inputs.get(index);
+      if (!input) throw new NsboxError('IMAGE_WORKER', `a frame for unknown layer ${index}`);
+      if (length === 0) {
+        input.end();
+        inputs.delete(index);
+        continue;
+      }
+      const data = await take(length);
+      if (!data) break;
+      if (!input.write(Buffer.from(data))) await new Promise((r) => input.once('drain', r));
+    }
+    for (const [, input] of inputs) input.destroy(new NsboxError('INCOMPLETE', 'the layer ended before all its bytes arrived', 'pull again: what was verified is kept'));
+  };
+  await Promise.race([pump(), failed]);
+  await settled;
+}
+
 async function main(): Promise<void> {
   // Leave when the process that started us is gone (it cleans up after us).
   const parent = process.ppid;
   setInterval(() => process.ppid !== parent && process.exit(2), 500).unref();
-  const job = JSON.parse(readFileSync(0, 'utf8')) as WorkerJob;
+  const { job, rest, head } = await readJob();
   if (job.mode === 'extract') {
     for (const layer of job.layers) send({ t: 'layer', result: await extractLayer(layer) });
+  } else if (job.mode === 'extract-stream') {
+    await extractStreams(job.layers, rest, head);
   } else if (job.mode === 'materialize') {
     send({ t: 'materialized', files: materializeLayers(job.layers, job.dest).files });
   } else {

@@ -81,7 +81,7 @@ export interface ImportResult {
   warnings: string[];
 }
 
-interface PlannedImage {
+export interface PlannedImage {
   id: string;
   kind: ImageSourceKind;
   names: string[];
@@ -101,7 +101,7 @@ function alive(pid: number): boolean {
 }
 
 /** Removes scratch directories of imports and removals whose process died. */
-async function sweepStale(root: string): Promise<void> {
+export async function sweepStale(root: string): Promise<void> {
   for (const n of readdirSync(imagePaths.tmp(root))) {
     const m = /^(?:rm-)?(\d+)-/.exec(n);
     if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
@@ -231,7 +231,7 @@ export async function importImages(file: string, opts: ImportOptions = {}): Prom
 }
 
 /** Under the lock: moves new layers into place, then writes the records and names. */
-function commit(
+export function commit(
   root: string,
   work: string,
   jobs: ExtractLayerJob[],

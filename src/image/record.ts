@@ -15,7 +15,7 @@ export interface ImageConfig {
   stopSignal?: string;
 }
 
-export type ImageSourceKind = 'rootfs' | 'docker-save' | 'oci';
+export type ImageSourceKind = 'rootfs' | 'docker-save' | 'oci' | 'registry';
 
 export interface ImageRecord {
   /** sha256 (hex) of the image's config JSON, as Docker and OCI define an image id. */

@@ -12,7 +12,8 @@ import { makeBusyboxTarball } from './busybox.js';
 export interface LayoutLayer {
   /** The uncompressed layer tar. */
   tar: Buffer;
-  compression?: 'gzip' | 'none';
+  /** zstd: by the zstd command (Debian zstd). */
+  compression?: 'gzip' | 'none' | 'zstd';
 }
 
 export interface LayoutImage {
@@ -57,9 +58,10 @@ export function writeImageBlobs(dir: string, img: LayoutImage): WrittenManifest 
   );
   const c = writeBlob(dir, config);
   const layers = img.layers.map((l) => {
-    const gz = (l.compression ?? 'gzip') === 'gzip';
-    const b = writeBlob(dir, gz ? gzipSync(l.tar) : l.tar);
-    return { mediaType: gz ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar', ...b };
+    const c = l.compression ?? 'gzip';
+    const data = c === 'gzip' ? gzipSync(l.tar) : c === 'zstd' ? execFileSync('zstd', ['-q', '-c'], { input: l.tar, maxBuffer: 1 << 30 }) : l.tar;
+    const suffix = c === 'none' ? '' : `+${c}`;
+    return { mediaType: `application/vnd.oci.image.layer.v1.tar${suffix}`, ...writeBlob(dir, data) };
   });
   const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...c }, layers }));
   const m = writeBlob(dir, manifest);
