@@ -4,19 +4,23 @@
 // object per line. Extraction streams: file -> (gunzip) -> sha256 -> tar
 // parser -> LayerWriter; nothing is buffered whole.
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, createReadStream, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, createReadStream, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, gunzipSync, gzipSync } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { NsboxError } from '../errors.js';
 import { lsetxattr, mknodWhiteout } from '../native/ffi.js';
 import { LayerWriter } from './layer-writer.js';
 import { materializeLayers } from './materialize.js';
 import { createZstdDecoder } from './zstd.js';
+import { TarSplitRecorder, type Segment } from './tar-split.js';
+import { entryComponents } from './layer-writer.js';
 import type { ExtractLayerJob, LayerResult, WorkerJob, WorkerMessage } from './worker-protocol.js';
 
 const PROGRESS_INTERVAL_MS = 200;
+const TAR_SPLIT_FILE = 'tar-split.json.gz';
 const CHUNK = 1 << 20;
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
@@ -97,8 +101,10 @@ async function extractLayer(job: ExtractLayerJob, input?: Readable): Promise<Lay
   const emptyTar = (e: Error) => sawEof && writer.stats.entries === 0 && (e as { tarCode?: string }).tarCode === 'TAR_BAD_ARCHIVE';
   const failure = (): Error | null => writer.failure ?? (parseError && !emptyTar(parseError) ? parseError : null);
 
+  const split = new TarSplitRecorder();
   const feed = async (chunk: Buffer): Promise<void> => {
     hash.update('tar', chunk);
+    split.push(chunk);
     bytes += chunk.length;
     const ok = parser.write(chunk);
     if (failure()) throw failure();
@@ -155,9 +161,67 @@ async function extractLayer(job: ExtractLayerJob, input?: Readable): Promise<Lay
     throw tarError(job, e as Error);
   }
   progress(true);
+  // Beside diff/: what push and save need to rebuild this exact tar (tar-split.ts).
+  writeFileSync(join(dirname(job.dest), TAR_SPLIT_FILE), gzipSync(JSON.stringify(split.finish())), { mode: 0o600 });
   const diffId = `sha256:${hash.digest('tar') ?? EMPTY_SHA256}`;
   const rawHex = hash.digest('raw');
   return { index: job.index, diffId, rawDigest: rawHex ? `sha256:${rawHex}` : diffId, size: bytes, rawSize: raw, stats };
+}
+
+/** Opens a file of a layer for reading: no parent may be a symlink, nor the file itself. */
+function openInLayer(diff: string, path: string): number {
+  const parts = entryComponents(path);
+  let at = diff;
+  for (const p of parts.slice(0, -1)) {
+    at = join(at, p);
+    if (!lstatSync(at).isDirectory()) throw new NsboxError('LAYER_CHANGED', `${path}: a parent is not a directory`, 'remove the image and pull or import it again');
+  }
+  return openSync(join(diff, ...parts), constants.O_RDONLY | constants.O_NOFOLLOW);
+}
+
+/** Rebuilds a layer's tar into `out` from its tar-split and files; returns its sha256 and size. */
+function exportLayer(layerDir: string, out: string): { digest: string; size: number } {
+  const segments = JSON.parse(gunzipSync(readFileSync(join(layerDir, TAR_SPLIT_FILE))).toString('utf8')) as Segment[];
+  const hash = createHash('sha256');
+  const outFd = openSync(out, 'wx', 0o600);
+  let size = 0;
+  const emit = (b: Buffer) => {
+    hash.update(b);
+    size += b.length;
+    let off = 0;
+    while (off < b.length) off += writeSync(outFd, b, off, b.length - off);
+  };
+  try {
+    for (const s of segments) {
+      if ('r' in s) {
+        emit(Buffer.from(s.r, 'base64'));
+        continue;
+      }
+      let fd: number;
+      try {
+        fd = openInLayer(join(layerDir, 'diff'), s.f);
+      } catch (err) {
+        if (err instanceof NsboxError) throw err;
+        throw new NsboxError('LAYER_CHANGED', `the layer's file ${JSON.stringify(s.f)} is missing (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'remove the image and pull or import it again');
+      }
+      try {
+        if (fstatSync(fd).size !== s.n) throw new NsboxError('LAYER_CHANGED', `the layer's file ${JSON.stringify(s.f)} changed size`, 'remove the image and pull or import it again');
+        let left = s.n;
+        while (left > 0) {
+          const buf = Buffer.allocUnsafe(Math.min(CHUNK, left));
+          const n = readSync(fd, buf, 0, buf.length, s.n - left);
+          if (n === 0) throw new NsboxError('LAYER_CHANGED', `the layer's file ${JSON.stringify(s.f)} ended early`, 'remove the image and pull or import it again');
+          emit(n === buf.length ? buf : buf.subarray(0, n));
+          left -= n;
+        }
+      } finally {
+        closeSync(fd);
+      }
+    }
+  } finally {
+    closeSync(outFd);
+  }
+  return { digest: `sha256:${hash.digest('hex')}`, size };
 }
 
 /** Reads stdin: the job (its first line), then hands the rest to `rest`. */
@@ -229,6 +293,8 @@ async function main(): Promise<void> {
     for (const layer of job.layers) send({ t: 'layer', result: await extractLayer(layer) });
   } else if (job.mode === 'extract-stream') {
     await extractStreams(job.layers, rest, head);
+  } else if (job.mode === 'export') {
+    job.layers.forEach((l, index) => send({ t: 'exported', index, ...exportLayer(l.dir, l.out) }));
   } else if (job.mode === 'materialize') {
     send({ t: 'materialized', files: materializeLayers(job.layers, job.dest).files });
   } else {

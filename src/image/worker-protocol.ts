@@ -29,6 +29,8 @@ export interface ExtractLayerJob {
 export type WorkerJob =
   | { mode: 'extract'; layers: ExtractLayerJob[] }
   | { mode: 'extract-stream'; layers: ExtractLayerJob[] }
+  /** Rebuilds layers' tars (images/layers/<hex>/ -> out) from their tar-split. */
+  | { mode: 'export'; layers: { dir: string; out: string }[] }
   | { mode: 'materialize'; layers: MaterializeLayer[]; dest: string };
 
 export interface LayerResult {
@@ -46,4 +48,5 @@ export type WorkerMessage =
   | { t: 'progress'; index: number; raw: number; bytes: number; entries: number }
   | { t: 'layer'; result: LayerResult }
   | { t: 'materialized'; files: number }
+  | { t: 'exported'; index: number; digest: string; size: number }
   | { t: 'error'; code: string; message: string; hint?: string };
