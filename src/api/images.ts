@@ -19,6 +19,14 @@ export async function saveImages(refs: string[], opts: SaveOptions): Promise<{ o
   return (await import('../image/save.js')).saveImages(refs, opts);
 }
 
+export type { PushOptions, PushResult } from '../image/push.js';
+import type { PushOptions, PushResult } from '../image/push.js';
+
+/** Pushes a stored image to DEST (default: its name) on a registry. */
+export async function pushImage(ref: string, dest: string | undefined, opts: PushOptions = {}): Promise<PushResult> {
+  return (await import('../image/push.js')).pushImage(ref, dest, opts);
+}
+
 /** Pulls REF from its registry into the store (see image/pull.ts). */
 export async function pullImage(ref: string, opts: PullOptions = {}): Promise<PullResult> {
   return (await import('../image/pull.js')).pullImage(ref, opts);

@@ -17,7 +17,7 @@ import { registerRun } from './run.js';
 import { registerPort } from './port.js';
 import { registerImage } from './image.js';
 import { registerInspect } from './inspect.js';
-import { registerPull } from './pull.js';
+import { registerPull, registerPush } from './pull.js';
 import { registerLogin } from './login.js';
 
 const EXIT_NSBOX_ERROR = 125;
@@ -48,6 +48,7 @@ function buildProgram(): Command {
   registerCheck(program);
   registerImage(program);
   registerPull(program);
+  registerPush(program);
   registerLogin(program);
   registerInspect(program);
   for (const c of [program, pod, ...program.commands, ...pod.commands]) c.exitOverride();

@@ -62,3 +62,25 @@ export function registerPull(program: Command): void {
       }
     });
 }
+
+export function registerPush(program: Command): void {
+  program
+    .command('push')
+    .description('push a stored image to a registry (DEST defaults to the image name)')
+    .argument('<image>', 'image name, id or id prefix')
+    .argument('[dest]', 'REGISTRY/NAME:TAG')
+    .option('--tls-verify <bool>', 'verify TLS certificates; false also allows plain HTTP', 'true')
+    .option('--cert-dir <dir>', 'trust the CA certificates (*.crt) in DIR for this registry')
+    .option('-q, --quiet', 'print only the manifest digest')
+    .action(async (ref: string, dest: string | undefined, opts: { tlsVerify: string; certDir?: string; quiet?: boolean }, cmd: Command) => {
+      const { pushImage } = await import('../api/images.js');
+      const r = await pushImage(ref, dest, {
+        root: dataRoot(cmd),
+        tlsVerify: parseTlsVerify(opts.tlsVerify),
+        certDir: opts.certDir,
+        onProgress: opts.quiet ? undefined : (line) => process.stderr.write(line + '\n'),
+      });
+      if (!opts.quiet) process.stderr.write(r.summary + '\n');
+      process.stdout.write(r.digest + '\n');
+    });
+}

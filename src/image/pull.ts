@@ -38,6 +38,16 @@ import { withImageLock, writeImageRecords } from './store-write.js';
 import { removeTree, runWorker, type FrameWriter } from './worker-client.js';
 import type { ExtractLayerJob, LayerResult } from './worker-protocol.js';
 
+/** images/layers/<hex>/sources.json: the registry blobs this layer came from. */
+export const BLOB_SOURCES = 'sources.json';
+export interface BlobSource {
+  registry: string;
+  repository: string;
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
 /** Layers fetched at once: enough to fill a link, few enough not to thrash two cores. */
 const PARALLEL_LAYERS = 3;
 
@@ -82,6 +92,7 @@ interface LayerPlan {
   size: number;
   diffId: string;
   compression: 'none' | 'gzip' | 'zstd';
+  mediaType: string;
 }
 
 export async function pullImage(ref: string, opts: PullOptions = {}): Promise<PullResult> {
@@ -155,7 +166,7 @@ export async function pullImage(ref: string, opts: PullOptions = {}): Promise<Pu
     if (parsed.diffIds.length !== manifest.layers.length)
       throw new NsboxError('BAD_MANIFEST', `the config of ${ref} lists ${parsed.diffIds.length} layers but its manifest ${manifest.layers.length}`, 'the image is broken');
 
-    const plans: LayerPlan[] = manifest.layers.map((l, i) => ({ layer: i + 1, digest: l.digest, size: l.size, diffId: parsed.diffIds[i]!, compression: l.compression }));
+    const plans: LayerPlan[] = manifest.layers.map((l, i) => ({ layer: i + 1, digest: l.digest, size: l.size, diffId: parsed.diffIds[i]!, compression: l.compression, mediaType: l.mediaType }));
     const total = plans.length;
     const todo: LayerPlan[] = [];
     const seen = new Set<string>();
@@ -239,6 +250,9 @@ async function fetchLayers(
             createdAt: new Date().toISOString(),
           };
           writeJsonAtomic(join(work, String(result.index), 'layer.json'), meta);
+          // Where the layer's blob is: a push to the same registry checks for it, or mounts it, instead of uploading.
+          const source: BlobSource = { registry: client.host, repository, digest: p.digest, mediaType: p.mediaType, size: p.size };
+          writeJsonAtomic(join(work, String(result.index), BLOB_SOURCES), [source]);
           renameSync(join(work, String(result.index)), dest);
         }),
       )).then(() => emit({ phase: 'layer', layer: p.layer, layers: total, digest: p.digest, state: 'stored', bytes: p.size, total: p.size, message: `layer ${p.layer}/${total} ${shortDigest(p.digest)}: ${formatSize(p.size)} stored` }));

@@ -95,11 +95,17 @@ export class RegistryClient {
     await this.dispatcher?.close().catch(() => {});
   }
 
-  private async send(url: string, init: { method: string; headers: Record<string, string>; body?: Buffer | Uint8Array }): Promise<Response> {
+  private async send(url: string, init: { method: string; headers: Record<string, string>; body?: Buffer | Uint8Array | AsyncIterable<Uint8Array> }): Promise<Response> {
     // undici is loaded on the first request: the image verbs that never talk to a registry do not pay for it.
     const undici = (this.undici ??= (await import('undici')) as unknown as { Agent: typeof Agent; fetch: typeof undiciFetch });
     const dispatcher = (this.dispatcher ??= new undici.Agent({ connect: this.connectOptions, headersTimeout: 60_000, bodyTimeout: 60_000 }));
-    return undici.fetch(url, { ...init, dispatcher, signal: this.opts.signal, redirect: 'follow' });
+    const streamed = init.body !== undefined && !(init.body instanceof Uint8Array);
+    return undici.fetch(url, { ...init, dispatcher, signal: this.opts.signal, redirect: 'follow', ...(streamed ? { duplex: 'half' } : {}) } as Parameters<typeof undiciFetch>[1]);
+  }
+
+  /** The scheme chosen by the first request ("https" or "http"). */
+  get baseUrl(): string {
+    return `${this.scheme ?? 'https'}://${this.host}`;
   }
 
   private connectError(err: unknown, scheme: string): NsboxError {
@@ -116,10 +122,20 @@ export class RegistryClient {
   }
 
   /** Sends a request, choosing the scheme on the first one and following the auth challenge once. */
-  async request(path: string, o: { method?: string; headers?: Record<string, string>; scope?: string; body?: Buffer } = {}): Promise<Response> {
+  /** `path` may be a full URL on this registry (an upload Location). A streamed body is sent once: authenticate first with a request without one. */
+  async request(path: string, o: { method?: string; headers?: Record<string, string>; scope?: string; body?: Buffer | AsyncIterable<Uint8Array> } = {}): Promise<Response> {
     const method = o.method ?? 'GET';
     const go = async (): Promise<Response> => {
       const headers = { ...(o.headers ?? {}), ...this.authHeader(o.scope) };
+      if (/^https?:\/\//.test(path)) {
+        const u = new URL(path);
+        if (u.host !== this.host) throw new NsboxError('REGISTRY_ERROR', `${this.host} sent an upload location on another host (${u.host})`, 'the registry is misconfigured');
+        try {
+          return await this.send(path, { method, headers, body: o.body });
+        } catch (err) {
+          throw this.connectError(err, u.protocol.slice(0, -1));
+        }
+      }
       if (this.scheme) {
         try {
           return await this.send(`${this.scheme}://${this.host}${path}`, { method, headers, body: o.body });
