@@ -57,6 +57,7 @@ function describeFailure(err: unknown): { code: string; text: string } {
   return { code, text };
 }
 
+const CERT_CODES = /^(UNABLE_TO|SELF_SIGNED|DEPTH_ZERO|CERT_|ERR_CERT|ERR_TLS_CERT|HOSTNAME_MISMATCH)/;
 const TLS_CODES = /^(ERR_SSL|EPROTO|ERR_TLS|UNABLE_TO|SELF_SIGNED|DEPTH_ZERO|CERT_|ERR_CERT)/;
 
 export class RegistryClient {
@@ -148,7 +149,8 @@ export class RegistryClient {
         this.scheme = 'https';
         return r;
       } catch (err) {
-        if (!this.plainAllowed || this.opts.signal?.aborted) throw this.connectError(err, 'https');
+        // Plain HTTP only for a server that does not speak TLS; one whose certificate failed does.
+        if (!this.plainAllowed || this.opts.signal?.aborted || CERT_CODES.test(describeFailure(err).code)) throw this.connectError(err, 'https');
         try {
           const r = await this.send(`http://${this.host}${path}`, { method, headers, body: o.body });
           this.scheme = 'http';
