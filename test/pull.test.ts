@@ -222,6 +222,45 @@ describe(`nsbox pull (${testMode})`, () => {
       expect(listImages({ root }).some((i) => i.names.includes(`${proxy.host}/test/big:v1`))).toBe(false);
     });
 
+    it('refuses hostile manifests with one line each, storing nothing: too large, a redirect loop, an unknown media type, too many layers', async () => {
+      const ref = `${proxy.host}/test/hostile:v1`;
+      const manifestPath = '/v2/test/hostile/manifests/v1';
+      const answer = (status: number, body: Buffer | string, headers: Record<string, string> = { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }) => {
+        mode = { kind: 'answer', path: manifestPath, status, headers, body };
+      };
+      const refusal = async (pattern: RegExp) => {
+        const err = await pullImage(ref, { root }).then(() => null, (e: unknown) => e);
+        expect(err).toBeInstanceOf(NsboxError);
+        expect((err as NsboxError).oneLine()).toMatch(pattern);
+        expect((err as NsboxError).oneLine()).not.toContain('\n');
+      };
+      const images = listImages({ root }).length;
+      const layers = layerDirs();
+      const config = { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${'a'.repeat(64)}`, size: 10 };
+      const layer = (mediaType: string) => ({ mediaType, digest: `sha256:${'b'.repeat(64)}`, size: 10 });
+      try {
+        // Announced in Content-Length, and sent chunked without one.
+        answer(200, Buffer.alloc(5 * 1024 * 1024, ' '), { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': String(5 * 1024 * 1024) });
+        await refusal(/is 5242880 bytes, more than the 4194304 nsbox accepts: the registry is hostile or misconfigured/);
+        answer(200, Buffer.alloc(5 * 1024 * 1024, ' '));
+        await refusal(/is more than the 4194304 bytes nsbox accepts: the registry is hostile or misconfigured/);
+        answer(307, '', { location: manifestPath });
+        await refusal(/redirected too many times \(a redirect loop\)/);
+        answer(200, JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [layer('application/x-mystery')] }));
+        await refusal(/layer 1 has the media type "application\/x-mystery", which nsbox does not know: only tar layers/);
+        answer(200, JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: Array.from({ length: 200 }, () => layer('application/vnd.oci.image.layer.v1.tar')) }));
+        await refusal(/has 200 layers; nsbox takes at most 128/);
+        // The control: the same path, passed through to the registry, is a plain "no such tag".
+        mode = { kind: 'pass' };
+        await refusal(/has no tag v1/);
+      } finally {
+        mode = { kind: 'pass' };
+      }
+      expect(listImages({ root }).length).toBe(images);
+      expect(layerDirs()).toEqual(layers);
+      expect(scratch()).toEqual([]);
+    });
+
     it('a blob cut short is refused; an interrupted pull keeps its verified layers and a retry fetches only what is missing', async () => {
       mode = { kind: 'truncate', digest: noise() };
       const cut = await pullImage(bigRef(), { root }).then(() => null, (e: unknown) => e);

@@ -4,7 +4,7 @@
 // certificate). nsbox login checks and keeps credentials in podman's
 // $XDG_RUNTIME_DIR/containers/auth.json; REGISTRY_AUTH_FILE and
 // ~/.docker/config.json are read too; a 401 names `nsbox login`.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,6 +74,7 @@ describe(`registry auth (${testMode})`, () => {
       const ok = run(['login', '-u', USER, '--password-stdin', registry.host], `${PASSWORD}\n`);
       expect(ok.stderr).toBe('');
       expect(ok.stdout).toBe(`Login Succeeded (${registry.host}, kept in ${authFile()})\n`);
+      expect(statSync(authFile()).mode & 0o777).toBe(0o600);
       const saved = JSON.parse(readFileSync(authFile(), 'utf8')) as { auths: Record<string, { auth: string }> };
       expect(Buffer.from(saved.auths[registry.host]!.auth, 'base64').toString()).toBe(`${USER}:${PASSWORD}`);
       const pull = run(['pull', `${registry.host}/team/app:v1`]);

@@ -96,7 +96,11 @@ export async function startRegistry(dir: string, opts: { auth?: RegistryAuth; tl
   };
 }
 
-export type ProxyMode = { kind: 'pass' } | { kind: 'stall' | 'truncate' | 'corrupt'; digest: string };
+export type ProxyMode =
+  | { kind: 'pass' }
+  | { kind: 'stall' | 'truncate' | 'corrupt'; digest: string }
+  /** Answers requests whose path contains `path` itself. */
+  | { kind: 'answer'; path: string; status: number; headers: Record<string, string>; body: Buffer | string };
 
 /**
  * A plain-HTTP proxy in front of a registry that misbehaves on one blob:
@@ -108,10 +112,16 @@ export async function startFaultyProxy(target: string, mode: () => ProxyMode): P
     open.add(res);
     res.on('close', () => open.delete(res));
     const m = mode();
+    if (m.kind === 'answer' && req.url!.includes(m.path)) {
+      res.writeHead(m.status, m.headers);
+      res.end(m.body);
+      return;
+    }
     const up = httpRequest(`http://${target}${req.url}`, { method: req.method, headers: { ...req.headers, host: target } }, (ur) => {
-      const hit = m.kind !== 'pass' && req.url!.includes(`/blobs/${m.digest}`) && req.method === 'GET' && ur.statusCode === 200;
+      const hit = (m.kind === 'stall' || m.kind === 'truncate' || m.kind === 'corrupt') && req.url!.includes(`/blobs/${m.digest}`) && req.method === 'GET' && ur.statusCode === 200;
       res.writeHead(ur.statusCode ?? 502, ur.headers);
       if (!hit) return void ur.pipe(res);
+      if (m.kind === 'pass' || m.kind === 'answer') return;
       const size = Number(ur.headers['content-length'] ?? 0);
       let sent = 0;
       ur.on('data', (c: Buffer) => {
