@@ -100,7 +100,7 @@ describe(`volumes (${testMode})`, () => {
     const dir = fresh('bad');
     const before = JSON.parse(nsbox(root, ['ps', '-a', '--format', 'json']).stdout).length;
     for (const [args, message] of [
-      [['-v', 'data:/x'], /"data" is neither a host path nor supported: .*\.\/data/],
+      [['-v', 'data/sub:/x'], /"data\/sub" is neither a host path nor a volume name: .*\.\/data\/sub/],
       [['-v', `${dir}/missing:/x`], /does not exist/],
       [['-v', `${dir}:x`], /container path "x" is not absolute/],
       [['-v', `${dir}:/`], /cover the container's whole root/],

@@ -5,6 +5,7 @@ import { getPod } from './pods.js';
 import { compileFilters } from '../core/filters.js';
 import { asNsboxError } from '../errors.js';
 import { describeStatus as statusText, type ContainerRecord as Record_ } from '../container/record.js';
+import type { Mount } from '../container/mounts.js';
 
 export { listContainerRecords } from '../container/list.js';
 export { describeStatus, type ContainerRecord, type ContainerState } from '../container/record.js';
@@ -108,7 +109,7 @@ export function containerInspection(c: Container) {
     Pod: pod.id,
     PodName: pod.name,
     RestartCount: r.restartCount,
-    Mounts: (r.mounts ?? []).map((m) => (m.type === 'bind' ? { Type: 'bind', Source: m.source, Destination: m.target, RW: !m.readOnly } : { Type: 'tmpfs', Source: 'tmpfs', Destination: m.target, RW: !m.options.split(',').includes('ro') })),
+    Mounts: (r.mounts ?? []).map(mountInspection),
     Config: {
       Hostname: pod.hostname,
       User: `${r.user.uid}:${r.user.gid}`,
@@ -127,4 +128,16 @@ export function containerInspection(c: Container) {
     NetworkSettings: { Ports: Object.fromEntries((pod.ports ?? []).map((p) => [`${p.podPort}/${p.protocol}`, [{ HostIp: p.hostIp, HostPort: String(p.hostPort) }]])) },
     nsbox: { rootfs: r.rootfs, logPath: c.paths().log },
   };
+}
+
+/** podman's inspect shape of one mount. */
+function mountInspection(m: Mount) {
+  switch (m.type) {
+    case 'bind':
+      return { Type: 'bind', Source: m.source, Destination: m.target, RW: !m.readOnly };
+    case 'volume':
+      return { Type: 'volume', Name: m.name, Source: m.source, Destination: m.target, Driver: 'local', RW: !m.readOnly };
+    case 'tmpfs':
+      return { Type: 'tmpfs', Source: 'tmpfs', Destination: m.target, RW: !m.options.split(',').includes('ro') };
+  }
 }

@@ -158,8 +158,9 @@ export class Pod {
   }
 
   /** Starts a container (resolved request) in this pod. */
-  async startContainer(req: RunRequest): Promise<ContainerRecord> {
+  async startContainer(request: RunRequest): Promise<ContainerRecord> {
     if (this.pauseExited || !canPod('run', podStatus(this.rec))) throw notRunning(this.rec);
+    const req = await withVolumes(request);
     if (this.localPidfd !== null) return this.containerManager().run(req);
     return (await this.keeper()).run(req);
   }
@@ -307,4 +308,11 @@ export function rememberLocalPod(pod: Pod): void {
 
 export function forgetLocalPod(pod: Pod): void {
   localPods.delete(pod);
+}
+
+/** Named volumes made, fitted on first use, and pointed at (container/volume-attach.ts). */
+async function withVolumes(req: RunRequest): Promise<RunRequest> {
+  if (!req.mounts?.some((m) => m.type === 'volume')) return req;
+  const { attachVolumes } = await import('../container/volume-attach.js');
+  return { ...req, mounts: await attachVolumes({ dataRoot: req.image.dataRoot, mounts: req.mounts, user: req.user, layerDirs: req.image.layerDirs }) };
 }

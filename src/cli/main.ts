@@ -19,6 +19,8 @@ import { registerImage } from './image.js';
 import { registerInspect } from './inspect.js';
 import { registerPull, registerPush } from './pull.js';
 import { registerLogin } from './login.js';
+import { registerVolume } from './volume.js';
+import { registerCp } from './cp.js';
 
 const EXIT_NSBOX_ERROR = 125;
 
@@ -51,6 +53,8 @@ function buildProgram(): Command {
   registerPush(program);
   registerLogin(program);
   registerInspect(program);
+  registerVolume(program);
+  registerCp(program);
   for (const c of [program, pod, ...program.commands, ...pod.commands]) c.exitOverride();
   acceptGlobalsAfterVerbs(program);
   return program;

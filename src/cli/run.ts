@@ -19,6 +19,7 @@ interface RunCliOptions {
   stopSignal?: string;
   logOpt: string[];
   volume: string[];
+  mount: string[];
   tmpfs: string[];
   publish: string[];
   rm?: boolean;
@@ -62,7 +63,8 @@ export function registerRun(program: Command): void {
     .option('--cap-drop <cap>', 'drop a capability from the default set, or ALL (repeatable)', collect, [])
     .option('--stop-signal <signal>', "what stop sends before SIGKILL (default: the image's StopSignal, else TERM)")
     .option('--log-opt <opt>', 'log option, as docker: max-size=SIZE rotates the log (repeatable)', collect, [])
-    .option('-v, --volume <HOST:CTR[:ro]>', 'share a host file or directory (HOST absolute or ./relative; repeatable)', collect, [])
+    .option('-v, --volume <HOST|NAME:CTR[:ro]>', 'share a host file or directory (HOST absolute or ./relative), or a named volume, made if missing (repeatable)', collect, [])
+    .option('--mount <type=…,src=…,dst=…>', "docker's long form: type=bind|volume|tmpfs, source, target, readonly (repeatable)", collect, [])
     .option('--tmpfs <CTR[:OPTS]>', 'mount a fresh tmpfs (size=…, mode=…; repeatable)', collect, [])
     .option('--pull <policy>', 'missing: pull IMAGE from its registry when it is not in the store; always; never', 'missing')
     .option('--tls-verify <bool>', 'for the pull: verify TLS certificates; false also allows plain HTTP', 'true')
@@ -88,6 +90,7 @@ export function registerRun(program: Command): void {
         capDrop: opts.capDrop,
         stopSignal: opts.stopSignal,
         volumes: opts.volume,
+        mounts: opts.mount,
         tmpfs: opts.tmpfs,
         remove: !!opts.rm,
         labels: opts.label,

@@ -1,5 +1,7 @@
 // What a user shares with a container, as docker and podman take it:
 //   -v HOST:CTR[:ro|rw]   a host file or directory bound into the container
+//   -v NAME:CTR[:ro|rw]   a named volume (made on first use; volume/store.ts)
+//   --mount type=bind|volume|tmpfs,src=…,dst=…[,ro]   the same in docker's long form
 //   --tmpfs CTR[:OPTS]    a fresh tmpfs (size=…, mode=…)
 // Validated here, on the host; the plan binds them with every container
 // path resolved inside the container's root (an image symlink on the path
@@ -7,9 +9,12 @@
 import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, normalize, posix, resolve } from 'node:path';
 import { NsboxError } from '../errors.js';
+import { isVolumeName } from '../volume/name.js';
 
 export type Mount =
   | { type: 'bind'; source: string; target: string; readOnly: boolean; kind: 'file' | 'dir' }
+  /** `source` is the volume's _data directory, filled in when the volume is attached (volume-attach.ts); '' before. */
+  | { type: 'volume'; name: string; source: string; target: string; readOnly: boolean }
   | { type: 'tmpfs'; target: string; options: string };
 
 function invalid(spec: string, why: string, hint: string): NsboxError {
@@ -23,16 +28,29 @@ function containerPath(spec: string, path: string): string {
   return clean.replace(/\/+$/, '');
 }
 
-/** `-v HOST:CTR[:ro|rw]`; `cwd` resolves a host path given as ./ or ../ (a bare relative one is refused, as docker does). */
+/** `-v HOST:CTR[:ro|rw]` or `-v NAME:CTR[:ro|rw]`; `cwd` resolves a host path given as ./ or ../ (a bare relative one is refused, as docker does). */
 export function parseVolume(spec: string, cwd: string = process.cwd()): Mount {
   const parts = spec.split(':');
-  if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) throw invalid(spec, 'it is not HOST:CONTAINER[:ro|rw]', 'e.g. -v /srv/data:/data or -v ./nginx.conf:/etc/nginx/nginx.conf:ro');
+  if (parts.length === 1 && spec.startsWith('/'))
+    throw invalid(spec, 'anonymous volumes are not supported', `name the volume: -v NAME:${spec} (it is made on first use and kept until \`nsbox volume rm NAME\`)`);
+  if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) throw invalid(spec, 'it is not HOST:CONTAINER[:ro|rw] or NAME:CONTAINER[:ro|rw]', 'e.g. -v /srv/data:/data, -v ./nginx.conf:/etc/nginx/nginx.conf:ro or -v pgdata:/var/lib/postgresql/data');
   const [host, ctr, mode = 'rw'] = parts as [string, string, string?];
   const flags = mode.split(',').filter(Boolean);
   const unknown = flags.filter((f) => !['ro', 'rw', 'z', 'Z'].includes(f));
   if (unknown.length) throw invalid(spec, `unknown option ${JSON.stringify(unknown[0])}`, 'use ro or rw (z and Z are accepted and change nothing: there is no SELinux labelling here)');
-  if (!isAbsolute(host) && !host.startsWith('./') && !host.startsWith('../') && host !== '.' && host !== '..')
-    throw invalid(spec, `${JSON.stringify(host)} is neither a host path nor supported`, `give a host path (absolute, or ./${host} for one in this directory); named volumes are not supported yet`);
+  if (flags.includes('ro') && flags.includes('rw')) throw invalid(spec, 'it says both ro and rw', 'give one of them');
+  const readOnly = flags.includes('ro');
+  if (isHostPath(host)) return bindMount(spec, host, ctr, readOnly, cwd);
+  if (isVolumeName(host)) return { type: 'volume', name: host, source: '', target: containerPath(spec, ctr), readOnly };
+  throw invalid(spec, `${JSON.stringify(host)} is neither a host path nor a volume name`, `give a host path (absolute, or ./${host} for one in this directory), or a volume name matching [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
+}
+
+function isHostPath(p: string): boolean {
+  return isAbsolute(p) || p.startsWith('./') || p.startsWith('../') || p === '.' || p === '..';
+}
+
+function bindMount(spec: string, host: string, ctr: string, readOnly: boolean, cwd: string): Mount {
+  if (!isHostPath(host)) throw invalid(spec, `the host path ${JSON.stringify(host)} is relative`, `give it from /, or as ./${host}`);
   let source = normalize(resolve(cwd, host));
   let kind: 'file' | 'dir';
   try {
@@ -46,7 +64,59 @@ export function parseVolume(spec: string, cwd: string = process.cwd()): Mount {
     if (err instanceof NsboxError) throw err;
     throw invalid(spec, `${source} does not exist`, 'create it first (nsbox does not create host paths)');
   }
-  return { type: 'bind', source, target: containerPath(spec, ctr), readOnly: flags.includes('ro'), kind };
+  return { type: 'bind', source, target: containerPath(spec, ctr), readOnly, kind };
+}
+
+const MOUNT_KEYS: Record<string, string> = {
+  type: 'type', source: 'source', src: 'source', target: 'target', destination: 'target', dst: 'target',
+  readonly: 'readonly', ro: 'readonly', 'tmpfs-size': 'tmpfs-size', 'tmpfs-mode': 'tmpfs-mode',
+  'bind-propagation': 'bind-propagation', 'volume-nocopy': 'volume-nocopy', consistency: 'consistency',
+};
+
+/** `--mount type=bind|volume|tmpfs,source=…,target=…[,readonly]`, docker's long form. */
+export function parseMountFlag(spec: string, cwd: string = process.cwd()): Mount {
+  const bad = (why: string, hint: string) => new NsboxError('INVALID_ARGUMENT', `invalid --mount ${JSON.stringify(spec)}: ${why}`, hint);
+  const fields = new Map<string, string>();
+  for (const part of spec.split(',').filter(Boolean)) {
+    const eq = part.indexOf('=');
+    const rawKey = (eq < 0 ? part : part.slice(0, eq)).toLowerCase();
+    const key = MOUNT_KEYS[rawKey];
+    if (!key) throw bad(`unknown field ${JSON.stringify(rawKey)}`, 'use type, source (src), target (dst), readonly (ro), tmpfs-size, tmpfs-mode');
+    if (fields.has(key)) throw bad(`${rawKey} is given twice`, 'give each field once');
+    fields.set(key, eq < 0 ? '' : part.slice(eq + 1));
+  }
+  const type = fields.get('type') ?? 'volume';
+  const target = fields.get('target');
+  if (!target) throw bad('it has no target', 'add target=/path/in/container');
+  const ro = fields.get('readonly');
+  if (ro !== undefined && !['', 'true', '1', 'false', '0'].includes(ro)) throw bad(`readonly=${ro} is not true or false`, 'write readonly, readonly=true or readonly=false');
+  const readOnly = ro === '' || ro === 'true' || ro === '1';
+  const propagation = fields.get('bind-propagation');
+  if (propagation !== undefined && !['private', 'rprivate'].includes(propagation)) throw bad(`bind-propagation=${propagation} is not supported`, 'binds are private (rprivate); drop the field');
+  const only = (allowed: string[]) => {
+    for (const k of fields.keys()) if (!['type', 'target', 'consistency', ...allowed].includes(k)) throw bad(`${k} does not apply to type=${type}`, `drop ${k}`);
+  };
+  if (type === 'bind') {
+    only(['source', 'readonly', 'bind-propagation']);
+    const source = fields.get('source');
+    if (!source) throw bad('a bind needs a source', 'add source=/host/path');
+    return bindMount(spec, source, target, readOnly, cwd);
+  }
+  if (type === 'volume') {
+    only(['source', 'readonly', 'volume-nocopy']);
+    const name = fields.get('source');
+    if (!name) throw bad('anonymous volumes are not supported', 'name the volume: add source=NAME');
+    if (!isVolumeName(name)) throw bad(`${JSON.stringify(name)} is not a volume name`, 'names match [a-zA-Z0-9][a-zA-Z0-9_.-]*; for a host path use type=bind');
+    return { type: 'volume', name, source: '', target: containerPath(spec, target), readOnly };
+  }
+  if (type === 'tmpfs') {
+    only(['tmpfs-size', 'tmpfs-mode', 'readonly']);
+    const size = fields.get('tmpfs-size');
+    const mode = fields.get('tmpfs-mode');
+    const options = [size !== undefined ? `size=${size}` : '', mode !== undefined ? `mode=${mode}` : '', readOnly ? 'ro' : ''].filter(Boolean).join(',');
+    return parseTmpfs(options ? `${target}:${options}` : target);
+  }
+  throw bad(`type=${type} is not supported`, 'use type=bind, type=volume or type=tmpfs');
 }
 
 /** `--tmpfs CTR[:size=…,mode=…]`. */

@@ -237,8 +237,9 @@ function userMountSteps(oldRoot: string, mounts: Mount[]): ChildStep[] {
       steps.push(...workdirSteps(m.target), mountIn('tmpfs', m.target, 'tmpfs', flags, data));
       continue;
     }
-    const recursive = m.kind === 'dir' ? MS.REC : 0;
-    if (m.kind === 'dir') steps.push(...workdirSteps(m.target));
+    const kind = m.type === 'volume' ? 'dir' : m.kind;
+    const recursive = kind === 'dir' ? MS.REC : 0;
+    if (kind === 'dir') steps.push(...workdirSteps(m.target));
     else steps.push(...workdirSteps(posix.dirname(m.target)), { op: 'touch', path: m.target, mode: 0o644, scope: 'root' });
     steps.push(mountIn(`${oldRoot}${m.source}`, m.target, '', MS.BIND | recursive));
     if (m.readOnly) steps.push(mountIn('', m.target, '', MS.REMOUNT | MS.BIND | MS.RDONLY | recursive));

@@ -6,7 +6,7 @@ import type { RunRequest } from './manager.js';
 import { parseRestartPolicy, parseSize, parseUser, resolveCommand, validateContainerName, type RunOptions } from './spec.js';
 import { resolveCapabilities } from './capabilities.js';
 import { toLabels } from '../core/filters.js';
-import { checkMountTargets, parseTmpfs, parseVolume, type Mount } from './mounts.js';
+import { checkMountTargets, parseMountFlag, parseTmpfs, parseVolume, type Mount } from './mounts.js';
 import { readImageEtcFile } from './image-etc.js';
 import { DEFAULT_PATH } from '../pod/plans.js';
 import { buildEnv } from '../pod/exec.js';
@@ -98,7 +98,7 @@ function labelsOf(spec: RunOptions['labels']): { labels?: Record<string, string>
 }
 
 function mountsOf(opts: RunOptions): { mounts?: Mount[] } {
-  const mounts = [...(opts.volumes ?? []).map((v) => parseVolume(v)), ...(opts.tmpfs ?? []).map(parseTmpfs)];
+  const mounts = [...(opts.volumes ?? []).map((v) => parseVolume(v)), ...(opts.mounts ?? []).map((m) => parseMountFlag(m)), ...(opts.tmpfs ?? []).map(parseTmpfs)];
   checkMountTargets(mounts);
   return mounts.length ? { mounts } : {};
 }

@@ -24,8 +24,10 @@ export interface RunOptions {
   stopSignal?: string;
   /** Rotate the log once it is this large (bytes, or "10m"); the one before is kept. Default: never. */
   logMaxSize?: number | string;
-  /** Host files or directories to share: "HOST:CONTAINER[:ro|rw]" (HOST absolute, or ./ relative to the working directory). */
+  /** Host files or directories to share, "HOST:CONTAINER[:ro|rw]" (HOST absolute, or ./ relative to the working directory), or named volumes, "NAME:CONTAINER[:ro|rw]" (made on first use). */
   volumes?: string[];
+  /** docker's --mount: "type=bind|volume|tmpfs,source=…,target=…[,readonly]". */
+  mounts?: string[];
   /** Fresh tmpfs mounts: "CONTAINER[:size=64m,mode=1777]". */
   tmpfs?: string[];
   /** --label KEY=VALUE, or parsed. */

@@ -92,3 +92,13 @@ export function mappingSteps(m: IdMapping): AfterStep[] {
 export function canSetGroups(m: IdMapping): boolean {
   return m.kind !== 'single';
 }
+
+/** The id inside the pod's user namespace of a host uid or gid; null when the mapping does not cover it. */
+export function containerIdOf(m: IdMapping, hostId: number, which: 'uid' | 'gid'): number | null {
+  if (m.kind === 'root') return hostId;
+  const own = which === 'uid' ? m.uid : m.gid;
+  if (hostId === own) return 0;
+  if (m.kind === 'single') return null;
+  const range = which === 'uid' ? m.subuid : m.subgid;
+  return hostId >= range.start && hostId < range.start + range.count ? 1 + hostId - range.start : null;
+}

@@ -7,10 +7,15 @@ import { flock } from '../native/ffi.js';
 import { statePaths } from './paths.js';
 
 export async function withStateLock<T>(root: string, fn: () => Promise<T> | T): Promise<T> {
-  const fd = openSync(statePaths.lock(root), 'a', 0o600);
+  return withFileLock(statePaths.lock(root), fn);
+}
+
+/** An exclusive flock on `path` (created if missing) while `fn` runs. */
+export async function withFileLock<T>(path: string, fn: () => Promise<T> | T): Promise<T> {
+  const fd = openSync(path, 'a', 0o600);
   try {
     const rc = await flockAsync(fd, LOCK_EX);
-    if (rc < 0) throw new SyscallError(`flock ${statePaths.lock(root)}`, -rc);
+    if (rc < 0) throw new SyscallError(`flock ${path}`, -rc);
     try {
       return await fn();
     } finally {
