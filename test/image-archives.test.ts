@@ -33,6 +33,7 @@ afterAll(async () => {
   if (!root) return;
   removeAllPods(root);
   await removeStoreTree(join(root, 'images'));
+  await removeStoreTree(join(root, 'zstore', 'images'));
   cleanupRoot(root);
 });
 
@@ -69,6 +70,25 @@ describe(`importing archives real clients write (${testMode})`, () => {
     const dir = join(work, 'oci-dir');
     skopeo(['copy', '-q', `oci:${layout}:v1`, `oci:${dir}:v1`], work);
     importAndRun(dir, 'ocidir', 'ocidir');
+  });
+
+  it('imports an OCI layout whose layers are zstd-compressed (skopeo copies them as they are) and runs it', () => {
+    const zlayout = join(work, 'zstd-layout');
+    writeLayout(zlayout, { layers: [{ tar: base, compression: 'zstd' }, { tar: top, compression: 'zstd' }] }, 'v1');
+    const dir = join(work, 'zstd-oci');
+    skopeo(['copy', '-q', `oci:${zlayout}:v1`, `oci:${dir}:v1`], work);
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    const manifest = JSON.parse(readFileSync(join(dir, 'blobs', 'sha256', index.manifests[0]!.digest.slice(7)), 'utf8')) as { layers: { mediaType: string }[] };
+    expect(manifest.layers.map((l) => l.mediaType)).toEqual(['application/vnd.oci.image.layer.v1.tar+zstd', 'application/vnd.oci.image.layer.v1.tar+zstd']);
+    // A store of its own, so the layers are decoded, not found by diff_id.
+    const z = join(root, 'zstore');
+    mkdirSync(z, { mode: 0o700 });
+    const r = nsbox(z, ['image', 'import', dir, '--name', 'zstd']);
+    expect(r.code).toBe(0);
+    expect(inspectImage('zstd', { root: z }).layers).toEqual(written.diffIds);
+    const run = nsbox(z, ['run', '--rm', 'zstd', 'cat', '/srv/second.txt']);
+    expect(run.stdout).toBe('from the second layer\n');
+    removeAllPods(z);
   });
 
   it("imports crane's names: a sha256:<hex> config and gzipped <hex>.tar.gz layers, gzipped whole too", () => {
