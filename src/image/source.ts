@@ -8,6 +8,7 @@
 // classified from its headers alone (seeking, O(members)); a gzipped one is
 // decompressed once into the import's scratch directory and read from there,
 // so it is never decompressed twice.
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -51,6 +52,12 @@ export function classifyView(view: ArchiveView): Shape {
   }
   if (view.has('index.json') && view.has('oci-layout')) return 'oci';
   return 'rootfs';
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), hash);
+  return hash.digest('hex');
 }
 
 function statOrThrow(path: string): Stats {
@@ -107,7 +114,9 @@ export async function openImageSource(path: string, scratch: string): Promise<Op
   }
   const shape = view ? classifyView(view) : 'rootfs';
   if (shape === 'rootfs' || !view) {
-    const layer = { range: { file: tarFile, start: 0, length: statSync(tarFile).size }, compression: 'none' as const, label: `rootfs ${path}` };
+    // Its diff_id is the tar's sha256: known before extraction, a rootfs already stored is not extracted again.
+    const diffId = `sha256:${await sha256File(tarFile)}`;
+    const layer = { range: { file: tarFile, start: 0, length: statSync(tarFile).size }, compression: 'none' as const, label: `rootfs ${path}`, expectedDiffId: diffId };
     return { kind: 'rootfs', images: [{ kind: 'rootfs', names: [], layers: [layer], configBytes: null }] };
   }
   return { kind: shape, images: readImages(shape, view) };
