@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectImage, listImages, NsboxError, pullImage, type PullProgress } from '../dist/index.js';
 import { removeStoreTree, sha256, tarBuffer } from './helpers/archives.js';
-import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
+import { cleanupRoot, cliPath, tempRoot, testMode } from './helpers/env.js';
+import { runOnTerminal, shq } from './helpers/pty.js';
 import { nsbox, removeAllPods } from './helpers/nsbox.js';
 import { busyboxLayers, goArch, OCI_INDEX, OCI_MANIFEST, skopeo, writeImageBlobs, writeIndex, writeLayout, type WrittenManifest } from './helpers/oci-images.js';
 import { startFaultyProxy, startRegistry, type ProxyMode, type Registry } from './helpers/registry.js';
@@ -102,6 +103,21 @@ describe(`nsbox pull (${testMode})`, () => {
     const run = nsbox(root, ['run', '--rm', ref]);
     expect(run.stdout).toBe('from the second layer\n');
     expect(nsbox(root, ['run', '--rm', ref, 'sh', '-c', 'test -e /srv/hello.txt || echo whited-out']).stdout).toBe('whited-out\n');
+  });
+
+  it('on a terminal, shows one line per layer, redrawn in place', async () => {
+    const store = join(root, 'ttystore');
+    mkdirSync(store, { mode: 0o700 });
+    try {
+      const r = runOnTerminal(`${shq(process.execPath)} ${shq(cliPath)} --root ${shq(store)} pull ${shq(`${registry.host}/test/bb:v1`)}`, { when: '', typed: '' });
+      expect(r.code).toBe(0);
+      // Each redraw goes back up over the layer lines it drew before, and clears each line.
+      expect(r.output).toContain('\x1b[2A');
+      expect(r.output).toMatch(/\r\x1b\[Klayer 1\/2 sha256:[0-9a-f]{12}…: .* stored\n\r\x1b\[Klayer 2\/2 sha256:[0-9a-f]{12}…: .* stored\n/);
+      expect(r.output).toMatch(/pulled .*test\/bb:v1/);
+    } finally {
+      await removeStoreTree(join(store, 'images'));
+    }
   });
 
   it('a second pull fetches no blob: only the manifest', async () => {
