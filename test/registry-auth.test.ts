@@ -83,6 +83,16 @@ describe(`registry auth (${testMode})`, () => {
       expect(run(['run', '--rm', `${registry.host}/team/app:v1`]).stdout).toBe('from the second layer\n');
     });
 
+    it('push needs the login too, and works with it (a token-less basic registry)', () => {
+      const dest = `${registry.host}/team/pushed:v1`;
+      expectRefusal(run(['push', `${registry.host}/team/app:v1`, dest], '', { ...env, XDG_RUNTIME_DIR: join(root, 'home') }), /refused access \(401: it wants a user name and password\): log in with `nsbox login/);
+      const r = run(['push', `${registry.host}/team/app:v1`, dest]);
+      expect(r.stderr).toMatch(/pushed .*team\/pushed:v1/);
+      expect(r.code).toBe(0);
+      const manifest = JSON.parse(skopeo(['inspect', '--raw', '--tls-verify=false', '--creds', `${USER}:${PASSWORD}`, `docker://${dest}`], work)) as { config: { digest: string } };
+      expect(manifest.config.digest).toBe(`sha256:${inspectImage(`${registry.host}/team/app:v1`, { root }).id}`);
+    });
+
     it('logout forgets the login; ~/.docker/config.json and REGISTRY_AUTH_FILE are read too', () => {
       expect(run(['logout', registry.host]).stdout).toBe(`Removed login credentials for ${registry.host}\n`);
       expectRefusal(run(['pull', `${registry.host}/team/app:v1`]), /nsbox login/);
