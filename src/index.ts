@@ -24,3 +24,5 @@ export { formatRestartPolicy, describeStatus, parseContainerRef } from './api/co
 export { containerInspection, containerListEntry, containerFilter } from './api/containers.js';
 export { podListEntry } from './api/pods.js';
 export { renderTemplate, TemplateError } from './api/template.js';
+export { runHealthCheck, waitForCondition, containerHealth, type HealthCheckResult, type WaitCondition } from './api/health.js';
+export type { HealthState, HealthStatus, HealthConfig } from './api/health.js';

@@ -433,4 +433,18 @@ export const MUTATIONS = [
     tests: ['test/cp.test.ts'],
     grep: 'never to the host',
   },
+  {
+    name: 'health-start-period-ignored',
+    why: 'failures inside the health start period count toward unhealthy',
+    edits: [{ file: 'src/core/health.ts', find: '  const inStartPeriod = prev.startedAt !== null &&', replace: '  const inStartPeriod = cfg.retries < 0 && prev.startedAt !== null &&' }],
+    tests: ['test/health.test.ts'],
+    grep: 'start period',
+  },
+  {
+    name: 'keeper-never-checks-health',
+    why: "a detached pod's keeper never runs the container's health check",
+    edits: [{ file: 'native-shims/keeper/main.c', find: '        pid_t pid = spawn_command(c->tick_argv);', replace: '        pid_t pid = 0;' }],
+    tests: ['test/health.test.ts'],
+    grep: 'goes starting',
+  },
 ];

@@ -108,7 +108,6 @@ export class Container {
     return this.start();
   }
 
-  /** Removes it; a pod that `run` made for it goes with it. */
   /**
    * Copies into the container, running or stopped: a host path to `path`
    * (docker cp's rules; DIR/. copies the contents), or these bytes as the
@@ -133,6 +132,7 @@ export class Container {
     return Buffer.concat(chunks);
   }
 
+  /** Removes it; a pod that `run` made for it goes with it. */
   async remove(opts: { force?: boolean } = {}): Promise<void> {
     await this.pod.removeContainer(this.name, !!opts.force);
     if (this.pod.record.ownedBy === this.name) await this.pod.remove({ force: true });

@@ -20,6 +20,13 @@ interface RunCliOptions {
   logOpt: string[];
   volume: string[];
   mount: string[];
+  healthCmd?: string;
+  healthInterval?: string;
+  healthTimeout?: string;
+  healthStartPeriod?: string;
+  healthRetries?: number;
+  healthOnFailure?: string;
+  healthcheck?: boolean;
   tmpfs: string[];
   publish: string[];
   rm?: boolean;
@@ -69,6 +76,13 @@ export function registerRun(program: Command): void {
     .option('--pull <policy>', 'missing: pull IMAGE from its registry when it is not in the store; always; never', 'missing')
     .option('--tls-verify <bool>', 'for the pull: verify TLS certificates; false also allows plain HTTP', 'true')
     .option('--platform <os/arch>', 'for the pull: the platform to choose from a multi-platform image')
+    .option('--health-cmd <command>', 'a health check run in the container (a shell command; "none" turns the image\'s off)')
+    .option('--health-interval <duration>', 'time between checks (default 30s)')
+    .option('--health-timeout <duration>', 'a check taking longer fails (default 30s)')
+    .option('--health-start-period <duration>', 'failures during this time after a start do not count (default 0s)')
+    .option('--health-retries <n>', 'failures in a row that make it unhealthy (default 3)', (v: string) => Number(v))
+    .option('--health-on-failure <action>', 'when it turns unhealthy: none (default), kill, restart or stop')
+    .option('--no-healthcheck', "no health check, not even the image's")
     .argument('<image>', 'image name, id, or a path to a rootfs tarball or image archive')
     .argument('[command...]', 'command and arguments (replace the image Cmd)')
     .passThroughOptions()
@@ -91,6 +105,13 @@ export function registerRun(program: Command): void {
         stopSignal: opts.stopSignal,
         volumes: opts.volume,
         mounts: opts.mount,
+        healthCmd: opts.healthCmd,
+        healthInterval: opts.healthInterval,
+        healthTimeout: opts.healthTimeout,
+        healthStartPeriod: opts.healthStartPeriod,
+        healthRetries: opts.healthRetries,
+        healthOnFailure: opts.healthOnFailure,
+        noHealthcheck: opts.healthcheck === false,
         tmpfs: opts.tmpfs,
         remove: !!opts.rm,
         labels: opts.label,

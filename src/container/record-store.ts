@@ -89,6 +89,7 @@ export function newContainerRecord(req: RunRequest, pod: Pick<PodRecord, 'id' | 
     ...(req.mounts?.length ? { mounts: req.mounts } : {}),
     ...(req.autoRemove ? { autoRemove: true } : {}),
     ...(req.labels && Object.keys(req.labels).length ? { labels: req.labels } : {}),
+    ...(req.healthcheck ? { healthcheck: req.healthcheck } : {}),
     // NSBOX_ROOTFS=copy (when the pod was made, or now) forces the copy fallback (slower, no overlayfs needed).
     rootfs: pod.rootfs === 'copy' || process.env.NSBOX_ROOTFS === 'copy' ? 'copy' : 'overlay',
     createdAt: new Date().toISOString(),

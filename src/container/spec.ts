@@ -34,6 +34,16 @@ export interface RunOptions {
   labels?: string[] | Record<string, string>;
   /** Remove the container once it has exited (and its pod, when `run` made the pod for it): docker's --rm. */
   remove?: boolean;
+  /** --health-cmd: a shell command, or argv (["CMD", …] / ["CMD-SHELL", "…"] as docker's Test); "none" or noHealthcheck turns the image's off. */
+  healthCmd?: string | string[];
+  /** Durations as docker takes them ("30s", "1m30s", "500ms"). */
+  healthInterval?: string;
+  healthTimeout?: string;
+  healthStartPeriod?: string;
+  healthRetries?: number;
+  /** podman's --health-on-failure: none (default), kill, restart or stop. */
+  healthOnFailure?: string;
+  noHealthcheck?: boolean;
 }
 
 /** docker's sizes: 1024, 512k, 10m, 1g (or with a trailing b). */

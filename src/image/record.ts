@@ -13,6 +13,8 @@ export interface ImageConfig {
   exposedPorts?: string[];
   labels?: Record<string, string>;
   stopSignal?: string;
+  /** The image's Healthcheck: Test as docker writes it, times in ms. */
+  healthcheck?: { test: string[]; intervalMs?: number; timeoutMs?: number; startPeriodMs?: number; retries?: number };
 }
 
 export type ImageSourceKind = 'rootfs' | 'docker-save' | 'oci' | 'registry';
