@@ -147,7 +147,7 @@ if (existsSync(esbuildMain)) {
       platform: 'node',
       format: 'esm',
       target: 'node20',
-      external: ['ffi-rs', 'tar'],
+      external: ['ffi-rs', 'tar', 'undici', 'fzstd'],
       plugins: [splitOnce(lazyTargets)],
       metafile: true,
       logLevel: 'warning',

@@ -363,6 +363,42 @@ export const MUTATIONS = [
     grep: 'pod create',
   },
   {
+    name: 'pull-blob-digest-unchecked',
+    why: 'a pulled layer blob is not checked against its digest',
+    edits: [{ file: 'src/image/pull.ts', find: '        if (actual !== p.digest)\n', replace: '        if (false && actual !== p.digest)\n' }],
+    tests: ['test/pull.test.ts'],
+    grep: 'corrupted blob',
+  },
+  {
+    name: 'pull-refetches-stored-layers',
+    why: 'a pull fetches layers the store already has (a retry after an interrupt fetches everything again)',
+    edits: [{ file: 'src/image/pull.ts', find: '      if (existsSync(imagePaths.layerDiff(root, digestHex(p.diffId)))) {', replace: '      if (false) {' }],
+    tests: ['test/pull.test.ts'],
+    grep: 'retry fetches only',
+  },
+  {
+    name: 'pull-ignores-platform',
+    why: "a pull takes an index's first image whatever its architecture",
+    edits: [{ file: 'src/registry/manifest.ts', find: "d.platform?.architecture === want.architecture &&", replace: 'true &&' }],
+    tests: ['test/pull.test.ts'],
+    grep: 'platform',
+  },
+  {
+    name: 'archive-path-escapes',
+    why: 'a path an archive manifest names may climb out of the archive with ..',
+    edits: [{ file: 'src/image/archive.ts', find: "  if (parts.includes('..')) throw badArchive(`${what} path ${JSON.stringify(p)} escapes the archive`);\n", replace: '' }],
+    tests: ['test/image-safety.test.ts'],
+    grep: 'escapes the archive',
+  },
+  {
+    name: 'archive-classified-by-names',
+    why: "an image archive whose layers are not named <hex>/layer.tar (skopeo's docker-archive) is taken for a rootfs",
+    // the old rule: an image archive has only docker's old member names
+    edits: [{ file: 'src/image/source.ts', find: "    if (isDockerManifest(manifest)) return 'docker-save';", replace: "    if (isDockerManifest(manifest) && view.paths().every((p) => /^([0-9a-f]{64}(\\/(VERSION|json|layer\\.tar)|\\.json)?|manifest\\.json|repositories)$/.test(p))) return 'docker-save';" }],
+    tests: ['test/image-archives.test.ts'],
+    grep: "crane's names",
+  },
+  {
     name: 'volume-never-fitted',
     why: "a fresh named volume stays root's, so a non-root container user cannot write it",
     edits: [{ file: 'src/container/volume-attach.ts', find: '(owner.mode !== null && owner.mode !== 0o755)) await fitOwner(source, owner);', replace: '(owner.mode !== null && owner.mode !== 0o755)) void fitOwner;' }],

@@ -17,6 +17,8 @@ import { registerRun } from './run.js';
 import { registerPort } from './port.js';
 import { registerImage } from './image.js';
 import { registerInspect } from './inspect.js';
+import { registerPull, registerPush } from './pull.js';
+import { registerLogin } from './login.js';
 import { registerVolume } from './volume.js';
 import { registerCp } from './cp.js';
 import { registerTop } from './top.js';
@@ -48,6 +50,9 @@ function buildProgram(): Command {
   registerContainerVerbs(program);
   registerCheck(program);
   registerImage(program);
+  registerPull(program);
+  registerPush(program);
+  registerLogin(program);
   registerInspect(program);
   registerVolume(program);
   registerCp(program);

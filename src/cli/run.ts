@@ -32,6 +32,9 @@ interface RunCliOptions {
   rm?: boolean;
   label: string[];
   replace?: boolean;
+  pull: string;
+  tlsVerify: string;
+  platform?: string;
 }
 
 /** --log-opt KEY=VALUE as docker takes them; max-size is the one nsbox has. */
@@ -70,6 +73,9 @@ export function registerRun(program: Command): void {
     .option('-v, --volume <HOST|NAME:CTR[:ro]>', 'share a host file or directory (HOST absolute or ./relative), or a named volume, made if missing (repeatable)', collect, [])
     .option('--mount <type=…,src=…,dst=…>', "docker's long form: type=bind|volume|tmpfs, source, target, readonly (repeatable)", collect, [])
     .option('--tmpfs <CTR[:OPTS]>', 'mount a fresh tmpfs (size=…, mode=…; repeatable)', collect, [])
+    .option('--pull <policy>', 'missing: pull IMAGE from its registry when it is not in the store; always; never', 'missing')
+    .option('--tls-verify <bool>', 'for the pull: verify TLS certificates; false also allows plain HTTP', 'true')
+    .option('--platform <os/arch>', 'for the pull: the platform to choose from a multi-platform image')
     .option('--health-cmd <command>', 'a health check run in the container (a shell command; "none" turns the image\'s off)')
     .option('--health-interval <duration>', 'time between checks (default 30s)')
     .option('--health-timeout <duration>', 'a check taking longer fails (default 30s)')
@@ -114,7 +120,9 @@ export function registerRun(program: Command): void {
       // Foreground: a signal to us (Ctrl-C, kill) is for the container, as with podman run.
       const signals = opts.detach ? null : forwardSignals();
       try {
-        const { record, container: c } = await runContainer({ root: stateRoot(cmd), dataRoot: dataRoot(cmd), pod: opts.pod, publish: opts.publish, replace: !!opts.replace, image: imageRef, options, onProgress: (line) => process.stderr.write(line + '\n') });
+        const { parseTlsVerify } = await import('./registry-flags.js');
+        const pull = { policy: opts.pull, tlsVerify: parseTlsVerify(opts.tlsVerify), platform: opts.platform };
+        const { record, container: c } = await runContainer({ root: stateRoot(cmd), dataRoot: dataRoot(cmd), pod: opts.pod, publish: opts.publish, replace: !!opts.replace, image: imageRef, options, pull, onProgress: (line) => process.stderr.write(line + '\n') });
         // A container in a pod of its own is called by its name alone.
         const ref = opts.pod === undefined ? record.name : `${record.podName}/${record.name}`;
         if (!signals) {

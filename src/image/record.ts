@@ -17,7 +17,7 @@ export interface ImageConfig {
   healthcheck?: { test: string[]; intervalMs?: number; timeoutMs?: number; startPeriodMs?: number; retries?: number };
 }
 
-export type ImageSourceKind = 'rootfs' | 'docker-save' | 'oci';
+export type ImageSourceKind = 'rootfs' | 'docker-save' | 'oci' | 'registry';
 
 export interface ImageRecord {
   /** sha256 (hex) of the image's config JSON, as Docker and OCI define an image id. */
