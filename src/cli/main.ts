@@ -11,7 +11,7 @@ import { registerPodLs } from './pod-ls.js';
 import { registerPodRm } from './pod-rm.js';
 import { registerPodStop } from './pod-stop.js';
 import { registerPs } from './ps.js';
-import { registerLogs } from './logs.js';
+import { registerLogs, registerPodLogs } from './logs.js';
 import { registerContainerVerbs } from './container-verbs.js';
 import { registerRun } from './run.js';
 import { registerPort } from './port.js';
@@ -42,6 +42,7 @@ function buildProgram(): Command {
   registerPodExists(pod);
   registerPodStop(pod);
   registerPodRm(pod);
+  registerPodLogs(pod);
   registerRun(program);
   registerPort(program);
   registerExec(program);
