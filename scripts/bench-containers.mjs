@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// Measures nsbox containers against the targets of issue 3 in one run on this
-// machine: `nsbox run -d` from the CLI (fresh processes) against `node -e 0`,
-// `pod.run()` in this warm Node process, and `nsbox image import` of the
-// nginx rootfs tarball against `tar -xf` of the same file on the same
-// filesystem. Prints medians and p90s, ratios and PASS/MISS per target.
+// Measures nsbox containers against the targets of issues 3 and 14 in one run
+// on this machine: `nsbox run -d` from the CLI (fresh processes) against
+// `node -e 0`, `pod.run()` in this warm Node process, `nsbox image import` of
+// the nginx rootfs tarball against `tar -xf` of the same file on the same
+// filesystem, and a testcontainers-style start of busybox httpd (library
+// GenericContainer with Wait.forHttp, the CLI with a curl loop, podman when
+// installed). Prints medians and p90s, ratios and PASS/MISS per target.
 //
 //   node scripts/bench-containers.mjs [--iterations N] [--warmups N]
 //                                     [--import-iterations N] [--import-warmups N]
@@ -51,12 +53,13 @@ const removeTreePath = join(repo, 'dist', 'idmap', 'remove-tree.js');
 const mappingPath = join(repo, 'dist', 'idmap', 'mapping.js');
 const rootfsBuildPath = join(repo, 'rootfs', 'build.mjs');
 
-// issue 3, "Targets" (and issue 17's for seccomp).
+// issue 3, "Targets"; issue 14, "Benchmark"; issue 17, seccomp.
 const TARGETS = {
   seccompCachedMs: 1, // run -d under the default profile, program cached, ≤ unconfined + 1 ms
   cliRunOverNode: 1.5, // nsbox run -d (busybox, existing pod) ≤ 1.5 × node -e 0
   libRunMs: 15, // pod.run() ≤ 15 ms
   importOverTar: 1.5, // nsbox image import ≤ 1.5 × tar -xf of the same file
+  tcStartMs: 30, // issue 14: GenericContainer(busybox httpd).withWaitStrategy(Wait.forHttp).start() ≤ 30 ms
 };
 
 // ---------------------------------------------------------------- arguments
@@ -74,6 +77,9 @@ Measures, in one run (median and p90 in ms, wall clock):
                                        seccomp=unconfined, with the compiled program cached and cold
                                        (the cache emptied before each); compiling the profile alone
   nsbox image import NGINX.tar         CLI, a fresh image store each time, vs tar -xf of the same file
+  GenericContainer(httpd).start()      library, testcontainers-style: busybox httpd with Wait.forHttp,
+                                       from start() to ready; beside it the CLI (run -d -p, port, curl
+                                       loop) and podman's run -d -p with the same loop when installed
 
   --iterations N          measured iterations per run/start figure (default 20)
   --warmups N             warm-up iterations per figure, not counted (default 2)
@@ -479,6 +485,136 @@ async function benchFirstStart(lib) {
   record('libFirstPodRm', 'first', 'library: pod.remove({force: true}) (with its running container)', lRm);
 }
 
+// ---------------------------------------------------------------- testcontainers-style start (issue 14)
+
+/** busybox httpd serving "ok" at /: the same container for the library, the CLI and podman. */
+const HTTPD_SCRIPT = 'mkdir -p /tmp/www && echo ok > /tmp/www/index.html && exec httpd -f -p 80 -h /tmp/www';
+
+/** GET http://127.0.0.1:PORT/ with curl, as a CI script polls: the status code, or null when nothing answers. */
+function curlStatus(port) {
+  const r = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '1', `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
+  return r.status === 0 ? Number(r.stdout) : null;
+}
+
+/** GET / in this process until it answers 200, retrying at once (the floor of any wait for it). */
+async function httpUntilOk(port) {
+  const { get } = await import('node:http');
+  const deadline = performance.now() + 30_000;
+  for (;;) {
+    const status = await new Promise((resolve) => {
+      const req = get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+      });
+      req.on('error', () => resolve(null));
+    });
+    if (status === 200) return;
+    if (performance.now() > deadline) throw new Error(`http://127.0.0.1:${port}/ did not answer 200 within 30 s`);
+  }
+}
+
+/** Spawns curl until it gets a 200 (no pause between tries: the fastest such a loop can be); returns how many tries. */
+function curlUntilOk(port, what) {
+  const deadline = performance.now() + 30_000;
+  for (let tries = 1; ; tries++) {
+    if (curlStatus(port) === 200) return tries;
+    if (performance.now() > deadline) throw new Error(`${what}: http://127.0.0.1:${port}/ did not answer 200 within 30 s`);
+  }
+}
+
+/** The host port `port` prints for 80/tcp ("80/tcp -> 127.0.0.1:PORT"). */
+function portFrom(text, what) {
+  const m = /^80\/tcp -> [\d.]+:(\d+)$/m.exec(text);
+  if (!m) throw new Error(`${what}: port printed ${JSON.stringify(text)}, expected 80/tcp -> IP:PORT`);
+  return Number(m[1]);
+}
+
+async function benchTestcontainers(lib, busyboxTar) {
+  if (!which('curl')) throw new Error('curl is needed for the CLI poll loop (Debian curl)');
+  // Library: from start() to ready (forHttp has seen 200), in this warm process.
+  // Before each, untimed by the builder, the same by hand: createPod with the
+  // port, pod.run, then GET until 200 (the floor under the builder, under the
+  // same machine conditions).
+  const stopSamples = [];
+  const floorSamples = [];
+  const libSamples = await measure('library GenericContainer.start()', async (i, warm) => {
+    const f0 = performance.now();
+    const pod = await lib.createPod({ root: nsboxRoot, name: `tc-floor-${i}`, ports: ['127.0.0.1::80'] });
+    libPods.add(pod);
+    await pod.run('busybox', { name: 'httpd', command: ['sh', '-c', HTTPD_SCRIPT] });
+    await httpUntilOk(pod.record.ports[0].hostPort);
+    if (!warm) floorSamples.push(performance.now() - f0);
+    await pod.remove({ force: true });
+    libPods.delete(pod);
+
+    const builder = new lib.GenericContainer('busybox')
+      .withRoot(nsboxRoot)
+      .withName(`tc-${i}`)
+      .withCommand(['sh', '-c', HTTPD_SCRIPT])
+      .withExposedPorts(80)
+      .withWaitStrategy(lib.Wait.forHttp('/', 80));
+    const t = await timedAsync(() => builder.start());
+    libPods.add(t.value.container.pod);
+    const status = curlStatus(t.value.getMappedPort(80)); // untimed: it really answers
+    if (status !== 200) throw new Error(`tc-${i}: GET / through the mapped port answered ${status}, expected 200`);
+    const stop = await timedAsync(() => t.value.stop());
+    libPods.delete(t.value.container.pod);
+    if (!warm) stopSamples.push(stop.ms);
+    return t.ms;
+  });
+  record('tcLibStart', 'testcontainers', "new GenericContainer('busybox') httpd .withExposedPorts(80) .withWaitStrategy(Wait.forHttp('/', 80)).start()", libSamples);
+  record('tcLibStop', 'testcontainers', 'started.stop() (kills it, removes it and its pod)', stopSamples);
+  record('tcLibFloor', 'testcontainers', "by hand: createPod({ports: ['127.0.0.1::80']}) + pod.run(httpd) + GET until 200", floorSamples);
+
+  // CLI: what a CI script migrating from docker does.
+  let cliTries = 0;
+  const cliSamples = await measure('CLI run -d -p + curl loop', (i, warm) => {
+    const name = `tcc-${i}`;
+    const t0 = performance.now();
+    nsbox(['run', '-d', '-p', '127.0.0.1::80', '--name', name, 'busybox', 'sh', '-c', HTTPD_SCRIPT]);
+    const port = portFrom(nsbox(['port', name]).stdout, name);
+    const tries = curlUntilOk(port, name);
+    const ms = performance.now() - t0;
+    if (!warm) cliTries += tries;
+    nsbox(['rm', '-f', name]);
+    return ms;
+  });
+  record('tcCliStart', 'testcontainers', 'nsbox run -d -p 127.0.0.1::80 busybox httpd; nsbox port; curl until 200', cliSamples);
+  notes.push(`testcontainers-style start: the CLI's curl loop took ${(cliTries / opts.iterations).toFixed(1)} tries on average (no pause between tries); the library's forHttp polls every 1, 2, 4, … ms up to 100 ms.`);
+
+  // podman, the same way, when it is here (its image imported from the same busybox tarball).
+  const podman = which('podman');
+  if (!podman) {
+    skip('tcPodmanStart', 'testcontainers', 'podman run -d -p 127.0.0.1::80 busybox httpd; podman port; curl until 200', 'podman is not installed on this machine');
+    const docker = which('docker');
+    if (docker) notes.push(`docker: a client is installed (${docker}), but no daemon was measured (the issue compares podman; docker needs its daemon).`);
+    return;
+  }
+  const image = 'localhost/nsbox-bench-busybox:latest';
+  timed(podman, ['import', busyboxTar, image]);
+  try {
+    const podmanSamples = await measure('podman run -d -p + curl loop', (i) => {
+      const name = `nsbox-bench-tc-${process.pid}-${i}`;
+      const t0 = performance.now();
+      timed(podman, ['run', '-d', '-p', '127.0.0.1::80', '--name', name, image, 'sh', '-c', HTTPD_SCRIPT]);
+      const port = portFrom(timed(podman, ['port', name]).stdout, name);
+      curlUntilOk(port, name);
+      const ms = performance.now() - t0;
+      timed(podman, ['rm', '-f', '-t', '0', name]);
+      return ms;
+    });
+    record('tcPodmanStart', 'testcontainers', `podman run -d -p 127.0.0.1::80 busybox httpd; podman port; curl until 200 (${firstLine(podman, ['--version'])})`, podmanSamples);
+  } finally {
+    timed(podman, ['rmi', '-f', image], { allowFail: true });
+  }
+}
+
+/** The full path of a program on PATH, or null. */
+function which(program) {
+  const r = spawnSync('sh', ['-c', `command -v ${program}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
 /** tar as non-root cannot mknod: those errors (and only those) are expected. */
 function tarFailureIsOnlyMknod(stderr) {
   const lines = stderr.split('\n').filter(Boolean);
@@ -568,6 +704,9 @@ function evaluate() {
     compare('CLI run -d, default seccomp (cached)', med('scCliCached'), 'seccomp=unconfined', med('scCliUnconfined')),
     compare('pod.run, default seccomp (cached)', med('scLibCached'), 'seccomp=unconfined', med('scLibUnconfined')),
     compare('pod.run, default seccomp (cold)', med('scLibCold'), 'seccomp=unconfined', med('scLibUnconfined')),
+    compare('GenericContainer.start() (forHttp)', med('tcLibStart'), 'the same by hand', med('tcLibFloor')),
+    compare('CLI run -d -p + curl loop', med('tcCliStart'), 'GenericContainer.start() (forHttp)', med('tcLibStart')),
+    compare('podman run -d -p + curl loop', med('tcPodmanStart'), 'GenericContainer.start() (forHttp)', med('tcLibStart')),
   ];
   const scLib = med('scLibCached') != null && med('scLibUnconfined') != null ? med('scLibCached') - med('scLibUnconfined') : null;
   const scCli = med('scCliCached') != null && med('scCliUnconfined') != null ? med('scCliCached') - med('scCliUnconfined') : null;
@@ -597,6 +736,14 @@ function evaluate() {
   targets.push(
     target('run under the default seccomp profile, program cached, library', `≤ unconfined + ${TARGETS.seccompCachedMs} ms`, scLib, 'ms', scLib != null && scLib <= TARGETS.seccompCachedMs, `median ${fmt(med('scLibCached'))} − ${fmt(med('scLibUnconfined'))} = ${fmt(scLib)} ms`),
     target('the same, CLI run -d', `≤ unconfined + ${TARGETS.seccompCachedMs} ms`, scCli, 'ms', scCli != null && scCli <= TARGETS.seccompCachedMs, `median ${fmt(med('scCliCached'))} − ${fmt(med('scCliUnconfined'))} = ${fmt(scCli)} ms (CLI figures move by several ms between runs)`),
+    target(
+      'testcontainers-style start of busybox httpd, library (start() to Wait.forHttp ready)',
+      `≤ ${TARGETS.tcStartMs} ms`,
+      med('tcLibStart'),
+      'ms',
+      med('tcLibStart') <= TARGETS.tcStartMs,
+      `median ${fmt(med('tcLibStart'))} ms (CLI run -d -p + curl loop ${fmt(med('tcCliStart'))} ms; podman ${results.tcPodmanStart?.skipped ? `not measured: ${results.tcPodmanStart.skipped}` : `${fmt(med('tcPodmanStart'))} ms`})`,
+    ),
   );
   return { ratios, targets, derived: { cliRunOverNode: round(cliRatio, 3), importOverTar: round(importRatio, 3), seccompCachedLibMs: round(scLib, 3), seccompCachedCliMs: round(scCli, 3) } };
 }
@@ -625,6 +772,7 @@ function printTable(report) {
       first: 'first container in a fresh pod (context)',
       import: 'import of the nginx tarball (fresh process each)',
       seccomp: 'seccomp: default profile against unconfined (issue 17)',
+      testcontainers: 'testcontainers-style start: busybox httpd until GET / answers 200 (issue 14)',
     }),
   );
   out.push('');
@@ -634,7 +782,7 @@ function printTable(report) {
   out.push('  - run -d is timed as the command alone: it prints POD/NAME once the process runs. Each container is then checked');
   out.push('    (untimed) to be running sleep (ps / record, and /proc), and removed with rm -f / c.remove (timed separately).');
   out.push('  - "first container" figures: a new pod each iteration, then its first container; the pod is removed after.');
-  out.push(...closingLines(report, 'Targets (medians; issue 3)'));
+  out.push(...closingLines(report, 'Targets (medians; issues 3 and 14)'));
   process.stdout.write(out.join('\n') + '\n');
 }
 
@@ -656,6 +804,7 @@ async function main() {
   await benchLibRun(lib);
   await benchFirstStart(lib);
   await benchSeccomp(lib);
+  await benchTestcontainers(lib, busybox.path);
 
   if (opts.importIterations === 0) {
     skip('importNsbox', 'import', 'nsbox image import nginx.tar (fresh store)', '--import-iterations 0');

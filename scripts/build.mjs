@@ -62,7 +62,7 @@ pruneStaleOutputs();
 
 // The CLI is started as a process for every verb, so it is bundled:
 // loading ~60 ES modules one by one costs ~20 ms per call. The image and
-// check code (~85 KB, and node-tar with it) is the one part split off, into
+// check code, and cp's (~100 KB, and node-tar with them) is the one part split off, into
 // nsbox-lazy.mjs, loaded on first use; the code it shares with the entry is
 // in nsbox-chunk.mjs, so each module exists once per process. (esbuild
 // splits at every dynamic import, and a verb would then load many chunks:
@@ -72,7 +72,7 @@ pruneStaleOutputs();
 const esbuildMain = join(root, 'node_modules', 'esbuild', 'lib', 'main.js');
 const dist = join(root, 'dist');
 /** Folders of dist/ that only the lazy chunk holds. */
-const LAZY = /^(image|check)\//;
+const LAZY = /^(image|check|copy)\//;
 const RELATIVE_IMPORT = /\bimport\((['"])(\.\.?\/[^'"]+)\1\)/g;
 
 /** Rewrites dynamic imports: those into the lazy folders go through the lazy entry, the others become inline. */
@@ -147,7 +147,7 @@ if (existsSync(esbuildMain)) {
       platform: 'node',
       format: 'esm',
       target: 'node20',
-      external: ['ffi-rs', 'tar'],
+      external: ['ffi-rs', 'tar', 'undici', 'fzstd'],
       plugins: [splitOnce(lazyTargets)],
       metafile: true,
       logLevel: 'warning',

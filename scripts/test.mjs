@@ -104,6 +104,12 @@ const requirements = [
   { pkg: 'mmdebstrap', provides: 'mmdebstrap', ok: () => which('mmdebstrap') },
   // test/network-pasta.test.ts: --network pasta
   { pkg: 'passt', provides: 'pasta', ok: () => which('pasta') },
+  // The image archive and registry tests: the real peers write archives, push
+  // fixtures and read back what nsbox pushed.
+  { pkg: 'skopeo', provides: 'skopeo', ok: () => which('skopeo') },
+  { pkg: 'docker-registry', provides: 'docker-registry (the distribution registry)', ok: () => which('docker-registry') },
+  // test/pull.test.ts compresses zstd layers with it.
+  { pkg: 'zstd', provides: 'zstd', ok: () => which('zstd') },
 ];
 
 // pasta opens /dev/net/tun inside the pod's user namespace, where the file

@@ -10,6 +10,8 @@ export { Container, type ContainerLogs } from './api/container.js';
 export type { ContainerRecord, ContainerState, RunOptions, RestartPolicy } from './api/containers.js';
 export { getContainer, listContainerRecords as listContainers } from './api/containers.js';
 export { removeImage, type RemoveImageOptions, type RemoveImageResult } from './api/images.js';
+export { pullImage, pushImage, type PushOptions, type PushResult, tagImage, saveImages, type SaveFormat, type SaveOptions, type PullOptions, type PullProgress, type PullResult } from './api/images.js';
+export { login, logout, type LoginOptions } from './api/registry.js';
 export { createVolume, listVolumes, inspectVolume, removeVolume, pruneVolumes, volumeExists, type VolumeInspection, type VolumeRootOptions } from './api/volumes.js';
 export * from './api/library.js';
 // The verbs the CLI is made of, for programs that want exactly what it does.
@@ -22,3 +24,7 @@ export { formatRestartPolicy, describeStatus, parseContainerRef } from './api/co
 export { containerInspection, containerListEntry, containerFilter } from './api/containers.js';
 export { podListEntry } from './api/pods.js';
 export { renderTemplate, TemplateError } from './api/template.js';
+export { runHealthCheck, waitForCondition, containerHealth, type HealthCheckResult, type WaitCondition } from './api/health.js';
+export type { HealthState, HealthStatus, HealthConfig } from './api/health.js';
+// testcontainers' shape: new GenericContainer(image).with…().start(), Wait.for…().
+export * from './api/testcontainers/index.js';

@@ -70,6 +70,19 @@ describe(`image import (${testMode})`, () => {
     expect(r.output.split('\n').filter(Boolean).map((l) => l.split(' ').slice(0, 2).join(' '))).toEqual(['33:33 750', '33:33 640', '0:0 644']);
   });
 
+  it('an unchanged rootfs tarball imported again is not extracted again', async () => {
+    const file = join(work, 'rootfs.tar');
+    const r = await importImages(file, { root, name: 'plain:again' });
+    expect([r.layersExtracted, r.layersReused]).toEqual([0, 1]);
+    expect(r.images[0]!.id).toBe(findImage(root, 'plain').id);
+    // The control: a changed tarball is extracted.
+    const changed = writeTar(join(work, 'rootfs-changed.tar'), [...rootfs, { path: './etc/changed', content: 'y\n' }]);
+    expect((await importImages(changed, { root, name: 'plain:changed' })).layersExtracted).toBe(1);
+    expectNoScratch();
+    await removeImage('plain:again', { root });
+    await removeImage('plain:changed', { root });
+  });
+
   it('imports the same tarball gzipped to the same image and layer; the id is stable', async () => {
     const tgz = writeTgz(join(work, 'rootfs.tgz'), rootfs);
     const before = layerEntries(root);

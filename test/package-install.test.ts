@@ -119,6 +119,7 @@ describe('the packed tarball', () => {
       'native-shims/keeper/main.c',
       'dist/check/check.js',
       'dist/image/extract-worker.js',
+      'dist/copy/worker.js',
       'native-shims/pause.c',
       'native-shims/forward.c',
       'native-shims/probe.c',
@@ -136,9 +137,9 @@ describe('the packed tarball', () => {
     expect(entries.filter((f) => f.startsWith('scripts/'))).toEqual(['scripts/build-native.mjs']);
   }, TEST_TIMEOUT);
 
-  it('ships only the code that runs: each dist/ module is loaded by the library, a bundle or the extract worker', () => {
-    // Started by path: the bin and the worker; imported: the library.
-    const roots = ['dist/index.js', 'dist/cli/nsbox.mjs', 'dist/image/extract-worker.js'];
+  it('ships only the code that runs: each dist/ module is loaded by the library, a bundle or a worker (extract, cp)', () => {
+    // Started by path: the bin and the workers; imported: the library.
+    const roots = ['dist/index.js', 'dist/cli/nsbox.mjs', 'dist/image/extract-worker.js', 'dist/copy/worker.js'];
     const loaded = new Set<string>();
     const todo = [...roots];
     while (todo.length) {

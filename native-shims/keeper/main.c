@@ -98,6 +98,11 @@ struct container {
   char error[512];
   char **exit_argv; /* --rm: a command to run once it has exited for good (nsbox rm) */
   uint8_t *exit_buf;
+  /* health checks: a command run every tick_every ms while it runs (nsbox healthcheck run), one at a time */
+  char **tick_argv;
+  uint8_t *tick_buf;
+  long long tick_every, tick_at;
+  pid_t tick_pid;
 };
 
 enum waitkind { WAIT_SETTLED, WAIT_POD_GONE };
@@ -296,10 +301,8 @@ static void answer_waiters(struct container *c) {
   }
 }
 
-/* --rm: the command TypeScript gave runs once, detached, when the container is done (as conmon's exit command). */
-static void run_exit_command(struct container *c) {
-  if (!c->exit_argv || pause_reaped || pod_stopping)
-    return;
+/* A command TypeScript gave, run detached (its own session, no fds but 0-2, a bare environment). */
+static pid_t spawn_command(char **argv) {
   pid_t pid = fork();
   if (pid == 0) {
     sigset_t none;
@@ -310,9 +313,36 @@ static void run_exit_command(struct container *c) {
     setsid();
     syscall(SYS_close_range, 3, ~0U, 0);
     char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", NULL};
-    execve(c->exit_argv[0], c->exit_argv, envp);
+    execve(argv[0], argv, envp);
     _exit(127);
   }
+  return pid;
+}
+
+/* data: argv, each NUL-terminated; 0 when it is not that. */
+static int parse_argv(const uint8_t *data, size_t data_len, char ***argv, uint8_t **buf) {
+  if (data_len == 0 || data[data_len - 1] != 0)
+    return 0;
+  int argc = 0;
+  for (size_t i = 0; i < data_len; i++)
+    argc += data[i] == 0;
+  free(*argv);
+  free(*buf);
+  *buf = xcalloc(1, data_len);
+  memcpy(*buf, data, data_len);
+  *argv = xcalloc((size_t)argc + 1, sizeof(char *));
+  for (size_t i = 0, a = 0; i < data_len; a++) {
+    (*argv)[a] = (char *)*buf + i;
+    i += strlen((char *)*buf + i) + 1;
+  }
+  return 1;
+}
+
+/* --rm: the command TypeScript gave runs once, detached, when the container is done (as conmon's exit command). */
+static void run_exit_command(struct container *c) {
+  if (!c->exit_argv || pause_reaped || pod_stopping)
+    return;
+  spawn_command(c->exit_argv);
   free(c->exit_argv);
   free(c->exit_buf);
   c->exit_argv = NULL;
@@ -452,6 +482,7 @@ static int start(struct container *c, char *failure, size_t cap) {
   c->has_exit = 0;
   c->error[0] = 0;
   c->drain_until = 0;
+  c->tick_at = c->tick_every ? now_ms() + c->tick_every : 0;
   save(c);
   return 0;
 nofds:
@@ -813,25 +844,26 @@ static int handle(struct conn *k, char *line, const uint8_t *data, size_t data_l
   }
   if (strcmp(verb, "onexit") == 0) {
     /* data: the command's argv, each NUL-terminated */
-    if (data_len == 0 || data[data_len - 1] != 0) {
+    if (!parse_argv(data, data_len, &c->exit_argv, &c->exit_buf)) {
       send_frame(k->fd, "err malformed exit command");
       return 0;
-    }
-    int argc = 0;
-    for (size_t i = 0; i < data_len; i++)
-      argc += data[i] == 0;
-    free(c->exit_argv);
-    free(c->exit_buf);
-    c->exit_buf = xcalloc(1, data_len);
-    memcpy(c->exit_buf, data, data_len);
-    c->exit_argv = xcalloc((size_t)argc + 1, sizeof(char *));
-    for (size_t i = 0, a = 0; i < data_len; a++) {
-      c->exit_argv[a] = (char *)c->exit_buf + i;
-      i += strlen((char *)c->exit_buf + i) + 1;
     }
     send_frame(k->fd, "ok");
     if (c->state == EXITED)
       run_exit_command(c); /* it was done before we were told */
+    return 0;
+  }
+  if (strcmp(verb, "every") == 0) {
+    /* every NAME MS + argv: run it every MS while the container runs (health checks) */
+    long long every = 0;
+    sscanf(line, "%*s %*s %lld", &every);
+    if (every < 100 || !parse_argv(data, data_len, &c->tick_argv, &c->tick_buf)) {
+      send_frame(k->fd, "err malformed periodic command");
+      return 0;
+    }
+    c->tick_every = every;
+    c->tick_at = c->state == RUNNING ? now_ms() + every : 0;
+    send_frame(k->fd, "ok");
     return 0;
   }
   if (strcmp(verb, "stop") == 0) {
@@ -869,6 +901,8 @@ static int handle(struct conn *k, char *line, const uint8_t *data, size_t data_l
     free(c->plan);
     free(c->exit_argv);
     free(c->exit_buf);
+    free(c->tick_argv);
+    free(c->tick_buf);
     free(c);
     send_frame(k->fd, "ok");
     return 0;
@@ -1060,11 +1094,16 @@ static void reap_children(void) {
       port_reaped();
       continue;
     }
-    for (int i = 0; i < ncontainers; i++)
+    for (int i = 0; i < ncontainers; i++) {
+      if (containers[i]->tick_pid == pid) {
+        containers[i]->tick_pid = 0;
+        break;
+      }
       if (containers[i]->pid == pid && !containers[i]->reaped) {
         container_reaped(containers[i], status);
         break;
       }
+    }
   }
 }
 
@@ -1078,6 +1117,14 @@ static void run_timers(void) {
     }
     if (c->drain_until && now >= c->drain_until)
       finalize_exit(c);
+    if (c->tick_at && now >= c->tick_at) {
+      /* only while it runs (start arms it again); one at a time: a slow check is not stacked */
+      c->tick_at = c->state == RUNNING ? now + c->tick_every : 0;
+      if (c->state == RUNNING && c->tick_pid == 0 && !pod_stopping && !pause_reaped) {
+        pid_t pid = spawn_command(c->tick_argv);
+        c->tick_pid = pid > 0 ? pid : 0;
+      }
+    }
     if (c->restart_at && now >= c->restart_at) {
       c->restart_at = 0;
       if (c->stop_requested || pause_reaped) {
@@ -1122,6 +1169,7 @@ static long long next_timeout(void) {
     CONSIDER(containers[i]->kill_at);
     CONSIDER(containers[i]->drain_until);
     CONSIDER(containers[i]->restart_at);
+    CONSIDER(containers[i]->tick_at);
   }
   CONSIDER(pod_kill_at);
   CONSIDER(port.restart_at);

@@ -132,3 +132,20 @@ int nsbox_open_beneath(const char *dir, const char *rel) {
   close(d);
   return fd < 0 ? -err : (int)fd;
 }
+
+/*
+ * Opens `path` as if `rootfd` were the root: symlinks on the way are followed
+ * inside it, `..` stops at it, and /proc magic links are refused
+ * (openat2 RESOLVE_IN_ROOT). `nsbox cp` reaches a container's files this way
+ * from outside its mount namespace. The caller passes O_NOFOLLOW to refuse a
+ * link as the last component.
+ */
+int nsbox_open_in_root(int rootfd, const char *path, int flags, int mode) {
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = (unsigned)flags | O_CLOEXEC;
+  how.mode = (flags & (O_CREAT | O_TMPFILE)) ? (unsigned)mode : 0;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+  return fd < 0 ? -errno : (int)fd;
+}

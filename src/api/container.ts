@@ -1,5 +1,6 @@
 // A handle on one container, for the library and the CLI: reads its record
 // and log from the state directory, asks the pod's supervisor to change it.
+import type { Writable } from 'node:stream';
 import { NsboxError } from '../errors.js';
 import { errnoName } from '../core/errno.js';
 import { closeFd, pidfdOpen, pidfdSendSignal } from '../native/ffi.js';
@@ -106,6 +107,30 @@ export class Container {
   async restart(opts: { timeoutSeconds?: number } = {}): Promise<ContainerRecord> {
     await this.stop(opts);
     return this.start();
+  }
+
+  /**
+   * Copies into the container, running or stopped: a host path to `path`
+   * (docker cp's rules; DIR/. copies the contents), or these bytes as the
+   * file `path`. The files are the container's root's unless `archive`.
+   */
+  async copyTo(hostPathOrBytes: string | Buffer, path: string, opts: { archive?: boolean } = {}): Promise<void> {
+    const { copyToContainer } = await import('./copy.js');
+    await copyToContainer(this, hostPathOrBytes, path, opts);
+  }
+
+  /**
+   * Copies `path` out of the container: to a host path (docker cp's rules),
+   * into a writable stream as tar, or, without either, returns the tar.
+   */
+  async copyFrom(path: string, dest?: string | Writable): Promise<Buffer | undefined> {
+    const { copyFromContainer } = await import('./copy.js');
+    if (typeof dest === 'string') return void (await copyFromContainer(this, path, dest));
+    if (dest) return void (await copyFromContainer(this, path, { tar: dest }));
+    const chunks: Buffer[] = [];
+    const { Writable: W } = await import('node:stream');
+    await copyFromContainer(this, path, { tar: new W({ write: (c: Buffer, _e, cb) => (chunks.push(c), cb()) }) });
+    return Buffer.concat(chunks);
   }
 
   /** Removes it; a pod that `run` made for it goes with it. */

@@ -7,6 +7,8 @@ import { asNsboxError } from '../errors.js';
 import { describeStatus as statusText, type ContainerRecord as Record_ } from '../container/record.js';
 import { artifacts } from '../native/artifacts.js';
 import type { Mount } from '../container/mounts.js';
+import type { HealthConfig } from '../core/health.js';
+import { containerHealth } from './health.js';
 
 export { listContainerRecords } from '../container/list.js';
 export { describeStatus, type ContainerRecord, type ContainerState } from '../container/record.js';
@@ -55,7 +57,7 @@ const unix = (iso: string | null): number => (iso ? Math.floor(Date.parse(iso) /
  * beside nsbox's own record fields; never the environment (it carries the
  * secrets given with -e, and podman's ps shows none either).
  */
-export function containerListEntry(r: Record_, ports: string[] = []) {
+export function containerListEntry(r: Record_ & { health?: string }, ports: string[] = []) {
   const { env: _env, ...own } = r;
   return {
     Id: r.id,
@@ -66,7 +68,8 @@ export function containerListEntry(r: Record_, ports: string[] = []) {
     Created: unix(r.createdAt),
     CreatedAt: r.createdAt,
     State: r.state,
-    Status: statusText(r),
+    Status: statusText(r) + (r.health ? ` (${r.health})` : ''),
+    ...(r.health ? { Health: r.health } : {}),
     ExitCode: r.exitCode ?? 0,
     Exited: r.state === 'exited',
     StartedAt: unix(r.startedAt),
@@ -104,6 +107,7 @@ export function containerInspection(c: Container) {
       Error: r.error ?? '',
       StartedAt: r.startedAt ?? '',
       FinishedAt: r.finishedAt ?? '',
+      ...(r.healthcheck ? { Health: healthOf(c, state) } : {}),
     },
     Image: r.image.id,
     ImageName: r.image.name ?? r.image.id,
@@ -119,6 +123,7 @@ export function containerInspection(c: Container) {
       WorkingDir: r.workdir,
       Labels: r.labels ?? {},
       StopSignal: r.stopSignal ?? 15,
+      ...(r.healthcheck ? { Healthcheck: healthConfig(r.healthcheck) } : {}),
     },
     HostConfig: {
       ReadonlyRootfs: r.readOnly,
@@ -144,4 +149,16 @@ function mountInspection(m: Mount) {
     case 'tmpfs':
       return { Type: 'tmpfs', Source: 'tmpfs', Destination: m.target, RW: !m.options.split(',').includes('ro') };
   }
+}
+
+/** podman's State.Health: the check's state now (starting until this run's first result). */
+function healthOf(c: Container, state: string) {
+  const h = containerHealth(c);
+  return { Status: state === 'running' ? (h?.Status ?? 'starting') : '', FailingStreak: h?.FailingStreak ?? 0, Log: h?.Log ?? [] };
+}
+
+/** docker's Config.Healthcheck: times in nanoseconds. */
+function healthConfig(h: HealthConfig) {
+  const ns = (ms: number) => ms * 1e6;
+  return { Test: ['CMD', ...h.test], Interval: ns(h.intervalMs), Timeout: ns(h.timeoutMs), StartPeriod: ns(h.startPeriodMs), Retries: h.retries, OnFailure: h.onFailure };
 }

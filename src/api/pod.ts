@@ -134,7 +134,10 @@ export class Pod {
    */
   containerManager(keepAlive = false): ContainerManager {
     if (this.localPidfd === null) throw new NsboxError('NOT_LOCAL', `pod ${this.rec.name} is not supervised by this process`);
-    this.manager ??= new ContainerManager(this.root, this.rec, () => this.localPidfd!, keepAlive);
+    this.manager ??= new ContainerManager(this.root, this.rec, () => this.localPidfd!, keepAlive, async (name) => {
+      const [{ runHealthCheck }, { Container }] = await Promise.all([import('./health.js'), import('./container.js')]);
+      return runHealthCheck(new Container(this, name));
+    });
     return this.manager;
   }
 

@@ -26,6 +26,51 @@ export interface RunRequestOptions {
   onProgress?: (line: string) => void;
   /** --replace: a container of that name goes first (and its own pod). */
   replace?: boolean;
+  /** Whether to pull the image from its registry: when missing (default), always, or never (podman's names). */
+  pull?: { policy?: string; tlsVerify?: boolean; certDir?: string; platform?: string };
+}
+
+const PULL_POLICIES = ['missing', 'always', 'never'];
+
+/** Pulls the image first when the policy says so; a path to an archive is never pulled. */
+async function pullFirst(req: RunRequestOptions): Promise<void> {
+  const policy = req.pull?.policy ?? 'missing';
+  if (!PULL_POLICIES.includes(policy)) throw new NsboxError('INVALID_ARGUMENT', `--pull ${JSON.stringify(policy)} is not a pull policy`, 'use --pull missing, always or never');
+  if (policy === 'never' || req.image.startsWith('/') || req.image.startsWith('.')) return;
+  const { findImage } = await import('../image/store.js');
+  const { existsSync } = await import('node:fs');
+  if (existsSync(req.image)) return;
+  if (policy === 'missing') {
+    try {
+      findImage(req.dataRoot, req.image);
+      return;
+    } catch (err) {
+      if (!(err instanceof NsboxError && err.code === 'IMAGE_NOT_FOUND')) throw err;
+    }
+  }
+  const { parseRemoteRef } = await import('../registry/reference.js');
+  try {
+    parseRemoteRef(req.image);
+  } catch {
+    return; // an id prefix or some other local reference: the lookup says what is wrong
+  }
+  const { pullImage } = await import('../image/pull.js');
+  const lines = new Set<string>();
+  try {
+    await pullImage(req.image, {
+      root: req.dataRoot,
+      tlsVerify: req.pull?.tlsVerify,
+      certDir: req.pull?.certDir,
+      platform: req.pull?.platform,
+      onProgress: (p) => {
+        if (p.phase === 'layer' && p.state !== 'fetching' && !lines.has(p.message)) (lines.add(p.message), req.onProgress?.(p.message));
+      },
+    });
+  } catch (err) {
+    if (policy === 'missing' && err instanceof NsboxError && err.code !== 'INTERRUPTED')
+      throw new NsboxError(err.code, `no image ${JSON.stringify(req.image)} in the store, and the pull failed: ${err.message}`, err.hint ?? 'import it with `nsbox image import FILE`');
+    throw err;
+  }
 }
 
 /** --replace: removes the container that has the name now, if any. */
@@ -50,6 +95,7 @@ export async function runContainer(req: RunRequestOptions): Promise<{ record: Co
   if (req.pod !== undefined && req.publish?.length)
     throw new NsboxError('INVALID_ARGUMENT', `-p publishes a pod's ports, and pod ${req.pod} has its own`, `publish them with \`nsbox pod create -p\`, or run without --pod for a pod of its own`);
   // Everything that can be refused is checked before a pod of its own is made.
+  await pullFirst(req);
   const image = await resolveImage(req.image, req.dataRoot, req.onProgress);
   const options = { ...req.options, name: req.options.name ?? generateContainerName() };
   const request = buildRunRequest(image, options);

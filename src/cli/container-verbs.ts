@@ -88,12 +88,32 @@ export function registerContainerVerbs(program: Command): void {
 
   program
     .command('wait')
-    .description('wait for containers to exit and print their exit codes')
+    .description('wait for containers to exit (or reach --condition) and print their exit codes')
+    .option('--condition <state>', 'exited (default), stopped, running, healthy or unhealthy')
     .argument('<container...>', 'POD/NAME')
-    .action(async (refs: string[], _opts: unknown, cmd: Command) => {
+    .action(async (refs: string[], opts: { condition?: string }, cmd: Command) => {
       const { getContainer } = await import('../api/containers.js');
+      const { waitForCondition } = await import('../api/health.js');
       await forEachRef(refs, async (ref) => {
-        process.stdout.write(`${await getContainer(ref, { root: stateRoot(cmd) }).wait()}\n`);
+        const c = getContainer(ref, { root: stateRoot(cmd) });
+        const code = opts.condition ? await waitForCondition(c, opts.condition as never) : await c.wait();
+        process.stdout.write(`${code}\n`);
       });
     });
+
+  const healthcheck = program.command('healthcheck').description("containers' health checks");
+  healthcheck
+    .command('run')
+    .description('run the health check once: exit 0 when it passes, 1 (printing the state) when it fails')
+    .argument('<container>', 'POD/NAME, or NAME')
+    .action(async (ref: string, _opts: unknown, cmd: Command) => {
+      const { getContainer } = await import('../api/containers.js');
+      const { runHealthCheck } = await import('../api/health.js');
+      const result = await runHealthCheck(getContainer(ref, { root: stateRoot(cmd) }));
+      if (!result.passed) {
+        process.stdout.write(`${result.state.Status}\n`);
+        process.exitCode = 1;
+      }
+    });
+  for (const c of [healthcheck, ...healthcheck.commands]) c.exitOverride();
 }

@@ -9,9 +9,11 @@ const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 class ReaderGone extends Error {}
 
-function print(entries: LogEntry[]): void {
+function print(entries: LogEntry[], prefix = ''): void {
   for (const e of entries) {
-    const buf = Buffer.from(e.log);
+    // A prefix goes before every line (pod logs names the container each comes from).
+    const text = prefix ? e.log.replace(/^(?=.)/gm, prefix) : e.log;
+    const buf = Buffer.from(text);
     const fd = e.stream === 'stdout' ? 1 : 2;
     for (let done = 0; done < buf.length; ) {
       try {
@@ -26,9 +28,9 @@ function print(entries: LogEntry[]): void {
   }
 }
 
-export async function followLogs(c: Container, opts: { follow: boolean; tail?: number }): Promise<void> {
+export async function followLogs(c: Container, opts: { follow: boolean; tail?: number; prefix?: string }): Promise<void> {
   try {
-    await streamLogs(c, opts, print);
+    await streamLogs(c, opts, (entries) => print(entries, opts.prefix));
   } catch (err) {
     if (!(err instanceof ReaderGone)) throw err;
   }

@@ -11,13 +11,17 @@ import { registerPodLs } from './pod-ls.js';
 import { registerPodRm } from './pod-rm.js';
 import { registerPodStop } from './pod-stop.js';
 import { registerPs } from './ps.js';
-import { registerLogs } from './logs.js';
+import { registerLogs, registerPodLogs } from './logs.js';
 import { registerContainerVerbs } from './container-verbs.js';
 import { registerRun } from './run.js';
 import { registerPort } from './port.js';
 import { registerImage } from './image.js';
 import { registerInspect } from './inspect.js';
+import { registerPull, registerPush } from './pull.js';
+import { registerLogin } from './login.js';
 import { registerVolume } from './volume.js';
+import { registerCp } from './cp.js';
+import { registerTop } from './top.js';
 
 const EXIT_NSBOX_ERROR = 125;
 
@@ -38,6 +42,7 @@ function buildProgram(): Command {
   registerPodExists(pod);
   registerPodStop(pod);
   registerPodRm(pod);
+  registerPodLogs(pod);
   registerRun(program);
   registerPort(program);
   registerExec(program);
@@ -46,8 +51,13 @@ function buildProgram(): Command {
   registerContainerVerbs(program);
   registerCheck(program);
   registerImage(program);
+  registerPull(program);
+  registerPush(program);
+  registerLogin(program);
   registerInspect(program);
   registerVolume(program);
+  registerCp(program);
+  registerTop(program);
   for (const c of [program, pod, ...program.commands, ...pod.commands]) c.exitOverride();
   acceptGlobalsAfterVerbs(program);
   return program;

@@ -35,7 +35,7 @@ export function registerPs(program: Command): void {
         r.image.name ?? shortId(r.image.id),
         JSON.stringify(r.argv.join(' ')).slice(0, 32),
         timeAgo(r.createdAt),
-        `${describeStatus(r)}${statusTime(r)}`,
+        `${describeStatus(r)}${statusTime(r)}${r.health ? ` (${r.health})` : ''}`,
         `${r.restartCount} (${formatRestartPolicy(r.restart)})`,
       ]);
       process.stdout.write(table(['CONTAINER ID', 'NAME', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'RESTARTS'], rows) + '\n');

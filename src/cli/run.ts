@@ -20,12 +20,22 @@ interface RunCliOptions {
   logOpt: string[];
   volume: string[];
   mount: string[];
+  healthCmd?: string;
+  healthInterval?: string;
+  healthTimeout?: string;
+  healthStartPeriod?: string;
+  healthRetries?: number;
+  healthOnFailure?: string;
+  healthcheck?: boolean;
   tmpfs: string[];
   publish: string[];
   rm?: boolean;
   label: string[];
   replace?: boolean;
   securityOpt: string[];
+  pull: string;
+  tlsVerify: string;
+  platform?: string;
 }
 
 /** --log-opt KEY=VALUE as docker takes them; max-size is the one nsbox has. */
@@ -65,6 +75,16 @@ export function registerRun(program: Command): void {
     .option('-v, --volume <HOST|NAME:CTR[:ro]>', 'share a host file or directory (HOST absolute or ./relative), or a named volume, made if missing (repeatable)', collect, [])
     .option('--mount <type=…,src=…,dst=…>', "docker's long form: type=bind|volume|tmpfs, source, target, readonly (repeatable)", collect, [])
     .option('--tmpfs <CTR[:OPTS]>', 'mount a fresh tmpfs (size=…, mode=…; repeatable)', collect, [])
+    .option('--pull <policy>', 'missing: pull IMAGE from its registry when it is not in the store; always; never', 'missing')
+    .option('--tls-verify <bool>', 'for the pull: verify TLS certificates; false also allows plain HTTP', 'true')
+    .option('--platform <os/arch>', 'for the pull: the platform to choose from a multi-platform image')
+    .option('--health-cmd <command>', 'a health check run in the container (a shell command; "none" turns the image\'s off)')
+    .option('--health-interval <duration>', 'time between checks (default 30s)')
+    .option('--health-timeout <duration>', 'a check taking longer fails (default 30s)')
+    .option('--health-start-period <duration>', 'failures during this time after a start do not count (default 0s)')
+    .option('--health-retries <n>', 'failures in a row that make it unhealthy (default 3)', (v: string) => Number(v))
+    .option('--health-on-failure <action>', 'when it turns unhealthy: none (default), kill, restart or stop')
+    .option('--no-healthcheck', "no health check, not even the image's")
     .argument('<image>', 'image name, id, or a path to a rootfs tarball or image archive')
     .argument('[command...]', 'command and arguments (replace the image Cmd)')
     .passThroughOptions()
@@ -87,6 +107,13 @@ export function registerRun(program: Command): void {
         stopSignal: opts.stopSignal,
         volumes: opts.volume,
         mounts: opts.mount,
+        healthCmd: opts.healthCmd,
+        healthInterval: opts.healthInterval,
+        healthTimeout: opts.healthTimeout,
+        healthStartPeriod: opts.healthStartPeriod,
+        healthRetries: opts.healthRetries,
+        healthOnFailure: opts.healthOnFailure,
+        noHealthcheck: opts.healthcheck === false,
         tmpfs: opts.tmpfs,
         remove: !!opts.rm,
         labels: opts.label,
@@ -96,7 +123,9 @@ export function registerRun(program: Command): void {
       // Foreground: a signal to us (Ctrl-C, kill) is for the container, as with podman run.
       const signals = opts.detach ? null : forwardSignals();
       try {
-        const { record, container: c } = await runContainer({ root: stateRoot(cmd), dataRoot: dataRoot(cmd), pod: opts.pod, publish: opts.publish, replace: !!opts.replace, image: imageRef, options, onProgress: (line) => process.stderr.write(line + '\n') });
+        const { parseTlsVerify } = await import('./registry-flags.js');
+        const pull = { policy: opts.pull, tlsVerify: parseTlsVerify(opts.tlsVerify), platform: opts.platform };
+        const { record, container: c } = await runContainer({ root: stateRoot(cmd), dataRoot: dataRoot(cmd), pod: opts.pod, publish: opts.publish, replace: !!opts.replace, image: imageRef, options, pull, onProgress: (line) => process.stderr.write(line + '\n') });
         // A container in a pod of its own is called by its name alone.
         const ref = opts.pod === undefined ? record.name : `${record.podName}/${record.name}`;
         if (!signals) {

@@ -8,12 +8,21 @@ import type { ContainerRecord } from './record.js';
 import { reduceContainerState } from '../core/lifecycle.js';
 import { podStatus } from '../pod/record.js';
 import { isAlive } from '../process/proc-stat.js';
+import { readHealth } from './health-store.js';
+import type { HealthStatus } from '../core/health.js';
 
-/** The containers of every pod (or of one), oldest first, each in the state it is in now. */
-export function listContainerRecords(root: string, podRef?: string): (ContainerRecord & { ref: string })[] {
+/** A running container's health now (absent without a check): its health.json if about this run, else starting. */
+function healthNow(r: ContainerRecord, dir: string): { health?: HealthStatus } {
+  if (!r.healthcheck || r.state !== 'running') return {};
+  const h = readHealth(dir);
+  return { health: h && h.startedAt === r.startedAt ? h.Status : 'starting' };
+}
+
+/** The containers of every pod (or of one), oldest first, each in the state it is in now (and health, when checked). */
+export function listContainerRecords(root: string, podRef?: string): (ContainerRecord & { ref: string; health?: HealthStatus })[] {
   const pods = listPodRecords(root).filter((p) => podRef === undefined || p.name === podRef || p.id.startsWith(podRef));
   if (podRef !== undefined && pods.length === 0) throw new NsboxError('NO_SUCH_POD', `no such pod: ${podRef}`, 'list pods with `nsbox pod ls`');
-  const out: (ContainerRecord & { ref: string })[] = [];
+  const out: (ContainerRecord & { ref: string; health?: HealthStatus })[] = [];
   for (const p of pods) {
     let names: string[] = [];
     try {
@@ -24,9 +33,12 @@ export function listContainerRecords(root: string, podRef?: string): (ContainerR
     // Each record with its state now: a process or pod that died under it makes it exited.
     const podRunning = podStatus(p) === 'running';
     for (const n of names) {
-      const r = readContainerRecord(containerPaths(root, p.id, n));
+      const paths = containerPaths(root, p.id, n);
+      const r = readContainerRecord(paths);
+      if (!r) continue;
+      const now = { ...r, state: reduceContainerState(r.state, { processAlive: isAlive(r.process), podRunning }) };
       // ref: how the verbs address it (NAME alone in a pod `run` made for it).
-      if (r) out.push({ ...r, state: reduceContainerState(r.state, { processAlive: isAlive(r.process), podRunning }), ref: p.ownedBy === r.name ? r.name : `${p.name}/${r.name}` });
+      out.push({ ...now, ref: p.ownedBy === r.name ? r.name : `${p.name}/${r.name}`, ...healthNow(now, paths.dir) });
     }
   }
   return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));

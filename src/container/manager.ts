@@ -26,7 +26,7 @@ const SIGKILL = 9;
 const MAX_BACKOFF_MS = 10_000;
 
 /** Everything the supervisor needs to start a container (resolved by the caller). */
-export interface RunRequest extends Pick<ContainerRecord, 'name' | 'argv' | 'env' | 'workdir' | 'user' | 'restart' | 'readOnly' | 'capabilities' | 'stopSignal' | 'logMaxSize' | 'mounts' | 'autoRemove' | 'labels' | 'seccomp' | 'securityOpt' | 'mask' | 'unmask'> {
+export interface RunRequest extends Pick<ContainerRecord, 'name' | 'argv' | 'env' | 'workdir' | 'user' | 'restart' | 'readOnly' | 'capabilities' | 'stopSignal' | 'logMaxSize' | 'mounts' | 'autoRemove' | 'labels' | 'healthcheck' | 'seccomp' | 'securityOpt' | 'mask' | 'unmask'> {
   image: ContainerRecord['image'] & { layerDirs: string[]; dataRoot: string };
   /** The compiled seccomp program (null: unconfined), written into the container's directory. */
   seccompProgram?: Buffer | null;
@@ -41,6 +41,8 @@ interface Live {
   exited: Promise<void>;
   stopRequested: boolean;
   restartTimer: NodeJS.Timeout | null;
+  /** Health checks every interval while it runs. */
+  healthTimer: NodeJS.Timeout | null;
   settled: Promise<void>;
   settle: () => void;
   /** What `start` needs to run it again. */
@@ -62,7 +64,29 @@ export class ContainerManager {
     private readonly pausePidfd: () => number,
     /** Keep this process alive while containers run (the supervisor), or not (a library user). */
     private readonly keepAlive: boolean,
+    /** One health check of the named container (api/health.ts: policy the container layer does not own). */
+    private readonly checkHealth: ((name: string) => Promise<unknown>) | null = null,
   ) {}
+
+  /** Every interval while the container runs, one check at a time (a slow one is not stacked), as the keeper does. */
+  private scheduleHealth(live: Live): void {
+    const cfg = live.record.healthcheck;
+    if (!cfg || !this.checkHealth) return;
+    let busy = false;
+    live.healthTimer = setInterval(() => {
+      if (busy || live.record.state !== 'running') return;
+      busy = true;
+      void this.checkHealth!(live.record.name)
+        .catch(() => {})
+        .finally(() => (busy = false));
+    }, cfg.intervalMs);
+    if (!this.keepAlive) live.healthTimer.unref();
+  }
+
+  private stopHealth(live: Live): void {
+    if (live.healthTimer) clearInterval(live.healthTimer);
+    live.healthTimer = null;
+  }
 
   paths(name: string): ContainerPaths {
     return containerPaths(this.root, this.pod.id, name);
@@ -89,7 +113,7 @@ export class ContainerManager {
     const paths = this.paths(req.name);
     prepareContainerDir(paths, this.pod.hostname, req.seccompProgram);
     const record = newContainerRecord(req, this.pod);
-    const live: Live = { record, paths, pidfd: -1, mountNs: null, exited: Promise.resolve(), stopRequested: false, restartTimer: null, ...settlement(), image: req.image };
+    const live: Live = { record, paths, pidfd: -1, mountNs: null, exited: Promise.resolve(), stopRequested: false, restartTimer: null, healthTimer: null, ...settlement(), image: req.image };
     this.live.set(req.name, live);
     writeContainerSpec(live.paths, specOf(record));
     this.save(live);
@@ -146,6 +170,7 @@ export class ContainerManager {
     r.exitCode = null;
     r.error = null;
     this.save(live);
+    this.scheduleHealth(live);
     const { Socket } = await import('node:net');
     const sockets = [new Socket({ fd: out.read, readable: true, writable: false }), new Socket({ fd: err.read, readable: true, writable: false })];
     if (!this.keepAlive) for (const s of sockets) s.unref();
@@ -162,6 +187,7 @@ export class ContainerManager {
       await log.close();
       closeFd(live.pidfd);
       live.pidfd = -1;
+      this.stopHealth(live);
       this.afterExit(live, shellExitCode(status), image);
     })();
   }

@@ -93,6 +93,7 @@ export function newContainerRecord(req: RunRequest, pod: Pick<PodRecord, 'id' | 
     ...(req.securityOpt?.length ? { securityOpt: req.securityOpt } : {}),
     ...(req.mask?.length ? { mask: req.mask } : {}),
     ...(req.unmask?.length ? { unmask: req.unmask } : {}),
+    ...(req.healthcheck ? { healthcheck: req.healthcheck } : {}),
     // NSBOX_ROOTFS=copy (when the pod was made, or now) forces the copy fallback (slower, no overlayfs needed).
     rootfs: pod.rootfs === 'copy' || process.env.NSBOX_ROOTFS === 'copy' ? 'copy' : 'overlay',
     createdAt: new Date().toISOString(),

@@ -5,6 +5,7 @@ import { NsboxError } from '../errors.js';
 import type { ProcIdentity } from '../process/proc-stat.js';
 import type { RestartPolicy } from './spec.js';
 import type { Mount } from './mounts.js';
+import type { HealthConfig } from '../core/health.js';
 
 export type { ContainerState } from '../core/lifecycle.js';
 
@@ -43,6 +44,8 @@ export interface ContainerSpec {
   /** --security-opt mask= and unmask= (absent: the default masks). */
   mask?: string[];
   unmask?: string[];
+  /** --health-cmd or the image's Healthcheck (absent: none). */
+  healthcheck?: HealthConfig;
 }
 
 /** What it is doing: state.json, written only by its parent (the pod's keeper, or the library process). */

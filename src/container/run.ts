@@ -14,6 +14,10 @@ import { DEFAULT_PATH } from '../pod/plans.js';
 import { buildEnv } from '../pod/exec.js';
 import { randomHex } from '../process/random.js';
 import { parseSignal } from '../core/wait-status.js';
+import { HEALTH_DEFAULTS, healthTest, parseDuration, type HealthConfig } from '../core/health.js';
+import type { ImageConfig } from '../image/record.js';
+
+type ImageHealthcheck = NonNullable<ImageConfig['healthcheck']>;
 
 export interface ImageForRun {
   dataRoot: string;
@@ -21,7 +25,7 @@ export interface ImageForRun {
   name: string | null;
   layers: string[];
   layerDirs: string[];
-  config: { entrypoint?: string[]; cmd?: string[]; env?: string[]; workingDir?: string; user?: string; stopSignal?: string };
+  config: { entrypoint?: string[]; cmd?: string[]; env?: string[]; workingDir?: string; user?: string; stopSignal?: string; healthcheck?: ImageHealthcheck };
 }
 
 /** An image from the store; a path to an archive is imported first. */
@@ -93,6 +97,45 @@ export function buildRunRequest(image: ImageForRun, opts: RunOptions): RunReques
     ...mountsOf(opts),
     ...(opts.remove ? { autoRemove: true } : {}),
     ...labelsOf(opts.labels),
+    ...healthOf(opts, image.config.healthcheck),
+  };
+}
+
+const ON_FAILURE = ['none', 'kill', 'restart', 'stop'] as const;
+
+/** --health-* over the image's Healthcheck, as docker merges them: each flag replaces its own field. */
+function healthOf(opts: RunOptions, image: ImageHealthcheck | undefined): { healthcheck?: HealthConfig } {
+  const badFlag = (flag: string, value: unknown, hint: string) => new NsboxError('INVALID_ARGUMENT', `invalid ${flag} ${JSON.stringify(value)}`, hint);
+  const duration = (flag: string, v: string | undefined, fallback: number, min = 0): number => {
+    if (v === undefined) return fallback;
+    const ms = parseDuration(v);
+    if (ms === null || ms < min) throw badFlag(flag, v, `give a duration such as 500ms, 30s or 1m30s${min ? ` (at least ${min} ms)` : ''}`);
+    return ms;
+  };
+  const given = opts.healthCmd !== undefined || opts.healthInterval !== undefined || opts.healthTimeout !== undefined || opts.healthStartPeriod !== undefined || opts.healthRetries !== undefined || opts.healthOnFailure !== undefined;
+  if (opts.noHealthcheck) {
+    if (given) throw new NsboxError('INVALID_ARGUMENT', '--no-healthcheck conflicts with the --health-* options', 'give one or the other');
+    return {};
+  }
+  const test = opts.healthCmd !== undefined ? healthTest(opts.healthCmd) : image ? healthTest(image.test) : null;
+  if (test === null) {
+    if (given && opts.healthCmd === undefined) throw new NsboxError('INVALID_ARGUMENT', '--health-* options need a check: the image has no Healthcheck', 'add --health-cmd "CMD"');
+    return {};
+  }
+  const retries = opts.healthRetries ?? image?.retries ?? HEALTH_DEFAULTS.retries;
+  if (!Number.isInteger(retries) || retries < 1) throw badFlag('--health-retries', opts.healthRetries, 'give a whole number of at least 1');
+  const onFailure = opts.healthOnFailure ?? 'none';
+  if (!(ON_FAILURE as readonly string[]).includes(onFailure)) throw badFlag('--health-on-failure', onFailure, 'use none, kill, restart or stop');
+  return {
+    healthcheck: {
+      test,
+      // docker refuses intervals under 1 ms; nsbox starts a process per check, so under 100 ms is refused.
+      intervalMs: duration('--health-interval', opts.healthInterval, image?.intervalMs ?? HEALTH_DEFAULTS.intervalMs, 100),
+      timeoutMs: duration('--health-timeout', opts.healthTimeout, image?.timeoutMs ?? HEALTH_DEFAULTS.timeoutMs, 1),
+      startPeriodMs: duration('--health-start-period', opts.healthStartPeriod, image?.startPeriodMs ?? HEALTH_DEFAULTS.startPeriodMs),
+      retries,
+      onFailure: onFailure as HealthConfig['onFailure'],
+    },
   };
 }
 

@@ -36,6 +36,16 @@ export interface RunOptions {
   remove?: boolean;
   /** podman's --security-opt: seccomp=unconfined|PROFILE.json, no-new-privileges, mask=PATHS, unmask=ALL|PATHS. */
   securityOpt?: string[];
+  /** --health-cmd: a shell command, or argv (["CMD", …] / ["CMD-SHELL", "…"] as docker's Test); "none" or noHealthcheck turns the image's off. */
+  healthCmd?: string | string[];
+  /** Durations as docker takes them ("30s", "1m30s", "500ms"). */
+  healthInterval?: string;
+  healthTimeout?: string;
+  healthStartPeriod?: string;
+  healthRetries?: number;
+  /** podman's --health-on-failure: none (default), kill, restart or stop. */
+  healthOnFailure?: string;
+  noHealthcheck?: boolean;
 }
 
 /** docker's sizes: 1024, 512k, 10m, 1g (or with a trailing b). */

@@ -65,7 +65,7 @@ export interface TarMember {
  * Yields the members of an uncompressed tar file by reading only headers
  * (and pax / long-name records): O(members), not O(bytes).
  */
-export function* scanTarFile(file: string): Generator<TarMember> {
+export function* scanTarFile(file: string, displayName = file): Generator<TarMember> {
   const fd = openSync(file, 'r');
   try {
     const size = fstatSync(fd).size;
@@ -77,12 +77,12 @@ export function* scanTarFile(file: string): Generator<TarMember> {
       readFull(fd, block, pos);
       if (block.every((b) => b === 0)) return;
       const h = new Header(block, 0, ex as Pax | undefined, gex as Pax | undefined);
-      if (!h.cksumValid) throw badArchive(`${file}: bad tar header checksum at offset ${pos}`, 'the archive is corrupt');
+      if (!h.cksumValid) throw badArchive(`${displayName}: not a valid tar archive (checksum failure) at offset ${pos}`, 'the file is damaged or not a tar');
       const dataStart = pos + 512;
       const dataSize = h.size ?? 0;
-      if (dataStart + dataSize > size) throw badArchive(`${file}: truncated tar member ${JSON.stringify(h.path)}`, 'the archive is incomplete; copy it again');
+      if (dataStart + dataSize > size) throw badArchive(`${displayName}: truncated tar member ${JSON.stringify(h.path)}`, 'the archive is incomplete; copy it again');
       const readData = (): string => {
-        if (dataSize > 1024 * 1024) throw badArchive(`${file}: oversized tar metadata record at offset ${pos}`);
+        if (dataSize > 1024 * 1024) throw badArchive(`${displayName}: oversized tar metadata record at offset ${pos}`);
         const buf = Buffer.alloc(dataSize);
         readFull(fd, buf, dataStart);
         return buf.toString('utf8');
@@ -130,7 +130,7 @@ export class TarArchive implements ArchiveView {
     displayName = file,
   ) {
     this.label = `archive ${displayName}`;
-    for (const m of scanTarFile(file)) {
+    for (const m of scanTarFile(file, displayName)) {
       let p: string;
       try {
         p = archivePath(m.rawPath, 'member');

@@ -70,6 +70,15 @@ export function parseImageConfig(raw: unknown, what: string): ParsedConfig {
   }
   const stopSignal = str(c.StopSignal);
   if (stopSignal) config.stopSignal = stopSignal;
+  const health = isObject(c.Healthcheck) ? c.Healthcheck : null;
+  const test = health ? strings(health.Test) : undefined;
+  if (health && test && test.length) {
+    // docker writes the times in nanoseconds; 0 means the default.
+    const ms = (v: unknown) => (typeof v === 'number' && v > 0 ? Math.round(v / 1e6) : undefined);
+    const retries = typeof health.Retries === 'number' && health.Retries > 0 ? health.Retries : undefined;
+    config.healthcheck = { test, intervalMs: ms(health.Interval), timeoutMs: ms(health.Timeout), startPeriodMs: ms(health.StartPeriod), retries };
+    for (const k of Object.keys(config.healthcheck) as (keyof typeof config.healthcheck)[]) if (config.healthcheck[k] === undefined) delete config.healthcheck[k];
+  }
   return { config, diffIds, architecture: str(raw.architecture), os: str(raw.os), created: str(raw.created) };
 }
 

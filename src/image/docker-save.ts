@@ -1,5 +1,8 @@
-// `docker save` archives: manifest.json lists, per image, its config file,
-// its RepoTags and its layer tars (bottom first); the config's
+// `docker save` archives (and podman's, skopeo's and crane's docker-archive,
+// and Docker 25+'s OCI-layout-with-manifest.json): manifest.json lists, per
+// image, its config file, its RepoTags and its layer tars (bottom first),
+// under whatever paths the writer chose (<hex>/layer.tar, <hex>.tar,
+// <hex>.tar.gz, sha256:<hex>, blobs/sha256/<hex>); the config's
 // rootfs.diff_ids give each layer's expected digest.
 import { NsboxError } from '../errors.js';
 import type { ArchiveView } from './archive.js';
@@ -13,6 +16,9 @@ interface ManifestEntry {
   Layers?: unknown;
 }
 
+/** More images than this in one archive is no save of a real image set. */
+const MAX_IMAGES = 1024;
+
 function bad(view: ArchiveView, why: string): NsboxError {
   return new NsboxError('BAD_ARCHIVE', `${view.label}: ${why}`, 'the docker save archive is damaged');
 }
@@ -20,6 +26,7 @@ function bad(view: ArchiveView, why: string): NsboxError {
 export function readDockerSave(view: ArchiveView): ImageSource[] {
   const manifest = parseJson(view.readSmall('manifest.json', 'manifest'), `manifest.json in ${view.label}`);
   if (!Array.isArray(manifest) || manifest.length === 0) throw bad(view, 'manifest.json lists no images');
+  if (manifest.length > MAX_IMAGES) throw bad(view, `manifest.json lists ${manifest.length} images, more than the ${MAX_IMAGES} nsbox reads from one archive`);
   return (manifest as ManifestEntry[]).map((m, i) => {
     if (typeof m !== 'object' || m === null || typeof m.Config !== 'string' || !Array.isArray(m.Layers) || !m.Layers.every((l) => typeof l === 'string'))
       throw bad(view, `manifest.json entry ${i + 1} has no Config or Layers`);

@@ -5,7 +5,7 @@
 // extracted under images/tmp/<pid>-*/ and only renamed into images/layers/
 // once everything is verified; the scratch directory is always removed.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, statfsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, statfsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { NsboxError } from '../errors.js';
@@ -81,7 +81,7 @@ export interface ImportResult {
   warnings: string[];
 }
 
-interface PlannedImage {
+export interface PlannedImage {
   id: string;
   kind: ImageSourceKind;
   names: string[];
@@ -101,7 +101,7 @@ function alive(pid: number): boolean {
 }
 
 /** Removes scratch directories of imports and removals whose process died. */
-async function sweepStale(root: string): Promise<void> {
+export async function sweepStale(root: string): Promise<void> {
   for (const n of readdirSync(imagePaths.tmp(root))) {
     const m = /^(?:rm-)?(\d+)-/.exec(n);
     if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
@@ -231,7 +231,7 @@ export async function importImages(file: string, opts: ImportOptions = {}): Prom
 }
 
 /** Under the lock: moves new layers into place, then writes the records and names. */
-function commit(
+export function commit(
   root: string,
   work: string,
   jobs: ExtractLayerJob[],
@@ -263,6 +263,12 @@ function commit(
         if (!existsSync(imagePaths.layerDiff(root, digestHex(d))))
           throw new NsboxError('IMAGE_RACE', `layer ${d} was removed while this import ran`, 'run the import again');
 
+    for (const p of planned) {
+      const file = imagePaths.config(root, p.id);
+      if (existsSync(file)) continue;
+      writeFileSync(`${file}.tmp-${process.pid}`, p.configBytes, { mode: 0o600 });
+      renameSync(`${file}.tmp-${process.pid}`, file);
+    }
     const all = new Map(listImageRecords(root).map((r) => [r.id, r]));
     const changes = new Map<string, ImageRecord | null>();
     const now = new Date().toISOString();

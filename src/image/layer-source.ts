@@ -6,7 +6,7 @@ import { readHead, sniffBytes, unsupportedCompressionHint } from './sniff.js';
 
 export interface LayerSource {
   range: ByteRange;
-  compression: 'none' | 'gzip';
+  compression: 'none' | 'gzip' | 'zstd';
   /** diff_id the image config promises (checked after extraction). */
   expectedDiffId?: string;
   /** Blob digest the manifest promises (checked after extraction). */
@@ -24,11 +24,10 @@ export interface ImageSource {
   configBytes: Buffer | null;
 }
 
-/** gzip or plain, from the range's first bytes; other compressions are refused with the fix. */
-export function layerCompression(range: ByteRange, label: string): 'none' | 'gzip' {
+/** gzip, zstd or plain, from the range's first bytes; other compressions are refused with the fix. */
+export function layerCompression(range: ByteRange, label: string): 'none' | 'gzip' | 'zstd' {
   const kind = sniffBytes(readHead(range.file, range.start, Math.min(1024, range.length)));
-  if (kind === 'gzip') return 'gzip';
-  if (kind === 'zstd' || kind === 'xz' || kind === 'bzip2')
-    throw new NsboxError('UNSUPPORTED_ARCHIVE', `${label} is ${kind}-compressed`, kind === 'zstd' ? 'Node 20 has no zstd decoder: re-save the image with gzip or uncompressed layers' : unsupportedCompressionHint(kind));
+  if (kind === 'gzip' || kind === 'zstd') return kind;
+  if (kind === 'xz' || kind === 'bzip2') throw new NsboxError('UNSUPPORTED_ARCHIVE', `${label} is ${kind}-compressed`, unsupportedCompressionHint(kind));
   return 'none';
 }

@@ -90,8 +90,6 @@ export function readOciLayout(view: ArchiveView): ImageSource[] {
     const layers = layerDescs.map((l, j) => {
       const path = blobPath(l.digest);
       const label = `layer ${j + 1}/${layerDescs.length} (${l.digest.slice(0, 19)}…)`;
-      if (l.mediaType?.includes('zstd'))
-        throw new NsboxError('UNSUPPORTED_ARCHIVE', `${label} is zstd-compressed`, 'Node 20 has no zstd decoder: re-save the image with gzip or uncompressed layers');
       const range = view.range(path, 'layer blob');
       if (typeof l.size === 'number' && l.size !== range.length) throw bad(view, `${label} is ${range.length} bytes, the manifest says ${l.size}`);
       return { range, compression: layerCompression(range, label), expectedDiffId: parsed.diffIds[j], expectedDigest: l.digest, label };

@@ -3,6 +3,8 @@
 //   images/names.json         the names index: "NAME:TAG" -> id
 //   images/layers/<hex>/diff  an extracted layer, overlayfs lower-dir format
 //   images/layers/<hex>/layer.json  what extraction found (size, opaque dirs)
+//   images/configs/<id>.json  the image's config as it came (its sha256 is the id), for save and push
+//   images/layers/<hex>/tar-split.json.gz  what rebuilds the layer's exact tar (tar-split.ts)
 //   images/tmp/               imports in progress and layers being deleted
 //   images/lock               flock serialising changes to records and layers
 // <hex> is the layer's diff_id (sha256 of its uncompressed tar) without the
@@ -20,6 +22,8 @@ export const imagePaths = {
   layerDiff: (root: string, hex: string) => join(root, 'images', 'layers', hex, 'diff'),
   layerMeta: (root: string, hex: string) => join(root, 'images', 'layers', hex, 'layer.json'),
   tmp: (root: string) => join(root, 'images', 'tmp'),
+  configs: (root: string) => join(root, 'images', 'configs'),
+  config: (root: string, id: string) => join(root, 'images', 'configs', `${id}.json`),
 };
 
 export const RECORD_FILE = /^([0-9a-f]{64})\.json$/;
@@ -45,4 +49,5 @@ export function ensureImageDirs(root: string): void {
   ensureDir(imagePaths.dir(root));
   ensureDir(imagePaths.layers(root));
   ensureDir(imagePaths.tmp(root));
+  ensureDir(imagePaths.configs(root));
 }

@@ -13,9 +13,11 @@ export interface ImageConfig {
   exposedPorts?: string[];
   labels?: Record<string, string>;
   stopSignal?: string;
+  /** The image's Healthcheck: Test as docker writes it, times in ms. */
+  healthcheck?: { test: string[]; intervalMs?: number; timeoutMs?: number; startPeriodMs?: number; retries?: number };
 }
 
-export type ImageSourceKind = 'rootfs' | 'docker-save' | 'oci';
+export type ImageSourceKind = 'rootfs' | 'docker-save' | 'oci' | 'registry';
 
 export interface ImageRecord {
   /** sha256 (hex) of the image's config JSON, as Docker and OCI define an image id. */

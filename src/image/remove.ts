@@ -2,7 +2,7 @@
 // image uses. Layers leave images/layers/ by rename under the lock (so an
 // import never sees half a layer) and are deleted afterwards, inside the
 // user namespace, since their files belong to the mapped ids.
-import { existsSync, mkdtempSync, renameSync } from 'node:fs';
+import { existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { NsboxError } from '../errors.js';
 import { defaultDataRoot } from '../state/paths.js';
@@ -49,6 +49,7 @@ export async function removeImage(ref: string, opts: RemoveImageOptions = {}): P
       throw new NsboxError('IMAGE_AMBIGUOUS', `image ${image.id.slice(0, 12)} has several names (${image.names.join(', ')})`, 'remove them one by one by name, or use -f to remove the image');
 
     writeImageRecords(root, new Map([[image.id, null]]));
+    rmSync(imagePaths.config(root, image.id), { force: true });
     const stillUsed = new Set(listImageRecords(root).flatMap((r) => r.layers));
     const unused = [...new Set(image.layers)].filter((d) => !stillUsed.has(d));
     let trash: string | null = null;

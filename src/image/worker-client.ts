@@ -25,8 +25,15 @@ function workerEnv(): string[] {
   return env;
 }
 
-/** Runs one job to completion; onMessage sees progress and results; a reported error is thrown. */
-export async function runWorker(job: WorkerJob, onMessage: (m: WorkerMessage) => void): Promise<void> {
+/** Sends one frame of a layer's bytes to an 'extract-stream' worker; an empty chunk ends the layer. Resolves when the pipe takes more. */
+export type FrameWriter = (index: number, chunk: Buffer) => Promise<void>;
+
+/**
+ * Runs one job to completion; onMessage sees progress and results; a
+ * reported error is thrown. `feed` (for 'extract-stream') writes the layers'
+ * bytes; if it fails, the worker is ended and feed's error is thrown.
+ */
+export async function runWorker(job: WorkerJob, onMessage: (m: WorkerMessage) => void, feed?: (write: FrameWriter) => Promise<void>): Promise<void> {
   requireArtifact(workerScript); // a one-line error with the fix that fits a checkout or an installed package
   const input = openPipe();
   let output: { read: number; write: number };
@@ -47,8 +54,45 @@ export async function runWorker(job: WorkerJob, onMessage: (m: WorkerMessage) =>
   closeFd(output.write);
 
   const sink = new Socket({ fd: input.write, readable: false, writable: true });
+  let sinkClosed = false;
   sink.on('error', () => {}); // the worker may die before reading
-  sink.end(JSON.stringify(job));
+  sink.on('close', () => (sinkClosed = true));
+  let fed: Promise<unknown> = Promise.resolve();
+  let feedError: unknown = null;
+  if (!feed) sink.end(JSON.stringify(job) + '\n');
+  else {
+    sink.write(JSON.stringify(job) + '\n');
+    const write: FrameWriter = async (index, chunk) => {
+      if (sinkClosed) throw new NsboxError('WORKER_GONE', 'the image worker stopped reading', 'run again with --debug');
+      const header = Buffer.alloc(8);
+      header.writeUInt32LE(index, 0);
+      header.writeUInt32LE(chunk.length, 4);
+      sink.write(header);
+      if (chunk.length && !sink.write(chunk) && !sinkClosed)
+        await new Promise<void>((r) => {
+          const done = () => {
+            sink.off('drain', done);
+            sink.off('close', done);
+            r();
+          };
+          sink.on('drain', done);
+          sink.on('close', done);
+        });
+    };
+    fed = feed(write).then(
+      () => sink.end(),
+      (err: unknown) => {
+        feedError = err;
+        // The worker must not finish what was not verified: end it now.
+        try {
+          process.kill(child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+        sink.destroy();
+      },
+    );
+  }
 
   let reported: NsboxError | null = null;
   const other: string[] = [];
@@ -86,8 +130,13 @@ export async function runWorker(job: WorkerJob, onMessage: (m: WorkerMessage) =>
     source.on('close', () => resolve());
   });
   const status = await child.exit;
+  sinkClosed = true;
+  sink.destroy();
+  await fed;
   await closed;
   if (pending) onLine(pending);
+  // The worker's own report says more than "it stopped reading".
+  if (feedError && !(reported && feedError instanceof NsboxError && feedError.code === 'WORKER_GONE')) throw feedError;
   if (reported) throw reported;
   if (status.code !== 0) {
     const last = other.filter((l) => l.trim()).slice(-1)[0] ?? '';

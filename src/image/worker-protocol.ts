@@ -11,7 +11,7 @@ export interface ExtractLayerJob {
   file: string;
   start: number;
   length: number;
-  compression: 'none' | 'gzip';
+  compression: 'none' | 'gzip' | 'zstd';
   /** The directory to create and fill (must not exist). */
   dest: string;
   /** For messages: "layer 2/3" and the like. */
@@ -20,8 +20,17 @@ export interface ExtractLayerJob {
   maxBytes: number;
 }
 
+/**
+ * The job goes in as one JSON line. In 'extract-stream' the layers' bytes
+ * follow on stdin as frames: a u32 layer index, a u32 length, the bytes; a
+ * frame of length 0 ends that layer (`file`, `start` are unused, `length` is
+ * the size the manifest promises, for progress).
+ */
 export type WorkerJob =
   | { mode: 'extract'; layers: ExtractLayerJob[] }
+  | { mode: 'extract-stream'; layers: ExtractLayerJob[] }
+  /** Rebuilds layers' tars (images/layers/<hex>/ -> out) from their tar-split. */
+  | { mode: 'export'; layers: { dir: string; out: string }[] }
   | { mode: 'materialize'; layers: MaterializeLayer[]; dest: string };
 
 export interface LayerResult {
@@ -39,4 +48,5 @@ export type WorkerMessage =
   | { t: 'progress'; index: number; raw: number; bytes: number; entries: number }
   | { t: 'layer'; result: LayerResult }
   | { t: 'materialized'; files: number }
+  | { t: 'exported'; index: number; digest: string; size: number }
   | { t: 'error'; code: string; message: string; hint?: string };

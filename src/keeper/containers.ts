@@ -132,6 +132,7 @@ export class KeeperContainers {
     try {
       const started = await this.startWith('run', record, req.image);
       if (record.autoRemove) await this.removeOnExit(record);
+      if (record.healthcheck) await this.checkHealthEvery(record, record.healthcheck.intervalMs);
       return started;
     } catch (err) {
       // Not known to the keeper: nothing of it may stay behind.
@@ -146,6 +147,14 @@ export class KeeperContainers {
     const ref = this.pod.ownedBy === r.name ? r.name : `${this.pod.name}/${r.name}`;
     const argv = [process.execPath, artifacts.cli, '--root', this.root, 'rm', '-f', ref];
     okWords(await requestKeeper(this.socket, `onexit ${r.name}`, { data: Buffer.from(argv.map((a) => `${a}\0`).join('')) }), 'onexit');
+  }
+
+  /** Health checks: the keeper runs `nsbox healthcheck run` of it every interval while it runs (podman's timer does the same). */
+  private async checkHealthEvery(r: ContainerRecord, intervalMs: number): Promise<void> {
+    const { artifacts } = await import('../native/artifacts.js');
+    const ref = this.pod.ownedBy === r.name ? r.name : `${this.pod.name}/${r.name}`;
+    const argv = [process.execPath, artifacts.cli, '--root', this.root, 'healthcheck', 'run', ref];
+    okWords(await requestKeeper(this.socket, `every ${r.name} ${intervalMs}`, { data: Buffer.from(argv.map((a) => `${a}\0`).join('')) }), 'every');
   }
 
   async startAgain(name: string): Promise<ContainerRecord> {

@@ -65,6 +65,7 @@ function bind() {
     nsbox_stream_socketpair: { library: LIB, retType: I, paramsType: [B] },
     nsbox_recv_fd: { library: LIB, retType: I, paramsType: [I] },
     nsbox_open_beneath: { library: LIB, retType: I, paramsType: [DataType.String, DataType.String] },
+    nsbox_open_in_root: { library: LIB, retType: I, paramsType: [I, DataType.String, I, I] },
   } as const);
 }
 
@@ -221,4 +222,9 @@ export function receiveFd(sock: number): number {
 /** Opens dir/rel read-only without following any symlink on the way; fd or -errno. */
 export function openBeneath(dir: string, rel: string): number {
   return fns().nsbox_open_beneath([dir, rel]) as number;
+}
+
+/** Opens `path` with `rootfd` as its root (links followed inside it, never out; openat2 RESOLVE_IN_ROOT); fd or -errno. */
+export function openInRoot(rootfd: number, path: string, flags: number, mode = 0): number {
+  return fns().nsbox_open_in_root([rootfd, path, flags, mode]) as number;
 }

@@ -90,6 +90,7 @@ export interface ConfigSpec {
   User?: string;
   ExposedPorts?: Record<string, object>;
   StopSignal?: string;
+  Healthcheck?: { Test: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number };
 }
 
 interface BuiltLayer {
