@@ -132,7 +132,7 @@ function ended(socket: Socket): Promise<void> {
   });
 }
 
-function terminalOf(master: number): ExecTerminal & { close(): Promise<void> } {
+export function terminalOf(master: number): ExecTerminal & { close(): Promise<void> } {
   let closed = false;
   let pumped: Promise<void> = Promise.resolve();
   return {
