@@ -69,6 +69,7 @@ export async function runExec(podRef: string, rawCommand: string[], opts: ExecCl
       user: opts.user,
       dataRoot: dataRootDir,
       tty: opts.tty ? { rows: process.stdout.rows ?? 24, cols: process.stdout.columns ?? 80 } : null,
+      detach: !!opts.detach,
     });
   } catch (err) {
     if (err instanceof ExecFailure) {
@@ -78,6 +79,7 @@ export async function runExec(podRef: string, rawCommand: string[], opts: ExecCl
     }
     throw err;
   }
+  if (opts.detach) return; // it runs on; the pod's PID 1 or the host's init reaps it
   const stopRelay = session.terminal ? relayTerminal(session.terminal, !!opts.interactive) : relayPipes(session, !!opts.interactive);
   const stopForwarding = forwardSignals(session);
   const code = await session.wait();
