@@ -18,6 +18,8 @@ export * from './api/library.js';
 export { openExec, ExecFailure, type ExecRequest, type ExecSession, type ExecTerminal } from './api/exec.js';
 export { streamLogs, type LogEntry, type LogOptions } from './api/logs.js';
 export { runContainer, type RunRequestOptions } from './api/run.js';
+export { openAttach, type AttachEnds } from './api/attach.js';
+export { containerTop, containerStats, type TopRow, type StatsEntry } from './api/top.js';
 export { imageVerbs } from './api/images.js';
 export { defaultDataRoot, defaultRuntimeRoot } from './api/roots.js';
 export { formatRestartPolicy, describeStatus, parseContainerRef } from './api/containers.js';

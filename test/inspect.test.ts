@@ -41,6 +41,24 @@ describe(`inspect (${testMode})`, () => {
     expect(JSON.parse(nsbox(root, ['inspect', 'busybox']).stdout)[0].names).toContain('busybox:latest');
   });
 
+  it("shows a pod and an image in podman's shape too", () => {
+    expect(nsbox(root, ['pod', 'create', '--name', 'shaped', '--label', 'team=a', '-p', '127.0.0.1::80']).code).toBe(0);
+    expect(nsbox(root, ['run', '-d', '--pod', 'shaped', '--name', 'member', 'busybox', 'sleep', '600']).code).toBe(0);
+    const pod = JSON.parse(nsbox(root, ['pod', 'inspect', 'shaped']).stdout);
+    expect(pod).toMatchObject({ Name: 'shaped', State: 'Running', Hostname: 'shaped', Labels: { team: 'a' }, NumContainers: 1, Containers: [{ Name: 'member', State: 'running' }] });
+    expect(pod.SharedNamespaces).toEqual(expect.arrayContaining(['net', 'ipc', 'uts', 'pid', 'user']));
+    const [binding] = pod.InfraConfig.PortBindings['80/tcp'];
+    expect(binding.HostIp).toBe('127.0.0.1');
+    expect(Number(binding.HostPort)).toBeGreaterThan(0);
+    expect(nsbox(root, ['inspect', '--format', '{{.State}} {{.NumContainers}}', 'shaped']).stdout).toBe('Running 1\n');
+    const image = JSON.parse(nsbox(root, ['image', 'inspect', 'busybox']).stdout);
+    expect(image).toMatchObject({ RepoTags: ['busybox:latest'], Os: 'linux', RootFS: { Type: 'layers' } });
+    expect(image.Id).toMatch(/^[0-9a-f]{64}$/);
+    expect(image.Config.Cmd).toBeDefined();
+    expect(image.Size).toBeGreaterThan(0);
+    expect(nsbox(root, ['pod', 'rm', '-f', 'shaped']).code).toBe(0);
+  });
+
   it('refuses what is nothing, and a bad template, in one line', () => {
     for (const [args, message] of [
       [['inspect', 'nothing-here'], /no such container, pod or image: nothing-here/],

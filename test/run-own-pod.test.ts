@@ -64,13 +64,13 @@ describe(`run without --pod, and --rm (${testMode})`, () => {
   });
 
   it('--rm detached: once it exits, its keeper removes it and its own pod; in a given pod, only the container', async () => {
-    expect(nsbox(root, ['run', '-d', '--rm', '--name', 'brief', 'busybox', 'sleep', '0.3']).code).toBe(0);
+    expect(nsbox(root, ['run', '-d', '--rm', '--name', 'brief', 'busybox', 'sleep', '2']).code).toBe(0);
     expect(pods()).toEqual(['brief']); // the control: it was there
     await waitFor(() => pods().length === 0, 15_000, 'the exited --rm container and its pod to go');
     expect([containers(), podDirs(root)]).toEqual([[], []]);
     // In a pod of the user's: --rm before --pod is understood (commander once stopped at it), the pod stays.
     expect(nsbox(root, ['pod', 'create', '--name', 'keep']).code).toBe(0);
-    expect(nsbox(root, ['run', '-d', '--rm', '--pod', 'keep', '--name', 'brief', 'busybox', 'sleep', '0.3']).code).toBe(0);
+    expect(nsbox(root, ['run', '-d', '--rm', '--pod', 'keep', '--name', 'brief', 'busybox', 'sleep', '2']).code).toBe(0);
     expect(containers()).toMatchObject([{ name: 'brief', podName: 'keep' }]);
     await waitFor(() => containers().length === 0, 15_000, 'the exited --rm container to go');
     expect(pods()).toEqual(['keep']);

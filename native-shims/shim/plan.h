@@ -70,6 +70,8 @@ enum nsbox_op {
   OP_PTY = 44,            /* arg0 unix socket, arg1 rows, arg2 cols: a pty made inside the root (/dev/ptmx), its
                              master sent over the socket, the slave as fds 0-2 and the
                              controlling terminal (after OP_SETSID) */
+  OP_DAEMONIZE = 47,      /* fork; the parent exits 0, the child goes on: orphaned inside the pod's
+                             PID namespace, it is reparented to (and reaped by) the pod's PID 1 */
   OP_SEND_MNTNS = 45,     /* arg0 unix socket: an fd of F's mount namespace is sent over it */      /* arg0 mode; strings: source, new file (host scope) */
   OP_SECCOMP = 46,        /* arg0 number of BPF instructions; the program (struct
                              sock_filter[]) follows the step header: installed with

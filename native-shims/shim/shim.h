@@ -33,7 +33,8 @@ struct ctx {
   struct step *steps[4];
   uint32_t count[4];
   struct nsbox_result *result;
-  char *stack_child, *stack_run;
+  char *stack_child, *stack_run, *stack_daemon;
+  uint32_t resume_index; /* OP_DAEMONIZE: where the new process goes on */
   size_t stack_size;
   int status_pipe[2];  /* F -> M: closed on exec (CLOEXEC) */
   int release_pipe[2]; /* M -> F: one byte = go on */

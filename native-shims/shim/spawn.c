@@ -41,11 +41,33 @@ static void format_pid(char *out, pid_t pid) {
   out[k] = 0;
 }
 
+static int child_steps(struct ctx *c, uint32_t from);
+
+/* OP_DAEMONIZE: the rest of the plan runs in a new process (same memory, its own stack), and F exits 0.
+   Orphaned inside the pod's PID namespace, that process is reparented to (and reaped by) the pod's PID 1. */
+static int child_resume(void *arg) {
+  struct ctx *c = arg;
+  return child_steps(c, c->resume_index);
+}
+
 static int child_main(void *arg) {
   struct ctx *c = arg;
   close(c->status_pipe[0]);
   close(c->release_pipe[1]);
-  for (uint32_t i = 0; i < c->count[SECTION_CHILD]; i++) {
+  return child_steps(c, 0);
+}
+
+static int child_steps(struct ctx *c, uint32_t from) {
+  for (uint32_t i = from; i < c->count[SECTION_CHILD]; i++) {
+    if (c->steps[SECTION_CHILD][i].op == OP_DAEMONIZE) {
+      c->resume_index = i + 1;
+      pid_t g = clone(child_resume, c->stack_daemon + c->stack_size, CLONE_VM | SIGCHLD, c);
+      if (g < 0) {
+        record(c, SECTION_CHILD, i, -errno);
+        _exit(127);
+      }
+      _exit(0); /* the status pipe stays open in the new process until its exec */
+    }
     int rc = nsbox_run_child_step(c, &c->steps[SECTION_CHILD][i]);
     if (rc < 0) {
       record(c, SECTION_CHILD, i, rc);
@@ -144,7 +166,7 @@ int nsbox_spawn(const uint8_t *plan, uint32_t len, uint8_t *result_out) {
   }
 
   c->stack_size = STACK_SIZE;
-  char *stacks = mmap(NULL, 3 * STACK_SIZE, PROT_READ | PROT_WRITE,
+  char *stacks = mmap(NULL, 4 * STACK_SIZE, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stacks == MAP_FAILED) {
     rc = -errno;
@@ -156,6 +178,7 @@ int nsbox_spawn(const uint8_t *plan, uint32_t len, uint8_t *result_out) {
   }
   c->stack_child = stacks + STACK_SIZE;
   c->stack_run = stacks + 2 * STACK_SIZE;
+  c->stack_daemon = stacks + 3 * STACK_SIZE;
 
   /* Block every signal so that neither M nor F ever runs a Node handler. */
   sigset_t all, old;
@@ -187,7 +210,7 @@ int nsbox_spawn(const uint8_t *plan, uint32_t len, uint8_t *result_out) {
     }
   }
   if (!keep_stacks)
-    munmap(stacks, 3 * STACK_SIZE);
+    munmap(stacks, 4 * STACK_SIZE);
   nsbox_free_plan(c);
   free(c);
   return res->section < 0 ? 0 : -res->err;

@@ -457,6 +457,7 @@ int nsbox_run_child_step(struct ctx *c, struct step *s) {
   case OP_SETSID:
     FAIL_IF(setsid() < 0);
     return 0;
+
   case OP_PTY:
     return make_pty(c, (int)s->arg[0], (int)s->arg[1], (int)s->arg[2]);
   case OP_SEND_MNTNS:

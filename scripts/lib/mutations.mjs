@@ -534,4 +534,11 @@ export const MUTATIONS = [
     tests: ['test/generic-container.test.ts'],
     grep: 'restarts in the same pod',
   },
+  {
+    name: 'exec-detach-not-reparented',
+    why: "exec -d leaves the command the CLI's child, so nobody in the pod reaps it",
+    edits: [{ file: 'native-shims/shim/spawn.c', find: '    if (c->steps[SECTION_CHILD][i].op == OP_DAEMONIZE) {', replace: '    if (0 && c->steps[SECTION_CHILD][i].op == OP_DAEMONIZE) {' }],
+    tests: ['test/exec-detach.test.ts'],
+    grep: 'leaving no zombie',
+  },
 ];

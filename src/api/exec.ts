@@ -40,6 +40,8 @@ export interface ExecRequest {
   user?: string;
   /** Where images live (names in -u are looked up in the container's image). */
   dataRoot?: string;
+  /** exec -d: its stdio is /dev/null and nothing waits for it here (wait() still tells its end while this process runs). */
+  detach?: boolean;
 }
 
 /** The pod's side of a terminal: its master, ours to copy to and from. */
@@ -133,7 +135,7 @@ function ended(socket: Socket): Promise<void> {
   });
 }
 
-function terminalOf(master: number): ExecTerminal & { close(): Promise<void> } {
+export function terminalOf(master: number): ExecTerminal & { close(): Promise<void> } {
   let closed = false;
   let pumped: Promise<void> = Promise.resolve();
   return {
@@ -176,14 +178,20 @@ export async function openExec(req: ExecRequest): Promise<ExecSession> {
   let ttyPair: [number, number] | null = null;
   let pid: number;
   try {
-    if (req.tty) {
+    if (req.detach && (req.tty || req.stdin)) throw new NsboxError('INVALID_ARGUMENT', 'exec -d runs with no terminal and no stdin', 'drop -i/-t, or drop -d');
+    if (req.detach) {
+      // nothing to relay
+    } else if (req.tty) {
       const pair = socketPair();
       if (pair.rc < 0) throw new NsboxError('PTY', `cannot create a socket pair for the terminal: ${errnoName(-pair.rc)}`, 'too many open files? raise `ulimit -n`');
       ttyPair = pair.fds;
     } else pipes = openPipes(req.stdin ? 3 : 2);
     const [out, err, input] = pipes as [Pipe, Pipe, Pipe | undefined];
-    const stdio: CommandStdio = ttyPair ? { terminalSocket: ttyPair[1], ...req.tty! } : { fds: [input ? input.read : -1, out.write, err.write] };
-    pid = await spawnCommand(target.plan(stdio), { blocking: true });
+    const stdio: CommandStdio = req.detach ? { fds: [-1, -1, -1] } : ttyPair ? { terminalSocket: ttyPair[1], ...req.tty! } : { fds: [input ? input.read : -1, out.write, err.write] };
+    const plan = target.plan(stdio);
+    // Detached: the pod's PID 1 is to be its parent (and reap it), not this process that goes away.
+    if (req.detach) plan.child.unshift({ op: 'daemonize' });
+    pid = await spawnCommand(plan, { blocking: true });
   } catch (err) {
     for (const p of pipes) (closeFd(p.read), closeFd(p.write));
     if (ttyPair) (closeFd(ttyPair[0]), closeFd(ttyPair[1]));
@@ -199,7 +207,9 @@ export async function openExec(req: ExecRequest): Promise<ExecSession> {
       // it has exited
     }
   };
-  const exited = reaper.wait(pid);
+  // Detached: its end does not keep this process alive.
+  const exited = reaper.wait(pid, { keepAlive: !req.detach });
+  if (req.detach) return { pid, stdout: null, stderr: null, stdin: null, terminal: null, signal, wait: async () => shellExitCode(await exited) };
   if (ttyPair) {
     const master = receiveFd(ttyPair[0]);
     closeFd(ttyPair[0]);

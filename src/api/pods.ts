@@ -5,6 +5,7 @@ import { asNsboxError } from '../errors.js';
 import { Pod } from './pod.js';
 import type { PodRecord } from '../pod/record.js';
 import { findPod, listPodRecords } from '../pod/store.js';
+import { listContainerRecords } from '../container/list.js';
 import { defaultDataRoot, defaultRuntimeRoot } from '../state/paths.js';
 
 export interface RootOption {
@@ -36,12 +37,45 @@ export function getPod(ref: string, opts: RootOption = {}): Pod {
 
 export interface PodInspection extends PodInfo {
   record: PodRecord;
+  /** podman's pod inspect fields, beside nsbox's own. */
+  Id: string;
+  Name: string;
+  Created: string;
+  State: string;
+  Hostname: string;
+  Labels: Record<string, string>;
+  CreateInfra: boolean;
+  NumContainers: number;
+  Containers: { Id: string; Name: string; State: string }[];
+  SharedNamespaces: string[];
+  InfraConfig: { PortBindings: Record<string, { HostIp: string; HostPort: string }[]>; NetworkOptions: { mode: string } };
 }
+
+const capitalized = (s: string) => s[0]!.toUpperCase() + s.slice(1);
 
 export function inspectPod(ref: string, opts: RootOption = {}): PodInspection {
   const root = opts.root ?? defaultRuntimeRoot();
   const record = findPod(root, ref);
-  return { ...podInfo(record, root), record };
+  const info = podInfo(record, root);
+  const containers = listContainerRecords(root, record.id).map((c) => ({ Id: c.id, Name: c.name, State: c.state }));
+  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of record.ports ?? []) (bindings[`${p.podPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
+  return {
+    Id: record.id,
+    Name: record.name,
+    Created: record.createdAt,
+    State: capitalized(info.status),
+    Hostname: record.hostname,
+    Labels: record.labels ?? {},
+    // The pause is nsbox's infra process (not a container of the pod's).
+    CreateInfra: true,
+    NumContainers: containers.length,
+    Containers: containers,
+    SharedNamespaces: ['ipc', 'net', 'pid', 'user', 'uts'],
+    InfraConfig: { PortBindings: bindings, NetworkOptions: { mode: record.network ?? 'builtin' } },
+    ...info,
+    record,
+  };
 }
 
 /** A pod as `pod ls --format json` prints it: podman's field names (Id, Name, Status, …) beside nsbox's own. */

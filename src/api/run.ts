@@ -6,6 +6,7 @@
 import { NsboxError } from '../errors.js';
 import type { Container } from './container.js';
 import type { ContainerRecord } from '../container/record.js';
+import type { Attach } from '../container/manager.js';
 import type { RunOptions } from '../container/spec.js';
 import type { Pod } from './pod.js';
 import { getPod } from './pods.js';
@@ -28,6 +29,12 @@ export interface RunRequestOptions {
   replace?: boolean;
   /** Whether to pull the image from its registry: when missing (default), always, or never (podman's names). */
   pull?: { policy?: string; tlsVerify?: boolean; certDir?: string; platform?: string };
+  /**
+   * run -i/-t in the foreground: this process's ends for the container's
+   * stdin or terminal. The container then runs in a pod of its own that this
+   * process keeps (a library pod: gone when this process is).
+   */
+  attach?: Attach;
 }
 
 const PULL_POLICIES = ['missing', 'always', 'never'];
@@ -86,12 +93,14 @@ async function removeNamesake(req: RunRequestOptions, name: string): Promise<voi
 
 async function ownPod(req: RunRequestOptions, name: string): Promise<Pod> {
   const { createPod } = await import('./create-pod.js');
-  return createPod({ root: req.root, name, detached: true, ports: req.publish ?? [], ownedBy: name });
+  return createPod({ root: req.root, name, detached: !req.attach, ports: req.publish ?? [], ownedBy: name });
 }
 
 export async function runContainer(req: RunRequestOptions): Promise<{ record: ContainerRecord; container: Container }> {
   const { resolveImage, buildRunRequest, generateContainerName } = await import('../container/run.js');
   const { Container } = await import('./container.js');
+  if (req.attach && req.pod !== undefined)
+    throw new NsboxError('INVALID_ARGUMENT', `-i and -t work in a pod of its own for now, not in pod ${req.pod}`, `run without --pod, or start it detached and use \`nsbox exec -it --join NAME ${req.pod} -- sh\``);
   if (req.pod !== undefined && req.publish?.length)
     throw new NsboxError('INVALID_ARGUMENT', `-p publishes a pod's ports, and pod ${req.pod} has its own`, `publish them with \`nsbox pod create -p\`, or run without --pod for a pod of its own`);
   // Everything that can be refused is checked before a pod of its own is made.
@@ -105,7 +114,7 @@ export async function runContainer(req: RunRequestOptions): Promise<{ record: Co
   pod.dataRoot = req.dataRoot;
   try {
     if (pod.status() !== 'running') throw new NsboxError('POD_NOT_RUNNING', `pod ${pod.name} is not running (status ${pod.status()})`, `create it with \`nsbox pod create --name ${pod.name}\` after removing it`);
-    const record = await pod.startContainer(request);
+    const record = await pod.startContainer(req.attach ? { ...request, attach: req.attach } : request);
     return { record, container: new Container(pod, record.name) };
   } catch (err) {
     if (own) await pod.remove({ force: true }).catch(() => {}); // nothing of it stays

@@ -2,7 +2,7 @@
 // our stdio, our terminal and the signals we get to it, and exits with its
 // code.
 import { NsboxError } from '../errors.js';
-import { ExecFailure, openExec, type ExecSession } from '../api/exec.js';
+import { ExecFailure, openExec, type ExecSession, type ExecTerminal } from '../api/exec.js';
 import { parseEnvOption } from './parse.js';
 import type { ExecCliOptions } from './exec.js';
 
@@ -17,9 +17,8 @@ function forwardSignals(session: ExecSession): () => void {
   };
 }
 
-/** Our terminal to the command's: raw mode, input, output and size changes. */
-function relayTerminal(session: ExecSession, interactive: boolean): () => void {
-  const terminal = session.terminal!;
+/** Our terminal to the command's: raw mode, input, output and size changes (exec -t, run -t). */
+export function relayTerminal(terminal: ExecTerminal, interactive: boolean): () => void {
   const stdin = process.stdin;
   const rawMode = interactive && stdin.isTTY;
   const resize = () => terminal.resize(process.stdout.rows ?? 24, process.stdout.columns ?? 80);
@@ -70,6 +69,7 @@ export async function runExec(podRef: string, rawCommand: string[], opts: ExecCl
       user: opts.user,
       dataRoot: dataRootDir,
       tty: opts.tty ? { rows: process.stdout.rows ?? 24, cols: process.stdout.columns ?? 80 } : null,
+      detach: !!opts.detach,
     });
   } catch (err) {
     if (err instanceof ExecFailure) {
@@ -79,7 +79,8 @@ export async function runExec(podRef: string, rawCommand: string[], opts: ExecCl
     }
     throw err;
   }
-  const stopRelay = session.terminal ? relayTerminal(session, !!opts.interactive) : relayPipes(session, !!opts.interactive);
+  if (opts.detach) return; // it runs on; the pod's PID 1 or the host's init reaps it
+  const stopRelay = session.terminal ? relayTerminal(session.terminal, !!opts.interactive) : relayPipes(session, !!opts.interactive);
   const stopForwarding = forwardSignals(session);
   const code = await session.wait();
   stopForwarding();

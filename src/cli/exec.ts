@@ -7,6 +7,7 @@ export interface ExecCliOptions {
   env: string[];
   workdir?: string;
   interactive?: boolean;
+  detach?: boolean;
   tty?: boolean;
   user?: string;
   envFile: string[];
@@ -21,6 +22,7 @@ export function registerExec(program: Command): void {
     .option('--env-file <file>', 'read KEY=VALUE lines from a file (repeatable)', collect, [])
     .option('-w, --workdir <dir>', "working directory (default: / for the pause, the container's own)")
     .option('-i, --interactive', 'keep stdin attached')
+    .option('-d, --detach', 'leave it running in the background (stdio on /dev/null)')
     .option('-t, --tty', 'allocate a pseudo-terminal')
     .option('-u, --user <user[:group]>', "run as this user: UID[:GID], or a name from the container's image (default: the container's user, or the pod's root)")
     .argument('<pod>', 'pod name or id')

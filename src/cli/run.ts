@@ -20,6 +20,8 @@ interface RunCliOptions {
   logOpt: string[];
   volume: string[];
   mount: string[];
+  interactive?: boolean;
+  tty?: boolean;
   healthCmd?: string;
   healthInterval?: string;
   healthTimeout?: string;
@@ -74,6 +76,8 @@ export function registerRun(program: Command): void {
     .option('--log-opt <opt>', 'log option, as docker: max-size=SIZE rotates the log (repeatable)', collect, [])
     .option('-v, --volume <HOST|NAME:CTR[:ro]>', 'share a host file or directory (HOST absolute or ./relative), or a named volume, made if missing (repeatable)', collect, [])
     .option('--mount <type=…,src=…,dst=…>', "docker's long form: type=bind|volume|tmpfs, source, target, readonly (repeatable)", collect, [])
+    .option('-i, --interactive', "keep stdin attached (the container reads what this process reads)")
+    .option('-t, --tty', 'give the container a terminal of its own, relayed to this one (raw mode with -i)')
     .option('--tmpfs <CTR[:OPTS]>', 'mount a fresh tmpfs (size=…, mode=…; repeatable)', collect, [])
     .option('--pull <policy>', 'missing: pull IMAGE from its registry when it is not in the store; always; never', 'missing')
     .option('--tls-verify <bool>', 'for the pull: verify TLS certificates; false also allows plain HTTP', 'true')
@@ -115,17 +119,24 @@ export function registerRun(program: Command): void {
         healthOnFailure: opts.healthOnFailure,
         noHealthcheck: opts.healthcheck === false,
         tmpfs: opts.tmpfs,
-        remove: !!opts.rm,
+        // An attached run removes it itself once it has read everything (its pod is this process's).
+        remove: !!opts.rm && !opts.interactive && !opts.tty,
         labels: opts.label,
         securityOpt: opts.securityOpt,
         ...logOptions(opts.logOpt),
       };
+      if ((opts.interactive || opts.tty) && opts.detach)
+        throw new NsboxError('INVALID_ARGUMENT', '-i and -t are for a foreground run (there is no attach to a detached one yet)', 'drop -d, or run detached and use `nsbox exec -it`');
+      if (opts.tty && !options.env.some((e) => e.startsWith('TERM='))) options.env.unshift(`TERM=${process.env.TERM ?? 'xterm'}`);
+      const { openAttach } = opts.interactive || opts.tty ? await import('../api/attach.js') : { openAttach: null };
+      const ends = openAttach ? openAttach({ stdin: !!opts.interactive, tty: opts.tty ? { rows: process.stdout.rows ?? 24, cols: process.stdout.columns ?? 80 } : null }) : null;
       // Foreground: a signal to us (Ctrl-C, kill) is for the container, as with podman run.
       const signals = opts.detach ? null : forwardSignals();
+      let stopRelay: (() => void) | null = null;
       try {
         const { parseTlsVerify } = await import('./registry-flags.js');
         const pull = { policy: opts.pull, tlsVerify: parseTlsVerify(opts.tlsVerify), platform: opts.platform };
-        const { record, container: c } = await runContainer({ root: stateRoot(cmd), dataRoot: dataRoot(cmd), pod: opts.pod, publish: opts.publish, replace: !!opts.replace, image: imageRef, options, pull, onProgress: (line) => process.stderr.write(line + '\n') });
+        const { record, container: c } = await runContainer({ root: stateRoot(cmd), dataRoot: dataRoot(cmd), pod: opts.pod, publish: opts.publish, replace: !!opts.replace, image: imageRef, options, ...(ends ? { attach: ends.attach } : {}), pull, onProgress: (line) => process.stderr.write(line + '\n') });
         // A container in a pod of its own is called by its name alone.
         const ref = opts.pod === undefined ? record.name : `${record.podName}/${record.name}`;
         if (!signals) {
@@ -135,13 +146,30 @@ export function registerRun(program: Command): void {
           }
           return void process.stdout.write(ref + '\n');
         }
-        // Foreground: stream the output and exit with the container's code.
-        const { followLogs } = await import('./follow-logs.js');
         signals.deliverTo(c);
-        await followLogs(c, { follow: true });
-        process.exitCode = await c.wait();
-        if (opts.rm) await c.remove({ force: true });
+        const opened = ends?.opened();
+        if (opened?.terminal) {
+          // -t: its output is on its terminal (not in the log), relayed as exec -t does.
+          const { relayTerminal } = await import('./exec-run.js');
+          stopRelay = relayTerminal(opened.terminal, !!opts.interactive);
+          process.exitCode = await c.wait();
+          await opened.terminal.close();
+        } else {
+          if (opened?.stdin) {
+            const input = opened.stdin;
+            process.stdin.pipe(input);
+            stopRelay = () => (process.stdin.unpipe(input), process.stdin.destroy(), input.destroy());
+          }
+          // Foreground: stream the output and exit with the container's code.
+          const { followLogs } = await import('./follow-logs.js');
+          await followLogs(c, { follow: true });
+          process.exitCode = await c.wait();
+        }
+        // An attached run's pod lives in this process, so it cannot outlive it: it goes now, as with --rm.
+        if (opts.rm || ends) await c.remove({ force: true });
       } finally {
+        stopRelay?.();
+        ends?.close();
         signals?.stop();
       }
     });

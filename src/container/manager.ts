@@ -26,8 +26,18 @@ const SIGKILL = 9;
 const MAX_BACKOFF_MS = 10_000;
 
 /** Everything the supervisor needs to start a container (resolved by the caller). */
+/** run -i/-t in the foreground: the caller's ends, for the first start only (a library pod's container). */
+export interface Attach {
+  /** An fd of this process the container reads as its stdin. */
+  stdin?: number;
+  /** A socket of this process on which its terminal's master is sent (run -t). */
+  terminal?: { socketFd: number; rows: number; cols: number };
+}
+
 export interface RunRequest extends Pick<ContainerRecord, 'name' | 'argv' | 'env' | 'workdir' | 'user' | 'restart' | 'readOnly' | 'capabilities' | 'stopSignal' | 'logMaxSize' | 'mounts' | 'autoRemove' | 'labels' | 'healthcheck' | 'seccomp' | 'securityOpt' | 'mask' | 'unmask'> {
   image: ContainerRecord['image'] & { layerDirs: string[]; dataRoot: string };
+  /** Only where this process is the container's parent (a library pod). */
+  attach?: Attach;
   /** The compiled seccomp program (null: unconfined), written into the container's directory. */
   seccompProgram?: Buffer | null;
 }
@@ -117,7 +127,7 @@ export class ContainerManager {
     this.live.set(req.name, live);
     writeContainerSpec(live.paths, specOf(record));
     this.save(live);
-    await this.start(live, req.image);
+    await this.start(live, req.image, req.attach);
     return live.record;
   }
 
@@ -126,7 +136,7 @@ export class ContainerManager {
     writeContainerStatus(live.paths, statusOf(live.record));
   }
 
-  private async start(live: Live, image: RunRequest['image']): Promise<void> {
+  private async start(live: Live, image: RunRequest['image'], attach?: Attach): Promise<void> {
     const r = live.record;
     if (r.rootfs === 'copy') await ensureRootfsCopy(live.paths, image);
     const log = new LogWriter(live.paths.log, r.logMaxSize ?? 0);
@@ -140,7 +150,7 @@ export class ContainerManager {
     const nsChannel = namespaceChannel();
     let pid: number;
     try {
-      pid = await runPlan(startPlan(r, live.paths, image.layerDirs, this.pod.mapping, { pausePidfd: this.pausePidfd(), stdout: out.write, stderr: err.write, namespaceSocket: nsChannel.theirs }));
+      pid = await runPlan(startPlan(r, live.paths, image.layerDirs, this.pod.mapping, { pausePidfd: this.pausePidfd(), stdout: out.write, stderr: err.write, namespaceSocket: nsChannel.theirs, ...attach }));
     } catch (e) {
       nsChannel.close();
       for (const fd of [out.read, out.write, err.read, err.write]) closeFd(fd);
@@ -150,7 +160,7 @@ export class ContainerManager {
         await log.close();
         r.rootfs = 'copy';
         writeContainerSpec(live.paths, specOf(r));
-        return this.start(live, image);
+        return this.start(live, image, attach);
       }
       const { code, message } = startFailure(r, e);
       log.write('e', `nsbox: ${message}\n`);

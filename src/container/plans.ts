@@ -81,6 +81,8 @@ export interface ContainerPlanInput {
   /** Random, so that no symlink in the image can name the old root. */
   oldRootSuffix: string;
   stdio: [number, number, number];
+  /** run -t: a terminal made inside (its master sent on socketFd) instead of stdio. */
+  terminal?: { socketFd: number; rows: number; cols: number };
   /** Where the container's process sends an fd of its mount namespace (see mount-namespace.ts). */
   namespaceSocket: number;
   /** From maskedPathsOnThisKernel(). */
@@ -168,7 +170,9 @@ export function containerPlan(input: ContainerPlanInput): SpawnPlan {
     { op: 'rmdir', path: oldRoot },
     // Last: the root itself, once everything is in place.
     ...(input.readOnly ? [mountIn('', '/', '', MS.REMOUNT | MS.BIND | MS.RDONLY)] : []),
-    { op: 'stdio', fds: input.stdio },
+    ...(input.terminal
+      ? sessionSteps({ terminalSocket: input.terminal.socketFd, rows: input.terminal.rows, cols: input.terminal.cols })
+      : ([{ op: 'stdio', fds: input.stdio }] as ChildStep[])),
     { op: 'closeFds', from: 3 },
     ...becomeUserAndExec({ ...input, cwd: input.workdir }),
   ];

@@ -19,6 +19,10 @@ export interface StartFds {
   stdout: number;
   stderr: number;
   namespaceSocket: number;
+  /** run -i: the parent's fd for its stdin (-1: /dev/null). */
+  stdin?: number;
+  /** run -t: where its terminal's master goes. */
+  terminal?: { socketFd: number; rows: number; cols: number };
 }
 
 export function startPlan(r: ContainerRecord, paths: ContainerPaths, layerDirs: string[], mapping: string, fds: StartFds): SpawnPlan {
@@ -36,7 +40,8 @@ export function startPlan(r: ContainerRecord, paths: ContainerPaths, layerDirs: 
     user: r.user,
     canSetGroups: mapping !== 'single',
     oldRootSuffix: randomHex(16),
-    stdio: [-1, fds.stdout, fds.stderr],
+    stdio: [fds.stdin ?? -1, fds.stdout, fds.stderr],
+    ...(fds.terminal ? { terminal: fds.terminal } : {}),
     namespaceSocket: fds.namespaceSocket,
     masks: adjustMasks(maskedPathsOnThisKernel(), r),
     mounts: r.mounts ?? [],

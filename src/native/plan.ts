@@ -67,6 +67,8 @@ export type ChildStep =
   | { op: 'mount'; source: string; target: string; fstype: string; flags: number; data: string; scope?: PathScope }
   | { op: 'chdir'; path: string; scope?: PathScope }
   | { op: 'setsid' }
+  /** exec -d: the process forks and its first half exits, so the pod's PID 1 becomes the parent that reaps it. */
+  | { op: 'daemonize' }
   | { op: 'setCtty'; fd: number }
   /** A pty made inside the root: its master sent over socketFd, its slave as fds 0-2 and controlling terminal. */
   | { op: 'pty'; socketFd: number; rows: number; cols: number }
@@ -145,6 +147,7 @@ export const PLAN_OPS = {
   pty: { code: 44, c: 'OP_PTY' },
   sendMountNamespace: { code: 45, c: 'OP_SEND_MNTNS' },
   seccomp: { code: 46, c: 'OP_SECCOMP' },
+  daemonize: { code: 47, c: 'OP_DAEMONIZE' },
 } as const satisfies Record<AnyStep['op'], { code: number; c: string }>;
 
 /** The plan header's magic and version, and the size of a step's header (plan.h). */
@@ -173,6 +176,7 @@ export function stepFields(s: AnyStep): { args: bigint[]; strings: string[]; pay
     case 'waitRelease':
     case 'loopbackUp':
     case 'setsid':
+    case 'daemonize':
     case 'noNewPrivs':
       return { args: [], strings: [] };
     case 'setIds':
