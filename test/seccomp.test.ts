@@ -232,8 +232,9 @@ describe(`seccomp (${testMode})`, () => {
     const file = text === null ? join(root, 'no-such-profile.json') : profileFile('bad.json', text);
     const podsBefore = podDirs(root);
     const containers = nsbox(root, ['ps', '-a', '-q']).stdout;
-    // The pods' keepers and pauses; not CLI processes (a keeper runs `rm -f` for an earlier --rm container).
-    const pods = () => leftoverProcessesNow(root).filter((p) => !p.includes('nsbox.mjs'));
+    // This root's pods' keepers (their command lines name its pod directories); not CLI processes (a
+    // keeper runs `rm -f` for an earlier --rm container), nor other test files' pods, which come and go meanwhile.
+    const pods = () => leftoverProcessesNow(root).filter((p) => p.includes(root) && !p.includes('nsbox.mjs'));
     const processes = pods();
     for (const args of [['--pod', 'sc', '--name', 'bad'], ['--name', 'bad-own']]) {
       const r = nsbox(root, ['run', ...args, '--security-opt', `seccomp=${file}`, 'probe', 'true']);
