@@ -9,7 +9,8 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
-import { importImage } from './helpers/images.js';
+import { imageEntries, importImage } from './helpers/images.js';
+import { writeDockerSave } from './helpers/archives.js';
 import { isOneLineRefusal } from './helpers/cli-process.js';
 import { nsbox, removeAllPods } from './helpers/nsbox.js';
 
@@ -21,6 +22,16 @@ beforeAll(() => {
   importImage(root, 'busybox');
   // An image whose /var/lib/pg belongs to uid 70 with mode 0700, as a database image's data directory does.
   importImage(root, 'pgish', [{ path: 'var/lib/pg/', type: 'dir', uid: 70, gid: 71, mode: 0o700 }]);
+  // Two layers, as a real image has: the site's directory in the first, more files (and a link) in the second.
+  const site = writeDockerSave(join(root, 'site.tar'), [{
+    layers: [
+      { entries: imageEntries([{ path: 'srv/site/', type: 'dir', uid: 101, gid: 101, mode: 0o750 }, { path: 'srv/site/index.html', content: '<h1>from the image</h1>\n', uid: 101, gid: 101, mode: 0o640 }]) },
+      { entries: [{ path: 'srv/', type: 'dir', mode: 0o755 }, { path: 'srv/site/', type: 'dir', uid: 101, gid: 101, mode: 0o750 }, { path: 'srv/site/css/', type: 'dir', mode: 0o755 }, { path: 'srv/site/css/a.css', content: 'b{}\n' }, { path: 'srv/site/home', type: 'symlink', linkpath: 'index.html' }] },
+    ],
+    config: { Cmd: ['sh'] },
+    repoTags: ['site:1'],
+  }]);
+  expect(nsbox(root, ['image', 'import', site]).code).toBe(0);
   expect(nsbox(root, ['pod', 'create', '--name', POD]).code).toBe(0);
 });
 afterAll(() => {
@@ -28,6 +39,8 @@ afterAll(() => {
   // Volumes hold files of subordinate ids, which only nsbox (as their owner) removes.
   const left = nsbox(root, ['volume', 'ls', '-q']).stdout.split('\n').filter(Boolean);
   if (left.length) expect(nsbox(root, ['volume', 'rm', '-f', ...left]).code).toBe(0);
+  // And the site image: its 0750 directory of uid 101 is removed as its owner, by nsbox.
+  expect(nsbox(root, ['image', 'rm', 'site:1']).code).toBe(0);
   cleanupRoot(root);
 });
 
@@ -102,6 +115,17 @@ describe(`named volumes (${testMode})`, () => {
     // The control: the same image at a path it does not have gives root's 0755.
     const c = run('--name', 'pg-elsewhere', '-v', 'pgother:/var/lib/other', 'pgish', 'stat', '-c', '%u:%g:%a', '/var/lib/other');
     expect(c.stdout).toBe('0:0:755\n');
+  });
+
+  it("a fresh volume is filled from the image's directory there (owners, modes, links, every layer); nocopy keeps it empty; a volume with files is left as it is", () => {
+    const r = run('--name', 'site', '-v', 'sitevol:/srv/site', 'site:1', 'sh', '-c', 'cat /srv/site/index.html; stat -c "%u:%g %a" /srv/site /srv/site/index.html; readlink /srv/site/home; cat /srv/site/css/a.css; rm /srv/site/index.html');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('<h1>from the image</h1>\n101:101 750\n101:101 640\nindex.html\nb{}\n');
+    // Not filled again: the volume keeps what containers made of it.
+    expect(run('--name', 'site-again', '-v', 'sitevol:/srv/site', 'site:1', 'ls', '/srv/site').stdout.split('\n').filter(Boolean).sort()).toEqual(['css', 'home']);
+    // The control: nocopy starts it empty.
+    expect(run('--name', 'site-empty', '-v', 'emptyvol:/srv/site:nocopy', 'site:1', 'ls', '-A', '/srv/site').stdout).toBe('');
+    expect(JSON.parse(cli('volume', 'inspect', 'sitevol').stdout)[0]).toMatchObject({ NeedsCopyUp: false, NeedsChown: false });
   });
 
   it('--mount in docker\'s syntax: a read-only volume refuses writes, a bind and a tmpfs work', () => {

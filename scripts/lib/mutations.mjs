@@ -541,4 +541,11 @@ export const MUTATIONS = [
     tests: ['test/exec-detach.test.ts'],
     grep: 'leaving no zombie',
   },
+  {
+    name: 'volume-never-copied-up',
+    why: "a fresh named volume is not filled from the image's directory at its mount point",
+    edits: [{ file: 'src/container/volume-attach.ts', find: '        if (!m.noCopy) await copyUp(input.layerDirs, m.target, source);', replace: '        if (!m.noCopy) void copyUp;' }],
+    tests: ['test/named-volumes.test.ts'],
+    grep: 'filled from the image',
+  },
 ];

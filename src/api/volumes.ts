@@ -29,6 +29,8 @@ export interface VolumeInspection {
   Options: Record<string, string>;
   MountCount: number;
   NeedsChown: boolean;
+  /** Filled from the image on its first use, unless mounted with nocopy (podman's NeedsCopyUp). */
+  NeedsCopyUp: boolean;
   /** The containers (POD/NAME, or NAME in a pod of its own) that mount it. */
   UsedBy: string[];
 }
@@ -52,6 +54,7 @@ function inspection(dataRoot: string, v: VolumeRecord, usedBy: string[]): Volume
     Options: {},
     MountCount: usedBy.length,
     NeedsChown: v.needsChown,
+    NeedsCopyUp: v.needsChown,
     UsedBy: usedBy,
   };
 }

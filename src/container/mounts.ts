@@ -14,7 +14,7 @@ import { isVolumeName } from '../volume/name.js';
 export type Mount =
   | { type: 'bind'; source: string; target: string; readOnly: boolean; kind: 'file' | 'dir' }
   /** `source` is the volume's _data directory, filled in when the volume is attached (volume-attach.ts); '' before. */
-  | { type: 'volume'; name: string; source: string; target: string; readOnly: boolean }
+  | { type: 'volume'; name: string; source: string; target: string; readOnly: boolean; noCopy?: boolean }
   | { type: 'tmpfs'; target: string; options: string };
 
 function invalid(spec: string, why: string, hint: string): NsboxError {
@@ -36,12 +36,15 @@ export function parseVolume(spec: string, cwd: string = process.cwd()): Mount {
   if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) throw invalid(spec, 'it is not HOST:CONTAINER[:ro|rw] or NAME:CONTAINER[:ro|rw]', 'e.g. -v /srv/data:/data, -v ./nginx.conf:/etc/nginx/nginx.conf:ro or -v pgdata:/var/lib/postgresql/data');
   const [host, ctr, mode = 'rw'] = parts as [string, string, string?];
   const flags = mode.split(',').filter(Boolean);
-  const unknown = flags.filter((f) => !['ro', 'rw', 'z', 'Z'].includes(f));
-  if (unknown.length) throw invalid(spec, `unknown option ${JSON.stringify(unknown[0])}`, 'use ro or rw (z and Z are accepted and change nothing: there is no SELinux labelling here)');
+  const unknown = flags.filter((f) => !['ro', 'rw', 'z', 'Z', 'nocopy'].includes(f));
+  if (unknown.length) throw invalid(spec, `unknown option ${JSON.stringify(unknown[0])}`, 'use ro, rw or nocopy (z and Z are accepted and change nothing: there is no SELinux labelling here)');
   if (flags.includes('ro') && flags.includes('rw')) throw invalid(spec, 'it says both ro and rw', 'give one of them');
   const readOnly = flags.includes('ro');
-  if (isHostPath(host)) return bindMount(spec, host, ctr, readOnly, cwd);
-  if (isVolumeName(host)) return { type: 'volume', name: host, source: '', target: containerPath(spec, ctr), readOnly };
+  if (isHostPath(host)) {
+    if (flags.includes('nocopy')) throw invalid(spec, 'nocopy is for named volumes', 'drop nocopy: a host directory is never filled from the image');
+    return bindMount(spec, host, ctr, readOnly, cwd);
+  }
+  if (isVolumeName(host)) return { type: 'volume', name: host, source: '', target: containerPath(spec, ctr), readOnly, ...(flags.includes('nocopy') ? { noCopy: true } : {}) };
   throw invalid(spec, `${JSON.stringify(host)} is neither a host path nor a volume name`, `give a host path (absolute, or ./${host} for one in this directory), or a volume name matching [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
 }
 
@@ -107,7 +110,8 @@ export function parseMountFlag(spec: string, cwd: string = process.cwd()): Mount
     const name = fields.get('source');
     if (!name) throw bad('anonymous volumes are not supported', 'name the volume: add source=NAME');
     if (!isVolumeName(name)) throw bad(`${JSON.stringify(name)} is not a volume name`, 'names match [a-zA-Z0-9][a-zA-Z0-9_.-]*; for a host path use type=bind');
-    return { type: 'volume', name, source: '', target: containerPath(spec, target), readOnly };
+    const nocopy = fields.get('volume-nocopy');
+    return { type: 'volume', name, source: '', target: containerPath(spec, target), readOnly, ...(nocopy !== undefined && nocopy !== 'false' && nocopy !== '0' ? { noCopy: true } : {}) };
   }
   if (type === 'tmpfs') {
     only(['tmpfs-size', 'tmpfs-mode', 'readonly']);
