@@ -330,7 +330,8 @@ describe(`wait strategies (${testMode})`, () => {
     await using c = await busybox().withCommand(['sh', '-c', 'sleep 0.3; touch /tmp/ok; exec sleep 1000']).withHealthCheck({ test: ['CMD-SHELL', 'test -e /tmp/ok'], interval: 100 }).withWaitStrategy(Wait.forHealthCheck()).start();
     expect((await c.exec(['cat', '/tmp/ok'])).exitCode).toBe(0);
     const t0 = Date.now();
-    const sick = busybox().withCommand(['sh', '-c', 'echo about to fail; exec sleep 1000']).withHealthCheck({ test: ['CMD', 'false'], interval: 100, retries: 1 }).withWaitStrategy(Wait.forHealthCheck().withStartupTimeout(20_000));
+    // Two failed checks 300 ms apart: the line it printed at once is in its log by then, even on a loaded machine.
+    const sick = busybox().withCommand(['sh', '-c', 'echo about to fail; exec sleep 1000']).withHealthCheck({ test: ['CMD', 'false'], interval: 300, retries: 2 }).withWaitStrategy(Wait.forHealthCheck().withStartupTimeout(20_000));
     await expect(sick.start()).rejects.toThrow(/unhealthy[\s\S]*about to fail/);
     expect(Date.now() - t0).toBeLessThan(10_000);
     await expect(busybox().withCommand(['sleep', '1000']).withWaitStrategy(Wait.forHealthCheck()).start()).rejects.toThrow(/has no health check/);
