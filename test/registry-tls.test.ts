@@ -64,6 +64,15 @@ describe(`registry over TLS (${testMode})`, () => {
     expect(inspectImage(ref(), { root }).layers).toEqual(image.diffIds);
   });
 
+  it('run --pull takes --cert-dir too (the control: without it the pull is refused)', () => {
+    const refused = nsbox(root, ['run', '--rm', '--pull', 'always', ref(), 'true']);
+    expect(refused.code).toBe(125);
+    expect(refused.stderr).toMatch(/give its CA with --cert-dir DIR/);
+    const r = nsbox(root, ['run', '--rm', '--pull', 'always', '--cert-dir', certs, ref(), 'sh', '-c', 'echo ran']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('ran\n');
+  });
+
   it('pulls with NODE_EXTRA_CA_CERTS naming the CA, and with --tls-verify=false', () => {
     expect(nsbox(root, ['pull', ref()], { env: { ...process.env, NODE_EXTRA_CA_CERTS: join(certs, 'ca.crt') } }).code).toBe(0);
     expect(nsbox(root, ['pull', '--tls-verify=false', ref()]).code).toBe(0);

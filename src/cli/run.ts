@@ -38,6 +38,7 @@ interface RunCliOptions {
   pull: string;
   tlsVerify: string;
   platform?: string;
+  certDir?: string;
 }
 
 /** --log-opt KEY=VALUE as docker takes them; max-size is the one nsbox has. */
@@ -82,6 +83,7 @@ export function registerRun(program: Command): void {
     .option('--pull <policy>', 'missing: pull IMAGE from its registry when it is not in the store; always; never', 'missing')
     .option('--tls-verify <bool>', 'for the pull: verify TLS certificates; false also allows plain HTTP', 'true')
     .option('--platform <os/arch>', 'for the pull: the platform to choose from a multi-platform image')
+    .option('--cert-dir <dir>', 'for the pull: trust the CA certificates (*.crt) in DIR for this registry')
     .option('--health-cmd <command>', 'a health check run in the container (a shell command; "none" turns the image\'s off)')
     .option('--health-interval <duration>', 'time between checks (default 30s)')
     .option('--health-timeout <duration>', 'a check taking longer fails (default 30s)')
@@ -135,7 +137,7 @@ export function registerRun(program: Command): void {
       let stopRelay: (() => void) | null = null;
       try {
         const { parseTlsVerify } = await import('./registry-flags.js');
-        const pull = { policy: opts.pull, tlsVerify: parseTlsVerify(opts.tlsVerify), platform: opts.platform };
+        const pull = { policy: opts.pull, tlsVerify: parseTlsVerify(opts.tlsVerify), platform: opts.platform, ...(opts.certDir !== undefined ? { certDir: opts.certDir } : {}) };
         const { record, container: c } = await runContainer({ root: stateRoot(cmd), dataRoot: dataRoot(cmd), pod: opts.pod, publish: opts.publish, replace: !!opts.replace, image: imageRef, options, ...(ends ? { attach: ends.attach } : {}), pull, onProgress: (line) => process.stderr.write(line + '\n') });
         // A container in a pod of its own is called by its name alone.
         const ref = opts.pod === undefined ? record.name : `${record.podName}/${record.name}`;
