@@ -5,7 +5,8 @@
 import { Socket } from 'node:net';
 import { NsboxError } from '../errors.js';
 import { errnoName } from '../core/errno.js';
-import { closeFd, pipe, receiveFd, socketPair } from '../native/ffi.js';
+import { closeFd, pipe } from '../native/ffi.js';
+import { fdChannel } from '../process/fd-channel.js';
 import type { Attach } from '../container/manager.js';
 import { terminalOf, type ExecTerminal } from './exec.js';
 
@@ -20,23 +21,15 @@ export interface AttachEnds {
 
 export function openAttach(opts: { stdin: boolean; tty: { rows: number; cols: number } | null }): AttachEnds {
   if (opts.tty) {
-    const pair = socketPair();
-    if (pair.rc < 0) throw new NsboxError('PTY', `cannot create a socket pair for the terminal: ${errnoName(-pair.rc)}`, 'too many open files? raise `ulimit -n`');
-    const [ours, theirs] = pair.fds;
-    let open = true;
-    const close = () => {
-      if (open) (closeFd(ours), closeFd(theirs));
-      open = false;
-    };
+    const channel = fdChannel("the container's terminal");
     return {
-      attach: { terminal: { socketFd: theirs, ...opts.tty } },
+      attach: { terminal: { socketFd: channel.theirs, ...opts.tty } },
       opened() {
-        const master = receiveFd(ours);
-        close();
+        const master = channel.receive();
         if (master < 0) throw new NsboxError('PTY', `the container's terminal did not arrive: ${errnoName(-master)}`, 'is /dev/pts mounted in the container?');
         return { terminal: terminalOf(master), stdin: null };
       },
-      close,
+      close: channel.close,
     };
   }
   const p = pipe();

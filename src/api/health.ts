@@ -7,7 +7,7 @@ import { NsboxError } from '../errors.js';
 import { initialHealth, nextHealth, type HealthLogEntry, type HealthState } from '../core/health.js';
 
 export type { HealthState, HealthStatus, HealthConfig } from '../core/health.js';
-import { readHealth, updateHealth } from '../container/health-store.js';
+import { currentHealth, updateHealth } from '../container/health-store.js';
 import type { Container } from './container.js';
 
 /** docker keeps this much of a check's output. */
@@ -21,10 +21,7 @@ export interface HealthCheckResult {
 
 /** The health state of a container now: none without a check, starting before the first result of this run. */
 export function containerHealth(c: Container): HealthState | null {
-  const r = c.record();
-  if (!r.healthcheck) return null;
-  const h = readHealth(c.paths().dir);
-  return h && h.startedAt === r.startedAt ? h : initialHealth(r.startedAt);
+  return currentHealth(c.record(), c.paths().dir);
 }
 
 export async function runHealthCheck(c: Container): Promise<HealthCheckResult> {

@@ -5,13 +5,20 @@
 import { join } from 'node:path';
 import { readJson, writeJsonAtomic } from '../state/atomic.js';
 import { withFileLock } from '../state/lock.js';
-import type { HealthState } from '../core/health.js';
+import { initialHealth, type HealthState } from '../core/health.js';
 
 export const healthPaths = (containerDir: string) => ({ state: join(containerDir, 'health.json'), lock: join(containerDir, 'health.lock') });
 
 export function readHealth(containerDir: string): HealthState | null {
   const h = readJson<HealthState>(healthPaths(containerDir).state);
   return h && typeof h.Status === 'string' && Array.isArray(h.Log) ? h : null;
+}
+
+/** The health of the container's current run: its results, or starting before the first (null without a check). */
+export function currentHealth(r: { healthcheck?: unknown; startedAt: string | null }, containerDir: string): HealthState | null {
+  if (!r.healthcheck) return null;
+  const h = readHealth(containerDir);
+  return h && h.startedAt === r.startedAt ? h : initialHealth(r.startedAt);
 }
 
 /** Changes the state under the lock: `update` gets the current one (null: none yet). */

@@ -8,14 +8,13 @@ import type { ContainerRecord } from './record.js';
 import { reduceContainerState } from '../core/lifecycle.js';
 import { podStatus } from '../pod/record.js';
 import { isAlive } from '../process/proc-stat.js';
-import { readHealth } from './health-store.js';
+import { currentHealth } from './health-store.js';
 import type { HealthStatus } from '../core/health.js';
 
-/** A running container's health now (absent without a check): its health.json if about this run, else starting. */
+/** A running container's health now (absent without a check). */
 function healthNow(r: ContainerRecord, dir: string): { health?: HealthStatus } {
-  if (!r.healthcheck || r.state !== 'running') return {};
-  const h = readHealth(dir);
-  return { health: h && h.startedAt === r.startedAt ? h.Status : 'starting' };
+  const h = r.state === 'running' ? currentHealth(r, dir) : null;
+  return h ? { health: h.Status } : {};
 }
 
 /** The containers of every pod (or of one), oldest first, each in the state it is in now (and health, when checked). */

@@ -9,9 +9,8 @@
 // of every process in the pod, whatever its uid: it holds every capability
 // in the pod's user namespace.
 import { closeSync, fstatSync, readdirSync, readlinkSync } from 'node:fs';
-import { closeFd, pidfdOpen, pidfdSendSignal, receiveFd, socketPair } from '../native/ffi.js';
-import { NsboxError } from '../errors.js';
-import { errnoName } from '../core/errno.js';
+import { closeFd, pidfdOpen, pidfdSendSignal } from '../native/ffi.js';
+import { fdChannel } from './fd-channel.js';
 
 const SIGKILL = 9;
 /** A container forking as fast as it can is still emptied; each round kills what it finds. */
@@ -25,26 +24,18 @@ export interface HeldNamespace {
 
 /** The socket pair a container's process sends its namespace over: give `theirs` to the plan. */
 export function namespaceChannel(): { theirs: number; receive(): HeldNamespace | null; close(): void } {
-  const pair = socketPair();
-  if (pair.rc < 0) throw new NsboxError('SOCKET', `socketpair: ${errnoName(-pair.rc)}`, 'too many open files? raise `ulimit -n`');
-  const [ours, theirs] = pair.fds;
-  let open = true;
-  const close = () => {
-    if (open) (closeFd(ours), closeFd(theirs));
-    open = false;
-  };
+  const channel = fdChannel("the container's mount namespace");
   return {
-    theirs,
+    theirs: channel.theirs,
     receive() {
-      const fd = receiveFd(ours);
-      close();
+      const fd = channel.receive();
       return fd < 0 ? null : { fd, name: `mnt:[${fstatSync(fd).ino}]` };
     },
-    close,
+    close: channel.close,
   };
 }
 
-function mountNamespaceOf(pid: number): string | null {
+export function mountNamespaceOf(pid: number): string | null {
   try {
     return readlinkSync(`/proc/${pid}/ns/mnt`);
   } catch {

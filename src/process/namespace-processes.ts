@@ -1,7 +1,8 @@
 // The processes of one mount namespace (a container's: its main process, its
 // children and orphans, `exec --join` sessions), read from /proc as the
 // host sees them: for `top` and `stats`.
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { mountNamespaceOf, processesInMountNamespace } from './mount-namespace.js';
 
 export interface ProcessInfo {
   /** As the host sees it. */
@@ -23,14 +24,6 @@ export interface ProcessInfo {
 }
 
 const PAGE = 4096;
-
-function nsOf(pid: number): string | null {
-  try {
-    return readlinkSync(`/proc/${pid}/ns/mnt`);
-  } catch {
-    return null;
-  }
-}
 
 function read(pid: number): ProcessInfo | null {
   try {
@@ -69,17 +62,12 @@ function read(pid: number): ProcessInfo | null {
 
 /** Every live process in the mount namespace of `pid` (which is among them), lowest pid first. */
 export function processesLike(pid: number): ProcessInfo[] {
-  const ns = nsOf(pid);
+  const ns = mountNamespaceOf(pid);
   if (!ns) return [];
-  const out: ProcessInfo[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const p = Number(name);
-    if (nsOf(p) !== ns) continue;
-    const info = read(p);
-    if (info && info.state !== 'Z') out.push(info);
-  }
-  return out.sort((a, b) => a.pid - b.pid);
+  return processesInMountNamespace(ns)
+    .map(read)
+    .filter((p): p is ProcessInfo => p !== null && p.state !== 'Z')
+    .sort((a, b) => a.pid - b.pid);
 }
 
 /** Seconds since boot, and clock ticks per second (USER_HZ is 100 on Linux). */
