@@ -327,7 +327,8 @@ describe(`wait strategies (${testMode})`, () => {
   });
 
   it('forHealthCheck: waits for healthy; unhealthy fails at once with the last log lines; none is refused', async () => {
-    await using c = await busybox().withCommand(['sh', '-c', 'sleep 0.3; touch /tmp/ok; exec sleep 1000']).withHealthCheck({ test: ['CMD-SHELL', 'test -e /tmp/ok'], interval: 100 }).withWaitStrategy(Wait.forHealthCheck()).start();
+    // Its checks fail until the file is made: the start period keeps a slow start from counting as unhealthy.
+    await using c = await busybox().withCommand(['sh', '-c', 'sleep 0.3; touch /tmp/ok; exec sleep 1000']).withHealthCheck({ test: ['CMD-SHELL', 'test -e /tmp/ok'], interval: 100, startPeriod: 10_000 }).withWaitStrategy(Wait.forHealthCheck()).start();
     expect((await c.exec(['cat', '/tmp/ok'])).exitCode).toBe(0);
     const t0 = Date.now();
     // Two failed checks 300 ms apart: the line it printed at once is in its log by then, even on a loaded machine.
