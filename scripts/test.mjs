@@ -28,6 +28,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureSystemPackages as ensureSystemPackagesFor, isStaticExecutable, which } from './lib/system-packages.mjs';
+import { ensureDockerClient } from './lib/docker-client.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const vitestArgs = process.argv.slice(2);
@@ -439,6 +440,7 @@ async function rootlessRunAsCiUser() {
     XDG_RUNTIME_DIR: runtimeDir,
     NSBOX_TEST_MODE: 'rootless',
     ...(sharedRootfsCache ? { NSBOX_TEST_ROOTFS_CACHE: sharedRootfsCache } : {}),
+    ...(dockerClient ? { NSBOX_TEST_DOCKER_CLI: dockerClient } : {}),
   };
   for (const k of ['NSBOX_SKIP_BLOG', 'NSBOX_SKIP_NGINX', 'NSBOX_TEST_NGINX']) if (process.env[k]) env[k] = process.env[k];
   for (const k of ['CI', 'TERM', 'COLORTERM', 'FORCE_COLOR', 'NO_COLOR']) {
@@ -465,7 +467,7 @@ async function runInPlace(mode) {
   header(`${mode} mode: uid ${uid}, in ${root}`);
   const code = await runChild(process.execPath, vitestCommand(root, jsonFile, vitestArgs), {
     cwd: root,
-    env: { ...process.env, NSBOX_TEST_MODE: mode, ...(sharedRootfsCache ? { NSBOX_TEST_ROOTFS_CACHE: sharedRootfsCache } : {}) },
+    env: { ...process.env, NSBOX_TEST_MODE: mode, ...(sharedRootfsCache ? { NSBOX_TEST_ROOTFS_CACHE: sharedRootfsCache } : {}), ...(dockerClient ? { NSBOX_TEST_DOCKER_CLI: dockerClient } : {}) },
   });
   return { mode: `${mode} (uid ${uid})`, code, ...readCounts(jsonFile, code, mode, root) };
 }
@@ -474,6 +476,16 @@ async function runInPlace(mode) {
 
 ensureSystemPackages();
 ensureBuild();
+
+// The Docker-API tests drive the docker CLI from Debian's docker.io (the
+// client only). Without it they fail and say why; nothing else does.
+let dockerClient = null;
+try {
+  dockerClient = ensureDockerClient();
+  say(`docker client: ${dockerClient}`);
+} catch (err) {
+  say(`docker client unavailable, the Docker-API tests will fail: ${err.message}`);
+}
 
 const runs = [];
 if (isRoot) {

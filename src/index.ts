@@ -30,3 +30,4 @@ export { runHealthCheck, waitForCondition, containerHealth, type HealthCheckResu
 export type { HealthState, HealthStatus, HealthConfig } from './api/health.js';
 // testcontainers' shape: new GenericContainer(image).with…().start(), Wait.for…().
 export * from './api/testcontainers/index.js';
+export { serveDockerApi, defaultServiceUri, type DockerServiceOptions } from './api/docker-service.js';

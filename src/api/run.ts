@@ -9,6 +9,7 @@ import type { ContainerRecord } from '../container/record.js';
 import type { Attach } from '../container/manager.js';
 import type { RunOptions } from '../container/spec.js';
 import type { Pod } from './pod.js';
+import type { NetworkMode } from '../pod/record.js';
 import { getPod } from './pods.js';
 
 export type { RunOptions } from '../container/spec.js';
@@ -21,6 +22,10 @@ export interface RunRequestOptions {
   pod?: string;
   image: string;
   options: RunOptions;
+  /** The hostname of a pod of its own (default its name). */
+  hostname?: string;
+  /** The network mode of a pod of its own (default builtin). */
+  network?: NetworkMode;
   /** Ports for a pod of its own ("[IP:]HOST:CTR[/udp]"); a given pod publishes its own. */
   publish?: string[];
   /** Lines of progress while an archive is imported. */
@@ -93,7 +98,7 @@ async function removeNamesake(req: RunRequestOptions, name: string): Promise<voi
 
 async function ownPod(req: RunRequestOptions, name: string): Promise<Pod> {
   const { createPod } = await import('./create-pod.js');
-  return createPod({ root: req.root, name, detached: !req.attach, ports: req.publish ?? [], ownedBy: name });
+  return createPod({ root: req.root, name, detached: !req.attach, ports: req.publish ?? [], ownedBy: name, ...(req.network ? { network: req.network } : {}), ...(req.hostname ? { hostname: req.hostname } : {}) });
 }
 
 export async function runContainer(req: RunRequestOptions): Promise<{ record: ContainerRecord; container: Container }> {

@@ -1,0 +1,291 @@
+// Docker's container lifecycle on nsbox: create records what start will
+// run; start makes the pod (its own, or joins container:X's) and runs it;
+// stop, kill, restart, wait and remove act on the nsbox container. A
+// container made from a pause image is the pod itself, held by nsbox's
+// own pause.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { NsboxError } from '../errors.js';
+import { randomHex } from '../process/random.js';
+import { withStateLock } from '../state/lock.js';
+import type { Container } from '../api/container.js';
+import type { Pod } from '../api/pod.js';
+import { dockerName, findDockerContainer, listDockerContainers, removeDockerContainer, writeDockerContainer, DOCKER_RECORD_VERSION, type DockerContainer } from './store.js';
+import { translateCreate, type CreateBody } from './translate.js';
+import { badRequest, conflict, flag, notFound, readJsonBody, sendEmpty, sendJson } from './wire.js';
+import type { ServiceContext } from './context.js';
+
+/** Pause images: their container is the pod's holder, nsbox's own pause. */
+const PAUSE_IMAGE = /^(registry\.k8s\.io\/pause|k8s\.gcr\.io\/pause|gcr\.io\/google_containers\/pause(-amd64)?)(:[\w][\w.-]*)?$/;
+
+export const isPauseImage = (image: string) => PAUSE_IMAGE.test(image);
+
+/**
+ * Lifecycle changes one at a time: clients fire them in parallel (`docker
+ * rm -f a b`), and removing a pod's holder while a member is being removed
+ * must not race.
+ */
+let queue: Promise<unknown> = Promise.resolve();
+export function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+  const next = queue.then(work, work);
+  queue = next.catch(() => {});
+  return next;
+}
+
+const NAME = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/** A container the API knows: one it made (docker record), or any nsbox container. */
+export interface Resolved {
+  docker: DockerContainer | null;
+  /** The nsbox container, once started (null for a pause, or before start). */
+  container: Container | null;
+  pod: Pod | null;
+}
+
+async function podOf(ctx: ServiceContext, name: string): Promise<Pod | null> {
+  const { getPod } = await import('../api/pods.js');
+  try {
+    return getPod(name, { root: ctx.root });
+  } catch (err) {
+    if (err instanceof NsboxError && err.code === 'NO_SUCH_POD') return null;
+    throw err;
+  }
+}
+
+async function nsboxContainer(pod: Pod | null, name: string): Promise<Container | null> {
+  if (!pod) return null;
+  const { Container } = await import('../api/container.js');
+  const c = new Container(pod, name);
+  try {
+    c.record();
+    return c;
+  } catch (err) {
+    if (err instanceof NsboxError && err.code === 'NO_SUCH_CONTAINER') return null;
+    throw err;
+  }
+}
+
+export async function resolveContainer(ctx: ServiceContext, ref: string): Promise<Resolved> {
+  const d = findDockerContainer(ctx.root, ref);
+  if (d) {
+    const pod = d.started ? await podOf(ctx, d.pod) : null;
+    return { docker: d, pod, container: d.kind === 'container' && d.container ? await nsboxContainer(pod, d.container) : null };
+  }
+  // Containers made with nsbox's own CLI or library: by id (prefix), POD/NAME or NAME.
+  const { listContainerRecords, getContainer } = await import('../api/containers.js');
+  const records = listContainerRecords(ctx.root);
+  const byId = /^[0-9a-f]{3,}$/.test(ref) ? records.filter((r) => r.id.startsWith(ref)) : [];
+  const name = ref.replace(/^\//, '');
+  const byName = records.find((r) => r.ref === name || dockerName(r) === name);
+  const hit = byId.length === 1 ? byId[0]!.ref : (byName?.ref ?? null);
+  if (hit) {
+    try {
+      const c = getContainer(hit, { root: ctx.root });
+      return { docker: null, pod: c.pod, container: c };
+    } catch (err) {
+      if (!(err instanceof NsboxError && (err.code === 'NO_SUCH_CONTAINER' || err.code === 'NO_SUCH_POD'))) throw err;
+    }
+  }
+  throw notFound(`No such container: ${ref}`);
+}
+
+/** Docker's states: created, running, restarting, exited. */
+export function dockerState(r: Resolved): string {
+  if (r.docker && !r.docker.started) return 'created';
+  if (r.docker?.kind === 'pause') return r.pod?.status() === 'running' ? 'running' : 'exited';
+  if (!r.container) return 'exited';
+  const s = r.container.state();
+  return s === 'stopping' ? 'running' : s;
+}
+
+export async function createContainer(ctx: ServiceContext, req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
+  const body = await readJsonBody<CreateBody>(req);
+  const t = translateCreate(body);
+  const asked = q.get('name');
+  if (asked !== null && asked !== '' && !NAME.test(asked)) throw badRequest(`Invalid container name (${asked}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  const id = randomHex(32);
+  const name = asked ? asked.replace(/^\//, '') : `nsbox_${id.slice(0, 12)}`;
+  const pause = isPauseImage(t.image);
+  if (!pause) {
+    // The image must be there now (docker's clients pull on a 404 and create again).
+    const { findImage } = await import('../image/store.js');
+    try {
+      findImage(ctx.dataRoot, t.image);
+    } catch (err) {
+      if (err instanceof NsboxError && err.code === 'IMAGE_NOT_FOUND') throw notFound(`No such image: ${t.image}`);
+      throw err;
+    }
+  }
+  await withStateLock(ctx.root, async () => {
+    if (findDockerContainer(ctx.root, name)?.Name === name) throw conflict(`Conflict. The container name "/${name}" is already in use. Remove it or choose another name.`);
+    let pod = name;
+    let ownPod = true;
+    if (t.placement.kind === 'join') {
+      const target = findDockerContainer(ctx.root, t.placement.target);
+      if (!target) throw notFound(`No such container: ${t.placement.target}`);
+      pod = target.pod;
+      ownPod = false;
+      if (t.publish.length) {
+        // Docker refuses -p with --net=container:; a pod's ports are fixed when its pod starts,
+        // so a member's -p is taken only when the pod publishes it already.
+        const existing = await podOf(ctx, pod);
+        const published = (existing?.record.ports ?? []).map((p) => ({ host: String(p.hostPort), pod: `${p.podPort}/${p.protocol}` }));
+        const missing = t.publish.filter((spec) => {
+          const parts = spec.split(':');
+          const [podPort, host] = [parts.pop()!, parts.pop()!];
+          return !published.some((p) => p.pod === podPort && (host === '0' || host === p.host));
+        });
+        if (missing.length) throw badRequest(`cannot publish ${missing.join(', ')} on the running pod of ${target.Name}: publish ports on the container that holds the pod (its -p), before it starts`);
+      }
+    } else if (!pause && (await podOf(ctx, name))) throw conflict(`Conflict. A pod named "${name}" already exists. Remove it or choose another name.`);
+    const record: DockerContainer = {
+      version: DOCKER_RECORD_VERSION,
+      Id: id,
+      Name: name,
+      Created: new Date().toISOString(),
+      kind: pause ? 'pause' : 'container',
+      pod,
+      ownPod,
+      ...(pause ? {} : { container: name }),
+      image: t.image,
+      options: { ...t.options, name },
+      publish: t.placement.kind === 'join' ? [] : t.publish,
+      network: t.placement.kind === 'own' ? t.placement.network : 'builtin',
+      autoRemove: t.autoRemove,
+      ...(t.stopTimeout !== undefined ? { stopTimeout: t.stopTimeout } : {}),
+      config: Object.fromEntries(Object.entries(body).filter(([k]) => k !== 'HostConfig' && k !== 'NetworkingConfig')),
+      hostConfig: (body.HostConfig ?? {}) as Record<string, unknown>,
+      started: false,
+    };
+    writeDockerContainer(ctx.root, record);
+  });
+  sendJson(res, 201, { Id: id, Warnings: t.warnings });
+}
+
+async function runDocker(ctx: ServiceContext, d: DockerContainer): Promise<void> {
+  if (d.kind === 'pause') {
+    const { createPod } = await import('../api/create-pod.js');
+    await createPod({ root: ctx.root, name: d.pod, hostname: d.Id.slice(0, 12), detached: true, ports: d.publish, network: d.network, labels: (d.options.labels as Record<string, string>) ?? undefined });
+    return;
+  }
+  const { runContainer } = await import('../api/run.js');
+  // docker's hostname is the short id.
+  const own = d.ownPod ? { network: d.network, hostname: d.Id.slice(0, 12) } : {};
+  await runContainer({ root: ctx.root, dataRoot: ctx.dataRoot, pod: d.ownPod ? undefined : d.pod, image: d.image, options: d.options, publish: d.publish, pull: { policy: 'never' }, ...own });
+}
+
+export async function startContainer(ctx: ServiceContext, ref: string, res: ServerResponse): Promise<void> {
+  const r = await resolveContainer(ctx, ref);
+  const state = dockerState(r);
+  if (state === 'running' || state === 'restarting') return sendEmpty(res, 304);
+  if (r.docker && !r.docker.started) {
+    await runDocker(ctx, r.docker);
+    const started = { ...r.docker, started: true };
+    writeDockerContainer(ctx.root, started);
+    if (started.autoRemove) void ctx.track(autoRemove(ctx, started));
+  } else if (r.container) await r.container.start();
+  else if (r.docker?.kind === 'pause') {
+    if (r.pod) await r.pod.remove({ force: true });
+    await runDocker(ctx, r.docker);
+  } else throw conflict(`container ${ref} cannot be started`);
+  sendEmpty(res, 204);
+}
+
+/** docker's --rm: once it has exited, it goes (with its own pod); its exit code is kept for wait. */
+async function autoRemove(ctx: ServiceContext, d: DockerContainer): Promise<void> {
+  const r = await resolveContainer(ctx, d.Id);
+  const code = r.container ? await r.container.wait() : 0;
+  ctx.exitCodes.set(d.Id, code);
+  // Its attached clients read its output from the log: let them finish first (bounded).
+  const readers = [...(ctx.attached.get(d.Id) ?? [])];
+  await Promise.race([Promise.allSettled(readers), new Promise((ok) => setTimeout(ok, 10_000))]);
+  await oneAtATime(async () => removeResolved(ctx, await resolveContainer(ctx, d.Id), true));
+}
+
+export async function stopContainer(ctx: ServiceContext, ref: string, q: URLSearchParams, res: ServerResponse): Promise<void> {
+  const r = await resolveContainer(ctx, ref);
+  const state = dockerState(r);
+  if (state !== 'running' && state !== 'restarting') return sendEmpty(res, 304);
+  const t = q.get('t');
+  const timeoutSeconds = t !== null ? Number(t) : (r.docker?.stopTimeout ?? 10);
+  if (r.docker?.kind === 'pause') await r.pod!.stop({ timeoutSeconds });
+  else await r.container!.stop({ timeoutSeconds });
+  sendEmpty(res, 204);
+}
+
+export async function killContainer(ctx: ServiceContext, ref: string, q: URLSearchParams, res: ServerResponse): Promise<void> {
+  const r = await resolveContainer(ctx, ref);
+  if (dockerState(r) !== 'running') throw conflict(`Container ${ref} is not running`);
+  const signal = (q.get('signal') ?? 'KILL').replace(/^SIG/i, '');
+  if (r.docker?.kind === 'pause') await r.pod!.stop({ timeoutSeconds: 0 });
+  else r.container!.kill(/^\d+$/.test(signal) ? Number(signal) : signal);
+  sendEmpty(res, 204);
+}
+
+export async function restartContainer(ctx: ServiceContext, ref: string, q: URLSearchParams, res: ServerResponse): Promise<void> {
+  const r = await resolveContainer(ctx, ref);
+  const t = q.get('t');
+  const timeoutSeconds = t !== null ? Number(t) : (r.docker?.stopTimeout ?? 10);
+  if (r.docker && !r.docker.started) return startContainer(ctx, ref, res);
+  if (r.docker?.kind === 'pause') {
+    if (r.pod) await r.pod.remove({ force: true, timeoutSeconds });
+    await runDocker(ctx, r.docker);
+  } else await r.container!.restart({ timeoutSeconds });
+  sendEmpty(res, 204);
+}
+
+export async function waitContainer(ctx: ServiceContext, ref: string, q: URLSearchParams, res: ServerResponse): Promise<void> {
+  const condition = q.get('condition') ?? 'not-running';
+  if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw badRequest(`unknown wait condition ${JSON.stringify(condition)}`);
+  let r = await resolveContainer(ctx, ref);
+  const id = r.docker?.Id ?? r.container!.record().id;
+  // docker's CLI asks for the wait before it starts the container.
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.flushHeaders();
+  while (r.docker && !r.docker.started && condition !== 'not-running') {
+    await new Promise((ok) => setTimeout(ok, 20));
+    const d = findDockerContainer(ctx.root, id);
+    if (!d) break;
+    r = await resolveContainer(ctx, id);
+  }
+  let code = 0;
+  if (r.docker?.kind === 'pause') {
+    // A detached pod tells its end only by its pause's liveness.
+    while (r.pod && r.pod.status() === 'running') await new Promise((ok) => setTimeout(ok, 50));
+  }
+  else if (r.container) {
+    try {
+      code = await r.container.wait();
+    } catch (err) {
+      if (!(err instanceof NsboxError && (err.code === 'NO_SUCH_CONTAINER' || err.code === 'NO_SUCH_POD'))) throw err;
+    }
+  }
+  if (condition === 'removed') {
+    while (findDockerContainer(ctx.root, id) && r.docker) await new Promise((ok) => setTimeout(ok, 20));
+  }
+  code = ctx.exitCodes.get(id) ?? code;
+  res.end(JSON.stringify({ StatusCode: code, Error: null }));
+}
+
+async function removeResolved(ctx: ServiceContext, r: Resolved, force: boolean): Promise<void> {
+  if (r.container) await r.container.remove({ force });
+  if (r.docker?.ownPod) {
+    const still = await podOf(ctx, r.docker.pod);
+    if (still) await still.remove({ force: true });
+  }
+  if (r.docker) removeDockerContainer(ctx.root, r.docker.Id);
+}
+
+export async function removeContainer(ctx: ServiceContext, ref: string, q: URLSearchParams, res: ServerResponse): Promise<void> {
+  const r = await resolveContainer(ctx, ref);
+  const force = flag(q, 'force');
+  const state = dockerState(r);
+  if (!force && (state === 'running' || state === 'restarting'))
+    throw conflict(`You cannot remove a running container ${r.docker?.Id ?? ref}. Stop the container before attempting removal or force remove`);
+  if (r.docker?.kind === 'pause') {
+    // Its members stay listed, exited once their pod is gone, until they are removed too.
+    const members = listDockerContainers(ctx.root).filter((d) => d.pod === r.docker!.pod && d.Id !== r.docker!.Id && d.started);
+    if (members.length && !force) throw conflict(`container ${r.docker.Name} holds the pod of ${members.map((m) => m.Name).join(', ')}: remove them first, or force`);
+  }
+  await removeResolved(ctx, r, force);
+  sendEmpty(res, 204);
+}

@@ -1,0 +1,209 @@
+// The real docker CLI (Debian's docker.io 20.10 client) drives rootless
+// nsbox pods through `nsbox system service`, on the same state the nsbox CLI
+// uses: version, info, images, run (-d, --rm, -p, -v, -e, -l, foreground
+// with the exit code), exec, logs, ps with filters, inspect, port, stop,
+// kill, restart, rm -f, and the seed's pause-pod commands.
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { testMode } from './helpers/env.js';
+import { setUpPodRoot, tearDownPodRoot } from './helpers/pod-root.js';
+import { fetchWhenUp, freePort } from './helpers/net.js';
+import { nsbox, waitFor } from './helpers/nsbox.js';
+import { makeDocker, startService, type DockerService } from './helpers/docker-service.js';
+
+let root: string;
+let service: DockerService;
+let docker: ReturnType<typeof makeDocker>;
+
+beforeAll(async () => {
+  root = setUpPodRoot();
+  service = await startService(root);
+  docker = makeDocker(service.socket, root);
+}, 60_000);
+
+// A failed test leaves nothing for the next one to trip on.
+afterEach(() => {
+  const left = docker(['ps', '-aq']).stdout.split('\n').filter(Boolean);
+  if (left.length) docker(['rm', '-f', ...left]);
+});
+
+afterAll(async () => {
+  await service?.stop();
+  tearDownPodRoot(root);
+});
+
+const ok = (r: { code: number | null; stderr: string }) => expect(r.code, r.stderr).toBe(0);
+const names = (all = true) => docker(['ps', ...(all ? ['-a'] : []), '--format', '{{.Names}}']).stdout.split('\n').filter(Boolean).sort();
+const nsboxPods = () => (JSON.parse(nsbox(root, ['pod', 'ls', '--format', 'json']).stdout) as { name: string }[]).map((p) => p.name).sort();
+
+describe(`the docker CLI on nsbox (${testMode})`, () => {
+  it('version and info: API 1.41 from a 0600 socket, and a client pinning a newer API is answered', () => {
+    expect(statSync(service.socket).mode & 0o777).toBe(0o600);
+    const v = docker(['version', '--format', '{{.Server.APIVersion}} {{.Client.APIVersion}}']);
+    ok(v);
+    expect(v.stdout.trim()).toBe('1.41 1.41');
+    const pinned = docker(['version', '--format', '{{.Server.APIVersion}}'], { env: { DOCKER_API_VERSION: '1.43' } });
+    ok(pinned);
+    expect(pinned.stdout.trim()).toBe('1.41');
+    const info = docker(['info', '--format', '{{.Images}} {{.OSType}} {{.Driver}}']);
+    ok(info);
+    expect(info.stdout.trim()).toBe('1 linux overlay');
+  });
+
+  it('images: lists, inspects, tags and removes the store\'s images', () => {
+    expect(docker(['images', '--format', '{{.Repository}}:{{.Tag}}']).stdout.trim()).toBe('busybox:latest');
+    const id = JSON.parse(nsbox(root, ['image', 'inspect', 'busybox']).stdout).Id as string;
+    expect(docker(['image', 'inspect', '-f', '{{.Id}}', 'busybox']).stdout.trim()).toBe(`sha256:${id}`);
+    ok(docker(['tag', 'busybox', 'mybox:1']));
+    expect(docker(['images', '--format', '{{.Repository}}:{{.Tag}}']).stdout.split('\n').filter(Boolean).sort()).toEqual(['busybox:latest', 'mybox:1']);
+    ok(docker(['rmi', 'mybox:1']));
+    expect(docker(['images', '--format', '{{.Repository}}:{{.Tag}}']).stdout.trim()).toBe('busybox:latest');
+    const missing = docker(['image', 'inspect', 'nosuch:1']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/No such image/);
+  });
+
+  it('run -d with -p, -e and -l; ps filters; exec; logs; port; inspect; stop; rm', async () => {
+    const port = await freePort();
+    const run = docker(['run', '-d', '--name', 'web', '-p', `127.0.0.1:${port}:80`, '-e', 'GREETING=hi there', '-l', 'app=web', 'busybox', 'sh', '-c', 'echo started; echo warn >&2; exec httpd -f -p 80 -h /srv']);
+    ok(run);
+    const id = run.stdout.trim();
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    expect(await fetchWhenUp(`http://127.0.0.1:${port}/hello.txt`)).toBe('hello from the image\n');
+    expect(docker(['ps', '--filter', 'label=app=web', '--format', '{{.ID}} {{.Names}}']).stdout.trim()).toBe(`${id.slice(0, 12)} web`);
+    expect(docker(['ps', '--filter', 'label=app=other', '-q']).stdout).toBe(''); // the filter can exclude (control for the one above)
+    expect(docker(['ps', '--filter', 'name=web', '--filter', 'status=running', '-q']).stdout.trim()).toBe(id.slice(0, 12));
+    expect(docker(['ps', '--filter', 'status=exited', '-q']).stdout).toBe('');
+    const exec = docker(['exec', 'web', 'sh', '-c', 'echo "$GREETING"; ps -o pid,args | awk \'$1 == 1 { print $2 }\'']);
+    ok(exec);
+    expect(exec.stdout).toBe('hi there\n/pause\n');
+    expect(docker(['exec', 'web', 'sh', '-c', 'exit 3']).code).toBe(3);
+    expect(docker(['exec', 'web', 'no-such-program']).code).toBe(127);
+    await waitFor(() => docker(['logs', 'web']).stdout === 'started\n', 5000, 'the log');
+    const logs = docker(['logs', 'web']);
+    expect(logs.stdout).toBe('started\n');
+    expect(logs.stderr).toBe('warn\n'); // the two streams stay apart (multiplexed framing)
+    expect(docker(['port', 'web']).stdout.trim()).toBe(`80/tcp -> 127.0.0.1:${port}`);
+    expect(docker(['inspect', '-f', '{{.State.Status}} {{.Name}} {{.Config.Image}} {{index .Config.Labels "app"}}', 'web']).stdout.trim()).toBe('running /web busybox web');
+    // The same container, seen by nsbox's own CLI: one state for both.
+    const seen = JSON.parse(nsbox(root, ['ps', '--format', 'json']).stdout) as { name: string; state: string }[];
+    expect(seen.map((c) => `${c.name} ${c.state}`)).toEqual(['web running']);
+    ok(docker(['stop', '-t', '2', 'web']));
+    expect(docker(['inspect', '-f', '{{.State.Status}}', 'web']).stdout.trim()).toBe('exited');
+    ok(docker(['stop', 'web'])); // stopping a stopped container succeeds, as docker's does
+    expect(docker(['ps', '--filter', 'status=exited', '-q']).stdout.trim()).toBe(id.slice(0, 12));
+    ok(docker(['start', 'web']));
+    await waitFor(() => docker(['inspect', '-f', '{{.State.Status}}', 'web']).stdout.trim() === 'running', 5000, 'web to run again');
+    ok(docker(['restart', '-t', '1', 'web']));
+    expect(docker(['inspect', '-f', '{{.State.Status}}', 'web']).stdout.trim()).toBe('running');
+    const refused = docker(['rm', 'web']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/running container/);
+    ok(docker(['kill', '-s', 'TERM', 'web']));
+    await waitFor(() => docker(['inspect', '-f', '{{.State.Status}}', 'web']).stdout.trim() === 'exited', 5000, 'web to exit on TERM');
+    ok(docker(['rm', 'web']));
+    expect(names()).toEqual([]);
+    expect(nsboxPods()).toEqual([]);
+  });
+
+  it('foreground run: output on the right streams, the exit code, --rm leaves nothing', () => {
+    const r = docker(['run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 7']);
+    expect(r.code).toBe(7);
+    expect(r.stdout).toBe('out\n');
+    expect(r.stderr).toBe('err\n');
+    expect(names()).toEqual([]);
+    expect(nsboxPods()).toEqual([]);
+    const kept = docker(['run', '--name', 'once', 'busybox', 'hostname']);
+    ok(kept);
+    // docker's hostname is the short id.
+    const id = docker(['inspect', '-f', '{{.Id}}', 'once']).stdout.trim();
+    expect(kept.stdout.trim()).toBe(id.slice(0, 12));
+    expect(docker(['ps', '-a', '--filter', 'name=once', '--format', '{{.Status}}']).stdout).toMatch(/^Exited \(0\)/);
+    ok(docker(['rm', 'once']));
+  });
+
+  it('-v binds a host directory: what the container writes is the user\'s on the host', () => {
+    const dir = join(root, 'shared');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'in.txt'), 'from the host\n');
+    const r = docker(['run', '--rm', '-v', `${dir}:/data`, 'busybox', 'sh', '-c', 'cat /data/in.txt; echo from the container > /data/out.txt']);
+    ok(r);
+    expect(r.stdout).toBe('from the host\n');
+    expect(readFileSync(join(dir, 'out.txt'), 'utf8')).toBe('from the container\n');
+    expect(statSync(join(dir, 'out.txt')).uid).toBe(process.getuid!());
+  });
+
+  it("the seed's pause pod: containers joining with --net/--ipc/--pid=container:pause share it, and see /pause as PID 1", async () => {
+    const port = await freePort();
+    ok(docker(['run', '-d', '--name', 'pause', '-p', `127.0.0.1:${port}:80`, 'gcr.io/google_containers/pause-amd64:3.0']));
+    const join3 = ['--net=container:pause', '--ipc=container:pause', '--pid=container:pause'];
+    ok(docker(['run', '-d', '--name', 'server', ...join3, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/srv']));
+    ok(docker(['run', '-d', '--name', 'busybox', ...join3, 'busybox', 'sleep', '1000']));
+    const ps = docker(['exec', 'busybox', 'ps', 'aux']);
+    ok(ps);
+    const first = ps.stdout.split('\n')[1]!.trim().split(/\s+/);
+    expect(first[0]).toBe('1');
+    expect(first.slice(2).join(' ')).toBe('/pause');
+    expect(ps.stdout).toContain('httpd -f -p 80');
+    // localhost is shared: busybox reaches server's httpd on 127.0.0.1, and the pod's port is published.
+    const local = docker(['exec', 'busybox', 'wget', '-qO-', 'http://127.0.0.1:80/hello.txt']);
+    ok(local);
+    expect(local.stdout).toBe('hello from the image\n');
+    expect(await fetchWhenUp(`http://127.0.0.1:${port}/hello.txt`)).toBe('hello from the image\n');
+    expect(nsboxPods()).toEqual(['pause']); // one pod, as Kubernetes would have it
+    // -p on a member asks for a port the pod does not publish: refused, with the reason.
+    const late = docker(['run', '-d', '--name', 'late', ...join3, '-p', '9999:80', 'busybox', 'true']);
+    expect(late.code).not.toBe(0);
+    expect(late.stderr).toMatch(/cannot publish/);
+    ok(docker(['rm', '-f', 'busybox', 'server', 'pause']));
+    expect(names()).toEqual([]);
+    expect(nsboxPods()).toEqual([]);
+  });
+
+  it('refuses what nsbox cannot do, naming it, and leaves nothing behind', () => {
+    for (const [args, why] of [
+      [['--privileged'], /Privileged/],
+      [['--net=host'], /NetworkMode=host/],
+      [['--add-host', 'a:1.2.3.4'], /ExtraHosts/],
+    ] as const) {
+      const r = docker(['run', '--rm', ...args, 'busybox', 'true']);
+      expect(r.code, r.stderr).toBe(125);
+      expect(r.stderr).toMatch(why);
+    }
+    expect(names()).toEqual([]);
+    expect(nsboxPods()).toEqual([]);
+    const noSuch = docker(['rm', 'nosuch']);
+    expect(noSuch.code).not.toBe(0);
+    expect(noSuch.stderr).toMatch(/No such container: nosuch/);
+    ok(docker(['create', '--name', 'dup', 'busybox', 'true']));
+    const dup = docker(['create', '--name', 'dup', 'busybox', 'true']);
+    expect(dup.code).not.toBe(0);
+    expect(dup.stderr).toMatch(/already in use/);
+    expect(docker(['ps', '-a', '--format', '{{.Names}} {{.Status}}']).stdout.trim()).toBe('dup Created');
+    ok(docker(['rm', 'dup']));
+  });
+
+  it('nsbox CLI containers show in docker ps, and the service exits when idle and removes its socket', async () => {
+    ok(nsbox(root, ['pod', 'create', '--name', 'mine']));
+    ok(nsbox(root, ['run', '-d', '--pod', 'mine', '--name', 'sleeper', 'busybox', 'sleep', '1000']));
+    expect(names(false)).toEqual(['mine_sleeper']);
+    ok(docker(['rm', '-f', 'mine_sleeper']));
+    ok(nsbox(root, ['pod', 'rm', '-f', 'mine']));
+    const idle = await startService(join(root, 'idle-root'), ['--time', '1']);
+    const sock = idle.socket;
+    expect(statSync(sock).isSocket()).toBe(true);
+    await waitFor(() => idle.proc.exitCode !== null, 10_000, 'the idle service to exit');
+    expect(idle.proc.exitCode).toBe(0);
+    expect(() => statSync(sock)).toThrow();
+    // Control: the --time 0 service has been idle just as long, and still answers.
+    ok(docker(['version']));
+  });
+
+  it('a second service on a live socket is refused in one line; the first keeps serving', async () => {
+    const second = await startService(root).catch((err: Error) => err);
+    expect(second).toBeInstanceOf(Error);
+    expect(String((second as Error).message)).toMatch(/exited 125: nsbox: another service listens on .*docker\.sock/);
+    ok(docker(['version']));
+  });
+});
