@@ -91,14 +91,24 @@ describe(`nsbox push (${testMode})`, () => {
   });
 
   it('a layer above the chunk size goes in PATCHes with Content-Range, then a PUT; below it in one PUT (the control)', async () => {
+    // Stores of their own, which know of no pushed blob to mount.
+    const fresh = (name: string) => {
+      const store = join(root, name);
+      mkdirSync(store, { mode: 0o700 });
+      expect(nsbox(store, ['image', 'import', join(work, 'layout'), '--name', 'local/app:v1']).code).toBe(0);
+      return store;
+    };
+    const one = fresh('monolithic-store');
+    const chunked = fresh('chunked-store');
     await registry.settle();
     const patches = () => count(/"PATCH \/v2\/chunked\/app\/blobs\/uploads\/[^ ]+ HTTP\/1\.1" 202 /g);
-    const small = await pushImage('local/app:v1', `${registry.host}/monolithic/app:v1`, { root, chunkSize: 64 * 1024 * 1024 });
+    const small = await pushImage('local/app:v1', `${registry.host}/monolithic/app:v1`, { root: one, chunkSize: 64 * 1024 * 1024 });
     expect(small.uploaded).toBe(2);
     await registry.settle();
     expect(count(/"PATCH \/v2\/monolithic\//g)).toBe(0);
     const lines: string[] = [];
-    const r = await pushImage('local/app:v1', `${registry.host}/chunked/app:v1`, { root, chunkSize: 4096, onProgress: (l) => lines.push(l) });
+    const r = await pushImage('local/app:v1', `${registry.host}/chunked/app:v1`, { root: chunked, chunkSize: 256 * 1024, onProgress: (l) => lines.push(l) });
+    for (const store of [one, chunked]) await removeStoreTree(join(store, 'images'));
     expect(r.uploaded).toBe(2);
     expect(lines.join('\n')).toMatch(/uploaded in \d+ chunks/);
     await registry.settle();
