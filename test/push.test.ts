@@ -90,6 +90,55 @@ describe(`nsbox push (${testMode})`, () => {
     }
   });
 
+  it('a layer above the chunk size goes in PATCHes with Content-Range, then a PUT; below it in one PUT (the control)', async () => {
+    // Stores of their own, which know of no pushed blob to mount.
+    const fresh = (name: string) => {
+      const store = join(root, name);
+      mkdirSync(store, { mode: 0o700 });
+      expect(nsbox(store, ['image', 'import', join(work, 'layout'), '--name', 'local/app:v1']).code).toBe(0);
+      return store;
+    };
+    const one = fresh('monolithic-store');
+    const chunked = fresh('chunked-store');
+    await registry.settle();
+    const patches = () => count(/"PATCH \/v2\/chunked\/app\/blobs\/uploads\/[^ ]+ HTTP\/1\.1" 202 /g);
+    const small = await pushImage('local/app:v1', `${registry.host}/monolithic/app:v1`, { root: one, chunkSize: 64 * 1024 * 1024 });
+    expect(small.uploaded).toBe(2);
+    await registry.settle();
+    expect(count(/"PATCH \/v2\/monolithic\//g)).toBe(0);
+    const lines: string[] = [];
+    const r = await pushImage('local/app:v1', `${registry.host}/chunked/app:v1`, { root: chunked, chunkSize: 256 * 1024, onProgress: (l) => lines.push(l) });
+    for (const store of [one, chunked]) await removeStoreTree(join(store, 'images'));
+    expect(r.uploaded).toBe(2);
+    expect(lines.join('\n')).toMatch(/uploaded in \d+ chunks/);
+    await registry.settle();
+    expect(patches()).toBeGreaterThan(2);
+    // The registry put the chunks together into the right blobs: skopeo reads it back with the image's diff_ids.
+    const manifest = JSON.parse(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/chunked/app:v1`], work)) as { layers: { digest: string }[] };
+    expect(manifest.layers.map((l) => l.digest)).toEqual(image.diffIds);
+    const out = join(work, 'chunked-back');
+    skopeo(['copy', '-q', '--src-tls-verify=false', '--dest-oci-accept-uncompressed-layers', `docker://${registry.host}/chunked/app:v1`, `oci:${out}:v1`], work);
+  });
+
+  it('a pushed image pushed to a second repository is mounted from the first; a 202 to the mount falls back to an upload', async () => {
+    await registry.settle();
+    const r = await pushImage('local/app:v1', `${registry.host}/second/app:v1`, { root });
+    expect([r.mounted, r.uploaded]).toEqual([2, 0]);
+    await registry.settle();
+    expect(count(/"POST \/v2\/second\/app\/blobs\/uploads\/\?mount=sha256:[0-9a-f]{64}&from=[^ ]+ HTTP\/1\.1" 201 /g)).toBe(2);
+    // The fallback: the sources' repositories lose the blob (deleted through the registry's API), so the mount is answered 202 and the layer uploaded.
+    const layer = image.diffIds[1]!;
+    for (const repo of ['pushed/app', 'elsewhere/app', 'monolithic/app', 'chunked/app', 'second/app']) await fetch(`http://${registry.host}/v2/${repo}/blobs/${layer}`, { method: 'DELETE' });
+    const before = blobPuts();
+    const f = await pushImage('local/app:v1', `${registry.host}/third/app:v1`, { root });
+    expect([f.mounted, f.uploaded]).toEqual([1, 1]);
+    await registry.settle();
+    expect(count(new RegExp(`"POST /v2/third/app/blobs/uploads/\\?mount=${layer}&from=[^ ]+ HTTP/1\\.1" 202 `, 'g'))).toBeGreaterThanOrEqual(1);
+    expect(blobPuts() - before).toBe(2); // that layer and the config
+    const manifest = JSON.parse(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/third/app:v1`], work)) as { layers: { digest: string }[] };
+    expect(manifest.layers.map((l) => l.digest)).toEqual(image.diffIds);
+  });
+
   it('refuses a destination without a registry, and an unknown image, with one line each', () => {
     const a = nsbox(root, ['push', 'local/app:v1', 'Bad Name']);
     expect(a.code).toBe(125);

@@ -3,7 +3,7 @@
 // NODE_EXTRA_CA_CERTS), or told not to verify (--tls-verify=false); never
 // "fixed" by falling back to plain HTTP.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectImage } from '../dist/index.js';
@@ -71,6 +71,26 @@ describe(`registry over TLS (${testMode})`, () => {
     const r = nsbox(root, ['run', '--rm', '--pull', 'always', '--cert-dir', certs, ref(), 'sh', '-c', 'echo ran']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('ran\n');
+  });
+
+  it('login --cert-dir DIR checks the registry over verified TLS (the control: refused without it)', () => {
+    const env = { ...process.env, XDG_RUNTIME_DIR: join(root, 'runtime') };
+    mkdirSync(env.XDG_RUNTIME_DIR, { recursive: true, mode: 0o700 });
+    const refused = nsbox(root, ['login', '-u', 'someone', '--password-stdin', registry.host], { input: 'secret\n', env });
+    expect(refused.code).toBe(125);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toMatch(/TLS with 127\.0\.0\.1:\d+ failed: .*--cert-dir DIR/);
+    expect(existsSync(join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'))).toBe(false);
+    const r = nsbox(root, ['login', '--cert-dir', certs, '-u', 'someone', '--password-stdin', registry.host], { input: 'secret\n', env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'), 'utf8')).toContain(registry.host);
+  });
+
+  it('registries.conf insecure = true for the registry accepts its certificate (the first test is the control)', () => {
+    const conf = join(work, 'registries.conf');
+    writeFileSync(conf, `[[registry]]\nlocation = "${registry.host}"\ninsecure = true\n`);
+    const r = nsbox(root, ['pull', ref()], { env: { ...process.env, CONTAINERS_REGISTRIES_CONF: conf } });
+    expect(r.code, r.stderr).toBe(0);
   });
 
   it('pulls with NODE_EXTRA_CA_CERTS naming the CA, and with --tls-verify=false', () => {

@@ -548,4 +548,11 @@ export const MUTATIONS = [
     tests: ['test/named-volumes.test.ts'],
     grep: 'filled from the image',
   },
+  {
+    name: 'registry-mirror-skipped',
+    why: "registries.conf's [[registry.mirror]] entries are ignored: the pull goes straight to the registry's location",
+    edits: [{ file: 'src/registry/registries-conf.ts', find: 'o.mirrors ? e.mirrors.map(', replace: 'o.mirrors ? e.mirrors.slice(0, 0).map(' }],
+    tests: ['test/registries-conf.test.ts'],
+    grep: 'first mirror that answers',
+  },
 ];

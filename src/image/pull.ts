@@ -26,7 +26,8 @@ import {
   verifyDigest,
   type Platform,
 } from '../registry/manifest.js';
-import { parseRemoteRef } from '../registry/reference.js';
+import { parseRemoteRef, type RemoteRef } from '../registry/reference.js';
+import { endpointsFor, loadRegistriesConf, type Endpoint } from '../registry/registries-conf.js';
 import { writeJsonAtomic } from '../state/atomic.js';
 import { defaultDataRoot } from '../state/paths.js';
 import { ociArch, parseImageConfig } from './config.js';
@@ -96,10 +97,44 @@ interface LayerPlan {
   mediaType: string;
 }
 
+/** Errors after which the next mirror, or the next search registry, is tried. */
+const FALL_THROUGH = new Set(['REGISTRY_UNREACHABLE', 'REGISTRY_TLS', 'REGISTRY_ERROR', 'REGISTRY_UNAUTHORIZED', 'REGISTRY_AUTH', 'REGISTRY_REDIRECTS', 'REGISTRY_TOO_LARGE', 'REGISTRY_BLOCKED', 'IMAGE_NOT_FOUND', 'DIGEST_MISMATCH', 'INCOMPLETE', 'BAD_MANIFEST']);
+
 export async function pullImage(ref: string, opts: PullOptions = {}): Promise<PullResult> {
+  const r = parseRemoteRef(ref);
+  const conf = loadRegistriesConf();
+  // A short name tries each unqualified-search registry in order (docker.io/library without any), and is also stored by that short name.
+  const suffix = (r.tag ? `:${r.tag}` : '') + (r.digest ? `@${r.digest}` : '');
+  const candidates = r.shortName && conf.searchRegistries.length ? conf.searchRegistries.map((reg) => parseRemoteRef(`${reg}/${ref}`)) : [r];
+  const failures: { where: string; err: NsboxError }[] = [];
+  for (const q of candidates) {
+    const names = [...new Set([...q.names, ...(q === r ? [] : r.names.slice(0, 1))])];
+    let endpoints: Endpoint[];
+    try {
+      endpoints = endpointsFor(conf, `${q.registry}/${q.repository}`, { mirrors: true });
+    } catch (err) {
+      if (candidates.length === 1 || !(err instanceof NsboxError)) throw err;
+      failures.push({ where: q.registry, err });
+      continue;
+    }
+    for (const ep of endpoints) {
+      const at = ep.name === `${q.registry}/${q.repository}` ? q : parseRemoteRef(`${ep.name}${suffix}`);
+      try {
+        return await pullFrom(ref, at, names, { ...opts, tlsVerify: opts.tlsVerify ?? (ep.insecure ? false : undefined) });
+      } catch (err) {
+        if (!(err instanceof NsboxError) || !FALL_THROUGH.has(err.code) || opts.signal?.aborted) throw err;
+        failures.push({ where: ep.mirror ? `mirror ${at.registry}` : at.registry, err });
+      }
+    }
+  }
+  if (failures.length === 1) throw failures[0]!.err;
+  const last = failures[failures.length - 1]!.err;
+  throw new NsboxError(last.code, `pulling ${ref} failed everywhere it was tried: ${failures.map((f) => `${f.where}: ${f.err.message}`).join('; ')}`, last.hint ?? 'check the names in registries.conf');
+}
+
+async function pullFrom(ref: string, r: RemoteRef, names: string[], opts: PullOptions): Promise<PullResult> {
   const t0 = performance.now();
   const root = resolve(opts.root ?? defaultDataRoot());
-  const r = parseRemoteRef(ref);
   const want: Platform = opts.platform ? parsePlatform(opts.platform) : { os: 'linux', architecture: ociArch() };
   const emit = (p: PullProgress) => {
     try {
@@ -143,7 +178,7 @@ export async function pullImage(ref: string, opts: PullOptions = {}): Promise<Pu
     // The config is the image id: a stored image needs nothing fetched but its names.
     const existing = readImageRecord(root, id);
     if (existing && existing.layers.length === manifest.layers.length && existing.layers.every((d) => existsSync(imagePaths.layerDiff(root, digestHex(d))))) {
-      const image = await withImageLock(root, () => addNames(root, existing, r.names));
+      const image = await withImageLock(root, () => addNames(root, existing, names));
       manifest.layers.forEach((l, i) => emit({ phase: 'layer', layer: i + 1, layers: manifest.layers.length, digest: l.digest, state: 'present', message: `layer ${i + 1}/${manifest.layers.length} ${shortDigest(l.digest)}: already stored` }));
       const summary = `${ref}: image is up to date (${shortDigest(id)}, ${plural(manifest.layers.length, 'layer')}, ${formatSeconds(performance.now() - t0)})`;
       emit({ phase: 'done', message: summary });
@@ -181,11 +216,11 @@ export async function pullImage(ref: string, opts: PullOptions = {}): Promise<Pu
 
     const bytesFetched = todo.length ? await fetchLayers(root, client, r.repository, scope, todo, total, emit, opts.signal) : 0;
 
-    const planned = [{ id, kind: 'registry' as const, names: r.names, diffIds: parsed.diffIds, configBytes }];
+    const planned = [{ id, kind: 'registry' as const, names, diffIds: parsed.diffIds, configBytes }];
     const layerSize = (d: string) => readLayerMeta(root, d)?.size ?? 0;
     const [image] = await withImageLock(root, () => commit(root, root, [], new Map(), planned, layerSize));
     const ms = performance.now() - t0;
-    const summary = `pulled ${r.names[0] ?? ref} (${shortDigest(id)}, ${plural(total, 'layer')}${todo.length < seen.size || todo.length < total ? `, ${total - todo.length} already stored` : ''}, ${formatSize(bytesFetched)} fetched, ${formatSeconds(ms)})`;
+    const summary = `pulled ${names[0] ?? ref} (${shortDigest(id)}, ${plural(total, 'layer')}${todo.length < seen.size || todo.length < total ? `, ${total - todo.length} already stored` : ''}, ${formatSize(bytesFetched)} fetched, ${formatSeconds(ms)})`;
     emit({ phase: 'done', message: summary });
     return { image: image!, digest, layersFetched: todo.length, layersPresent: total - todo.length, bytesFetched, seconds: ms / 1000, summary };
   } finally {

@@ -2,10 +2,14 @@
 // layer: a blob the destination has (HEAD) is not sent; one this layer was
 // pulled from on the same registry is mounted from its repository (no
 // bytes); otherwise the layer's tar is rebuilt from the store (export.ts, so
-// its digest is its diff_id) and uploaded in one PUT (monolithic), as a
-// plain tar layer. Then the config (the one the image came with) and the
-// manifest. A failed push leaves the store unchanged.
-import { createReadStream, mkdtempSync, readFileSync } from 'node:fs';
+// its digest is its diff_id) and uploaded as a
+// plain tar layer: in one PUT (monolithic), or, above the chunk size, in
+// PATCHes with Content-Range and a closing PUT. Each blob pushed is noted
+// beside the layer (sources.json), so a push to another repository of that
+// registry mounts it; a registry that answers a mount with 202 (it did not
+// mount) gets the upload in that session. Then the config (the one the image
+// came with) and the manifest. The store's images are left unchanged.
+import { createReadStream, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { NsboxError } from '../errors.js';
@@ -13,6 +17,8 @@ import { lookupCredentials } from '../registry/auth-file.js';
 import { RegistryClient } from '../registry/client.js';
 import { MEDIA, sha256Digest } from '../registry/manifest.js';
 import { parseRemoteRef } from '../registry/reference.js';
+import { endpointsFor, loadRegistriesConf } from '../registry/registries-conf.js';
+import { writeJsonAtomic } from '../state/atomic.js';
 import { defaultDataRoot } from '../state/paths.js';
 import { exportLayers, imageConfigBytes } from './export.js';
 import { formatSeconds, plural, shortDigest } from './format.js';
@@ -20,12 +26,18 @@ import { sweepStale } from './import.js';
 import { digestHex, ensureImageDirs, imagePaths } from './paths.js';
 import { BLOB_SOURCES, type BlobSource } from './pull.js';
 import { findImage, readLayerMeta } from './store.js';
+import { withImageLock } from './store-write.js';
 import { removeTree } from './worker-client.js';
+
+/** Layers larger than this go in chunks of this size (PATCH with Content-Range); smaller ones in one PUT. */
+export const DEFAULT_CHUNK_SIZE = 64 * 1024 * 1024;
 
 export interface PushOptions {
   root?: string;
   tlsVerify?: boolean;
   certDir?: string;
+  /** Bytes per PATCH of a chunked upload; a blob larger than this is chunked (default 64 MiB). */
+  chunkSize?: number;
   onProgress?: (line: string) => void;
   signal?: AbortSignal;
 }
@@ -60,9 +72,9 @@ export async function pushImage(ref: string, dest: string | undefined, opts: Pus
   const root = resolve(opts.root ?? defaultDataRoot());
   const image = findImage(root, ref);
   const target = dest ?? image.names.find((n) => n === ref || n.endsWith(`/${ref}`)) ?? ref;
-  const r = parseRemoteRef(target);
-  if (!r.tag) throw new NsboxError('INVALID_IMAGE_NAME', `push ${target}: the destination needs a tag`, 'give DEST as REGISTRY/NAME:TAG');
-  if (r.registry === 'docker.io' && !target.startsWith('docker.io/') && !dest)
+  const named = parseRemoteRef(target);
+  if (!named.tag) throw new NsboxError('INVALID_IMAGE_NAME', `push ${target}: the destination needs a tag`, 'give DEST as REGISTRY/NAME:TAG');
+  if (named.registry === 'docker.io' && !target.startsWith('docker.io/') && !dest)
     throw new NsboxError('INVALID_IMAGE_NAME', `${ref} names no registry`, 'give the destination: nsbox push IMAGE REGISTRY/NAME:TAG');
   const say = (line: string) => {
     try {
@@ -71,8 +83,13 @@ export async function pushImage(ref: string, dest: string | undefined, opts: Pus
       // progress never breaks a push
     }
   };
+  // registries.conf: a blocked registry is refused, its location and insecure apply (mirrors are for pulls only).
+  const [ep] = endpointsFor(loadRegistriesConf(), `${named.registry}/${named.repository}`, { mirrors: false });
+  const r = ep!.name === `${named.registry}/${named.repository}` ? named : parseRemoteRef(`${ep!.name}:${named.tag}`);
+  const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) throw new NsboxError('INVALID_ARGUMENT', `chunk size ${chunkSize} is not a positive number of bytes`, 'give a size such as 64M');
   const configBytes = imageConfigBytes(root, image);
-  const client = new RegistryClient(r.apiHost, { tlsVerify: opts.tlsVerify, certDir: opts.certDir, credentials: lookupCredentials(r.registry), signal: opts.signal });
+  const client = new RegistryClient(r.apiHost, { tlsVerify: opts.tlsVerify ?? (ep!.insecure ? false : undefined), certDir: opts.certDir, credentials: lookupCredentials(r.registry), signal: opts.signal });
   const scope = `repository:${r.repository}:pull,push`;
   const blobUrl = (d: string) => `/v2/${r.repository}/blobs/${d}`;
   const failed = async (res: { status: number; body?: { cancel(): Promise<void> } | null }, what: string): Promise<never> => {
@@ -104,6 +121,31 @@ export async function pushImage(ref: string, dest: string | undefined, opts: Pus
     await res.body?.cancel().catch(() => {});
     if (res.status !== 201) return failed(res, `uploading blob ${digest}`);
   };
+  /** A file in PATCHes of chunkSize (each names its Content-Range and gets the next Location), then the PUT that names the digest. */
+  const uploadChunked = async (digest: string, size: number, file: string, location?: string | null): Promise<number> => {
+    let at = location ?? (await startUpload())!;
+    let chunks = 0;
+    for (let start = 0; start < size; start += chunkSize) {
+      const end = Math.min(size, start + chunkSize) - 1;
+      const res = await client.request(at, { method: 'PATCH', scope, body: createReadStream(file, { start, end }), headers: { 'content-type': 'application/octet-stream', 'content-length': String(end - start + 1), 'content-range': `${start}-${end}` } });
+      await res.body?.cancel().catch(() => {});
+      if (res.status !== 202) return failed(res, `uploading bytes ${start}-${end} of blob ${digest}`);
+      const next = res.headers.get('location');
+      if (next) at = new URL(next, client.baseUrl).toString();
+      chunks++;
+    }
+    await upload(digest, 0, Buffer.alloc(0), at);
+    return chunks;
+  };
+  /** Notes where a layer's blob now is, for a later push's mount; a hint only, so a failure to write it is not the push's. */
+  const noteSource = async (diffId: string, l: LayerDescriptor) => {
+    const file = join(imagePaths.layer(root, digestHex(diffId)), BLOB_SOURCES);
+    await withImageLock(root, () => {
+      if (!existsSync(imagePaths.layer(root, digestHex(diffId)))) return;
+      const known = blobSources(root, diffId).filter((s) => !(s.registry === client.host && s.repository === r.repository && s.digest === l.digest));
+      writeJsonAtomic(file, [...known, { registry: client.host, repository: r.repository, digest: l.digest, mediaType: l.mediaType, size: l.size }]);
+    }).catch(() => {});
+  };
 
   ensureImageDirs(root);
   await sweepStale(root);
@@ -114,6 +156,8 @@ export async function pushImage(ref: string, dest: string | undefined, opts: Pus
   try {
     const layers: LayerDescriptor[] = [];
     const toExport: string[] = [];
+    // Upload sessions a mount attempt opened without mounting (202): the upload goes there.
+    const sessions = new Map<string, string>();
     for (const [i, diffId] of image.layers.entries()) {
       const label = `layer ${i + 1}/${image.layers.length}`;
       let done: LayerDescriptor | null = null;
@@ -124,12 +168,15 @@ export async function pushImage(ref: string, dest: string | undefined, opts: Pus
           say(`${label} ${shortDigest(s.digest)}: already there`);
           break;
         }
-        if (s.repository !== r.repository && (await startUpload({ digest: s.digest, from: s.repository }).catch(() => 'failed')) === null) {
+        if (s.repository === r.repository || sessions.has(diffId)) continue;
+        const session = await startUpload({ digest: s.digest, from: s.repository }).catch(() => undefined);
+        if (session === null) {
           done = s;
           mounted++;
           say(`${label} ${shortDigest(s.digest)}: mounted from ${s.repository}`);
           break;
         }
+        if (session) sessions.set(diffId, session);
       }
       if (!done && (await has(diffId))) {
         done = { mediaType: MEDIA.ociLayer, digest: diffId, size: -1 };
@@ -145,9 +192,16 @@ export async function pushImage(ref: string, dest: string | undefined, opts: Pus
     for (const [i, l] of layers.entries()) {
       if (l.size === -1) l.size = sizes.get(image.layers[i]!) ?? readLayerMeta(root, image.layers[i]!)?.size ?? 0;
       if (!toExport.includes(image.layers[i]!) || (await has(l.digest))) continue; // a layer listed twice goes once
-      await upload(l.digest, l.size, createReadStream(fileOf(image.layers[i]!)));
+      const file = fileOf(image.layers[i]!);
+      const session = sessions.get(image.layers[i]!);
+      if (l.size > chunkSize) {
+        const chunks = await uploadChunked(l.digest, l.size, file, session);
+        say(`layer ${i + 1}/${layers.length} ${shortDigest(l.digest)}: uploaded in ${plural(chunks, 'chunk')}`);
+      } else {
+        await upload(l.digest, l.size, createReadStream(file), session);
+        say(`layer ${i + 1}/${layers.length} ${shortDigest(l.digest)}: uploaded`);
+      }
       uploaded++;
-      say(`layer ${i + 1}/${layers.length} ${shortDigest(l.digest)}: uploaded`);
     }
     const configDigest = `sha256:${image.id}`;
     if (!(await has(configDigest))) await upload(configDigest, configBytes.length, configBytes);
@@ -162,6 +216,7 @@ export async function pushImage(ref: string, dest: string | undefined, opts: Pus
     const res = await client.request(`/v2/${r.repository}/manifests/${r.tag}`, { method: 'PUT', scope, body: manifest, headers: { 'content-type': MEDIA.ociManifest } });
     await res.body?.cancel().catch(() => {});
     if (res.status !== 201) await failed(res, 'storing the manifest');
+    for (const [i, l] of layers.entries()) await noteSource(image.layers[i]!, l);
     const digest = sha256Digest(manifest);
     const summary = `pushed ${target} (${shortDigest(digest)}, ${plural(layers.length, 'layer')}: ${uploaded} uploaded, ${mounted} mounted, ${present} already there, ${formatSeconds(performance.now() - t0)})`;
     return { digest, destination: target, uploaded, mounted, present, summary };

@@ -53,7 +53,10 @@ function caFiles(dir: string): string[] {
 function describeFailure(err: unknown): { code: string; text: string } {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   const code = cause?.code ?? (err as { code?: string }).code ?? '';
-  const text = cause?.message ?? (err as Error).message ?? String(err);
+  const raw = cause?.message ?? (err as Error).message ?? String(err);
+  // OpenSSL's messages span lines with a hex prefix and a source path; its reason ("wrong version number") is what helps.
+  const ssl = /:SSL routines:[^:]*:([^:\n]+)/.exec(raw);
+  const text = ssl ? `${ssl[1]}${code === 'ERR_SSL_WRONG_VERSION_NUMBER' ? ' (it does not speak TLS there)' : ''}` : raw.replace(/\s+/g, ' ').trim();
   return { code, text };
 }
 

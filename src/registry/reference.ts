@@ -27,6 +27,8 @@ export interface RemoteRef {
   reference: string;
   /** NAME:TAG the image gets in the store (with the host as written), or none for a digest-only reference. */
   names: string[];
+  /** No registry host was written (busybox, team/app): registries.conf's search list applies. */
+  shortName: boolean;
 }
 
 function invalid(ref: string, why: string): NsboxError {
@@ -66,7 +68,7 @@ export function parseRemoteRef(ref: string): RemoteRef {
     names.push(`${rest}:${tag}`);
     if (hub) names.push(`${DOCKER_HUB}/${repository}:${tag}`);
   }
-  return { registry: hub ? DOCKER_HUB : registry, apiHost: hub ? DOCKER_HUB_API : registry, repository, tag, digest, reference: digest ?? tag!, names: [...new Set(names)] };
+  return { registry: hub ? DOCKER_HUB : registry, apiHost: hub ? DOCKER_HUB_API : registry, repository, tag, digest, reference: digest ?? tag!, names: [...new Set(names)], shortName: !hasHost };
 }
 
 /** localhost, 127.0.0.0/8 and ::1: plain HTTP is allowed there without --tls-verify=false, as docker does. */
