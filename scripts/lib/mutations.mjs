@@ -555,4 +555,21 @@ export const MUTATIONS = [
     tests: ['test/registries-conf.test.ts'],
     grep: 'first mirror that answers',
   },
+  {
+    name: 'docker-socket-open',
+    why: "the Docker API socket is left at the umask's mode: other users of the machine could drive the user's pods",
+    edits: [
+      { file: 'src/docker/server.ts', find: '    const old = process.umask(0o177);', replace: '    const old = process.umask(0o022);' },
+      { file: 'src/docker/server.ts', find: '    chmodSync(path, 0o600);', replace: '    chmodSync(path, 0o755);' },
+    ],
+    tests: ['test/docker-cli.test.ts'],
+    grep: '0600 socket',
+  },
+  {
+    name: 'docker-exit-code-lost',
+    why: "a foreground `docker run` exits 0 whatever the container's code (wait answers 0)",
+    edits: [{ file: 'src/docker/containers.ts', find: "  res.end(JSON.stringify({ StatusCode: code, Error: null }));", replace: "  res.end(JSON.stringify({ StatusCode: 0 * code, Error: null }));" }],
+    tests: ['test/docker-cli.test.ts'],
+    grep: 'foreground run',
+  },
 ];
