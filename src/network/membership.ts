@@ -14,6 +14,14 @@ import { freeAddress, gatewayOf, parseSubnet } from './subnet.js';
 
 export const sameProcess = (a: ProcIdentity | undefined, b: ProcIdentity | undefined) => !!a && !!b && a.pid === b.pid && a.startTime === b.startTime;
 
+/**
+ * The pod end's MAC, made from its address as docker does: an address used
+ * again gets the same MAC, so the members' ARP caches stay right.
+ */
+export function macFor(ip: string): string {
+  return ['02', '42', ...ip.split('.').map((o) => Number(o).toString(16).padStart(2, '0'))].join(':');
+}
+
 function freeInterface(pod: PodRecord): string {
   const used = new Set(Object.values(pod.networks ?? {}).map((n) => n.interface));
   for (let i = 0; ; i++) if (!used.has(`eth${i}`)) return `eth${i}`;
@@ -40,7 +48,7 @@ export async function attach(root: string, net: NetworkRecord, pod: PodRecord, a
   const podFd = openIdentified(pod.pause);
   try {
     if (podFd === null) throw new NsboxError('POD_NOT_RUNNING', `pod ${pod.name} is not running`, `remove it with \`nsbox pod rm -f ${pod.name}\``);
-    await runIp(holder, [`link add ${hostVeth} type veth peer name ${iface} netns ${pod.pause.pid}`, `link set ${hostVeth} master ${net.bridge}`, `link set ${hostVeth} up`], `connecting pod ${pod.name} to ${net.name}`);
+    await runIp(holder, [`link add ${hostVeth} type veth peer name ${iface} address ${macFor(ip)} netns ${pod.pause.pid}`, `link set ${hostVeth} master ${net.bridge}`, `link set ${hostVeth} up`], `connecting pod ${pod.name} to ${net.name}`);
     try {
       await runIp(podFd, [`addr add ${ip}/${subnet.prefix} dev ${iface}`, `link set ${iface} up`], `configuring ${iface} of pod ${pod.name}`);
     } catch (err) {
