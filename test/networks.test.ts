@@ -75,11 +75,11 @@ beforeAll(async () => {
 afterAll(() => {
   hostServer?.close();
   removeAllPods(root);
-  for (const n of ['front', 'back', 'extra']) nsbox(root, ['network', 'rm', '-f', n]);
+  for (const n of ['front', 'back', 'extra', 'heal']) nsbox(root, ['network', 'rm', '-f', n]);
   cleanupRoot(root);
 });
 
-describe(`user networks (${testMode})`, () => {
+describe(`user networks (${testMode})`, { timeout: 120_000 }, () => {
   it('lists and inspects networks in podman\'s shape', () => {
     const nets = JSON.parse(ok(['network', 'ls', '--format', 'json'])) as Record<string, unknown>[];
     expect(nets.map((n) => n.Name)).toEqual(['front', 'back']);
@@ -197,6 +197,27 @@ describe(`user networks (${testMode})`, () => {
     expect(JSON.parse(ok(['pod', 'ls', '--format', 'json'])).map((p: { Name: string }) => p.Name).sort()).toEqual(['a', 'b', 'c', 'd']);
     expect(holders()).toEqual(before);
     expect([before.userns, ...before.networks].every(alive)).toBe(true);
+  });
+
+  it('a dead holder is started again on next use: a stale record heals', () => {
+    ok(['network', 'create', 'heal']);
+    const recordOf = () => JSON.parse(readFileSync(join(root, 'networks', 'heal', 'network.json'), 'utf8')).holder.pid as number;
+    const shared = holders().userns;
+    const dead = recordOf();
+    process.kill(dead, 'SIGKILL');
+    process.kill(shared, 'SIGKILL'); // the shared one too: the other networks' holders keep its namespace
+    ok(['pod', 'create', '--name', 'h1', '--network', 'heal']);
+    ok(['pod', 'create', '--name', 'h2', '--network', 'heal', '--network-alias', 'h2alias']);
+    httpd('h2');
+    expect(recordOf()).not.toBe(dead);
+    expect(alive(holders().userns)).toBe(true);
+    expect(fetchFrom('h1', 'http://h2alias/hello.txt')).toBe('hello from the image\n');
+    // The older networks still work, and pods made now join them too.
+    expect(fetchFrom('b', 'http://web/hello.txt')).toBe('hello from the image\n');
+    ok(['network', 'connect', 'front', 'h1']);
+    expect(fetchFrom('h1', 'http://web/hello.txt')).toBe('hello from the image\n');
+    ok(['network', 'rm', '-f', 'heal']);
+    expect(nsbox(root, ['pod', 'exists', 'h1']).code).toBe(1);
   });
 
   it('rm -f removes the pods on the network; the holders go with the last network', async () => {

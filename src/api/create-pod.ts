@@ -175,7 +175,7 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
       ...(process.env.NSBOX_ROOTFS === 'copy' ? { rootfs: 'copy' as const } : {}),
       ...(opts.ownedBy ? { ownedBy: opts.ownedBy } : {}),
       ...(Object.keys(labels).length ? { labels } : {}),
-      ...(prepared ? { nestedIn: prepared.userns } : {}),
+      ...(prepared ? { nestedIn: prepared.userns.id } : {}),
     };
     try {
       writePodRecord(root, record);

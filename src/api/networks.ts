@@ -98,7 +98,7 @@ export async function createNetwork(opts: CreateNetworkOptions): Promise<Network
     const userns = await ensureUserns(root);
     let holder;
     try {
-      holder = await startNetworkHolder(userns, bridge, `${gatewayOf(subnet)}/${subnet.prefix}`);
+      holder = await startNetworkHolder(userns.holder, bridge, `${gatewayOf(subnet)}/${subnet.prefix}`);
     } catch (err) {
       stopUsernsIfUnused(root, existing.length);
       throw err;
@@ -115,7 +115,7 @@ export async function createNetwork(opts: CreateNetworkOptions): Promise<Network
       labels,
       createdAt: new Date().toISOString(),
       holder,
-      userns,
+      userns: userns.id,
     };
     try {
       writeNetworkRecord(root, record);

@@ -8,7 +8,8 @@ import { closeFd, kill } from '../native/ffi.js';
 import { startPause } from '../pod/pause-process.js';
 import { isAlive, type ProcIdentity } from '../process/proc-stat.js';
 import { openIdentified, runIp } from './ip.js';
-import { readUsernsRecord, removeUsernsRecord, writeUsernsRecord } from './record.js';
+import { readlinkSync } from 'node:fs';
+import { listNetworkRecords, readUsernsRecord, removeUsernsRecord, writeUsernsRecord, type UsernsRecord } from './record.js';
 
 const SIGKILL = 9;
 
@@ -18,13 +19,35 @@ async function startHolder(nestIn?: { pidfd: number; newUserns: boolean }): Prom
   return { pid: pause.pid, startTime: pause.startTime };
 }
 
-/** The shared user namespace's holder: the recorded one, or a new one when it is gone (a stale record). Caller holds the network lock. */
-export async function ensureUserns(root: string): Promise<ProcIdentity> {
+export function usernsOf(id: ProcIdentity): string | null {
+  try {
+    return isAlive(id) ? readlinkSync(`/proc/${id.pid}/ns/user`) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The shared user namespace's holder: the recorded one; when it is gone (a
+ * stale record), a new pause in the same namespace if a network's holder
+ * still keeps it, else a new namespace. Caller holds the network lock.
+ */
+export async function ensureUserns(root: string): Promise<UsernsRecord> {
   const rec = readUsernsRecord(root);
-  if (rec && isAlive(rec.holder)) return rec.holder;
-  const holder = await startHolder();
-  writeUsernsRecord(root, { schema: 1, holder });
-  return holder;
+  if (rec && usernsOf(rec.holder) === rec.id) return rec;
+  const keeping = listNetworkRecords(root).find((n) => rec && usernsOf(n.holder) === rec.id);
+  const fd = keeping ? openIdentified(keeping.holder) : null;
+  let holder: ProcIdentity;
+  try {
+    holder = await startHolder(fd !== null ? { pidfd: fd, newUserns: false } : undefined);
+  } finally {
+    if (fd !== null) closeFd(fd);
+  }
+  const id = usernsOf(holder);
+  if (!id) throw new Error('the network user namespace holder exited at once');
+  const fresh: UsernsRecord = { schema: 1, holder, id };
+  writeUsernsRecord(root, fresh);
+  return fresh;
 }
 
 /** A pidfd of a live holder; null when it is gone. */

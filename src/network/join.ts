@@ -5,13 +5,12 @@
 import { NsboxError } from '../errors.js';
 import { closeFd } from '../native/ffi.js';
 import type { PodRecord } from '../pod/record.js';
-import { isAlive, type ProcIdentity } from '../process/proc-stat.js';
-import { ensureUserns, startNetworkHolder } from './holders.js';
+import { ensureUserns, startNetworkHolder, stopHolder, usernsOf } from './holders.js';
 import { refreshNetworkHosts } from './hosts.js';
 import { openIdentified } from './ip.js';
-import { attach, sameProcess } from './membership.js';
+import { attach } from './membership.js';
 import { validateAlias, validateNetworkName } from './names.js';
-import { readNetworkRecord, writeNetworkRecord, type NetworkRecord } from './record.js';
+import { readNetworkRecord, writeNetworkRecord, type NetworkRecord, type UsernsRecord } from './record.js';
 
 export interface NetworkSpec {
   name: string;
@@ -19,7 +18,7 @@ export interface NetworkSpec {
 }
 
 export interface PreparedJoin {
-  userns: ProcIdentity;
+  userns: UsernsRecord;
   /** A pidfd of the shared user namespace's holder, for the pause plan; the caller closes it. */
   pidfd: number;
   nets: { net: NetworkRecord; aliases: string[] }[];
@@ -37,10 +36,11 @@ export function checkNetworkSpecs(specs: NetworkSpec[]): void {
 }
 
 /** A network whose holder is gone (or in an older user namespace) gets a new holder and bridge. */
-async function revive(root: string, net: NetworkRecord, userns: ProcIdentity): Promise<NetworkRecord> {
-  if (isAlive(net.holder) && sameProcess(net.userns, userns)) return net;
-  const holder = await startNetworkHolder(userns, net.bridge, `${net.gateway}/${net.subnet.split('/')[1]}`);
-  const revived = { ...net, holder, userns };
+async function revive(root: string, net: NetworkRecord, userns: UsernsRecord): Promise<NetworkRecord> {
+  if (usernsOf(net.holder) === userns.id) return net;
+  stopHolder(net.holder); // in a namespace nobody can join any more
+  const holder = await startNetworkHolder(userns.holder, net.bridge, `${net.gateway}/${net.subnet.split('/')[1]}`);
+  const revived = { ...net, holder, userns: userns.id };
   writeNetworkRecord(root, revived);
   return revived;
 }
@@ -54,7 +54,7 @@ export async function prepareJoin(root: string, specs: NetworkSpec[]): Promise<P
   const userns = await ensureUserns(root);
   const nets = [];
   for (const f of found) nets.push({ net: await revive(root, f.net, userns), aliases: f.aliases });
-  const pidfd = openIdentified(userns);
+  const pidfd = openIdentified(userns.holder);
   if (pidfd === null) throw new NsboxError('NETWORK_DOWN', 'the network user namespace holder exited', 'try again');
   return { userns, pidfd, nets };
 }

@@ -31,7 +31,7 @@ function freeInterface(pod: PodRecord): string {
 export function checkCanJoin(net: NetworkRecord, pod: PodRecord): void {
   if (pod.networks?.[net.name]) throw new NsboxError('ALREADY_CONNECTED', `pod ${pod.name} is already on network ${net.name}`, `disconnect it first: \`nsbox network disconnect ${net.name} ${pod.name}\``);
   if (!pod.nestedIn) throw new NsboxError('NOT_NESTED', `pod ${pod.name} was not created on a user network, so it cannot be connected to one`, `create it with \`--network ${net.name}\` (pods are nested in the networks' user namespace only at creation)`);
-  if (!sameProcess(pod.nestedIn, net.userns)) throw new NsboxError('NOT_NESTED', `pod ${pod.name} was created in an earlier network user namespace than network ${net.name}`, 'create the pod again to connect it');
+  if (pod.nestedIn !== net.userns) throw new NsboxError('NOT_NESTED', `pod ${pod.name} was created in an earlier network user namespace than network ${net.name}`, 'create the pod again to connect it');
   if (!isAlive(pod.pause)) throw new NsboxError('POD_NOT_RUNNING', `pod ${pod.name} is not running`, `remove it with \`nsbox pod rm -f ${pod.name}\``);
 }
 

@@ -20,13 +20,15 @@ export interface NetworkRecord {
   createdAt: string;
   /** The pause holding the network's namespace, inside the shared user namespace. */
   holder: ProcIdentity;
-  /** The shared user namespace's holder it was made in. */
-  userns: ProcIdentity;
+  /** The shared user namespace it was made in (its /proc/PID/ns/user link). */
+  userns: string;
 }
 
 export interface UsernsRecord {
   schema: 1;
   holder: ProcIdentity;
+  /** Its user namespace, as /proc/PID/ns/user names it. */
+  id: string;
 }
 
 export const networkPaths = {
@@ -75,7 +77,7 @@ export function removeNetworkRecord(root: string, name: string): void {
 
 export function readUsernsRecord(root: string): UsernsRecord | null {
   const r = readJson<UsernsRecord>(networkPaths.userns(root));
-  return r && r.schema === 1 && r.holder && typeof r.holder.pid === 'number' ? r : null;
+  return r && r.schema === 1 && r.holder && typeof r.holder.pid === 'number' && typeof r.id === 'string' ? r : null;
 }
 
 export function writeUsernsRecord(root: string, r: UsernsRecord): void {

@@ -32,8 +32,8 @@ export interface PodRecord {
   rootfs?: 'copy';
   /** User networks the pod is on (absent: none), by name. */
   networks?: Record<string, PodNetwork>;
-  /** The shared network user namespace's holder this pod's user namespace is nested in (only such pods join networks). */
-  nestedIn?: ProcIdentity;
+  /** The shared network user namespace (its /proc/PID/ns/user link) this pod's user namespace is nested in (only such pods join networks). */
+  nestedIn?: string;
 }
 
 export interface PodNetwork {
