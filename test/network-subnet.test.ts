@@ -32,8 +32,8 @@ describe('pause plans nested in the network user namespace', () => {
   const full = { kind: 'full' as const, uid: 1000, gid: 1000, subuid: { start: 100000, count: 65536 }, subgid: { start: 100000, count: 65536 }, newuidmap: '/usr/bin/newuidmap', newgidmap: '/usr/bin/newgidmap' };
   it('maps every id of the parent 1:1 through /proc, without newuidmap', () => {
     expect(nestedMappingSteps(full)).toEqual([
-      { op: 'writeProc', file: 'uid_map', content: '0 0 65537\n' },
-      { op: 'writeProc', file: 'gid_map', content: '0 0 65537\n' },
+      { op: 'writeProc', file: 'uid_map', content: '0 0 1\n1 1 65536\n' },
+      { op: 'writeProc', file: 'gid_map', content: '0 0 1\n1 1 65536\n' },
     ]);
   });
   it('joins the shared user namespace first; a holder makes no user namespace and has no parent-death signal', () => {

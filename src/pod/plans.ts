@@ -90,11 +90,12 @@ export function pausePlan(input: PausePlanInput): SpawnPlan {
  * the parent's root by then (no newuidmap).
  */
 export function nestedMappingSteps(m: IdMapping): AfterStep[] {
-  const count = m.kind === 'root' ? 4294967295 : m.kind === 'full' ? 1 + m.subuid.count : 1;
-  const gids = m.kind === 'root' ? 4294967295 : m.kind === 'full' ? 1 + m.subgid.count : 1;
+  // One line per extent of the parent's map: the kernel wants each line
+  // inside one extent there (you as 0, your range as 1..N).
+  const lines = (count: number) => (m.kind === 'root' ? '0 0 4294967295\n' : m.kind === 'full' ? `0 0 1\n1 1 ${count}\n` : '0 0 1\n');
   return [
-    { op: 'writeProc', file: 'uid_map', content: `0 0 ${count}\n` },
-    { op: 'writeProc', file: 'gid_map', content: `0 0 ${gids}\n` },
+    { op: 'writeProc', file: 'uid_map', content: lines(m.kind === 'full' ? m.subuid.count : 0) },
+    { op: 'writeProc', file: 'gid_map', content: lines(m.kind === 'full' ? m.subgid.count : 0) },
   ];
 }
 
