@@ -13,6 +13,7 @@ export { removeImage, type RemoveImageOptions, type RemoveImageResult } from './
 export { pullImage, pushImage, type PushOptions, type PushResult, tagImage, saveImages, type SaveFormat, type SaveOptions, type PullOptions, type PullProgress, type PullResult } from './api/images.js';
 export { login, logout, type LoginOptions } from './api/registry.js';
 export { createVolume, listVolumes, inspectVolume, removeVolume, pruneVolumes, volumeExists, type VolumeInspection, type VolumeRootOptions } from './api/volumes.js';
+export { createNetwork, listNetworks, inspectNetwork, removeNetwork, networkExists, connectNetwork, disconnectNetwork, type CreateNetworkOptions, type NetworkInfo, type ConnectOptions } from './api/networks.js';
 export * from './api/library.js';
 // The verbs the CLI is made of, for programs that want exactly what it does.
 export { openExec, ExecFailure, type ExecRequest, type ExecSession, type ExecTerminal } from './api/exec.js';

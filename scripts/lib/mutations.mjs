@@ -572,4 +572,14 @@ export const MUTATIONS = [
     tests: ['test/docker-cli.test.ts'],
     grep: 'foreground run',
   },
+  {
+    name: 'networks-share-one-namespace',
+    why: 'every user network is wired into the first one\'s namespace and bridge, so pods on different networks reach each other',
+    edits: [
+      { file: 'src/api/networks.ts', find: '    const bridge = `nsbox${index}`;', replace: '    const bridge = existing[0]?.bridge ?? `nsbox${index}`;' },
+      { file: 'src/api/networks.ts', find: '      holder = await startNetworkHolder(', replace: '      holder = existing[0] ? existing[0].holder : await startNetworkHolder(' },
+    ],
+    tests: ['test/networks.test.ts'],
+    grep: 'another network reaches none',
+  },
 ];

@@ -22,6 +22,8 @@ import { pastaSupport } from '../net/pasta-support.js';
 import { writeNetworkError } from '../pod/network-error.js';
 import { PortServer } from '../pod/port-server.js';
 import { startPause, type PauseProcess } from '../pod/pause-process.js';
+import { checkNetworkSpecs, closePrepared, joinAll, prepareJoin, type NetworkSpec, type PreparedJoin } from '../network/join.js';
+import { withNetworkLock } from './networks.js';
 import { forgetLocalPod, Pod, rememberLocalPod } from './pod.js';
 import { podStatus, type NetworkMode, type PodRecord } from '../pod/record.js';
 import { listPodRecords, removePodState, sweepIncompletePods, sweepStaleNames, validatePodName, writePodRecord } from '../pod/store.js';
@@ -44,7 +46,11 @@ export interface CreatePodOptions {
    * pasta (Debian passt: outbound access, pasta serves -p; needs a usable
    * /dev/net/tun) or none (loopback only, no ports).
    */
-  network?: NetworkMode;
+  network?: NetworkMode | string;
+  /** With `network: 'NAME'` (a user network): the pod's extra names on it. */
+  networkAliases?: string[];
+  /** User networks to join (`nsbox network create`), each with its aliases; the pod can reach their members by name. */
+  networks?: NetworkSpec[];
   /** Made by `run` without a pod, for this container: removed with it. */
   ownedBy?: string;
   /** --label KEY=VALUE, or parsed. */
@@ -92,7 +98,14 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
   const id = newPodId();
   const labels = asNsboxError(() => toLabels(opts.labels));
   const asked = (opts.ports ?? []).flatMap((p) => (typeof p === 'string' ? parsePortSpecs(p) : [p]));
-  const network = opts.network ?? 'builtin';
+  const modes = ['builtin', 'pasta', 'none'];
+  const joining: NetworkSpec[] = [...(opts.networks ?? [])];
+  if (opts.network !== undefined && !modes.includes(opts.network)) joining.unshift({ name: opts.network, aliases: opts.networkAliases });
+  else if (opts.networkAliases?.length) throw new NsboxError('INVALID_NETWORK', 'network aliases need a user network', 'give --network NAME (from `nsbox network create`) with --network-alias');
+  const network = (joining.length ? 'builtin' : (opts.network ?? 'builtin')) as NetworkMode;
+  checkNetworkSpecs(joining);
+  if (joining.length && opts.network !== undefined && modes.includes(opts.network) && opts.network !== 'builtin')
+    throw new NsboxError('INVALID_NETWORK', `--network ${opts.network} cannot be combined with user networks`, 'give only user networks (their pods have no outbound access)');
   if (network !== 'builtin' && network !== 'none' && network !== 'pasta')
     throw new NsboxError('INVALID_NETWORK', `unknown network mode ${JSON.stringify(network)}`, 'use --network builtin, pasta or none');
   if (network === 'none' && asked.length) throw new NsboxError('INVALID_NETWORK', '--network none publishes no ports', 'drop -p, or use --network builtin');
@@ -101,8 +114,21 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
     if (!support.ok) throw new NsboxError('PASTA_UNAVAILABLE', `--network pasta: ${support.problem}`, support.fix);
   }
   let ports: PortMapping[] = asked;
+  let prepared: PreparedJoin | null = null;
   return withStateLock(root, async () => {
     await collectAbandoned(root);
+    if (!joining.length) return createLocked();
+    return withNetworkLock(root, async () => {
+      try {
+        prepared = await prepareJoin(root, joining);
+        return await createLocked();
+      } finally {
+        closePrepared(prepared);
+      }
+    });
+  });
+
+  async function createLocked(): Promise<{ pod: Pod; warnings: string[] }> {
     if (listPodRecords(root).some((r) => r.name === name))
       throw new NsboxError('DUPLICATE_NAME', `a pod named ${name} already exists`, `choose another name or remove it with \`nsbox pod rm -f ${name}\``);
     // Detached: the shim's middle process becomes the pod's keeper (parent
@@ -120,7 +146,7 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
     } finally {
       closeHostListeners(listeners); // the keeper, or the library pod, holds its own copies
     }
-  });
+  }
 
   async function createWithListeners(listeners: HostListener[]): Promise<{ pod: Pod; warnings: string[] }> {
     const podDir = statePaths.podDir(root, id);
@@ -128,14 +154,14 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
     let pause: PauseProcess;
     try {
       const keeper = control ? { argv: [podDir, String(listeners.length), CHILD_PID], fds: [control.theirs, ...listeners.map((l) => l.fd)] } : undefined;
-      pause = await startPause({ hostname, mapping, keeper });
+      pause = await startPause({ hostname, mapping, keeper, ...(prepared ? { nestIn: { pidfd: prepared.pidfd, newUserns: true } } : {}) });
     } catch (err) {
       if (control) closeFd(control.ours);
       throw err;
     } finally {
       if (control) closeFd(control.theirs);
     }
-    const record: PodRecord = {
+    let record: PodRecord = {
       id,
       name,
       hostname,
@@ -149,9 +175,11 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
       ...(process.env.NSBOX_ROOTFS === 'copy' ? { rootfs: 'copy' as const } : {}),
       ...(opts.ownedBy ? { ownedBy: opts.ownedBy } : {}),
       ...(Object.keys(labels).length ? { labels } : {}),
+      ...(prepared ? { nestedIn: prepared.userns.id } : {}),
     };
     try {
       writePodRecord(root, record);
+      if (prepared) record = await joinAll(root, record, prepared);
     } catch (err) {
       if (control) closeFd(control.ours);
       await discardPause(pause);

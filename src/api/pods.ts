@@ -48,7 +48,9 @@ export interface PodInspection extends PodInfo {
   NumContainers: number;
   Containers: { Id: string; Name: string; State: string }[];
   SharedNamespaces: string[];
-  InfraConfig: { PortBindings: Record<string, { HostIp: string; HostPort: string }[]>; NetworkOptions: { mode: string } };
+  InfraConfig: { PortBindings: Record<string, { HostIp: string; HostPort: string }[]>; NetworkOptions: { mode: string }; Networks: string[] };
+  /** Its user networks, as podman's infra container shows them (NetworkSettings.Networks). */
+  NetworkSettings: { Networks: Record<string, { NetworkID: string; IPAddress: string; IPPrefixLen: number; Gateway: string; Aliases: string[]; InterfaceName: string }> };
 }
 
 const capitalized = (s: string) => s[0]!.toUpperCase() + s.slice(1);
@@ -72,7 +74,12 @@ export function inspectPod(ref: string, opts: RootOption = {}): PodInspection {
     NumContainers: containers.length,
     Containers: containers,
     SharedNamespaces: ['ipc', 'net', 'pid', 'user', 'uts'],
-    InfraConfig: { PortBindings: bindings, NetworkOptions: { mode: record.network ?? 'builtin' } },
+    InfraConfig: { PortBindings: bindings, NetworkOptions: { mode: record.network ?? 'builtin' }, Networks: Object.keys(record.networks ?? {}) },
+    NetworkSettings: {
+      Networks: Object.fromEntries(
+        Object.entries(record.networks ?? {}).map(([name, n]) => [name, { NetworkID: n.networkId, IPAddress: n.ip, IPPrefixLen: n.prefix, Gateway: n.gateway, Aliases: n.aliases, InterfaceName: n.interface }]),
+      ),
+    },
     ...info,
     record,
   };

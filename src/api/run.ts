@@ -9,7 +9,6 @@ import type { ContainerRecord } from '../container/record.js';
 import type { Attach } from '../container/manager.js';
 import type { RunOptions } from '../container/spec.js';
 import type { Pod } from './pod.js';
-import type { NetworkMode } from '../pod/record.js';
 import { getPod } from './pods.js';
 
 export type { RunOptions } from '../container/spec.js';
@@ -24,10 +23,11 @@ export interface RunRequestOptions {
   options: RunOptions;
   /** The hostname of a pod of its own (default its name). */
   hostname?: string;
-  /** The network mode of a pod of its own (default builtin). */
-  network?: NetworkMode;
   /** Ports for a pod of its own ("[IP:]HOST:CTR[/udp]"); a given pod publishes its own. */
   publish?: string[];
+  /** Network for a pod of its own: a mode or a user network's name, with aliases on it (run --network, --network-alias). */
+  network?: string;
+  networkAliases?: string[];
   /** Lines of progress while an archive is imported. */
   onProgress?: (line: string) => void;
   /** --replace: a container of that name goes first (and its own pod). */
@@ -98,7 +98,7 @@ async function removeNamesake(req: RunRequestOptions, name: string): Promise<voi
 
 async function ownPod(req: RunRequestOptions, name: string): Promise<Pod> {
   const { createPod } = await import('./create-pod.js');
-  return createPod({ root: req.root, name, detached: !req.attach, ports: req.publish ?? [], ownedBy: name, ...(req.network ? { network: req.network } : {}), ...(req.hostname ? { hostname: req.hostname } : {}) });
+  return createPod({ root: req.root, name, detached: !req.attach, ports: req.publish ?? [], ownedBy: name, ...(req.network !== undefined ? { network: req.network, networkAliases: req.networkAliases } : {}), ...(req.hostname ? { hostname: req.hostname } : {}) });
 }
 
 export async function runContainer(req: RunRequestOptions): Promise<{ record: ContainerRecord; container: Container }> {
@@ -106,6 +106,8 @@ export async function runContainer(req: RunRequestOptions): Promise<{ record: Co
   const { Container } = await import('./container.js');
   if (req.attach && req.pod !== undefined)
     throw new NsboxError('INVALID_ARGUMENT', `-i and -t work in a pod of its own for now, not in pod ${req.pod}`, `run without --pod, or start it detached and use \`nsbox exec -it --join NAME ${req.pod} -- sh\``);
+  if (req.pod !== undefined && (req.network !== undefined || req.networkAliases?.length))
+    throw new NsboxError('INVALID_ARGUMENT', `--network sets up a pod of its own, and pod ${req.pod} has its own network`, `connect the pod instead: \`nsbox network connect NET ${req.pod}\``);
   if (req.pod !== undefined && req.publish?.length)
     throw new NsboxError('INVALID_ARGUMENT', `-p publishes a pod's ports, and pod ${req.pod} has its own`, `publish them with \`nsbox pod create -p\`, or run without --pod for a pod of its own`);
   // Everything that can be refused is checked before a pod of its own is made.

@@ -4,7 +4,7 @@
 // any other failure.
 import { NsboxError } from '../errors.js';
 
-const MISSING = new Set(['NO_SUCH_CONTAINER', 'NO_SUCH_POD', 'NO_SUCH_VOLUME']);
+const MISSING = new Set(['NO_SUCH_CONTAINER', 'NO_SUCH_POD', 'NO_SUCH_VOLUME', 'NO_SUCH_NETWORK']);
 
 export async function forEachRef(refs: string[], act: (ref: string) => Promise<void>): Promise<void> {
   let missing = false;

@@ -23,6 +23,7 @@ import { registerVolume } from './volume.js';
 import { registerCp } from './cp.js';
 import { registerTop } from './top.js';
 import { registerSystem } from './system.js';
+import { registerNetwork } from './network.js';
 
 const EXIT_NSBOX_ERROR = 125;
 
@@ -60,6 +61,7 @@ function buildProgram(): Command {
   registerCp(program);
   registerTop(program);
   registerSystem(program);
+  registerNetwork(program);
   for (const c of [program, pod, ...program.commands, ...pod.commands]) c.exitOverride();
   acceptGlobalsAfterVerbs(program);
   return program;

@@ -31,6 +31,8 @@ interface RunCliOptions {
   healthcheck?: boolean;
   tmpfs: string[];
   publish: string[];
+  network?: string;
+  networkAlias: string[];
   rm?: boolean;
   label: string[];
   replace?: boolean;
@@ -58,6 +60,8 @@ export function registerRun(program: Command): void {
     .description('run a container in a pod, from an image or a rootfs tarball')
     .option('--pod <pod>', 'the pod to run in (default: a pod of its own, named after the container, removed with it)')
     .option('-p, --publish <[IP:]HOST:CTR>', 'publish a port of its own pod (without --pod; repeatable)', collect, [])
+    .option('--network <mode|name>', 'network of its own pod (without --pod): builtin, pasta, none, or a user network (nsbox network create)')
+    .option('--network-alias <alias>', 'another name of it on that user network (repeatable)', collect, [])
     .option('--rm', 'remove the container (and its own pod) once it has exited')
     .option('--label <KEY=VALUE>', 'set a label on the container (repeatable)', collect, [])
     .option('--replace', 'remove a container of the same name first (and its own pod)')
@@ -138,7 +142,7 @@ export function registerRun(program: Command): void {
       try {
         const { parseTlsVerify } = await import('./registry-flags.js');
         const pull = { policy: opts.pull, tlsVerify: parseTlsVerify(opts.tlsVerify), platform: opts.platform, ...(opts.certDir !== undefined ? { certDir: opts.certDir } : {}) };
-        const { record, container: c } = await runContainer({ root: stateRoot(cmd), dataRoot: dataRoot(cmd), pod: opts.pod, publish: opts.publish, replace: !!opts.replace, image: imageRef, options, ...(ends ? { attach: ends.attach } : {}), pull, onProgress: (line) => process.stderr.write(line + '\n') });
+        const { record, container: c } = await runContainer({ root: stateRoot(cmd), dataRoot: dataRoot(cmd), pod: opts.pod, publish: opts.publish, network: opts.network, networkAliases: opts.networkAlias, replace: !!opts.replace, image: imageRef, options, ...(ends ? { attach: ends.attach } : {}), pull, onProgress: (line) => process.stderr.write(line + '\n') });
         // A container in a pod of its own is called by its name alone.
         const ref = opts.pod === undefined ? record.name : `${record.podName}/${record.name}`;
         if (!signals) {

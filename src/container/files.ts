@@ -37,11 +37,25 @@ function hostResolvConf(): string {
   }
 }
 
+/** A container's /etc/hosts before the lines of its pod's user networks. */
+export function baseHosts(hostname: string): string {
+  return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`;
+}
+
+/** The pod's user-network members (pods/ID/network-hosts, kept current by src/network). */
+function networkHosts(p: ContainerPaths): string {
+  try {
+    return readFileSync(join(p.dir, '..', '..', 'network-hosts'), 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /** Writes the files bound into the container; the dirs overlay needs; its seccomp program. */
 export function prepareContainerDir(p: ContainerPaths, hostname: string, seccompProgram?: Buffer | null): void {
   mkdirSync(p.dir, { recursive: true, mode: 0o700 });
   for (const d of [p.mountPoint, p.upper, p.work]) mkdirSync(d, { recursive: true, mode: 0o755 });
-  writeFileSync(p.hosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`, { mode: 0o644 });
+  writeFileSync(p.hosts, baseHosts(hostname) + networkHosts(p), { mode: 0o644 });
   writeFileSync(p.resolvConf, hostResolvConf(), { mode: 0o644 });
   writeFileSync(p.hostname, `${hostname}\n`, { mode: 0o644 });
   if (seccompProgram) writeFileSync(p.seccomp, seccompProgram, { mode: 0o600 });

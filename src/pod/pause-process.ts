@@ -30,6 +30,9 @@ export interface StartPauseOptions {
    * runs names its own, so none of the creator's tokens reach it.
    */
   keeper?: { argv: string[]; fds: number[] };
+  /** See PausePlanInput: nested in a network user namespace, and the holders' lifetime. */
+  nestIn?: { pidfd: number; newUserns: boolean };
+  persistent?: boolean;
 }
 
 export async function startPause(opts: StartPauseOptions): Promise<PauseProcess> {
@@ -42,7 +45,7 @@ export async function startPause(opts: StartPauseOptions): Promise<PauseProcess>
     pauseFd = openSync(requireArtifact(artifacts.pause), 'r');
     const keeper = opts.keeper ? requireArtifact(artifacts.keeper) : '';
     const supervisor = opts.keeper ? { file: keeper, argv: [keeper, ...opts.keeper.argv], env: [], keepFds: opts.keeper.fds } : undefined;
-    const plan = pausePlan({ hostname: opts.hostname, mapping: opts.mapping, pauseFd, readyFd: ready.write, supervisor });
+    const plan = pausePlan({ hostname: opts.hostname, mapping: opts.mapping, pauseFd, readyFd: ready.write, supervisor, nestIn: opts.nestIn, persistent: opts.persistent });
     const result = await runPlanDetailed(plan);
     closeSync(pauseFd);
     pauseFd = -1;
@@ -52,6 +55,8 @@ export async function startPause(opts: StartPauseOptions): Promise<PauseProcess>
       // Our child now: reap it whenever it exits, without keeping us alive.
       void reaper.wait(supervisorPid, { keepAlive: false });
     }
+    // A holder is our child until we exit: reap it if it goes first.
+    if (opts.persistent) void reaper.wait(pid, { keepAlive: false });
     closeFd(ready.write);
     ready.write = -1;
     // The pause writes one byte once its signal handlers are in place.

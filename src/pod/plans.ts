@@ -2,7 +2,7 @@
 // a pod to exec a command. No I/O here, so they are unit-testable and --debug
 // can print them.
 import { canSetGroups, mappingSteps, type IdMapping } from '../idmap/mapping.js';
-import { CLONE, MS, type ChildStep, type MiddleStep, type MountingStep, type SpawnPlan } from '../native/plan.js';
+import { CLONE, MS, type AfterStep, type ChildStep, type MiddleStep, type MountingStep, type SpawnPlan } from '../native/plan.js';
 import { devSteps, mountStep } from './dev-steps.js';
 
 /** The order of namespaces a pod holds; user first when joining (setns). */
@@ -31,6 +31,16 @@ export interface PausePlanInput {
   readyFd: number;
   /** A supervisor command that the middle process becomes, parent of the pause. */
   supervisor?: { file: string; argv: string[]; env: string[]; keepFds?: number[] };
+  /**
+   * Nest inside the user namespace held by this pidfd's process (the shared
+   * network user namespace): the middle process joins it first, so its root
+   * keeps CAP_NET_ADMIN over the new namespaces. newUserns: the pod gets a
+   * user namespace of its own inside it (ids 1:1); false: a network holder,
+   * whose namespaces belong to that user namespace itself.
+   */
+  nestIn?: { pidfd: number; newUserns: boolean };
+  /** No parent-death signal: a network holder outlives its creator. */
+  persistent?: boolean;
 }
 
 /**
@@ -59,17 +69,34 @@ export function pausePlan(input: PausePlanInput): SpawnPlan {
     { op: 'chdir', path: '/' },
     { op: 'setsid' },
     // Last, after every credential change: the pod dies with its supervisor.
-    { op: 'pdeathsig', signal: SIGKILL },
+    ...(input.persistent ? [] : [{ op: 'pdeathsig' as const, signal: SIGKILL }]),
     { op: 'exec', file: '/pause', argv: ['/pause'], env: [], path: '' },
   ];
   const supervisor = input.supervisor ? [{ op: 'execMiddle' as const, ...input.supervisor }] : [];
+  const nest = input.nestIn;
+  const maps = !nest ? mappingSteps(input.mapping) : nest.newUserns ? nestedMappingSteps(input.mapping) : [];
   return {
-    cloneFlags: POD_CLONE_FLAGS,
+    cloneFlags: nest && !nest.newUserns ? POD_CLONE_FLAGS & ~CLONE.NEWUSER : POD_CLONE_FLAGS,
     finalIsMiddlesChild: !!input.supervisor,
-    middle: [],
-    after: [...mappingSteps(input.mapping), { op: 'release' }, ...supervisor],
+    middle: nest ? [{ op: 'setnsPidfd', pidfd: nest.pidfd, flags: CLONE.NEWUSER }] : [],
+    after: [...maps, { op: 'release' }, ...supervisor],
     child,
   };
+}
+
+/**
+ * Maps of a user namespace nested in one that has the pod mapping: every id
+ * of the parent 1:1, written through /proc by the middle process, which is
+ * the parent's root by then (no newuidmap).
+ */
+export function nestedMappingSteps(m: IdMapping): AfterStep[] {
+  // One line per extent of the parent's map: the kernel wants each line
+  // inside one extent there (you as 0, your range as 1..N).
+  const lines = (count: number) => (m.kind === 'root' ? '0 0 4294967295\n' : m.kind === 'full' ? `0 0 1\n1 1 ${count}\n` : '0 0 1\n');
+  return [
+    { op: 'writeProc', file: 'uid_map', content: lines(m.kind === 'full' ? m.subuid.count : 0) },
+    { op: 'writeProc', file: 'gid_map', content: lines(m.kind === 'full' ? m.subgid.count : 0) },
+  ];
 }
 
 /**

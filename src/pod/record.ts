@@ -30,6 +30,21 @@ export interface PodRecord {
   ownedBy?: string;
   /** copy: its containers run from a copy of the image, not overlayfs (NSBOX_ROOTFS=copy when it was made). */
   rootfs?: 'copy';
+  /** User networks the pod is on (absent: none), by name. */
+  networks?: Record<string, PodNetwork>;
+  /** The shared network user namespace (its /proc/PID/ns/user link) this pod's user namespace is nested in (only such pods join networks). */
+  nestedIn?: string;
+}
+
+export interface PodNetwork {
+  networkId: string;
+  ip: string;
+  prefix: number;
+  gateway: string;
+  aliases: string[];
+  /** eth0, eth1, ... in the pod, and the veth's other end on the bridge. */
+  interface: string;
+  hostVeth: string;
 }
 
 export type NetworkMode = 'builtin' | 'pasta' | 'none';
