@@ -559,8 +559,8 @@ export const MUTATIONS = [
     name: 'docker-socket-open',
     why: "the Docker API socket is left at the umask's mode: other users of the machine could drive the user's pods",
     edits: [
-      { file: 'src/docker/server.ts', find: '    const old = process.umask(0o177);', replace: '    const old = process.umask(0o022);' },
-      { file: 'src/docker/server.ts', find: '    chmodSync(path, 0o600);', replace: '    chmodSync(path, 0o755);' },
+      { file: 'src/api/docker/server.ts', find: '    const old = process.umask(0o177);', replace: '    const old = process.umask(0o022);' },
+      { file: 'src/api/docker/server.ts', find: '    chmodSync(path, 0o600);', replace: '    chmodSync(path, 0o755);' },
     ],
     tests: ['test/docker-cli.test.ts'],
     grep: '0600 socket',
@@ -568,7 +568,7 @@ export const MUTATIONS = [
   {
     name: 'docker-exit-code-lost',
     why: "a foreground `docker run` exits 0 whatever the container's code (wait answers 0)",
-    edits: [{ file: 'src/docker/containers.ts', find: "  res.end(JSON.stringify({ StatusCode: code, Error: null }));", replace: "  res.end(JSON.stringify({ StatusCode: 0 * code, Error: null }));" }],
+    edits: [{ file: 'src/api/docker/containers.ts', find: "  res.end(JSON.stringify({ StatusCode: code, Error: null }));", replace: "  res.end(JSON.stringify({ StatusCode: 0 * code, Error: null }));" }],
     tests: ['test/docker-cli.test.ts'],
     grep: 'foreground run',
   },

@@ -25,7 +25,7 @@ function inheritedSocket(env = process.env): number | undefined {
 /** Serves until idle (or closed); resolves with the server and a promise of its end. */
 export async function serveDockerApi(opts: DockerServiceOptions = {}) {
   const root = ensureRuntimeRoot(opts.root ?? defaultRuntimeRoot());
-  const { serve } = await import('../docker/server.js');
+  const { serve } = await import('./docker/server.js');
   const { readFileSync } = await import('node:fs');
   const { artifacts } = await import('../native/artifacts.js');
   let nsboxVersion = '';

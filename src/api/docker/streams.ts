@@ -4,7 +4,7 @@
 // an attached client sees is what `logs` shows.
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { LogEntry } from '../container/logs.js';
+import type { LogEntry } from '../../container/logs.js';
 import { findDockerContainer } from './store.js';
 import { resolveContainer, type Resolved } from './containers.js';
 import { flag, frame } from './wire.js';
@@ -35,7 +35,7 @@ export async function containerLogs(ctx: ServiceContext, ref: string, q: URLSear
   const r = await resolveContainer(ctx, ref);
   res.writeHead(200, { 'Content-Type': 'application/vnd.docker.multiplexed-stream' });
   if (!r.container) return void res.end();
-  const { streamLogs } = await import('../api/logs.js');
+  const { streamLogs } = await import('../logs.js');
   const encode = encoder(q);
   const tail = q.get('tail');
   let closed = false;
@@ -78,7 +78,7 @@ async function streamOutput(ctx: ServiceContext, r0: Resolved, q: URLSearchParam
   const fromNow = !(r0.docker && !r0.docker.started) && !flag(q, 'logs');
   const r = await started(ctx, r0, isGone);
   if (!r?.container || !flag(q, 'stream', true)) return;
-  const { streamLogs } = await import('../api/logs.js');
+  const { streamLogs } = await import('../logs.js');
   const encode = encoder(q);
   await streamLogs(r.container, { follow: true, ...(fromNow ? { tail: 0 } : {}) }, (entries) => {
     if (isGone()) throw new Error('client gone');

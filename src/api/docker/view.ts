@@ -1,7 +1,7 @@
 // Containers as docker's clients read them: /containers/json entries and
 // /containers/{id}/json, from the docker record and the nsbox container.
-import type { ContainerRecord } from '../container/record.js';
-import type { PortMapping } from '../net/ports.js';
+import type { ContainerRecord } from '../../container/record.js';
+import type { PortMapping } from '../../net/ports.js';
 import { dockerName, type DockerContainer } from './store.js';
 import { dockerState, type Resolved } from './containers.js';
 

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { PassThrough, type Duplex } from 'node:stream';
-import { NsboxError } from '../errors.js';
+import { NsboxError } from '../../errors.js';
 import type { ServiceContext } from './context.js';
 import * as containers from './containers.js';
 import * as exec from './exec.js';

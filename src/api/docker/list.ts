@@ -9,7 +9,7 @@ import type { ServiceContext } from './context.js';
 const FILTERS = ['label', 'name', 'status', 'id'];
 
 async function everyContainer(ctx: ServiceContext): Promise<Resolved[]> {
-  const { listContainerRecords } = await import('../container/list.js');
+  const { listContainerRecords } = await import('../../container/list.js');
   const mine = listDockerContainers(ctx.root);
   const out: Resolved[] = [];
   for (const d of mine) out.push(await resolveContainer(ctx, d.Id).catch(() => ({ docker: d, pod: null, container: null })));
@@ -54,7 +54,7 @@ export async function inspectContainerJson(ctx: ServiceContext, ref: string, res
 export async function topContainer(ctx: ServiceContext, ref: string, res: ServerResponse): Promise<void> {
   const r = await resolveContainer(ctx, ref);
   if (dockerState(r) !== 'running' || !r.container) throw badRequest(`Container ${ref} is not running`);
-  const { containerTop } = await import('../api/top.js');
+  const { containerTop } = await import('../top.js');
   const titles = ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD'];
   const rows = containerTop(r.container).map((p) => [String(p.USER), String(p.PID), String(p.PPID), String(p['%CPU']), String(p.ELAPSED), String(p.TTY), String(p.TIME), String(p.COMMAND)]);
   sendJson(res, 200, { Titles: titles, Processes: rows });

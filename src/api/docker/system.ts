@@ -42,7 +42,7 @@ export function version(res: ServerResponse, nsboxVersion: string): void {
 }
 
 export async function info(ctx: ServiceContext, res: ServerResponse): Promise<void> {
-  const [{ listContainerRecords }, { listImages }, { listDockerContainers }] = await Promise.all([import('../container/list.js'), import('../image/api.js'), import('./store.js')]);
+  const [{ listContainerRecords }, { listImages }, { listDockerContainers }] = await Promise.all([import('../../container/list.js'), import('../../image/api.js'), import('./store.js')]);
   const records = listContainerRecords(ctx.root);
   const running = records.filter((r) => r.state === 'running').length;
   const created = listDockerContainers(ctx.root).filter((d) => !d.started).length;

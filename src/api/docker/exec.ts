@@ -4,8 +4,8 @@
 // exit code. Instances live in this process, as dockerd keeps them in memory.
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomHex } from '../process/random.js';
-import type { ExecSession } from '../api/exec.js';
+import { randomHex } from '../../process/random.js';
+import type { ExecSession } from '../exec.js';
 import { resolveContainer, dockerState } from './containers.js';
 import { badRequest, conflict, frame, notFound, readJsonBody, sendEmpty, sendJson } from './wire.js';
 import type { ServiceContext } from './context.js';
@@ -60,10 +60,10 @@ export async function startExec(ctx: ServiceContext, id: string, req: IncomingMe
   const inst = instance(id);
   const body = await readJsonBody<{ Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null }>(req);
   if (inst.running || inst.exitCode !== null) throw conflict(`exec instance ${id} has already been started`);
-  const { openExec } = await import('../api/exec.js');
+  const { openExec } = await import('../exec.js');
   const tty = body.Tty ?? inst.config.Tty ?? false;
   const size = body.ConsoleSize ?? inst.config.ConsoleSize ?? [24, 80];
-  const { ExecFailure } = await import('../api/exec.js');
+  const { ExecFailure } = await import('../exec.js');
   const type = tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
   const begin = () =>
     socket

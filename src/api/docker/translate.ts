@@ -2,7 +2,7 @@
 // is mapped; what it lacks is refused with a message, unless ignoring it
 // changes nothing a container would notice (then it is a warning, as
 // docker's Warnings carry).
-import type { RunOptions } from '../container/spec.js';
+import type { RunOptions } from '../../container/spec.js';
 import { badRequest } from './wire.js';
 
 export interface CreateBody {

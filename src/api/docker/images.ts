@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { NsboxError } from '../errors.js';
-import type { ImageRecord } from '../image/record.js';
+import { NsboxError } from '../../errors.js';
+import type { ImageRecord } from '../../image/record.js';
 import { isPauseImage } from './containers.js';
 import { badRequest, flag, notFound, sendJson, toApiError } from './wire.js';
 import type { ServiceContext } from './context.js';
@@ -32,7 +32,7 @@ function listEntry(i: ImageRecord) {
 const bare = (ref: string) => ref.replace(/^sha256:/, '');
 
 async function find(ctx: ServiceContext, ref: string) {
-  const { inspectImage } = await import('../image/api.js');
+  const { inspectImage } = await import('../../image/api.js');
   try {
     return inspectImage(bare(ref), { root: ctx.dataRoot });
   } catch (err) {
@@ -42,7 +42,7 @@ async function find(ctx: ServiceContext, ref: string) {
 }
 
 export async function listImagesJson(ctx: ServiceContext, res: ServerResponse): Promise<void> {
-  const { listImages } = await import('../image/api.js');
+  const { listImages } = await import('../../image/api.js');
   sendJson(res, 200, listImages({ root: ctx.dataRoot }).map(listEntry));
 }
 
@@ -82,7 +82,7 @@ export async function createImage(ctx: ServiceContext, q: URLSearchParams, res: 
     say({ status: `${ref}: nsbox holds the pod with its own pause; nothing to pull` });
     return void res.end();
   }
-  const { pullImage } = await import('../image/pull.js');
+  const { pullImage } = await import('../../image/pull.js');
   try {
     say({ status: `Pulling from ${from}`, id: tag ?? 'latest' });
     const result = await pullImage(ref, {
@@ -109,7 +109,7 @@ export async function tagImageJson(ctx: ServiceContext, ref: string, q: URLSearc
   const repo = q.get('repo');
   if (!repo) throw badRequest('repo is required');
   await find(ctx, ref);
-  const { tagImage } = await import('../image/tag.js');
+  const { tagImage } = await import('../../image/tag.js');
   await tagImage(bare(ref), [`${repo}:${q.get('tag') || 'latest'}`], { root: ctx.dataRoot });
   res.writeHead(201);
   res.end();
@@ -117,7 +117,7 @@ export async function tagImageJson(ctx: ServiceContext, ref: string, q: URLSearc
 
 export async function removeImageJson(ctx: ServiceContext, ref: string, q: URLSearchParams, res: ServerResponse): Promise<void> {
   await find(ctx, ref);
-  const { removeImage } = await import('../api/images.js');
+  const { removeImage } = await import('../images.js');
   const r = await removeImage(bare(ref), { root: ctx.dataRoot, stateRoot: ctx.root, force: flag(q, 'force') });
   sendJson(res, 200, [...r.untagged.map((u) => ({ Untagged: u })), ...(r.deleted ? [{ Deleted: `sha256:${r.deleted}` }] : [])]);
 }
@@ -128,7 +128,7 @@ export async function loadImages(ctx: ServiceContext, req: IncomingMessage, res:
   try {
     const file = join(dir, 'archive.tar');
     await pipeline(req, createWriteStream(file));
-    const { importImages } = await import('../image/import.js');
+    const { importImages } = await import('../../image/import.js');
     const result = await importImages(file, { root: ctx.dataRoot });
     const names = result.images.flatMap((i) => i.names);
     res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -144,7 +144,7 @@ export async function getImages(ctx: ServiceContext, names: string[], res: Serve
   const dir = mkdtempSync(join(tmpdir(), 'nsbox-get-'));
   try {
     const output = join(dir, 'images.tar');
-    const { saveImages } = await import('../image/save.js');
+    const { saveImages } = await import('../../image/save.js');
     await saveImages(names.map(bare), { root: ctx.dataRoot, output, format: 'docker-archive' });
     res.writeHead(200, { 'Content-Type': 'application/x-tar' });
     await pipeline(createReadStream(output), res);

@@ -4,11 +4,11 @@
 // container made from a pause image is the pod itself, held by nsbox's
 // own pause.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { NsboxError } from '../errors.js';
-import { randomHex } from '../process/random.js';
-import { withStateLock } from '../state/lock.js';
-import type { Container } from '../api/container.js';
-import type { Pod } from '../api/pod.js';
+import { NsboxError } from '../../errors.js';
+import { randomHex } from '../../process/random.js';
+import { withStateLock } from '../../state/lock.js';
+import type { Container } from '../container.js';
+import type { Pod } from '../pod.js';
 import { dockerName, findDockerContainer, listDockerContainers, removeDockerContainer, writeDockerContainer, DOCKER_RECORD_VERSION, type DockerContainer } from './store.js';
 import { translateCreate, type CreateBody } from './translate.js';
 import { badRequest, conflict, flag, notFound, readJsonBody, sendEmpty, sendJson } from './wire.js';
@@ -42,7 +42,7 @@ export interface Resolved {
 }
 
 async function podOf(ctx: ServiceContext, name: string): Promise<Pod | null> {
-  const { getPod } = await import('../api/pods.js');
+  const { getPod } = await import('../pods.js');
   try {
     return getPod(name, { root: ctx.root });
   } catch (err) {
@@ -53,7 +53,7 @@ async function podOf(ctx: ServiceContext, name: string): Promise<Pod | null> {
 
 async function nsboxContainer(pod: Pod | null, name: string): Promise<Container | null> {
   if (!pod) return null;
-  const { Container } = await import('../api/container.js');
+  const { Container } = await import('../container.js');
   const c = new Container(pod, name);
   try {
     c.record();
@@ -71,7 +71,7 @@ export async function resolveContainer(ctx: ServiceContext, ref: string): Promis
     return { docker: d, pod, container: d.kind === 'container' && d.container ? await nsboxContainer(pod, d.container) : null };
   }
   // Containers made with nsbox's own CLI or library: by id (prefix), POD/NAME or NAME.
-  const { listContainerRecords, getContainer } = await import('../api/containers.js');
+  const { listContainerRecords, getContainer } = await import('../containers.js');
   const records = listContainerRecords(ctx.root);
   const byId = /^[0-9a-f]{3,}$/.test(ref) ? records.filter((r) => r.id.startsWith(ref)) : [];
   const name = ref.replace(/^\//, '');
@@ -107,7 +107,7 @@ export async function createContainer(ctx: ServiceContext, req: IncomingMessage,
   const pause = isPauseImage(t.image);
   if (!pause) {
     // The image must be there now (docker's clients pull on a 404 and create again).
-    const { findImage } = await import('../image/store.js');
+    const { findImage } = await import('../../image/store.js');
     try {
       findImage(ctx.dataRoot, t.image);
     } catch (err) {
@@ -163,11 +163,11 @@ export async function createContainer(ctx: ServiceContext, req: IncomingMessage,
 
 async function runDocker(ctx: ServiceContext, d: DockerContainer): Promise<void> {
   if (d.kind === 'pause') {
-    const { createPod } = await import('../api/create-pod.js');
+    const { createPod } = await import('../create-pod.js');
     await createPod({ root: ctx.root, name: d.pod, hostname: d.Id.slice(0, 12), detached: true, ports: d.publish, network: d.network, labels: (d.options.labels as Record<string, string>) ?? undefined });
     return;
   }
-  const { runContainer } = await import('../api/run.js');
+  const { runContainer } = await import('../run.js');
   // docker's hostname is the short id.
   const own = d.ownPod ? { network: d.network, hostname: d.Id.slice(0, 12) } : {};
   await runContainer({ root: ctx.root, dataRoot: ctx.dataRoot, pod: d.ownPod ? undefined : d.pod, image: d.image, options: d.options, publish: d.publish, pull: { policy: 'never' }, ...own });

@@ -3,7 +3,7 @@
 // (an 8-byte header per frame: stream, three zero bytes, u32 big-endian
 // length) that logs, attach and exec use when there is no TTY.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { NsboxError } from '../errors.js';
+import { NsboxError } from '../../errors.js';
 
 export class ApiError extends Error {
   constructor(

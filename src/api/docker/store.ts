@@ -6,8 +6,8 @@
 // that runs.
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { readJson, writeJsonAtomic } from '../state/atomic.js';
-import type { RunOptions } from '../container/spec.js';
+import { readJson, writeJsonAtomic } from '../../state/atomic.js';
+import type { RunOptions } from '../../container/spec.js';
 
 export const DOCKER_RECORD_VERSION = 1;
 
