@@ -666,10 +666,10 @@ static void attacher_frames(struct conn *k) {
       break;
     const uint8_t *p = k->buf + off + 4;
     struct container *c = k->attached;
-    if (flen >= 1 && (k->attach_flags & 1)) {
-      if (p[0] == 'd')
+    if (flen >= 1) {
+      if (p[0] == 'd' && (k->attach_flags & 1))
         write_stdin(c, p + 1, flen - 1);
-      else if (p[0] == 'e' && c->stdio_mode == STDIO_PIPE)
+      else if (p[0] == 'e' && (k->attach_flags & 1) && c->stdio_mode == STDIO_PIPE)
         close_stdin(c);
       else if (p[0] == 'w' && flen >= 5) {
         uint16_t rc[2];
