@@ -30,7 +30,7 @@ export interface Attachment {
   tty: boolean;
   /** Its stdin (null when not attached): end() closes it when closeStdinOnEnd says so. */
   stdin: Writable | null;
-  /** All its output, in order. */
+  /** All its output, in order (output, stdout and stderr carry what comes after they are first read: take them at once). */
   output: Readable;
   /** Its stdout and stderr apart (with a terminal, stdout is all and stderr is empty). */
   stdout: Readable;
@@ -83,13 +83,18 @@ export async function attachContainer(c: Container, opts: AttachOptions = {}): P
   const wantStdin = opts.stdin ?? !!r.openStdin;
   if (wantStdin && !r.openStdin && !r.tty) throw new NsboxError('INVALID_ARGUMENT', `cannot attach to the stdin of ${c.ref}: it was run without -i (openStdin)`, `attach without stdin (\`nsbox attach --no-stdin ${c.ref}\`), or run it with -i`);
   const flags = (wantStdin ? ATTACH_FLAGS.stdin : 0) | (opts.stdout !== false ? ATTACH_FLAGS.stdout : 0) | (opts.stderr !== false ? ATTACH_FLAGS.stderr : 0);
-  const output = new PassThrough();
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
+  // Made when first asked for: output nobody reads is not held in memory.
+  const streams = new Map<'output' | 'stdout' | 'stderr', PassThrough>();
+  let over = false;
+  const streamOf = (which: 'output' | 'stdout' | 'stderr'): PassThrough => {
+    let s = streams.get(which);
+    if (!s) (s = new PassThrough()), streams.set(which, s), over && s.end();
+    return s;
+  };
   const deliver = (stream: 'stdout' | 'stderr', data: Buffer) => {
     opts.onOutput?.(stream, data);
-    output.write(data);
-    (stream === 'stdout' ? stdout : stderr).write(data);
+    streams.get('output')?.write(data);
+    streams.get(stream)?.write(data);
   };
   let settle!: (code: number | null) => void;
   const exited = new Promise<number | null>((resolve) => (settle = resolve));
@@ -97,7 +102,8 @@ export async function attachContainer(c: Container, opts: AttachOptions = {}): P
   let earlyStreams: ('stdout' | 'stderr')[] = [];
   let endCode: number | null | undefined; // the stream ended before the log was read: ended after it
   const endAll = (code: number | null) => {
-    for (const s of [output, stdout, stderr]) s.end();
+    over = true;
+    for (const s of streams.values()) s.end();
     settle(code);
   };
   let stream: KeeperStream;
@@ -118,14 +124,17 @@ export async function attachContainer(c: Container, opts: AttachOptions = {}): P
       throw new NsboxError('CONTAINER_STATE', `cannot attach to container ${c.ref}: it is exited`, `start it with \`nsbox start ${c.ref}\``);
     throw err;
   }
-  // What the log had before the stream began comes first, then what came meanwhile.
-  if (opts.logs) for (const e of logBefore(c.paths().log, stream.logSize)) deliver(e.stream, e.data);
-  const pending = early ?? [];
-  const pendingStreams = earlyStreams;
-  early = null;
-  earlyStreams = [];
-  pending.forEach((d, i) => deliver(pendingStreams[i]!, d));
-  if (endCode !== undefined) endAll(endCode);
+  // What the log had before the stream began comes first, then what came meanwhile; once the caller has taken its streams.
+  const before = opts.logs ? logBefore(c.paths().log, stream.logSize) : [];
+  setImmediate(() => {
+    for (const e of before) deliver(e.stream, e.data);
+    const pending = early ?? [];
+    const pendingStreams = earlyStreams;
+    early = null;
+    earlyStreams = [];
+    pending.forEach((d, i) => deliver(pendingStreams[i]!, d));
+    if (endCode !== undefined) endAll(endCode);
+  });
   const closeOnEnd = opts.closeStdinOnEnd ?? !!r.stdinOnce;
   const stdin = wantStdin
     ? new Writable({
@@ -142,9 +151,15 @@ export async function attachContainer(c: Container, opts: AttachOptions = {}): P
   return {
     tty: stream.mode === STDIO_MODE.tty,
     stdin,
-    output,
-    stdout,
-    stderr,
+    get output() {
+      return streamOf('output');
+    },
+    get stdout() {
+      return streamOf('stdout');
+    },
+    get stderr() {
+      return streamOf('stderr');
+    },
     resize(cols, rows) {
       stream.send('w', windowSize(cols, rows));
     },

@@ -22,6 +22,7 @@ import { registerLogin } from './login.js';
 import { registerVolume } from './volume.js';
 import { registerCp } from './cp.js';
 import { registerTop } from './top.js';
+import { registerAttach } from './attach.js';
 
 const EXIT_NSBOX_ERROR = 125;
 
@@ -58,6 +59,7 @@ function buildProgram(): Command {
   registerVolume(program);
   registerCp(program);
   registerTop(program);
+  registerAttach(program);
   for (const c of [program, pod, ...program.commands, ...pod.commands]) c.exitOverride();
   acceptGlobalsAfterVerbs(program);
   return program;
