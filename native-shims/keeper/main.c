@@ -98,6 +98,7 @@ struct container {
   struct pipe_end out, err; /* with a terminal, out is its master and err is unused */
   int stdio_mode;
   int in_fd; /* the stdin pipe's write end, or the terminal's master (a dup), -1 when closed */
+  unsigned short rows, cols; /* the terminal's size an attacher asked for last (also before it started) */
   struct log_writer log;
   int log_open;
   long long restart_at, kill_at, drain_until;
@@ -487,6 +488,10 @@ static int start(struct container *c, char *failure, size_t cap) {
     out[0] = master >= 0 ? master : open("/dev/null", O_RDONLY | O_CLOEXEC);
     errp[0] = -1;
     c->in_fd = master >= 0 ? fcntl(master, F_DUPFD_CLOEXEC, 0) : -1;
+    /* the size an attacher gave before the start (docker: create, attach, resize, start) */
+    struct winsize ws = {.ws_row = c->rows, .ws_col = c->cols};
+    if (c->in_fd >= 0 && c->rows > 0)
+      ioctl(c->in_fd, TIOCSWINSZ, &ws);
   } else {
     c->in_fd = in[1];
   }
@@ -651,8 +656,11 @@ static void write_stdin(struct container *c, const uint8_t *data, size_t n) {
 }
 
 static void resize_terminal(struct container *c, int rows, int cols) {
-  struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
-  if (c->stdio_mode == STDIO_TTY && c->in_fd >= 0 && rows > 0 && cols > 0)
+  if (rows <= 0 || cols <= 0 || rows > 65535 || cols > 65535)
+    return;
+  c->rows = (unsigned short)rows, c->cols = (unsigned short)cols;
+  struct winsize ws = {.ws_row = c->rows, .ws_col = c->cols};
+  if (c->stdio_mode == STDIO_TTY && c->in_fd >= 0)
     ioctl(c->in_fd, TIOCSWINSZ, &ws);
 }
 

@@ -548,4 +548,11 @@ export const MUTATIONS = [
     tests: ['test/named-volumes.test.ts'],
     grep: 'filled from the image',
   },
+  {
+    name: 'attach-resize-dropped',
+    why: "an attacher's window size never reaches the container's terminal (the keeper ignores it)",
+    edits: [{ file: 'native-shims/keeper/main.c', find: '  if (c->stdio_mode == STDIO_TTY && c->in_fd >= 0)\n    ioctl(c->in_fd, TIOCSWINSZ, &ws);', replace: '  (void)ws;' }],
+    tests: ['test/attach.test.ts'],
+    grep: 'our size',
+  },
 ];

@@ -155,6 +155,8 @@ export function registerRun(program: Command): void {
           // docker run -i/-t: attach, then start, then relay until it exits.
           const { relayAttachment, detachKeysOf } = await import('./attach-relay.js');
           const a = await c.attach({ stdin: !!opts.interactive });
+          // Its terminal starts with our size (the keeper applies it as it starts).
+          if (opts.tty && process.stdout.isTTY) await c.resize(process.stdout.columns ?? 80, process.stdout.rows ?? 24);
           const started = await c.start();
           if (started.state === 'exited' && started.error) {
             a.close();
