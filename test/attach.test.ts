@@ -13,6 +13,7 @@ import { importImage } from './helpers/images.js';
 import { isOneLineRefusal } from './helpers/cli-process.js';
 import { nsbox, removeAllPods } from './helpers/nsbox.js';
 import { shq } from './helpers/pty.js';
+import { DetachWatcher, parseDetachKeys } from '../src/core/detach-keys.js';
 
 // The user at a terminal of the given size: each step waits until the output shows its marker ('' : at once), then types.
 const HARNESS = `
@@ -165,5 +166,18 @@ describe(`attach (${testMode})`, () => {
       expect(isOneLineRefusal(r), `${args.join(' ')}: ${r.code} ${r.stderr}`).toBe(true);
     }
     expect(nsbox(root, ['attach', 'P/done']).stderr).toMatch(/it is exited/);
+  });
+});
+
+describe('detach keys (pure)', () => {
+  it("docker's format; a sequence split across reads detaches, a broken one passes its bytes on (the control)", () => {
+    expect(parseDetachKeys('ctrl-p,ctrl-q')).toEqual([16, 17]);
+    expect(parseDetachKeys('ctrl-a,d')).toEqual([1, 100]);
+    expect(parseDetachKeys('ctrl-')).toBeNull();
+    const w = new DetachWatcher([16, 17]);
+    expect(w.feed(Buffer.from('ab\x10'))).toEqual({ pass: Buffer.from('ab'), detach: false });
+    expect(w.feed(Buffer.from('\x11'))).toEqual({ pass: Buffer.alloc(0), detach: true });
+    const broken = new DetachWatcher([16, 17]);
+    expect(broken.feed(Buffer.from('\x10x\x10\x10\x11'))).toEqual({ pass: Buffer.from('\x10x\x10'), detach: true });
   });
 });

@@ -11,6 +11,8 @@ import { STDIO_MODE } from '../keeper/containers.js';
 import { statePaths } from '../state/paths.js';
 import type { Container } from './container.js';
 
+export { DEFAULT_DETACH_KEYS, DetachWatcher, parseDetachKeys } from '../core/detach-keys.js';
+
 export interface AttachOptions {
   /** Write to its stdin (it must have been run with openStdin). Default: true when it has one. */
   stdin?: boolean;

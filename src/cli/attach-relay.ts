@@ -3,10 +3,9 @@
 // watching for the detach keys), our window size to its terminal. Resolves
 // with its exit code, or null once detached.
 import { NsboxError } from '../errors.js';
-import { DetachWatcher, parseDetachKeys } from '../core/detach-keys.js';
-import type { Attachment } from '../api/attach-keeper.js';
+import { DEFAULT_DETACH_KEYS, DetachWatcher, parseDetachKeys, type Attachment } from '../api/attach-keeper.js';
 
-export function detachKeysOf(spec: string): number[] {
+export function detachKeysOf(spec: string = DEFAULT_DETACH_KEYS): number[] {
   const keys = parseDetachKeys(spec);
   if (!keys) throw new NsboxError('INVALID_ARGUMENT', `invalid --detach-keys ${JSON.stringify(spec)}`, 'give keys as docker does, e.g. ctrl-p,ctrl-q or ctrl-a,d ("" turns detaching off)');
   return keys;

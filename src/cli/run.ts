@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { NsboxError } from '../errors.js';
 import { collect, parseEnvOption } from './parse.js';
 import { dataRoot, stateRoot } from './context.js';
-import { DEFAULT_DETACH_KEYS } from '../core/detach-keys.js';
 
 interface RunCliOptions {
   pod?: string;
@@ -164,7 +163,7 @@ export function registerRun(program: Command): void {
             throw new NsboxError('EXEC_FAILED', started.error);
           }
           signals.deliverTo(c);
-          const code = await relayAttachment(a, { stdin: !!opts.interactive, detachKeys: detachKeysOf(DEFAULT_DETACH_KEYS) });
+          const code = await relayAttachment(a, { stdin: !!opts.interactive, detachKeys: detachKeysOf() });
           // Detached (the keys): it goes on running, as with docker.
           if (code === null) return;
           process.exitCode = code;
