@@ -20,6 +20,7 @@ export { openExec, ExecFailure, type ExecRequest, type ExecSession, type ExecTer
 export { streamLogs, type LogEntry, type LogOptions } from './api/logs.js';
 export { runContainer, type RunRequestOptions } from './api/run.js';
 export { openAttach, type AttachEnds } from './api/attach.js';
+export type { AttachOptions, Attachment } from './api/attach-keeper.js';
 export { containerTop, containerStats, type TopRow, type StatsEntry } from './api/top.js';
 export { imageVerbs } from './api/images.js';
 export { defaultDataRoot, defaultRuntimeRoot } from './api/roots.js';

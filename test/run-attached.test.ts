@@ -53,13 +53,16 @@ describe(`run -i / -t (${testMode})`, () => {
     expect(r.code).toBe(7);
   });
 
-  it('-i/-t with -d or with --pod is refused in one line', () => {
+  it('-i/-t with -d or with --pod go to the pod\'s keeper (attach.test.ts), and the library pod is left out: a detached pod stays', () => {
     expect(nsbox(root, ['pod', 'create', '--name', 'shared']).code).toBe(0);
-    for (const args of [['run', '-d', '-i', 'busybox', 'true'], ['run', '-t', '-d', 'busybox', 'true'], ['run', '-i', '--pod', 'shared', 'busybox', 'true']]) {
-      const r = nsbox(root, args);
-      expect(r.code, args.join(' ')).toBe(125);
-      expect(isOneLineRefusal(r)).toBe(true);
-    }
-    expect(nsbox(root, ['ps', '-a', '-q']).stdout).toBe('');
+    const d = nsbox(root, ['run', '-d', '-i', '--name', 'own', 'busybox', 'true']);
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stdout).toBe('own\n');
+    const p = nsbox(root, ['run', '-i', '--pod', 'shared', '--rm', 'busybox', 'sh', '-c', 'cat; exit 2'], { input: 'x\n' });
+    expect(p.stdout).toBe('x\n');
+    expect(p.code).toBe(2);
+    expect(nsbox(root, ['rm', '-f', 'own']).code).toBe(0);
+    // A bad option is still one line (the control for the helper).
+    expect(isOneLineRefusal(nsbox(root, ['run', '-i', '--pod', 'nosuch', 'busybox', 'true']))).toBe(true);
   });
 });

@@ -26,8 +26,10 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -56,7 +58,11 @@ int nsbox_recv_fd(int sock);
 #define PASTA_READY_MS 10000
 #define EXIT_GRACE_MS 5000
 
-enum { SLOT_PAUSE = 0, SLOT_OUT = 1, SLOT_ERR = 2, SLOT_NS = 3, NSLOTS = 4 };
+/* SLOT_IN: the read end of a container's stdin pipe, or the socket its terminal's master comes back on */
+enum { SLOT_PAUSE = 0, SLOT_OUT = 1, SLOT_ERR = 2, SLOT_NS = 3, SLOT_IN = 4, NSLOTS = 5 };
+/* What a container reads: /dev/null, a pipe whose write end we keep, or a terminal whose master we keep. */
+enum stdio_mode { STDIO_NULL = 0, STDIO_PIPE = 1, STDIO_TTY = 2 };
+#define ATTACH_SEND_MS 1000 /* an attacher that takes no output this long is dropped (it can read the log) */
 enum cstate { CREATED, RUNNING, STOPPING, RESTARTING, EXITED };
 static const char *state_names[] = {"created", "running", "stopping", "restarting", "exited"};
 enum policy { POLICY_NO = 0, POLICY_ALWAYS = 1, POLICY_ON_FAILURE = 2 };
@@ -89,7 +95,10 @@ struct container {
   char start_time[32];
   int pidfd, nsfd;
   int reaped, exit_code;
-  struct pipe_end out, err;
+  struct pipe_end out, err; /* with a terminal, out is its master and err is unused */
+  int stdio_mode;
+  int in_fd; /* the stdin pipe's write end, or the terminal's master (a dup), -1 when closed */
+  unsigned short rows, cols; /* the terminal's size an attacher asked for last (also before it started) */
   struct log_writer log;
   int log_open;
   long long restart_at, kill_at, drain_until;
@@ -114,6 +123,8 @@ struct conn {
   size_t len, cap;
   int waiting; /* 0, or 1 + enum waitkind */
   struct container *for_c;
+  struct container *attached; /* streaming mode: output goes to it, stdin comes from it */
+  int attach_flags;           /* 1 stdin, 2 stdout, 4 stderr */
 };
 
 static char pod_dir[PATH_MAX - 64];
@@ -436,7 +447,7 @@ static void close_pipe(struct pipe_end *p) {
 
 /* Starts the container's stored plan; 0, or fills `failure` ("spawnerr SECTION STEP ERRNO"). */
 static int start(struct container *c, char *failure, size_t cap) {
-  int out[2], errp[2], ns[2];
+  int out[2], errp[2], ns[2], in[2] = {-1, -1};
   if (pipe2(out, O_CLOEXEC) < 0)
     goto nofds;
   if (pipe2(errp, O_CLOEXEC) < 0) {
@@ -447,17 +458,45 @@ static int start(struct container *c, char *failure, size_t cap) {
     close(out[0]), close(out[1]), close(errp[0]), close(errp[1]);
     goto nofds;
   }
+  /* in[0] goes to the container (a pipe's read end, or the socket its terminal's master is sent on) */
+  if ((c->stdio_mode == STDIO_PIPE && pipe2(in, O_CLOEXEC) < 0) ||
+      (c->stdio_mode == STDIO_TTY && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) < 0)) {
+    close(out[0]), close(out[1]), close(errp[0]), close(errp[1]), close(ns[0]), close(ns[1]);
+    goto nofds;
+  }
   fill_slot(SLOT_OUT, out[1]);
   fill_slot(SLOT_ERR, errp[1]);
   fill_slot(SLOT_NS, ns[1]);
+  fill_slot(SLOT_IN, in[0]);
   close(out[1]), close(errp[1]), close(ns[1]);
+  if (in[0] >= 0)
+    close(in[0]);
   struct spawn_outcome o = run_plan(c->plan, c->plan_len);
-  fill_slot(SLOT_OUT, -1), fill_slot(SLOT_ERR, -1), fill_slot(SLOT_NS, -1);
+  fill_slot(SLOT_OUT, -1), fill_slot(SLOT_ERR, -1), fill_slot(SLOT_NS, -1), fill_slot(SLOT_IN, -1);
   if (o.pid <= 0) {
     close(out[0]), close(errp[0]), close(ns[0]);
+    if (in[1] >= 0)
+      close(in[1]);
     snprintf(failure, cap, "spawnerr %d %d %d", o.result.section, o.result.step, o.result.err);
     return -1;
   }
+  if (c->stdio_mode == STDIO_TTY) {
+    /* sent before its exec: the master is its one output stream and where its input goes */
+    int master = nsbox_recv_fd(in[1]);
+    close(in[1]);
+    close(out[0]), close(errp[0]);
+    out[0] = master >= 0 ? master : open("/dev/null", O_RDONLY | O_CLOEXEC);
+    errp[0] = -1;
+    c->in_fd = master >= 0 ? fcntl(master, F_DUPFD_CLOEXEC, 0) : -1;
+    /* the size an attacher gave before the start (docker: create, attach, resize, start) */
+    struct winsize ws = {.ws_row = c->rows, .ws_col = c->cols};
+    if (c->in_fd >= 0 && c->rows > 0)
+      ioctl(c->in_fd, TIOCSWINSZ, &ws);
+  } else {
+    c->in_fd = in[1];
+  }
+  if (c->in_fd >= 0)
+    fcntl(c->in_fd, F_SETFL, O_NONBLOCK);
   /* sent by the process before its first setup step: there even if it already exited */
   int nsfd = nsbox_recv_fd(ns[0]);
   close(ns[0]);
@@ -473,9 +512,11 @@ static int start(struct container *c, char *failure, size_t cap) {
   c->out = (struct pipe_end){{TAG_PIPE}, c, 0, out[0]};
   c->err = (struct pipe_end){{TAG_PIPE}, c, 1, errp[0]};
   fcntl(out[0], F_SETFL, O_NONBLOCK);
-  fcntl(errp[0], F_SETFL, O_NONBLOCK);
   watch(out[0], EPOLLIN, &c->out);
-  watch(errp[0], EPOLLIN, &c->err);
+  if (errp[0] >= 0) {
+    fcntl(errp[0], F_SETFL, O_NONBLOCK);
+    watch(errp[0], EPOLLIN, &c->err);
+  }
   c->state = c->stop_requested ? STOPPING : RUNNING;
   iso_now(c->started_at);
   c->finished_at[0] = 0;
@@ -531,10 +572,131 @@ static void after_exit(struct container *c) {
   c->restart_at = now_ms() + (delay < MAX_BACKOFF_MS ? delay : MAX_BACKOFF_MS);
 }
 
+/* ---- attachers --------------------------------------------------------- */
+
+static void drop_conn(struct conn *k);
+
+/* Sends all of buf on an attacher's (non-blocking) socket, waiting for room at most ATTACH_SEND_MS. */
+static int send_all(int fd, const uint8_t *buf, size_t len) {
+  long long deadline = now_ms() + ATTACH_SEND_MS;
+  while (len > 0) {
+    ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      buf += n, len -= (size_t)n;
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    long long left = deadline - now_ms();
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) || left <= 0)
+      return -1;
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    poll(&p, 1, (int)left);
+  }
+  return 0;
+}
+
+/* One frame to an attacher: u32 length (LE), a kind byte (1 stdout, 2 stderr, 'x' exited), the data. */
+static int attach_frame(struct conn *k, int kind, const void *data, size_t n) {
+  uint8_t head[5];
+  uint32_t len = (uint32_t)(n + 1);
+  memcpy(head, &len, 4);
+  head[4] = (uint8_t)kind;
+  return send_all(k->fd, head, 5) < 0 || send_all(k->fd, data, n) < 0 ? -1 : 0;
+}
+
+static void attach_output(struct container *c, int stream, const uint8_t *data, size_t n) {
+  for (int i = 0; i < MAX_CONNS; i++) {
+    struct conn *k = conns[i];
+    if (k && k->attached == c && (k->attach_flags & (stream ? 4 : 2)) && attach_frame(k, stream + 1, data, n) < 0)
+      drop_conn(k);
+  }
+}
+
+/* The container's process is done (or gone): every attacher is told its exit code, and let go. */
+static void end_attachers(struct container *c, int code) {
+  char text[16];
+  snprintf(text, sizeof text, "%d", code);
+  for (int i = 0; i < MAX_CONNS; i++) {
+    struct conn *k = conns[i];
+    if (k && k->attached == c) {
+      attach_frame(k, 'x', text, strlen(text));
+      drop_conn(k);
+    }
+  }
+}
+
+static void close_stdin(struct container *c) {
+  if (c->in_fd >= 0)
+    close(c->in_fd);
+  c->in_fd = -1;
+}
+
+/* Writes an attacher's input to the container, waiting for room at most ATTACH_SEND_MS (then the rest is dropped). */
+static void write_stdin(struct container *c, const uint8_t *data, size_t n) {
+  long long deadline = now_ms() + ATTACH_SEND_MS;
+  while (n > 0 && c->in_fd >= 0) {
+    ssize_t w = write(c->in_fd, data, n);
+    if (w > 0) {
+      data += w, n -= (size_t)w;
+      continue;
+    }
+    if (w < 0 && errno == EINTR)
+      continue;
+    long long left = deadline - now_ms();
+    if (w < 0 && errno == EAGAIN && left > 0) {
+      struct pollfd p = {.fd = c->in_fd, .events = POLLOUT};
+      poll(&p, 1, (int)left);
+      continue;
+    }
+    if (w < 0 && errno == EPIPE)
+      close_stdin(c); /* it closed its stdin */
+    return;
+  }
+}
+
+static void resize_terminal(struct container *c, int rows, int cols) {
+  if (rows <= 0 || cols <= 0 || rows > 65535 || cols > 65535)
+    return;
+  c->rows = (unsigned short)rows, c->cols = (unsigned short)cols;
+  struct winsize ws = {.ws_row = c->rows, .ws_col = c->cols};
+  if (c->stdio_mode == STDIO_TTY && c->in_fd >= 0)
+    ioctl(c->in_fd, TIOCSWINSZ, &ws);
+}
+
+/* An attacher's frames: u32 length (LE), a kind byte, data: 'd' input, 'e' end of input, 'w' u16 rows, u16 cols. */
+static void attacher_frames(struct conn *k) {
+  size_t off = 0;
+  while (k->len - off >= 4) {
+    uint32_t flen;
+    memcpy(&flen, k->buf + off, 4);
+    if (k->len - off - 4 < flen)
+      break;
+    const uint8_t *p = k->buf + off + 4;
+    struct container *c = k->attached;
+    if (flen >= 1) {
+      if (p[0] == 'd' && (k->attach_flags & 1))
+        write_stdin(c, p + 1, flen - 1);
+      else if (p[0] == 'e' && (k->attach_flags & 1) && c->stdio_mode == STDIO_PIPE)
+        close_stdin(c);
+      else if (p[0] == 'w' && flen >= 5) {
+        uint16_t rc[2];
+        memcpy(rc, p + 1, 4);
+        resize_terminal(c, rc[0], rc[1]);
+      }
+    }
+    off += 4 + flen;
+  }
+  memmove(k->buf, k->buf + off, k->len - off);
+  k->len -= off;
+}
+
 /* Output is drained (or the drain time is up: a daemonized grandchild may hold the pipes). */
 static void finalize_exit(struct container *c) {
   close_pipe(&c->out);
   close_pipe(&c->err);
+  close_stdin(c);
+  end_attachers(c, c->exit_code);
   if (c->log_open)
     log_close(&c->log);
   c->log_open = 0;
@@ -567,6 +729,7 @@ static void read_pipe(struct pipe_end *p) {
     if (n > 0) {
       if (p->c->log_open)
         log_output(&p->c->log, p->stream, buf, (size_t)n);
+      attach_output(p->c, p->stream, buf, (size_t)n);
       continue;
     }
     if (n < 0 && errno == EINTR)
@@ -798,15 +961,24 @@ static int handle(struct conn *k, char *line, const uint8_t *data, size_t data_l
       send_frame(k->fd, "err too many containers in this pod");
       return 0;
     }
-    sscanf(line, "%*s %*s %d %d %d %lld", &policy, &max_retries, &stop_signal, &log_max);
+    int stdio_mode = STDIO_NULL, create_only = 0;
+    sscanf(line, "%*s %*s %d %d %d %lld %d %d", &policy, &max_retries, &stop_signal, &log_max, &stdio_mode, &create_only);
     c = xcalloc(1, sizeof *c);
     snprintf(c->name, sizeof c->name, "%s", name);
     snprintf(c->dir, sizeof c->dir, "%s/containers/%s", pod_dir, name);
     c->policy = policy, c->max_retries = max_retries, c->stop_signal = stop_signal, c->log_max = log_max;
-    c->pidfd = c->nsfd = -1;
+    c->pidfd = c->nsfd = c->in_fd = -1;
     c->out.fd = c->err.fd = -1;
+    c->stdio_mode = stdio_mode == STDIO_PIPE || stdio_mode == STDIO_TTY ? stdio_mode : STDIO_NULL;
     c->state = CREATED;
     containers[ncontainers++] = c;
+    if (create_only) {
+      /* docker's create: attachers can come before its start */
+      set_plan(&c->plan, &c->plan_len, data, data_len);
+      save(c);
+      send_frame(k->fd, "ok 0 -");
+      return 0;
+    }
     request_start(k, c, data, data_len);
     return 0;
   }
@@ -839,6 +1011,28 @@ static int handle(struct conn *k, char *line, const uint8_t *data, size_t data_l
     log_close(&w);
     if (verb[0] == 'f')
       finish(c, code, text);
+    send_frame(k->fd, "ok");
+    return 0;
+  }
+  if (strcmp(verb, "attach") == 0) {
+    /* attach NAME FLAGS: the connection becomes a stream of its output (and its input) until it exits */
+    int flags = 0;
+    sscanf(line, "%*s %*s %d", &flags);
+    if (c->state == EXITED) {
+      send_frame(k->fd, "err exited");
+      return 0;
+    }
+    char ok[64];
+    snprintf(ok, sizeof ok, "ok %d %lld", c->stdio_mode, c->log_open ? c->log.size : -1LL);
+    send_frame(k->fd, ok);
+    k->attached = c;
+    k->attach_flags = flags;
+    return 2;
+  }
+  if (strcmp(verb, "resize") == 0) {
+    int rows = 0, cols = 0;
+    sscanf(line, "%*s %*s %d %d", &rows, &cols);
+    resize_terminal(c, rows, cols);
     send_frame(k->fd, "ok");
     return 0;
   }
@@ -893,6 +1087,7 @@ static int handle(struct conn *k, char *line, const uint8_t *data, size_t data_l
       send_frame(k->fd, "err running");
       return 0;
     }
+    end_attachers(c, c->has_exit ? c->exit_code : 0); /* those of a container removed before it started */
     for (int i = 0; i < ncontainers; i++)
       if (containers[i] == c) {
         containers[i] = containers[--ncontainers];
@@ -911,19 +1106,35 @@ static int handle(struct conn *k, char *line, const uint8_t *data, size_t data_l
   return 0;
 }
 
+/* Freed after the current batch of events, which may still name it (an attacher dropped while output was copied). */
+static struct conn *dropped[MAX_CONNS];
+static int ndropped;
+
 static void drop_conn(struct conn *k) {
+  if (k->fd < 0)
+    return;
   for (int i = 0; i < MAX_CONNS; i++)
     if (conns[i] == k)
       conns[i] = NULL;
   epoll_ctl(epfd, EPOLL_CTL_DEL, k->fd, NULL);
   close(k->fd);
-  free(k->buf);
-  free(k);
+  k->fd = -1;
+  k->attached = NULL;
+  dropped[ndropped++] = k;
+}
+
+static void free_dropped(void) {
+  for (int i = 0; i < ndropped; i++) {
+    free(dropped[i]->buf);
+    free(dropped[i]);
+  }
+  ndropped = 0;
 }
 
 /* Reads what the client sent; a whole frame is handled. Returns 0 once the connection is done
  * (answered, or closed by the client), 1 while a frame is incomplete or its answer deferred. */
 static int conn_readable(struct conn *k) {
+  int eof = 0;
   for (;;) {
     if (k->len == k->cap) {
       size_t cap = k->cap ? k->cap * 2 : 4096;
@@ -939,10 +1150,18 @@ static int conn_readable(struct conn *k) {
       continue;
     if (n < 0 && errno == EAGAIN)
       break;
-    if (n <= 0)
-      return 0;
+    if (n <= 0) {
+      eof = 1; /* what came before is still handled: an attacher's last input */
+      break;
+    }
     k->len += (size_t)n;
   }
+  if (k->attached) {
+    attacher_frames(k);
+    return !eof && k->fd >= 0;
+  }
+  if (eof)
+    return 0;
   if (k->waiting || k->len < 4)
     return 1;
   uint32_t flen;
@@ -961,7 +1180,14 @@ static int conn_readable(struct conn *k) {
   line[line_len] = 0;
   const uint8_t *data = nl ? nl + 1 : payload + flen;
   size_t data_len = (size_t)(payload + flen - data);
-  return handle(k, line, data, data_len);
+  int r = handle(k, line, data, data_len);
+  if (r != 2)
+    return r;
+  /* attached: what follows the request is the attacher's stream */
+  memmove(k->buf, k->buf + 4 + flen, k->len - 4 - flen);
+  k->len -= 4 + flen;
+  attacher_frames(k);
+  return !eof && k->fd >= 0;
 }
 
 /* ---- the loop --------------------------------------------------------- */
@@ -1263,14 +1489,16 @@ int main(int argc, char **argv) {
       case TAG_CONN: {
         struct conn *k = (struct conn *)t;
         /* answered, or the client went away (also while it waited) */
-        if (!conn_readable(k))
+        if (k->fd >= 0 && !conn_readable(k))
           drop_conn(k);
         break;
       }
       }
     }
+    free_dropped();
     run_timers();
     stop_pause_when_settled();
+    free_dropped();
   }
   /* host ports closed (the port server reaped) before anyone is told the pod is gone */
   if (listen_fd >= 0)

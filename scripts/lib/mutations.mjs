@@ -582,4 +582,11 @@ export const MUTATIONS = [
     tests: ['test/networks.test.ts'],
     grep: 'another network reaches none',
   },
+  {
+    name: 'attach-resize-dropped',
+    why: "an attacher's window size never reaches the container's terminal (the keeper ignores it)",
+    edits: [{ file: 'native-shims/keeper/main.c', find: '  if (c->stdio_mode == STDIO_TTY && c->in_fd >= 0)\n    ioctl(c->in_fd, TIOCSWINSZ, &ws);', replace: '  (void)ws;' }],
+    tests: ['test/attach.test.ts'],
+    grep: 'our size',
+  },
 ];

@@ -6,6 +6,7 @@ import { errnoName } from '../core/errno.js';
 import { closeFd, pidfdOpen, pidfdSendSignal } from '../native/ffi.js';
 import { buildEnv, execCaptured, type ExecOptions, type ExecResult } from '../pod/exec.js';
 import type { Pod } from './pod.js';
+import type { AttachOptions, Attachment } from './attach-keeper.js';
 import { isAlive } from '../process/proc-stat.js';
 import { parseSignal } from '../core/wait-status.js';
 import { readContainerRecord } from '../container/record-store.js';
@@ -71,6 +72,25 @@ export class Container {
     // Its pod died under it (SIGKILL): no supervisor will record the exit.
     if (this.pod.status() === 'exited') return r.exitCode ?? 137;
     return (await this.pod.waitContainer(this.name)).exitCode ?? 0;
+  }
+
+  /**
+   * Attaches to it (a container of a detached pod, created, running or
+   * restarting): its output as it comes, its stdin (run with openStdin),
+   * its terminal's size (tty), and its exit code. Several may attach.
+   */
+  async attach(opts: AttachOptions = {}): Promise<Attachment> {
+    const { attachContainer } = await import('./attach-keeper.js');
+    return attachContainer(this, opts);
+  }
+
+  /** Its terminal's window size (a container run with tty in a detached pod; docker's resize). */
+  async resize(cols: number, rows: number): Promise<void> {
+    const r = this.record();
+    if (!r.tty) throw new NsboxError('INVALID_ARGUMENT', `cannot resize ${this.ref}: it has no terminal`, 'run it with -t (tty: true)');
+    if (this.pod.isLocal) throw new NsboxError('NOT_DETACHED', `cannot resize ${this.ref}: its pod is run by this process, not by a keeper`, 'create the pod with `detached: true`');
+    const [{ okWords, requestKeeper }, { statePaths }] = await Promise.all([import('../keeper/client.js'), import('../state/paths.js')]);
+    okWords(await requestKeeper(statePaths.podSocket(this.pod.root, this.pod.id), `resize ${this.name} ${Math.trunc(rows)} ${Math.trunc(cols)}`), 'resize');
   }
 
   /** Runs the exited container again (podman/docker `start`). */

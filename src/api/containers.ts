@@ -123,6 +123,9 @@ export function containerInspection(c: Container) {
       WorkingDir: r.workdir,
       Labels: r.labels ?? {},
       StopSignal: r.stopSignal ?? 15,
+      OpenStdin: !!r.openStdin,
+      Tty: !!r.tty,
+      StdinOnce: !!r.stdinOnce,
       ...(r.healthcheck ? { Healthcheck: healthConfig(r.healthcheck) } : {}),
     },
     HostConfig: {

@@ -152,6 +152,17 @@ export class Pod {
     return new Container(this, record.name);
   }
 
+  /**
+   * Creates a container without starting it (docker's create): attach to it
+   * first, then `start()` it, and nothing of its output is missed.
+   */
+  async create(image: string, opts: RunOptions = {}): Promise<Container> {
+    const { resolveImage, buildRunRequest } = await import('../container/run.js');
+    const { Container } = await import('./container.js');
+    const record = await this.startContainer(buildRunRequest(await resolveImage(image, this.dataRoot), opts), { createOnly: true });
+    return new Container(this, record.name);
+  }
+
   /** A handle on one of this pod's containers. */
   async container(name: string): Promise<Container> {
     const { Container } = await import('./container.js');
@@ -161,11 +172,13 @@ export class Pod {
   }
 
   /** Starts a container (resolved request) in this pod. */
-  async startContainer(request: RunRequest): Promise<ContainerRecord> {
+  async startContainer(request: RunRequest, opts: { createOnly?: boolean } = {}): Promise<ContainerRecord> {
     if (this.pauseExited || !canPod('run', podStatus(this.rec))) throw notRunning(this.rec);
+    if (this.localPidfd !== null && (request.openStdin || request.tty || opts.createOnly))
+      throw new NsboxError('NOT_DETACHED', `${opts.createOnly ? 'create' : 'openStdin and tty'} need a detached pod: pod ${this.rec.name} is run by this process`, 'create the pod with `detached: true` (the CLI does)');
     const req = await withVolumes(request);
     if (this.localPidfd !== null) return this.containerManager().run(req);
-    return (await this.keeper()).run(req);
+    return (await this.keeper()).run(req, !!opts.createOnly);
   }
 
   /** Runs an exited container of this pod again. */

@@ -40,6 +40,8 @@ export interface RunRequestOptions {
    * process keeps (a library pod: gone when this process is).
    */
   attach?: Attach;
+  /** Create it without starting it (docker's create): attach to it, then start it. Needs a detached pod. */
+  createOnly?: boolean;
 }
 
 const PULL_POLICIES = ['missing', 'always', 'never'];
@@ -121,7 +123,7 @@ export async function runContainer(req: RunRequestOptions): Promise<{ record: Co
   pod.dataRoot = req.dataRoot;
   try {
     if (pod.status() !== 'running') throw new NsboxError('POD_NOT_RUNNING', `pod ${pod.name} is not running (status ${pod.status()})`, `create it with \`nsbox pod create --name ${pod.name}\` after removing it`);
-    const record = await pod.startContainer(req.attach ? { ...request, attach: req.attach } : request);
+    const record = await pod.startContainer(req.attach ? { ...request, attach: req.attach } : request, { createOnly: !!req.createOnly });
     return { record, container: new Container(pod, record.name) };
   } catch (err) {
     if (own) await pod.remove({ force: true }).catch(() => {}); // nothing of it stays

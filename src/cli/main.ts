@@ -24,6 +24,7 @@ import { registerCp } from './cp.js';
 import { registerTop } from './top.js';
 import { registerSystem } from './system.js';
 import { registerNetwork } from './network.js';
+import { registerAttach } from './attach.js';
 
 const EXIT_NSBOX_ERROR = 125;
 
@@ -62,6 +63,7 @@ function buildProgram(): Command {
   registerTop(program);
   registerSystem(program);
   registerNetwork(program);
+  registerAttach(program);
   for (const c of [program, pod, ...program.commands, ...pod.commands]) c.exitOverride();
   acceptGlobalsAfterVerbs(program);
   return program;

@@ -131,10 +131,11 @@ export function registerRun(program: Command): void {
         securityOpt: opts.securityOpt,
         ...logOptions(opts.logOpt),
       };
-      if ((opts.interactive || opts.tty) && opts.detach)
-        throw new NsboxError('INVALID_ARGUMENT', '-i and -t are for a foreground run (there is no attach to a detached one yet)', 'drop -d, or run detached and use `nsbox exec -it`');
       if (opts.tty && !options.env.some((e) => e.startsWith('TERM='))) options.env.unshift(`TERM=${process.env.TERM ?? 'xterm'}`);
-      const { openAttach } = opts.interactive || opts.tty ? await import('../api/attach.js') : { openAttach: null };
+      // -i/-t with -d or --pod: the pod's keeper holds its stdin or terminal; we attach (before it starts, in the foreground).
+      const keeperAttach = (opts.interactive || opts.tty) && (opts.detach || opts.pod !== undefined);
+      if (keeperAttach) Object.assign(options, { openStdin: !!opts.interactive, tty: !!opts.tty, stdinOnce: !!opts.interactive && !opts.detach, remove: !!opts.rm && !!opts.detach });
+      const { openAttach } = (opts.interactive || opts.tty) && !keeperAttach ? await import('../api/attach.js') : { openAttach: null };
       const ends = openAttach ? openAttach({ stdin: !!opts.interactive, tty: opts.tty ? { rows: process.stdout.rows ?? 24, cols: process.stdout.columns ?? 80 } : null }) : null;
       // Foreground: a signal to us (Ctrl-C, kill) is for the container, as with podman run.
       const signals = opts.detach ? null : forwardSignals();
@@ -142,7 +143,8 @@ export function registerRun(program: Command): void {
       try {
         const { parseTlsVerify } = await import('./registry-flags.js');
         const pull = { policy: opts.pull, tlsVerify: parseTlsVerify(opts.tlsVerify), platform: opts.platform, ...(opts.certDir !== undefined ? { certDir: opts.certDir } : {}) };
-        const { record, container: c } = await runContainer({ root: stateRoot(cmd), dataRoot: dataRoot(cmd), pod: opts.pod, publish: opts.publish, network: opts.network, networkAliases: opts.networkAlias, replace: !!opts.replace, image: imageRef, options, ...(ends ? { attach: ends.attach } : {}), pull, onProgress: (line) => process.stderr.write(line + '\n') });
+        const createOnly = keeperAttach && !opts.detach;
+        const { record, container: c } = await runContainer({ root: stateRoot(cmd), dataRoot: dataRoot(cmd), pod: opts.pod, publish: opts.publish, network: opts.network, networkAliases: opts.networkAlias, replace: !!opts.replace, image: imageRef, options, ...(ends ? { attach: ends.attach } : {}), createOnly, pull, onProgress: (line) => process.stderr.write(line + '\n') });
         // A container in a pod of its own is called by its name alone.
         const ref = opts.pod === undefined ? record.name : `${record.podName}/${record.name}`;
         if (!signals) {
@@ -151,6 +153,26 @@ export function registerRun(program: Command): void {
             throw new NsboxError('EXEC_FAILED', record.error);
           }
           return void process.stdout.write(ref + '\n');
+        }
+        if (createOnly) {
+          // docker run -i/-t: attach, then start, then relay until it exits.
+          const { relayAttachment, detachKeysOf } = await import('./attach-relay.js');
+          const a = await c.attach({ stdin: !!opts.interactive });
+          // Its terminal starts with our size (the keeper applies it as it starts).
+          if (opts.tty && process.stdout.isTTY) await c.resize(process.stdout.columns ?? 80, process.stdout.rows ?? 24);
+          const started = await c.start();
+          if (started.state === 'exited' && started.error) {
+            a.close();
+            if (opts.rm) await c.remove({ force: true });
+            throw new NsboxError('EXEC_FAILED', started.error);
+          }
+          signals.deliverTo(c);
+          const code = await relayAttachment(a, { stdin: !!opts.interactive, detachKeys: detachKeysOf() });
+          // Detached (the keys): it goes on running, as with docker.
+          if (code === null) return;
+          process.exitCode = code;
+          if (opts.rm) await c.remove({ force: true });
+          return;
         }
         signals.deliverTo(c);
         const opened = ends?.opened();

@@ -94,6 +94,9 @@ export function newContainerRecord(req: RunRequest, pod: Pick<PodRecord, 'id' | 
     ...(req.mask?.length ? { mask: req.mask } : {}),
     ...(req.unmask?.length ? { unmask: req.unmask } : {}),
     ...(req.healthcheck ? { healthcheck: req.healthcheck } : {}),
+    ...(req.openStdin ? { openStdin: true } : {}),
+    ...(req.tty ? { tty: true } : {}),
+    ...(req.stdinOnce ? { stdinOnce: true } : {}),
     // NSBOX_ROOTFS=copy (when the pod was made, or now) forces the copy fallback (slower, no overlayfs needed).
     rootfs: pod.rootfs === 'copy' || process.env.NSBOX_ROOTFS === 'copy' ? 'copy' : 'overlay',
     createdAt: new Date().toISOString(),

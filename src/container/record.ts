@@ -46,6 +46,12 @@ export interface ContainerSpec {
   unmask?: string[];
   /** --health-cmd or the image's Healthcheck (absent: none). */
   healthcheck?: HealthConfig;
+  /** -i: its stdin is a pipe its parent keeps open for attachers (absent: /dev/null). */
+  openStdin?: boolean;
+  /** -t: a terminal of its own, whose master its parent keeps (docker's Tty). */
+  tty?: boolean;
+  /** docker's StdinOnce: the first attacher's end of input closes its stdin. */
+  stdinOnce?: boolean;
 }
 
 /** What it is doing: state.json, written only by its parent (the pod's keeper, or the library process). */

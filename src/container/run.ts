@@ -98,6 +98,9 @@ export function buildRunRequest(image: ImageForRun, opts: RunOptions): RunReques
     ...(opts.remove ? { autoRemove: true } : {}),
     ...labelsOf(opts.labels),
     ...healthOf(opts, image.config.healthcheck),
+    ...(opts.openStdin ? { openStdin: true } : {}),
+    ...(opts.tty ? { tty: true } : {}),
+    ...(opts.stdinOnce && opts.openStdin ? { stdinOnce: true } : {}),
   };
 }
 

@@ -46,6 +46,12 @@ export interface RunOptions {
   /** podman's --health-on-failure: none (default), kill, restart or stop. */
   healthOnFailure?: string;
   noHealthcheck?: boolean;
+  /** docker's OpenStdin (-i): a stdin that attachers write (a detached pod's container; `container.attach()`). */
+  openStdin?: boolean;
+  /** docker's Tty (-t): a terminal of its own, relayed to attachers. */
+  tty?: boolean;
+  /** docker's StdinOnce: once an attacher's input ends, the container's stdin is closed. */
+  stdinOnce?: boolean;
 }
 
 /** docker's sizes: 1024, 512k, 10m, 1g (or with a trailing b). */

@@ -7,7 +7,7 @@ import { frame, FrameReader } from './frames.js';
 const MAX_SOCKET_PATH = 107;
 
 /** A unix socket path is at most 107 bytes: a deeper one is reached through an fd of its directory (kept until connected). */
-function reachable(socketPath: string): { path: string; done: () => void } {
+export function reachable(socketPath: string): { path: string; done: () => void } {
   if (Buffer.byteLength(socketPath) <= MAX_SOCKET_PATH) return { path: socketPath, done: () => {} };
   let fd = -1;
   try {

@@ -30,11 +30,21 @@ export function keeperListenerCount(pod: Pick<PodRecord, 'network' | 'ports'>): 
   return pod.network === 'pasta' ? 0 : (pod.ports ?? []).length;
 }
 
-function restartWords(r: ContainerRecord): string {
+/** What the keeper gives the container as stdin: /dev/null, a pipe it keeps the write end of, or a terminal it keeps the master of. */
+export const STDIO_MODE = { null: 0, pipe: 1, tty: 2 } as const;
+
+export function stdioMode(r: Pick<ContainerRecord, 'openStdin' | 'tty'>): number {
+  return r.tty ? STDIO_MODE.tty : r.openStdin ? STDIO_MODE.pipe : STDIO_MODE.null;
+}
+
+/** A terminal starts at docker's size until an attacher says its own. */
+const TTY_SIZE = { rows: 24, cols: 80 };
+
+function restartWords(r: ContainerRecord, createOnly: boolean): string {
   const p = r.restart;
   const policy = p.policy === 'always' ? 1 : p.policy === 'on-failure' ? 2 : 0;
   const maxRetries = p.policy === 'on-failure' && p.maxRetries !== null ? p.maxRetries : -1;
-  return `${policy} ${maxRetries} ${r.stopSignal ?? SIGTERM} ${r.logMaxSize ?? 0}`;
+  return `${policy} ${maxRetries} ${r.stopSignal ?? SIGTERM} ${r.logMaxSize ?? 0} ${stdioMode(r)} ${createOnly ? 1 : 0}`;
 }
 
 export class KeeperContainers {
@@ -68,7 +78,10 @@ export class KeeperContainers {
   }
 
   private plan(r: ContainerRecord, layerDirs: string[]): SpawnPlan {
-    return startPlan(r, this.paths(r.name), layerDirs, this.pod.mapping, keeperSlots(keeperListenerCount(this.pod)));
+    const slots = keeperSlots(keeperListenerCount(this.pod));
+    const { stdin, ...fds } = slots;
+    const io = r.tty ? { terminal: { socketFd: stdin, ...TTY_SIZE } } : r.openStdin ? { stdin } : {};
+    return startPlan(r, this.paths(r.name), layerDirs, this.pod.mapping, { ...fds, ...io });
   }
 
   /**
@@ -76,18 +89,18 @@ export class KeeperContainers {
    * image when overlayfs is refused, else has the keeper record the failure
    * (it writes the log and state.json: one writer each).
    */
-  private async startWith(verb: 'run' | 'start', r: ContainerRecord, image: { dataRoot: string; id: string; layers: string[]; layerDirs: string[] }): Promise<ContainerRecord> {
+  private async startWith(verb: 'run' | 'create' | 'start', r: ContainerRecord, image: { dataRoot: string; id: string; layers: string[]; layerDirs: string[] }): Promise<ContainerRecord> {
     const paths = this.paths(r.name);
     if (r.rootfs === 'copy') await ensureRootfsCopy(paths, image);
     const plan = this.plan(r, image.layerDirs);
-    const line = verb === 'run' ? `run ${r.name} ${restartWords(r)}` : `start ${r.name}`;
+    const line = verb === 'start' ? `start ${r.name}` : `run ${r.name} ${restartWords(r, verb === 'create')}`;
     const { encodePlan } = await import('../native/plan.js');
     const answer = await requestKeeper(this.socket, line, { data: encodePlan(plan) });
     if (answer.startsWith('ok ')) return this.read(r.name);
     if (answer.startsWith('err protocol')) okWords(answer, verb); // throws: a keeper of another nsbox
     if (!answer.startsWith('spawnerr ')) {
       const failure = new NsboxError('RUN_FAILED', `cannot start ${this.pod.name}/${r.name}: ${answer.replace(/^err /, '')}`, 'check the pod with `nsbox pod ls`; a pod that is stopping takes no new container');
-      if (verb === 'run') await this.record(r.name, 'failed', `125 ${oneLine(failure.message)}`);
+      if (verb !== 'start') await this.record(r.name, 'failed', `125 ${oneLine(failure.message)}`);
       throw failure;
     }
     const [section, step, err] = answer.split(' ').slice(1).map(Number) as [number, number, number];
@@ -108,7 +121,8 @@ export class KeeperContainers {
     okWords(await requestKeeper(this.socket, `${verb} ${name} ${text}`), verb);
   }
 
-  async run(req: RunRequest): Promise<ContainerRecord> {
+  /** createOnly: docker's create; it starts with `startAgain`, so attachers can come first. */
+  async run(req: RunRequest, createOnly = false): Promise<ContainerRecord> {
     requireMappedIds(req.user, this.pod.pause.pid, this.pod.name);
     const paths = this.paths(req.name);
     const record = newContainerRecord(req, this.pod);
@@ -130,7 +144,7 @@ export class KeeperContainers {
       }
     });
     try {
-      const started = await this.startWith('run', record, req.image);
+      const started = await this.startWith(createOnly ? 'create' : 'run', record, req.image);
       if (record.autoRemove) await this.removeOnExit(record);
       if (record.healthcheck) await this.checkHealthEvery(record, record.healthcheck.intervalMs);
       return started;

@@ -17,9 +17,11 @@ export interface KeeperSlots {
   stderr: number;
   /** Where a container's process sends its mount namespace. */
   namespaceSocket: number;
+  /** A container's stdin pipe (-i), or the socket its terminal's master is sent on (-t); else /dev/null. */
+  stdin: number;
 }
 
 export function keeperSlots(listeners: number): KeeperSlots {
   const base = 4 + listeners;
-  return { pausePidfd: base, stdout: base + 1, stderr: base + 2, namespaceSocket: base + 3 };
+  return { pausePidfd: base, stdout: base + 1, stderr: base + 2, namespaceSocket: base + 3, stdin: base + 4 };
 }
