@@ -161,6 +161,30 @@ describe(`the docker CLI on nsbox (${testMode})`, () => {
     expect(nsboxPods()).toEqual([]);
   });
 
+  it('networks: containers on one reach each other by name and alias; a container off it does not; rm refused while in use', () => {
+    ok(docker(['network', 'create', 'appnet']));
+    expect(docker(['network', 'ls', '--format', '{{.Name}}']).stdout.split('\n')).toContain('appnet');
+    ok(docker(['run', '-d', '--name', 'backend', '--network', 'appnet', '--network-alias', 'api', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/srv']));
+    ok(docker(['run', '-d', '--name', 'client', '--network', 'appnet', 'busybox', 'sleep', '1000']));
+    ok(docker(['run', '-d', '--name', 'outsider', 'busybox', 'sleep', '1000']));
+    for (const host of ['api', 'backend']) {
+      let got = '';
+      for (let i = 0; i < 20 && got !== 'hello from the image\n'; i++) got = docker(['exec', 'client', 'timeout', '3', 'wget', '-qO-', `http://${host}/hello.txt`]).stdout;
+      expect(got, host).toBe('hello from the image\n');
+    }
+    // Control: the same request from a container on the default network fails.
+    expect(docker(['exec', 'outsider', 'timeout', '3', 'wget', '-qO-', 'http://api/hello.txt']).code).not.toBe(0);
+    const busy = docker(['network', 'rm', 'appnet']);
+    expect(busy.code).not.toBe(0);
+    expect(busy.stderr).toMatch(/active endpoints/);
+    ok(docker(['rm', '-f', 'backend', 'client', 'outsider']));
+    ok(docker(['network', 'rm', 'appnet']));
+    expect(docker(['network', 'ls', '--format', '{{.Name}}']).stdout.split('\n')).not.toContain('appnet');
+    const unknown = docker(['run', '--rm', '--network', 'nosuchnet', 'busybox', 'true']);
+    expect(unknown.code).toBe(125);
+    expect(unknown.stderr).toMatch(/network nosuchnet not found/);
+  });
+
   it('refuses what nsbox cannot do, naming it, and leaves nothing behind', () => {
     for (const [args, why] of [
       [['--privileged'], /Privileged/],

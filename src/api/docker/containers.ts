@@ -115,6 +115,11 @@ export async function createContainer(ctx: ServiceContext, req: IncomingMessage,
       throw err;
     }
   }
+  if (t.placement.kind === 'own' && !['builtin', 'none'].includes(t.placement.network)) {
+    const { networkExists } = await import('../networks.js');
+    // 400, not docker's 404: its CLI reads a 404 on create as a missing image and pulls.
+    if (!networkExists(t.placement.network, { root: ctx.root })) throw badRequest(`network ${t.placement.network} not found: create it with 'docker network create ${t.placement.network}'`);
+  }
   await withStateLock(ctx.root, async () => {
     if (findDockerContainer(ctx.root, name)?.Name === name) throw conflict(`Conflict. The container name "/${name}" is already in use. Remove it or choose another name.`);
     let pod = name;
@@ -150,6 +155,7 @@ export async function createContainer(ctx: ServiceContext, req: IncomingMessage,
       options: { ...t.options, name },
       publish: t.placement.kind === 'join' ? [] : t.publish,
       network: t.placement.kind === 'own' ? t.placement.network : 'builtin',
+      ...(t.placement.kind === 'own' && t.placement.aliases.length ? { networkAliases: t.placement.aliases } : {}),
       autoRemove: t.autoRemove,
       ...(t.stopTimeout !== undefined ? { stopTimeout: t.stopTimeout } : {}),
       config: Object.fromEntries(Object.entries(body).filter(([k]) => k !== 'HostConfig' && k !== 'NetworkingConfig')),
@@ -164,12 +170,12 @@ export async function createContainer(ctx: ServiceContext, req: IncomingMessage,
 async function runDocker(ctx: ServiceContext, d: DockerContainer): Promise<void> {
   if (d.kind === 'pause') {
     const { createPod } = await import('../create-pod.js');
-    await createPod({ root: ctx.root, name: d.pod, hostname: d.Id.slice(0, 12), detached: true, ports: d.publish, network: d.network, labels: (d.options.labels as Record<string, string>) ?? undefined });
+    await createPod({ root: ctx.root, name: d.pod, hostname: d.Id.slice(0, 12), detached: true, ports: d.publish, network: d.network, ...(d.networkAliases ? { networkAliases: d.networkAliases } : {}), labels: (d.options.labels as Record<string, string>) ?? undefined });
     return;
   }
   const { runContainer } = await import('../run.js');
   // docker's hostname is the short id.
-  const own = d.ownPod ? { network: d.network, hostname: d.Id.slice(0, 12) } : {};
+  const own = d.ownPod ? { network: d.network, hostname: d.Id.slice(0, 12), ...(d.networkAliases ? { networkAliases: d.networkAliases } : {}) } : {};
   await runContainer({ root: ctx.root, dataRoot: ctx.dataRoot, pod: d.ownPod ? undefined : d.pod, image: d.image, options: d.options, publish: d.publish, pull: { policy: 'never' }, ...own });
 }
 

@@ -15,6 +15,7 @@ import * as images from './images.js';
 import { inspectContainerJson, listContainersJson, topContainer } from './list.js';
 import { attachContainer, containerLogs } from './streams.js';
 import { info, ping, pingHeaders, version } from './system.js';
+import * as networks from './networks.js';
 import { ApiError, notFound, sendJson, toApiError } from './wire.js';
 
 type Handler = (ctx: ServiceContext, m: string[], q: URLSearchParams, req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
@@ -48,6 +49,12 @@ const ROUTES: [string, RegExp, Handler][] = [
   ['POST', /^\/exec\/([^/]+)\/start$/, (c, m, _q, req, res) => exec.startExec(c, m[1]!, req, null, res)],
   ['POST', /^\/exec\/([^/]+)\/resize$/, (_c, m, q, _r, res) => exec.resizeExec(m[1]!, q, res)],
   ['GET', /^\/exec\/([^/]+)\/json$/, (_c, m, _q, _r, res) => exec.inspectExec(m[1]!, res)],
+  ['GET', /^\/networks$/, (c, _m, _q, _r, res) => networks.listNetworksJson(c, res)],
+  ['POST', /^\/networks\/create$/, (c, _m, _q, req, res) => networks.createNetworkJson(c, req, res)],
+  ['GET', /^\/networks\/([^/]+)$/, (c, m, _q, _r, res) => networks.inspectNetworkJson(c, m[1]!, res)],
+  ['DELETE', /^\/networks\/([^/]+)$/, (c, m, _q, _r, res) => networks.removeNetworkJson(c, m[1]!, res)],
+  ['POST', /^\/networks\/([^/]+)\/connect$/, (c, m, _q, req, res) => networks.connectNetworkJson(c, m[1]!, req, res)],
+  ['POST', /^\/networks\/([^/]+)\/disconnect$/, (c, m, _q, req, res) => networks.disconnectNetworkJson(c, m[1]!, req, res)],
   ['POST', /^\/containers\/([^/]+)\/attach$/, (c, m, q, req, res) => attachOverResponse(c, m[1]!, q, req, res)],
 ];
 

@@ -28,7 +28,9 @@ export interface DockerContainer {
   image: string;
   options: RunOptions;
   publish: string[];
-  network: 'builtin' | 'none';
+  /** builtin, none, or a user network's name (with the aliases asked for on it). */
+  network: string;
+  networkAliases?: string[];
   autoRemove: boolean;
   stopTimeout?: number;
   /** The create request's Config and HostConfig, echoed by inspect. */

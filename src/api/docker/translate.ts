@@ -49,7 +49,7 @@ interface HostConfig {
 }
 
 /** Where the container goes: a pod of its own, or the pod of container X. */
-export type Placement = { kind: 'own'; network: 'builtin' | 'none' } | { kind: 'join'; target: string };
+export type Placement = { kind: 'own'; network: string; aliases: string[] } | { kind: 'join'; target: string };
 
 export interface Translated {
   image: string;
@@ -69,7 +69,7 @@ const ms = (ns: number | undefined) => (ns ? `${Math.round(ns / 1e6)}ms` : undef
 /** Resource limits nsbox does not set yet: the container runs, unlimited, and the client is told. */
 const LIMITS = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus', 'CpusetMems', 'PidsLimit', 'BlkioWeight'];
 
-function placementOf(hc: HostConfig): Placement {
+function placementOf(hc: HostConfig, endpoints: Record<string, { Aliases?: string[] | null }>): Placement {
   const modes = { NetworkMode: hc.NetworkMode ?? '', PidMode: hc.PidMode ?? '', IpcMode: hc.IpcMode ?? '' };
   const joined = Object.values(modes).filter((m) => m.startsWith('container:')).map((m) => m.slice('container:'.length));
   for (const [field, mode] of Object.entries(modes)) {
@@ -80,12 +80,15 @@ function placementOf(hc: HostConfig): Placement {
     return { kind: 'join', target: joined[0]! };
   }
   const net = modes.NetworkMode;
-  if (net === '' || net === 'default' || net === 'bridge') return { kind: 'own', network: 'builtin' };
-  if (net === 'none') return { kind: 'own', network: 'none' };
   for (const [field, mode] of Object.entries(modes)) {
     if (mode && mode !== 'private' && mode !== 'shareable' && field !== 'NetworkMode') throw badRequest(`HostConfig.${field}=${mode} is not supported`);
   }
-  throw badRequest(`network ${JSON.stringify(net)} is not supported yet: use the default network, none, or container:NAME`);
+  if (net === '' || net === 'default' || net === 'bridge') return { kind: 'own', network: 'builtin', aliases: [] };
+  if (net === 'none') return { kind: 'own', network: 'none', aliases: [] };
+  // A user network (`docker network create`): the pod of its own is made on it.
+  const others = Object.keys(endpoints).filter((n) => n !== net);
+  if (others.length) throw badRequest(`a container is created on one network here (${net}); connect it to ${others.join(', ')} after it starts`);
+  return { kind: 'own', network: net, aliases: endpoints[net]?.Aliases ?? [] };
 }
 
 function portsOf(hc: HostConfig): string[] {
@@ -135,7 +138,7 @@ export function translateCreate(body: CreateBody): Translated {
   const hc = body.HostConfig ?? {};
   const warnings: string[] = [];
   refuseUnsupported(body, hc, warnings);
-  const placement = placementOf(hc);
+  const placement = placementOf(hc, (body.NetworkingConfig as { EndpointsConfig?: Record<string, { Aliases?: string[] | null }> } | undefined)?.EndpointsConfig ?? {});
   const restart = hc.RestartPolicy?.Name ? (hc.RestartPolicy.Name === 'on-failure' && hc.RestartPolicy.MaximumRetryCount ? `on-failure:${hc.RestartPolicy.MaximumRetryCount}` : hc.RestartPolicy.Name) : undefined;
   if (restart === 'unless-stopped') warnings.push('restart policy unless-stopped runs as always');
   const health = body.Healthcheck?.Test;

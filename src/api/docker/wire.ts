@@ -16,6 +16,7 @@ export class ApiError extends Error {
 
 export const notFound = (what: string) => new ApiError(404, what);
 export const conflict = (what: string) => new ApiError(409, what);
+export const forbidden = (what: string) => new ApiError(403, what);
 export const badRequest = (what: string) => new ApiError(400, what);
 
 /** nsbox's errors in docker's terms: which status a code means. */
@@ -25,6 +26,8 @@ const STATUS_OF: Record<string, number> = {
   IMAGE_NOT_FOUND: 404,
   NO_SUCH_VOLUME: 404,
   NO_SUCH_NETWORK: 404,
+  NETWORK_IN_USE: 409,
+  INVALID_NETWORK: 400,
   DUPLICATE_NAME: 409,
   VOLUME_EXISTS: 409,
   VOLUME_IN_USE: 409,
