@@ -135,6 +135,8 @@ export function registerRun(program: Command): void {
       // -i/-t with -d or --pod: the pod's keeper holds its stdin or terminal; we attach (before it starts, in the foreground).
       const keeperAttach = (opts.interactive || opts.tty) && (opts.detach || opts.pod !== undefined);
       if (keeperAttach) Object.assign(options, { openStdin: !!opts.interactive, tty: !!opts.tty, stdinOnce: !!opts.interactive && !opts.detach, remove: !!opts.rm && !!opts.detach });
+      // The terminal starts at this one's size: a program that reads its size at once sees ours.
+      if (keeperAttach && opts.tty && process.stdout.isTTY) Object.assign(options, { ttySize: { rows: process.stdout.rows ?? 24, cols: process.stdout.columns ?? 80 } });
       const { openAttach } = (opts.interactive || opts.tty) && !keeperAttach ? await import('../api/attach.js') : { openAttach: null };
       const ends = openAttach ? openAttach({ stdin: !!opts.interactive, tty: opts.tty ? { rows: process.stdout.rows ?? 24, cols: process.stdout.columns ?? 80 } : null }) : null;
       // Foreground: a signal to us (Ctrl-C, kill) is for the container, as with podman run.

@@ -97,6 +97,7 @@ export function newContainerRecord(req: RunRequest, pod: Pick<PodRecord, 'id' | 
     ...(req.openStdin ? { openStdin: true } : {}),
     ...(req.tty ? { tty: true } : {}),
     ...(req.stdinOnce ? { stdinOnce: true } : {}),
+    ...(req.ttySize ? { ttySize: req.ttySize } : {}),
     // NSBOX_ROOTFS=copy (when the pod was made, or now) forces the copy fallback (slower, no overlayfs needed).
     rootfs: pod.rootfs === 'copy' || process.env.NSBOX_ROOTFS === 'copy' ? 'copy' : 'overlay',
     createdAt: new Date().toISOString(),

@@ -52,6 +52,8 @@ export interface ContainerSpec {
   tty?: boolean;
   /** docker's StdinOnce: the first attacher's end of input closes its stdin. */
   stdinOnce?: boolean;
+  /** With tty: the terminal's size at start, so the first `stty size` sees the attacher's (absent: 24x80). */
+  ttySize?: { rows: number; cols: number };
 }
 
 /** What it is doing: state.json, written only by its parent (the pod's keeper, or the library process). */

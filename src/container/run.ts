@@ -101,6 +101,7 @@ export function buildRunRequest(image: ImageForRun, opts: RunOptions): RunReques
     ...(opts.openStdin ? { openStdin: true } : {}),
     ...(opts.tty ? { tty: true } : {}),
     ...(opts.stdinOnce && opts.openStdin ? { stdinOnce: true } : {}),
+    ...(opts.tty && opts.ttySize ? { ttySize: { rows: opts.ttySize.rows, cols: opts.ttySize.cols } } : {}),
   };
 }
 

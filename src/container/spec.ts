@@ -52,6 +52,8 @@ export interface RunOptions {
   tty?: boolean;
   /** docker's StdinOnce: once an attacher's input ends, the container's stdin is closed. */
   stdinOnce?: boolean;
+  /** With tty: the terminal's size when the process starts (docker's ConsoleSize; default 24x80). */
+  ttySize?: { rows: number; cols: number };
 }
 
 /** docker's sizes: 1024, 512k, 10m, 1g (or with a trailing b). */

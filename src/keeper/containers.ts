@@ -80,7 +80,7 @@ export class KeeperContainers {
   private plan(r: ContainerRecord, layerDirs: string[]): SpawnPlan {
     const slots = keeperSlots(keeperListenerCount(this.pod));
     const { stdin, ...fds } = slots;
-    const io = r.tty ? { terminal: { socketFd: stdin, ...TTY_SIZE } } : r.openStdin ? { stdin } : {};
+    const io = r.tty ? { terminal: { socketFd: stdin, ...(r.ttySize ?? TTY_SIZE) } } : r.openStdin ? { stdin } : {};
     return startPlan(r, this.paths(r.name), layerDirs, this.pod.mapping, { ...fds, ...io });
   }
 
