@@ -113,6 +113,9 @@ const requirements = [
   { pkg: 'docker-registry', provides: 'docker-registry (the distribution registry)', ok: () => which('docker-registry') },
   // test/pull.test.ts compresses zstd layers with it.
   { pkg: 'zstd', provides: 'zstd', ok: () => which('zstd') },
+  // test/docker-compose.test.ts: compose 1.29 (Python) on the Docker API. Installed
+  // without recommends, so Debian's docker.io daemon never comes with it.
+  { pkg: 'docker-compose', provides: 'docker-compose', ok: () => which('docker-compose') },
 ];
 
 // pasta opens /dev/net/tun inside the pod's user namespace, where the file

@@ -5,7 +5,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NetworkInfo } from '../networks.js';
 import { resolveContainer } from './containers.js';
-import { badRequest, conflict, forbidden, notFound, readJsonBody, sendEmpty, sendJson } from './wire.js';
+import { findDockerContainer, writeDockerContainer } from './store.js';
+import { badRequest, conflict, forbidden, notFound, parseFilters, readJsonBody, sendEmpty, sendJson } from './wire.js';
 import type { ServiceContext } from './context.js';
 
 const BUILTIN = ['bridge', 'none', 'host'];
@@ -49,9 +50,31 @@ async function find(ctx: ServiceContext, ref: string): Promise<NetworkInfo> {
   }
 }
 
-export async function listNetworksJson(ctx: ServiceContext, res: ServerResponse): Promise<void> {
+const FILTERS = ['name', 'id', 'label', 'driver', 'type'];
+
+type DockerNetwork = Pick<ReturnType<typeof dockerNetwork>, 'Name' | 'Id' | 'Driver' | 'Labels'>;
+
+/** docker's network filters: every label must hold; the other keys match any of their values. */
+function matches(n: DockerNetwork, filters: Record<string, string[]>): boolean {
+  return Object.entries(filters).every(([key, values]) =>
+    values[key === 'label' ? 'every' : 'some']((v) => {
+      if (key === 'name') return n.Name.includes(v);
+      if (key === 'id') return n.Id.startsWith(v);
+      if (key === 'driver') return n.Driver === v;
+      if (key === 'type') return (v === 'builtin') === BUILTIN.includes(n.Name);
+      const eq = v.indexOf('=');
+      return eq < 0 ? v in n.Labels : n.Labels[v.slice(0, eq)] === v.slice(eq + 1);
+    }),
+  );
+}
+
+export async function listNetworksJson(ctx: ServiceContext, q: URLSearchParams, res: ServerResponse): Promise<void> {
+  const filters = parseFilters(q);
+  const unknown = Object.keys(filters).filter((k) => !FILTERS.includes(k));
+  if (unknown.length) throw badRequest(`unsupported filter ${unknown.join(', ')}: nsbox filters networks by ${FILTERS.join(', ')}`);
   const { listNetworks } = await lib();
-  sendJson(res, 200, [...BUILTIN.map(pseudo), ...listNetworks({ root: ctx.root }).map(dockerNetwork)]);
+  const all: DockerNetwork[] = [...BUILTIN.map(pseudo), ...listNetworks({ root: ctx.root }).map(dockerNetwork)];
+  sendJson(res, 200, all.filter((n) => matches(n, filters)));
 }
 
 export async function inspectNetworkJson(ctx: ServiceContext, ref: string, res: ServerResponse): Promise<void> {
@@ -89,10 +112,28 @@ async function podOfContainer(ctx: ServiceContext, ref: string): Promise<string>
   return pod;
 }
 
+/**
+ * A created container not yet started: connecting it to the network it was
+ * created on adds the aliases to what start will use (compose does this);
+ * another network is refused, since its pod is made on one network.
+ * Returns false when the container has started, for the live connect.
+ */
+async function connectBeforeStart(ctx: ServiceContext, network: string, ref: string, aliases: string[]): Promise<boolean> {
+  const { withStateLock } = await import('../../state/lock.js');
+  return withStateLock(ctx.root, async () => {
+    const d = findDockerContainer(ctx.root, ref);
+    if (!d || d.started) return false;
+    if (d.network !== network) throw conflict(`container ${d.Name} is created on ${d.network === 'builtin' ? 'the default network' : d.network} and not started: nsbox makes its pod on one network, so connect it to ${network} after it starts, or create it with --network ${network}`);
+    writeDockerContainer(ctx.root, { ...d, networkAliases: [...new Set([...(d.networkAliases ?? []), ...aliases])] });
+    return true;
+  });
+}
+
 export async function connectNetworkJson(ctx: ServiceContext, ref: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = await readJsonBody<{ Container?: string; EndpointConfig?: { Aliases?: string[] | null } }>(req);
   if (!body.Container) throw badRequest('connect needs a Container');
   const n = await find(ctx, ref);
+  if (await connectBeforeStart(ctx, n.Name, body.Container, body.EndpointConfig?.Aliases ?? [])) return sendEmpty(res, 200);
   const pod = await podOfContainer(ctx, body.Container);
   const { connectNetwork } = await lib();
   await connectNetwork(n.Name, pod, { root: ctx.root, aliases: body.EndpointConfig?.Aliases ?? [] });
