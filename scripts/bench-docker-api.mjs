@@ -75,6 +75,8 @@ function say(message) {
   process.stderr.write(`bench-docker-api: ${message}\n`);
 }
 
+const firstLine = (cmd, args) => (spawnSync(cmd, args, { encoding: 'utf8' }).stdout ?? '').split('\n')[0].trim();
+
 const which = (cmd) => {
   const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : null;
@@ -136,6 +138,13 @@ async function benchTestcontainers(key, socket) {
   record(`${key}Tc`, key, 'GenericContainer(httpd).start()', samples);
 }
 
+const PODMAN_FIGURES = [
+  ['podmanVersion', 'docker version'],
+  ['podmanRunRm', 'docker run --rm busybox true'],
+  ['podmanExec', 'docker exec C true'],
+  ['podmanTc', 'GenericContainer(httpd).start()'],
+];
+
 async function main() {
   const machine = machineInfo();
   const client = ensureDockerClient();
@@ -158,13 +167,24 @@ async function main() {
   const podman = which('podman');
   if (podman) {
     const podmanSock = join(stateRoot, 'podman.sock');
-    spawnSync(podman, ['import', busybox.path, 'docker.io/library/busybox:latest'], { stdio: 'ignore' });
-    await startService('podman system service', podman, ['system', 'service', '--time', '0', `unix://${podmanSock}`], podmanSock);
-    await benchPeer('podman', 'podman service', dockerAt(client, podmanSock));
-    await benchTestcontainers('podman', podmanSock);
+    // podman's storage, run state and network configs private to this run, as nsbox's are.
+    const storage = ['--root', join(stateRoot, 'podman-root'), '--runroot', join(stateRoot, 'podman-run'), '--network-config-dir', join(stateRoot, 'podman-cni')];
+    const imported = spawnSync(podman, [...storage, 'import', busybox.path, 'docker.io/library/busybox:latest'], { encoding: 'utf8' });
+    if (imported.status !== 0) throw new Error(`podman import failed: ${imported.stderr.trim()}`);
+    notes.push(`podman: ${firstLine(podman, ['--version'])}, storage in this run's temporary directory`);
+    // A podman that cannot run a container here gives no figures, and the report says why.
+    const probe = spawnSync(podman, [...storage, 'run', '--rm', 'busybox', 'true'], { encoding: 'utf8' });
+    if (probe.status === 0) {
+      await startService('podman system service', podman, [...storage, 'system', 'service', '--time', '0', `unix://${podmanSock}`], podmanSock);
+      await benchPeer('podman', 'podman service', dockerAt(client, podmanSock));
+      await benchTestcontainers('podman', podmanSock);
+    } else {
+      const why = (probe.stderr.trim().split('\n').pop() ?? `exit ${probe.status}`).replace(/^Error: /, '');
+      for (const [k, l] of PODMAN_FIGURES) skip(k, 'podman', l, `podman cannot run a container here: ${why}`);
+      notes.push(`PODMAN CANNOT RUN A CONTAINER HERE (\`podman run --rm busybox true\`: ${why}): the targets compare with podman system service, so they are N/A in this run`);
+    }
   } else {
-    for (const [k, l] of [['podmanVersion', 'docker version'], ['podmanRunRm', 'docker run --rm busybox true'], ['podmanExec', 'docker exec C true'], ['podmanTc', 'GenericContainer(httpd).start()']])
-      skip(k, 'podman', l, 'podman is not installed');
+    for (const [k, l] of PODMAN_FIGURES) skip(k, 'podman', l, 'podman is not installed');
     notes.push('PODMAN IS NOT INSTALLED HERE: the targets compare with podman system service, so they are N/A in this run; the nsbox CLI figures stand beside the API ones instead');
   }
 
@@ -206,6 +226,8 @@ async function cleanup() {
   await new Promise((ok) => setTimeout(ok, 200));
   for (const p of services) if (p.exitCode === null && p.pid) killPid(p.pid);
   removeCliPods(nsboxRoot, problems);
+  // podman keeps its overlay storage mounted on itself; unmount it before the tree goes.
+  if (existsSync(join(stateRoot, 'podman-root', 'overlay'))) spawnSync('umount', ['-R', join(stateRoot, 'podman-root', 'overlay')], { stdio: 'ignore' });
   await removeStateRoot(stateRoot, problems);
   for (const p of problems) say(`cleanup: ${p}`);
 }
