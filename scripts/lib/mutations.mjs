@@ -586,6 +586,18 @@ export const MUTATIONS = [
     tests: ['test/docker-compose.test.ts'],
   },
   {
+    name: 'pod-start-loses-containers',
+    why: "`pod start` brings the pause back but not the containers (the new keeper refuses containers it has not met)",
+    edits: [
+      {
+        file: 'src/keeper/containers.ts',
+        find: "    if (verb === 'start' && answer === 'err no such container') answer =",
+        replace: "    if (verb === 'start' && answer === 'never') answer =",
+      },
+    ],
+    tests: ['test/pod-start.test.ts'],
+  },
+  {
     name: 'networks-share-one-namespace',
     why: 'every user network is wired into the first one\'s namespace and bridge, so pods on different networks reach each other',
     edits: [
