@@ -223,6 +223,13 @@ describe(`the docker CLI on nsbox (${testMode})`, () => {
     expect(gone.code).not.toBe(0);
     expect(gone.stderr).toMatch(/no such volume/i);
     ok(docker(['volume', 'rm', '-f', 'data1'])); // -f forgives a missing volume
+    // -v /path: an anonymous volume, gone with --rm and with rm -v.
+    ok(docker(['run', '--rm', '-v', '/anon', 'busybox', 'sh', '-c', 'echo x > /anon/f']));
+    expect(docker(['volume', 'ls', '-q']).stdout).toBe('');
+    ok(docker(['run', '-d', '--name', 'anon', '-v', '/anon', 'busybox', 'sleep', '1000']));
+    expect(docker(['volume', 'ls', '-q']).stdout).toMatch(/^[0-9a-f]{64}\n$/); // control: it exists while its container does
+    ok(docker(['rm', '-fv', 'anon']));
+    expect(docker(['volume', 'ls', '-q']).stdout).toBe('');
   });
 
   it('refuses what nsbox cannot do, naming it, and leaves nothing behind', () => {

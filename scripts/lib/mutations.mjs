@@ -598,6 +598,13 @@ export const MUTATIONS = [
     tests: ['test/pod-start.test.ts'],
   },
   {
+    name: 'anonymous-volumes-kept',
+    why: 'anonymous volumes (-v /path) outlive `--rm` and `rm -v` (nothing removes them)',
+    edits: [{ file: 'src/volume/anonymous.ts', find: "    if (m.type !== 'volume' || !m.anonymous || !m.source) continue;", replace: '    if (m) continue;' }],
+    tests: ['test/named-volumes.test.ts'],
+    grep: 'anonymous volume',
+  },
+  {
     name: 'networks-share-one-namespace',
     why: 'every user network is wired into the first one\'s namespace and bridge, so pods on different networks reach each other',
     edits: [

@@ -161,7 +161,7 @@ export class KeeperContainers {
   private async removeOnExit(r: ContainerRecord): Promise<void> {
     const { artifacts } = await import('../native/artifacts.js');
     const ref = this.pod.ownedBy === r.name ? r.name : `${this.pod.name}/${r.name}`;
-    const argv = [process.execPath, artifacts.cli, '--root', this.root, 'rm', '-f', ref];
+    const argv = [process.execPath, artifacts.cli, '--root', this.root, 'rm', '-f', '-v', ref];
     okWords(await requestKeeper(this.socket, `onexit ${r.name}`, { data: Buffer.from(argv.map((a) => `${a}\0`).join('')) }), 'onexit');
   }
 

@@ -205,7 +205,7 @@ async function autoRemove(ctx: ServiceContext, d: DockerContainer): Promise<void
   // Its attached clients read its output from the log: let them finish first (bounded).
   const readers = [...(ctx.attached.get(d.Id) ?? [])];
   await Promise.race([Promise.allSettled(readers), new Promise((ok) => setTimeout(ok, 10_000))]);
-  await oneAtATime(async () => removeResolved(ctx, await resolveContainer(ctx, d.Id), true));
+  await oneAtATime(async () => removeResolved(ctx, await resolveContainer(ctx, d.Id), true, true));
 }
 
 export async function stopContainer(ctx: ServiceContext, ref: string, q: URLSearchParams, res: ServerResponse): Promise<void> {
@@ -273,8 +273,8 @@ export async function waitContainer(ctx: ServiceContext, ref: string, q: URLSear
   res.end(JSON.stringify({ StatusCode: code, Error: null }));
 }
 
-async function removeResolved(ctx: ServiceContext, r: Resolved, force: boolean): Promise<void> {
-  if (r.container) await r.container.remove({ force });
+async function removeResolved(ctx: ServiceContext, r: Resolved, force: boolean, volumes = false): Promise<void> {
+  if (r.container) await r.container.remove({ force, volumes });
   if (r.docker?.ownPod) {
     const still = await podOf(ctx, r.docker.pod);
     if (still) await still.remove({ force: true });
@@ -293,6 +293,6 @@ export async function removeContainer(ctx: ServiceContext, ref: string, q: URLSe
     const members = listDockerContainers(ctx.root).filter((d) => d.pod === r.docker!.pod && d.Id !== r.docker!.Id && d.started);
     if (members.length && !force) throw conflict(`container ${r.docker.Name} holds the pod of ${members.map((m) => m.Name).join(', ')}: remove them first, or force`);
   }
-  await removeResolved(ctx, r, force);
+  await removeResolved(ctx, r, force, flag(q, 'v'));
   sendEmpty(res, 204);
 }

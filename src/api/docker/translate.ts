@@ -17,6 +17,7 @@ export interface CreateBody {
   OpenStdin?: boolean;
   AttachStdin?: boolean;
   StdinOnce?: boolean;
+  Volumes?: Record<string, unknown> | null;
   StopSignal?: string;
   StopTimeout?: number | null;
   Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number } | null;
@@ -156,7 +157,8 @@ export function translateCreate(body: CreateBody): Translated {
     capAdd: hc.CapAdd ?? undefined,
     capDrop: hc.CapDrop ?? undefined,
     stopSignal: body.StopSignal || undefined,
-    volumes: hc.Binds ?? undefined,
+    // Config.Volumes ({"/path": {}}: `docker run -v /path`) are anonymous volumes.
+    volumes: hc.Binds?.length || body.Volumes ? [...(hc.Binds ?? []), ...Object.keys(body.Volumes ?? {})] : undefined,
     mounts: hc.Mounts?.length ? mountsOf(hc) : undefined,
     tmpfs: hc.Tmpfs ? Object.entries(hc.Tmpfs).map(([path, opts]) => (opts ? `${path}:${opts}` : path)) : undefined,
     securityOpt: hc.SecurityOpt ?? undefined,
