@@ -605,6 +605,13 @@ export const MUTATIONS = [
     grep: 'anonymous volume',
   },
   {
+    name: 'docker-registry-auth-ignored',
+    why: "the Docker API ignores the client's X-Registry-Auth, so `docker login` then `docker push` to a private registry is refused",
+    edits: [{ file: 'src/api/docker/registry.ts', find: "  return parsed.username ? { username: parsed.username, password: parsed.password ?? '' } : null;", replace: '  return parsed.username ? null : null;' }],
+    tests: ['test/docker-cli.test.ts'],
+    grep: 'registry: login',
+  },
+  {
     name: 'networks-share-one-namespace',
     why: 'every user network is wired into the first one\'s namespace and bridge, so pods on different networks reach each other',
     edits: [
