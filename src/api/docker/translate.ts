@@ -136,6 +136,17 @@ function refuseUnsupported(hc: HostConfig, warnings: string[]): void {
   }
 }
 
+/** Config.Volumes' paths that no bind, mount or tmpfs covers (clients such as compose list every mounted path there). */
+function anonymousPaths(body: CreateBody, hc: HostConfig): string[] {
+  const norm = (p: string) => p.replace(/\/+$/, '') || '/';
+  const covered = new Set([
+    ...(hc.Binds ?? []).map((b) => norm(b.split(':')[1] ?? b)),
+    ...(hc.Mounts ?? []).map((m) => norm(m.Target ?? '')),
+    ...Object.keys(hc.Tmpfs ?? {}).map(norm),
+  ]);
+  return Object.keys(body.Volumes ?? {}).filter((p) => !covered.has(norm(p)));
+}
+
 export function translateCreate(body: CreateBody): Translated {
   if (!body.Image) throw badRequest('Config.Image is required');
   const hc = body.HostConfig ?? {};
@@ -158,7 +169,7 @@ export function translateCreate(body: CreateBody): Translated {
     capDrop: hc.CapDrop ?? undefined,
     stopSignal: body.StopSignal || undefined,
     // Config.Volumes ({"/path": {}}: `docker run -v /path`) are anonymous volumes.
-    volumes: hc.Binds?.length || body.Volumes ? [...(hc.Binds ?? []), ...Object.keys(body.Volumes ?? {})] : undefined,
+    volumes: hc.Binds?.length || body.Volumes ? [...(hc.Binds ?? []), ...anonymousPaths(body, hc)] : undefined,
     mounts: hc.Mounts?.length ? mountsOf(hc) : undefined,
     tmpfs: hc.Tmpfs ? Object.entries(hc.Tmpfs).map(([path, opts]) => (opts ? `${path}:${opts}` : path)) : undefined,
     securityOpt: hc.SecurityOpt ?? undefined,
