@@ -1,6 +1,7 @@
 // A YAML stream (one file or several, `---` between documents) as the
-// Kubernetes objects in it. YAML 1.2 as Kubernetes reads it: `yes` is a
-// string, not true; duplicate keys are an error.
+// Kubernetes objects in it. Read as YAML 1.1, as Kubernetes' own parser
+// (go-yaml) reads it: `defaultMode: 0644` is octal, as manifests mean it.
+// Duplicate keys are an error.
 import { parseAllDocuments } from 'yaml';
 import { NsboxError } from '../errors.js';
 import { isObj, type Obj } from './fields.js';
@@ -18,7 +19,7 @@ const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 export function parseKubeYaml(text: string, source: string): KubeObject[] {
   const out: KubeObject[] = [];
-  const docs = parseAllDocuments(text, { version: '1.2', uniqueKeys: true, prettyErrors: false });
+  const docs = parseAllDocuments(text, { version: '1.1', uniqueKeys: true, prettyErrors: false });
   const list = Array.isArray(docs) ? docs : [docs];
   list.forEach((d, i) => {
     const where = `${source}, document ${i + 1}`;
