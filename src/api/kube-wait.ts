@@ -44,7 +44,9 @@ async function check(w: Waiting): Promise<void> {
   const r = w.c.record();
   const state = w.c.state(r);
   if (state === 'exited') {
-    const code = r.exitCode ?? 0;
+    // Dead, but its parent has not recorded the exit yet: its code decides, so look again.
+    if (r.state !== 'exited' || r.exitCode === null) return void (w.why = 'exiting');
+    const code = r.exitCode;
     if (code === 0 && w.restart !== 'always') return void ((w.ready = true), (w.why = 'completed'));
     w.why = `exited with code ${code}${r.error ? ` (${r.error})` : ''}`;
     return;
