@@ -4,7 +4,7 @@
 // time without following links, and what it names must still be inside the
 // volume: a link planted in a volume (by a container that writes it) cannot
 // turn a later mount into one of the host's files.
-import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { NsboxError } from '../errors.js';
 import type { Mount } from '../container/mounts.js';
@@ -19,8 +19,25 @@ export function podVolumeDir(podDir: string, name: string): string {
   return join(podDir, 'kube-volumes', name);
 }
 
+/** What each of the pod's directories is (kube-volumes.json beside them), for `kube generate`. */
+export interface PodVolumeMeta {
+  name: string;
+  from?: PodVolume['from'];
+  files: { key: string; path: string; mode: number }[];
+}
+
+export function readPodVolumeMeta(podDir: string): PodVolumeMeta[] {
+  try {
+    return JSON.parse(readFileSync(join(podDir, 'kube-volumes.json'), 'utf8')) as PodVolumeMeta[];
+  } catch {
+    return [];
+  }
+}
+
 /** Writes the pod's emptyDirs (empty, mode 1777 as Kubernetes makes them) and its configMap and secret files. */
 export function writePodVolumes(podDir: string, volumes: PodVolume[]): void {
+  const meta: PodVolumeMeta[] = volumes.map((v) => ({ name: v.name, ...(v.from ? { from: v.from } : {}), files: v.files.map((f) => ({ key: f.key, path: f.path, mode: f.mode })) }));
+  writeFileSync(join(podDir, 'kube-volumes.json'), JSON.stringify(meta), { mode: 0o600 });
   for (const v of volumes) {
     const dir = podVolumeDir(podDir, v.name);
     mkdirSync(dir, { recursive: true });

@@ -11,6 +11,8 @@ import { defaultDataRoot, defaultRuntimeRoot, statePaths } from '../state/paths.
 import type { Pod } from './pod.js';
 import { Container } from './container.js';
 
+const INIT_LABEL = 'io.nsbox.kube.init';
+
 export interface KubeSource {
   /** The YAML text. */
   text: string;
@@ -163,6 +165,8 @@ async function startKubeContainer(pod: Pod, p: KubePod, c: KubeContainer, init: 
     capAdd: c.capAdd,
     capDrop: c.capDrop,
     noHealthcheck: true,
+    // kube generate tells init containers by it.
+    ...(init ? { labels: { [INIT_LABEL]: 'true' } } : {}),
   });
   if (c.runAsNonRoot && request.user.uid === 0)
     throw new NsboxError('KUBE_INVALID', `pod ${p.name}: container ${c.name} would run as root (uid 0), and runAsNonRoot is set`, 'give securityContext.runAsUser a non-zero uid, or use an image whose USER is not root');
@@ -222,4 +226,110 @@ export async function downKube(opts: { root?: string; dataRoot?: string; files: 
     }
   }
   return out;
+}
+
+export interface KubeGenerateOptions {
+  root?: string;
+  dataRoot?: string;
+  /** A Pod (default) or a Deployment of one replica. */
+  type?: 'pod' | 'deployment';
+  /** Add a NodePort Service of the published ports. */
+  service?: boolean;
+}
+
+/** A pod, running or stopped, as Kubernetes YAML that a cluster accepts (and `kube play` plays again). */
+export async function generateKube(podRef: string, opts: KubeGenerateOptions = {}): Promise<string> {
+  const { root, dataRoot } = roots(opts);
+  const type = opts.type ?? 'pod';
+  if (type !== 'pod' && type !== 'deployment') throw new NsboxError('INVALID_ARGUMENT', `--type ${JSON.stringify(type)} is not pod or deployment`, 'use --type pod or --type deployment');
+  const [{ getPod }, { listContainerRecords }, { findImage }, { resolveCommand }, { DEFAULT_CAPABILITIES }, { DEFAULT_PATH }, km, { volumePaths }, { generateKubeYaml }, fs] = await Promise.all([
+    import('./pods.js'),
+    import('../container/list.js'),
+    import('../image/store.js'),
+    import('../container/spec.js'),
+    import('../container/capabilities.js'),
+    import('../pod/plans.js'),
+    import('./kube-mounts.js'),
+    import('../volume/store.js'),
+    import('../kube/generate.js'),
+    import('node:fs'),
+  ]);
+  const rec = getPod(podRef, { root }).record;
+  const podDir = statePaths.podDir(root, rec.id);
+  // Bind sources are real paths (subPaths are resolved): compare with both spellings.
+  const real = (p: string) => (fs.existsSync(p) ? fs.realpathSync(p) : p);
+  const podVolumesDirs = [`${podDir}/kube-volumes/`, `${real(podDir)}/kube-volumes/`];
+  const volumesDirs = [`${volumePaths.all(dataRoot)}/`, `${real(volumePaths.all(dataRoot))}/`];
+  const records = listContainerRecords(root, rec.id);
+  if (!records.length) throw new NsboxError('KUBE_EMPTY_POD', `pod ${rec.name} has no containers`, `run one in it first (\`nsbox run --pod ${rec.name} IMAGE\`)`);
+  const under = (path: string, dirs: string[]) => {
+    const dir = dirs.find((d) => path.startsWith(d));
+    return dir ? path.slice(dir.length).split('/').filter(Boolean) : null;
+  };
+  const containers = records.map((r) => {
+    let config: { entrypoint?: string[]; cmd?: string[]; env?: string[]; workingDir?: string } = {};
+    let localOnly = true;
+    try {
+      const image = findImage(dataRoot, r.image.id);
+      config = image.config ?? {};
+      localOnly = image.source !== 'registry';
+    } catch {
+      // removed since: its command and environment are given in full
+    }
+    let imageArgv: string[] = [];
+    try {
+      imageArgv = resolveCommand(config, {});
+    } catch {
+      // the image runs nothing by itself
+    }
+    const base = new Map(Object.entries({ HOME: '/root', ...Object.fromEntries((config.env ?? [`PATH=${DEFAULT_PATH}`]).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])) }));
+    const env = r.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)] as [string, string]).filter(([k, v]) => base.get(k) !== v);
+    const caps = r.capabilities ?? DEFAULT_CAPABILITIES;
+    const mounts = (r.mounts ?? []).map((m) => {
+      if (m.type === 'tmpfs') return { kind: 'tmpfs' as const, target: m.target, readOnly: m.options.split(',').includes('ro') };
+      if (m.type === 'volume') return { kind: 'volume' as const, name: m.name, target: m.target, readOnly: m.readOnly };
+      const inPod = under(m.source, podVolumesDirs);
+      if (inPod?.length) return { kind: 'pod' as const, volume: inPod[0]!, target: m.target, readOnly: m.readOnly, ...(inPod.length > 1 ? { subPath: inPod.slice(1).join('/') } : {}) };
+      const inVolume = under(m.source, volumesDirs);
+      if (inVolume && inVolume[1] === '_data') return { kind: 'volume' as const, name: inVolume[0]!, target: m.target, readOnly: m.readOnly, ...(inVolume.length > 2 ? { subPath: inVolume.slice(2).join('/') } : {}) };
+      return { kind: 'host' as const, source: m.source, file: m.kind === 'file', target: m.target, readOnly: m.readOnly };
+    });
+    return {
+      name: r.name,
+      init: r.labels?.[INIT_LABEL] === 'true',
+      image: r.image.name ?? r.image.id,
+      localOnly,
+      argv: r.argv,
+      imageArgv,
+      env,
+      workdir: r.workdir !== (config.workingDir || '/') ? r.workdir : null,
+      user: r.user,
+      readOnly: r.readOnly,
+      capAdd: caps.filter((c) => !DEFAULT_CAPABILITIES.includes(c)),
+      capDrop: DEFAULT_CAPABILITIES.filter((c) => !caps.includes(c)),
+      mounts,
+      ...(r.healthcheck ? { healthcheck: r.healthcheck } : {}),
+    };
+  });
+  const podVolumes = km.readPodVolumeMeta(podDir).map((v) => ({
+    name: v.name,
+    ...(v.from ? { from: v.from } : {}),
+    files: v.files.map((f) => ({ ...f, content: fs.readFileSync(`${km.podVolumeDir(podDir, v.name)}/${f.path}`) })),
+  }));
+  let extraHosts = '';
+  try {
+    extraHosts = fs.readFileSync(`${podDir}/extra-hosts`, 'utf8');
+  } catch {
+    // none
+  }
+  const hostAliases = extraHosts
+    .split('\n')
+    .map((l) => l.split(/\s+/).filter(Boolean))
+    .filter((f) => f.length > 1)
+    .map(([ip, ...hostnames]) => ({ ip: ip!, hostnames }));
+  const main = records.find((r) => r.labels?.[INIT_LABEL] !== 'true') ?? records[0]!;
+  return generateKubeYaml(
+    { name: rec.name, hostname: rec.hostname, restart: main.restart.policy, ports: rec.ports ?? [], hostAliases, containers, podVolumes },
+    { type, service: !!opts.service },
+  );
 }

@@ -42,4 +42,20 @@ export function registerKube(program: Command): void {
       const r = await downKube({ root: stateRoot(cmd), dataRoot: dataRoot(cmd), files: files.map(readKubeSource), force: !!opts.force });
       process.stdout.write(r.pods.map((p) => `Pod: ${p}\n`).join('') + r.volumes.map((v) => `Volume: ${v}\n`).join(''));
     });
+
+  kube
+    .command('generate')
+    .description('write Kubernetes YAML of a pod, running or stopped (named volumes as PersistentVolumeClaims)')
+    .argument('<pod>')
+    .option('--type <type>', 'pod or deployment', 'pod')
+    .option('--service', 'add a NodePort Service of its published ports')
+    .option('-f, --filename <file>', 'write it to FILE instead of stdout')
+    .action(async (pod: string, opts: { type: string; service?: boolean; filename?: string }, cmd: Command) => {
+      const { generateKube } = await import('../api/kube.js');
+      const yaml = await generateKube(pod, { root: stateRoot(cmd), dataRoot: dataRoot(cmd), type: opts.type as 'pod', service: !!opts.service });
+      if (opts.filename) {
+        const { writeFileSync } = await import('node:fs');
+        writeFileSync(opts.filename, yaml);
+      } else process.stdout.write(yaml);
+    });
 }

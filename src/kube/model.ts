@@ -21,6 +21,8 @@ export type KubeMount =
   | { kind: 'tmpfs'; target: string; readOnly: boolean };
 
 export interface KubeFile {
+  /** The ConfigMap's or Secret's key it holds. */
+  key: string;
   /** Relative to the volume, without `..` (paths.ts). */
   path: string;
   content: Buffer;
@@ -33,6 +35,8 @@ export interface PodVolume {
   files: KubeFile[];
   /** emptyDir: writable by every container user. */
   mode: number;
+  /** The ConfigMap or Secret its files are from (absent: an emptyDir). */
+  from?: { kind: 'ConfigMap' | 'Secret'; name: string };
 }
 
 export interface KubeContainer {

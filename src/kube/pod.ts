@@ -203,7 +203,7 @@ export function readPodSpec(input: PodInput): KubePod {
     volumes.set(name, source);
     if (source.kind === 'emptyDir' && source.memory) memoryUse.set(name, use.get(name) ?? 0);
     if (source.kind === 'claim') claims.push(source.claim);
-    if (source.kind === 'files') podVolumes.push({ name, files: source.files, mode: 0o755 });
+    if (source.kind === 'files') podVolumes.push({ name, files: source.files, mode: 0o755, from: source.from });
     if (source.kind === 'emptyDir' && !(source.memory && use.get(name) === 1)) podVolumes.push({ name, files: [], mode: 0o1777 });
   }
   const publish: string[] = [];

@@ -8,7 +8,7 @@ import type { KubeFile } from './model.js';
 export type VolumeSource =
   | { kind: 'host'; path: string; type: string }
   | { kind: 'emptyDir'; memory: boolean }
-  | { kind: 'files'; files: KubeFile[] }
+  | { kind: 'files'; files: KubeFile[]; from: { kind: 'ConfigMap' | 'Secret'; name: string } }
   | { kind: 'claim'; claim: string; readOnly: boolean };
 
 const HOST_TYPES = ['', 'Directory', 'DirectoryOrCreate', 'File', 'FileOrCreate', 'Socket'];
@@ -32,7 +32,7 @@ function filesOf(r: Reader, data: Record<string, Buffer> | undefined, what: stri
     if (optional) return [];
     throw kubeError(r.path, `no ${what} is given`, `add the ${what} to the file, or pass it with --configmap FILE`);
   }
-  if (!items.length) return Object.entries(data).map(([key, content]) => ({ path: relativeInside(key, `${r.path} key ${key}`), content, mode: defaultMode }));
+  if (!items.length) return Object.entries(data).map(([key, content]) => ({ key, path: relativeInside(key, `${r.path} key ${key}`), content, mode: defaultMode }));
   return items.map((it) => {
     const key = it.need('key');
     const path = relativeInside(it.need('path'), it.at('path'));
@@ -40,7 +40,7 @@ function filesOf(r: Reader, data: Record<string, Buffer> | undefined, what: stri
     it.done();
     const content = data[key];
     if (content === undefined) throw kubeError(it.at('key'), `${what} has no key ${JSON.stringify(key)}`, 'name one of its keys');
-    return { path, content, mode };
+    return { key, path, content, mode };
   });
 }
 
@@ -65,10 +65,10 @@ export function readVolume(v: Reader, src: DataSources): { name: string; source:
     source = { kind: 'emptyDir', memory: medium === 'Memory' };
   } else if (kind === 'configMap') {
     const cm = s.need('name');
-    source = { kind: 'files', files: filesOf(s, src.configMaps.get(cm), `ConfigMap ${cm}`) };
+    source = { kind: 'files', files: filesOf(s, src.configMaps.get(cm), `ConfigMap ${cm}`), from: { kind: 'ConfigMap', name: cm } };
   } else if (kind === 'secret') {
     const sec = s.need('secretName');
-    source = { kind: 'files', files: filesOf(s, src.secrets.get(sec), `Secret ${sec}`) };
+    source = { kind: 'files', files: filesOf(s, src.secrets.get(sec), `Secret ${sec}`), from: { kind: 'Secret', name: sec } };
   } else {
     source = { kind: 'claim', claim: s.need('claimName'), readOnly: s.bool('readOnly') ?? false };
   }
