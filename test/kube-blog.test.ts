@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: plain ESM module; types in rootfs/build.d.mts
 import { buildRootfs } from '../rootfs/build.mjs';
 // @ts-expect-error: plain ESM module shared with the demo
-import { ensureImage, imageNameFor, KUBE_YAML_FILE, kubeBlogCommands, waitForBlog } from '../scripts/lib/blog-pod.mjs';
+import { imageNameFor, KUBE_YAML_FILE, kubeBlogCommands, waitForBlog } from '../scripts/lib/blog-pod.mjs';
 import { removeStoreTree } from './helpers/archives.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
 import { freePort, portRefused } from './helpers/net.js';
@@ -27,8 +27,12 @@ beforeAll(async () => {
   const nginxTar: string = await buildRootfs('nginx', { log: false, cacheDir });
   const ghostTar: string = await buildRootfs('ghost', { log: false, cacheDir });
   images = { nginx: imageNameFor('nginx', nginxTar), ghost: imageNameFor('ghost', ghostTar) };
-  ensureImage(images.nginx, nginxTar, { root });
-  ensureImage(images.ghost, ghostTar, { root });
+  // Imported by a child the worker does not wait on synchronously: a minute-long
+  // spawnSync of Ghost's import would starve vitest's worker RPC.
+  for (const [name, tar] of [[images.nginx, nginxTar], [images.ghost, ghostTar]] as const) {
+    const r = await nsboxAsync(root, ['image', 'import', tar, '--name', name]);
+    if (r.code !== 0) throw new Error(`importing ${tar} failed (exit ${r.code}): ${r.stderr}`);
+  }
   port = await freePort();
 }, 90 * 60_000);
 afterAll(async () => {
@@ -36,7 +40,7 @@ afterAll(async () => {
   removeAllPods(root);
   await removeStoreTree(join(root, 'images'));
   cleanupRoot(root);
-});
+}, 10 * 60_000);
 
 describe.skipIf(skip)(`the blog pod from its Kubernetes YAML (${testMode}${skip ? ', SKIPPED by NSBOX_SKIP_BLOG=1' : ''})`, () => {
   it('kube play --wait of scripts/blog/blog-pod.yaml serves Ghost through nginx; kube down removes it all', async () => {

@@ -330,6 +330,10 @@ spec:
     expect(replaced.code, replaced.stderr).toBe(0);
     expect(inCtr('again/c', 'echo $WORD').stdout).toBe('second\n');
     expect(podNames().filter((p) => p === 'again')).toHaveLength(1);
+    // down needs only the names: the ConfigMap given to play with --configmap is not asked for.
+    const down = cli('kube', 'down', file);
+    expect(down.code, down.stderr).toBe(0);
+    expect(podNames()).not.toContain('again');
   });
 
   it('kube down removes the pods the file made, and its named volumes only with --force', () => {

@@ -7,11 +7,15 @@ import { readFileSync } from 'node:fs';
 import { NsboxError } from '../errors.js';
 import type { KubeContainer, KubePlay, KubePod } from '../kube/model.js';
 import type { HealthConfig } from '../core/health.js';
+import type { ImageForRun } from '../container/run.js';
 import { defaultDataRoot, defaultRuntimeRoot, statePaths } from '../state/paths.js';
 import type { Pod } from './pod.js';
 import { Container } from './container.js';
 
 const INIT_LABEL = 'io.nsbox.kube.init';
+
+/** The images of a play, resolved once each (by reference and pull policy). */
+type Images = Map<string, ImageForRun>;
 
 export interface KubeSource {
   /** The YAML text. */
@@ -75,7 +79,7 @@ export async function playKube(opts: KubePlayOptions): Promise<KubePlayResult> {
   // Images first (pulled as their policy says): a missing one fails before anything is made.
   const { pullFirst } = await import('./run.js');
   const { resolveImage } = await import('../container/run.js');
-  const images = new Map<string, Awaited<ReturnType<typeof resolveImage>>>();
+  const images: Images = new Map();
   for (const c of plan.pods.flatMap((p) => [...p.init, ...p.containers])) {
     const key = `${c.image}\0${c.pull}`;
     if (images.has(key)) continue;
@@ -118,7 +122,7 @@ export async function playKube(opts: KubePlayOptions): Promise<KubePlayResult> {
 }
 
 /** The pod, its files, its init containers run to completion in order, then its containers. */
-async function startKubePod(p: KubePod, ctx: { root: string; dataRoot: string; images: Map<string, unknown>; warn: (m: string) => void }): Promise<Pod> {
+async function startKubePod(p: KubePod, ctx: { root: string; dataRoot: string; images: Images; warn: (m: string) => void }): Promise<Pod> {
   const { createPod } = await import('./create-pod.js');
   const pod = await createPod({ root: ctx.root, name: p.name, hostname: p.hostname, detached: true, ports: p.publish, labels: { 'io.nsbox.kube': 'Pod' }, onWarning: ctx.warn });
   pod.dataRoot = ctx.dataRoot;
@@ -147,11 +151,11 @@ async function startKubePod(p: KubePod, ctx: { root: string; dataRoot: string; i
   return pod;
 }
 
-async function startKubeContainer(pod: Pod, p: KubePod, c: KubeContainer, init: boolean, ctx: { root: string; dataRoot: string; images: Map<string, unknown> }): Promise<void> {
+async function startKubeContainer(pod: Pod, p: KubePod, c: KubeContainer, init: boolean, ctx: { root: string; dataRoot: string; images: Images }): Promise<void> {
   const { buildRunRequest } = await import('../container/run.js');
   const { kubeMounts } = await import('./kube-mounts.js');
   const { checkMountTargets } = await import('../container/mounts.js');
-  const image = ctx.images.get(`${c.image}\0${c.pull}`) as Parameters<typeof buildRunRequest>[0];
+  const image = ctx.images.get(`${c.image}\0${c.pull}`)!;
   const request = buildRunRequest(image, {
     name: c.name,
     ...(c.entrypoint ? { entrypoint: c.entrypoint } : {}),
@@ -205,9 +209,8 @@ export interface KubeDownResult {
 /** Removes the pods a manifest made; its PersistentVolumeClaims' volumes only with `force`. */
 export async function downKube(opts: { root?: string; dataRoot?: string; files: KubeSource[]; force?: boolean }): Promise<KubeDownResult> {
   const { root, dataRoot } = roots(opts);
-  const plan = await planKube(opts.files).catch((err: unknown) => {
-    throw err instanceof NsboxError ? new NsboxError(err.code, `${err.message}`, `${err.hint ?? ''} (kube down reads the file as play does)`.trim()) : err;
-  });
+  const [{ parseKubeYaml }, { buildDown }] = await Promise.all([import('../kube/documents.js'), import('../kube/down-plan.js')]);
+  const plan = buildDown(opts.files.flatMap((f) => parseKubeYaml(f.text, f.source)));
   const { listPodRecords } = await import('../pod/store.js');
   const { getPod } = await import('./pods.js');
   const present = new Set(listPodRecords(root).map((r) => r.name));
@@ -219,7 +222,7 @@ export async function downKube(opts: { root?: string; dataRoot?: string; files: 
   }
   if (opts.force) {
     const { removeVolume, volumeExists } = await import('./volumes.js');
-    for (const v of new Set([...plan.volumes, ...plan.pods.flatMap((p) => p.claims)])) {
+    for (const v of plan.volumes) {
       if (!volumeExists(v, { root: dataRoot })) continue;
       await removeVolume(v, { root: dataRoot, stateRoot: root, force: true });
       out.volumes.push(v);

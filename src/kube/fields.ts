@@ -108,7 +108,7 @@ export class Reader {
   /** A field that changes what runs if ignored: refused when set (to anything but `allowed`). */
   refuse(key: string, why: string, allowed: unknown = undefined): void {
     const v = this.raw(key);
-    if (v !== undefined && v !== allowed && !(allowed === false && v === false)) throw kubeError(this.at(key), `${JSON.stringify(v)} is not supported: ${why}`, `remove ${key}`);
+    if (v !== undefined && v !== allowed) throw kubeError(this.at(key), `${JSON.stringify(v)} is not supported: ${why}`, `remove ${key}`);
   }
 
   ignore(key: string, why: string): void {
