@@ -44,8 +44,11 @@ const volumes = () => cli('volume', 'ls', '-q').stdout.split('\n').filter(Boolea
 const ctr = (ref: string) => (JSON.parse(cli('ps', '-a', '--format', 'json').stdout) as { name: string; podName: string; state: string; exitCode: number | null; restartCount: number; startedAt: string; finishedAt: string | null }[]).find((c) => `${c.podName}/${c.name}` === ref);
 const pod = (name: string, spec: string) => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n${spec.replace(/^/gm, '  ')}\n`;
 
-/** Every refusal: one line, exit 125, naming `what`, and no pod or volume left. */
-function expectRefused(r: { code: number; stderr: string }, what: RegExp, podsBefore = podNames(), volumesBefore = volumes()): void {
+/** Every refusal: one line, exit 125, naming `what`, and no pod or volume left of those it made. */
+function expectRefused(run: () => { code: number; stderr: string }, what: RegExp): void {
+  const podsBefore = podNames();
+  const volumesBefore = volumes();
+  const r = run();
   expect(isOneLineRefusal(r), r.stderr).toBe(true);
   expect(r.stderr).toMatch(what);
   expect(podNames()).toEqual(podsBefore);
@@ -113,8 +116,7 @@ volumes:
     expect(Date.parse(first.finishedAt!)).toBeLessThanOrEqual(Date.parse(second.startedAt));
     expect(Date.parse(second.finishedAt!)).toBeLessThanOrEqual(Date.parse(main.startedAt));
 
-    const before = podNames();
-    const failing = play(`apiVersion: v1
+    expectRefused(() => play(`apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: initclaim}
 spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
@@ -124,10 +126,10 @@ ${pod('initfails', `initContainers:
 containers:
 - {name: never, image: busybox, command: [sleep, '600'], volumeMounts: [{name: data, mountPath: /data}]}
 volumes:
-- {name: data, persistentVolumeClaim: {claimName: initclaim}}`)}`);
-    expectRefused(failing, /init container breaks exited with code 3.*cannot migrate/, before);
+- {name: data, persistentVolumeClaim: {claimName: initclaim}}`)}`),
+    /init container breaks exited with code 3.*cannot migrate/);
     expect(volumes()).not.toContain('initclaim');
-  });
+  }, 120_000);
 
   it('mounts hostPath (type checked, readOnly), emptyDir (Memory: a tmpfs), configMap and secret files (items, defaultMode), subPath, and a PVC as a named volume', () => {
     const host = join(root, 'hostdir');
@@ -209,19 +211,19 @@ volumes:
 - {name: h, hostPath: {path: ${host}}}
 - {name: cm, configMap: {name: cm}}${volumesExtra}`);
     const cm = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {a: A}\n---\n';
-    expectRefused(play(cm + volumeSpec('{name: h, mountPath: /x, subPath: ../../x}')), /subPath: "..\/..\/x" leads out of the volume/);
-    expectRefused(play(cm + volumeSpec('{name: h, mountPath: /x, subPath: real/../../x}')), /leads out of the volume/);
-    expectRefused(play(cm + volumeSpec('{name: h, mountPath: /x, subPath: /etc}')), /subPath: "\/etc" is absolute/);
-    expectRefused(play(cm + volumeSpec('{name: h, mountPath: /x, subPath: link}')), /goes through the symbolic link link/);
-    expectRefused(play(cm + volumeSpec('{name: i, mountPath: /x}', "\n- {name: i, configMap: {name: cm, items: [{key: a, path: ../x}]}}")), /items\[0\]\.path: "..\/x" leads out of the volume/);
-    expectRefused(play(cm + volumeSpec('{name: i, mountPath: /x}', "\n- {name: i, configMap: {name: cm, items: [{key: a, path: /abs}]}}")), /is absolute/);
+    expectRefused(() => play(cm + volumeSpec('{name: h, mountPath: /x, subPath: ../../x}')), /subPath: "..\/..\/x" leads out of the volume/);
+    expectRefused(() => play(cm + volumeSpec('{name: h, mountPath: /x, subPath: real/../../x}')), /leads out of the volume/);
+    expectRefused(() => play(cm + volumeSpec('{name: h, mountPath: /x, subPath: /etc}')), /subPath: "\/etc" is absolute/);
+    expectRefused(() => play(cm + volumeSpec('{name: h, mountPath: /x, subPath: link}')), /goes through the symbolic link link/);
+    expectRefused(() => play(cm + volumeSpec('{name: i, mountPath: /x}', "\n- {name: i, configMap: {name: cm, items: [{key: a, path: ../x}]}}")), /items\[0\]\.path: "..\/x" leads out of the volume/);
+    expectRefused(() => play(cm + volumeSpec('{name: i, mountPath: /x}', "\n- {name: i, configMap: {name: cm, items: [{key: a, path: /abs}]}}")), /is absolute/);
     // The controls: the same shapes, inside.
     const ok = play(cm + volumeSpec('{name: h, mountPath: /x, subPath: real}, {name: i, mountPath: /i}', "\n- {name: i, configMap: {name: cm, items: [{key: a, path: dir/a.txt}]}}"));
     expect(ok.code, ok.stderr).toBe(0);
     expect(inCtr('escapes/c', 'cat /x/inside.txt /i/dir/a.txt').stdout).toBe('inside\nA');
     expect(inCtr('escapes/c', 'ls /x').stdout).toBe('inside.txt\n');
     expect(cli('kube', 'down', manifest(cm + volumeSpec('{name: h, mountPath: /x}'))).code).toBe(0);
-  });
+  }, 120_000);
 
   it('publishes hostPorts (with hostIP) and --publish; the page is served from the host', async () => {
     const [a, b] = [await freePort(), await freePort()];
@@ -272,8 +274,8 @@ containers:
     expect(capEff & (1n << 5n)).toBe(1n << 5n); // KILL kept: the default set otherwise
     expect(inCtr('secpod/caps', 'chown 33 /tmp').code).not.toBe(0);
     // runAsNonRoot with an image that runs as root: refused, nothing made.
-    expectRefused(play(pod('rootish', `containers:\n- {name: r, image: busybox, command: [sleep, '1'], securityContext: {runAsNonRoot: true}}`)), /container r would run as root \(uid 0\), and runAsNonRoot is set/);
-  });
+    expectRefused(() => play(pod('rootish', `containers:\n- {name: r, image: busybox, command: [sleep, '1'], securityContext: {runAsNonRoot: true}}`)), /container r would run as root \(uid 0\), and runAsNonRoot is set/);
+  }, 120_000);
 
   it('follows restartPolicy: Never leaves a failed container exited, OnFailure restarts it, Always is the default', async () => {
     const r = play(`${pod('never', `restartPolicy: Never\ncontainers:\n- {name: c, image: busybox, command: [sh, -c, 'exit 2']}`)}---\n${pod('onfailure', `restartPolicy: OnFailure\ncontainers:\n- {name: c, image: busybox, command: [sh, -c, 'exit 2']}`)}---\n${pod('always', `containers:\n- {name: c, image: busybox, command: [sh, -c, 'exit 0']}`)}`);
@@ -302,20 +304,20 @@ spec:
         command: [sleep, '600']
         resources: {limits: {memory: 64Mi}}
 `;
-    expectRefused(play(deployment(3)), /spec\.replicas: 3 replicas: nsbox runs one pod per name: set replicas: 1/);
-    expectRefused(play(deployment(1, '\n      hostNetwork: true')), /spec\.hostNetwork: hostNetwork: true is not supported/);
-    expectRefused(play(pod('priv', 'containers:\n- {name: c, image: busybox, securityContext: {privileged: true}}')), /securityContext\.privileged: true is not supported/);
-    expectRefused(play(pod('bad name', 'containers: []')), /needs metadata\.name, a lowercase DNS name/);
-    expectRefused(play('kind: Pod\nmetadata: {name: x}\n'), /has no apiVersion/);
-    expectRefused(play('apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [}'), /not valid YAML/);
-    expectRefused(play(pod('noimage', 'containers:\n- {name: c}')), /spec\.containers\[0\]\.image: is required/);
-    expectRefused(play(pod('nocm', 'containers:\n- {name: c, image: busybox, env: [{name: A, valueFrom: {configMapKeyRef: {name: gone, key: k}}}]}')), /no ConfigMap named gone is given: add the ConfigMap to the file, or pass it with --configmap FILE/);
+    expectRefused(() => play(deployment(3)), /spec\.replicas: 3 replicas: nsbox runs one pod per name: set replicas: 1/);
+    expectRefused(() => play(deployment(1, '\n      hostNetwork: true')), /spec\.hostNetwork: hostNetwork: true is not supported/);
+    expectRefused(() => play(pod('priv', 'containers:\n- {name: c, image: busybox, securityContext: {privileged: true}}')), /securityContext\.privileged: true is not supported/);
+    expectRefused(() => play(pod('bad name', 'containers: []')), /needs metadata\.name, a lowercase DNS name/);
+    expectRefused(() => play('kind: Pod\nmetadata: {name: x}\n'), /has no apiVersion/);
+    expectRefused(() => play('apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [}'), /not valid YAML/);
+    expectRefused(() => play(pod('noimage', 'containers:\n- {name: c}')), /spec\.containers\[0\]\.image: is required/);
+    expectRefused(() => play(pod('nocm', 'containers:\n- {name: c, image: busybox, env: [{name: A, valueFrom: {configMapKeyRef: {name: gone, key: k}}}]}')), /no ConfigMap named gone is given: add the ConfigMap to the file, or pass it with --configmap FILE/);
     const ok = play(deployment(1));
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stderr).toMatch(/^nsbox: warning: Deployment deploy: spec\.template\.spec\.nodeSelector is not supported and is ignored/m);
     expect(ok.stderr).toMatch(/^nsbox: warning: Deployment deploy: spec\.template\.spec\.containers\[0\]\.resources is not supported and is ignored: nsbox sets no resource limits yet$/m);
     expect(ctr('deploy/web')?.state).toBe('running');
-  });
+  }, 120_000);
 
   it('--replace replaces a pod of the same name; without it a second play is refused; --configmap and stdin (-) feed it', () => {
     const cmFile = manifest('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: outside}\ndata: {WORD: first}\n');
@@ -324,7 +326,7 @@ spec:
     const first = cli('kube', 'play', '--configmap', cmFile, file);
     expect(first.code, first.stderr).toBe(0);
     expect(inCtr('again/c', 'echo $WORD').stdout).toBe('first\n');
-    expectRefused(cli('kube', 'play', '--configmap', cmFile, file), /a pod named again already exists: play with --replace/);
+    expectRefused(() => cli('kube', 'play', '--configmap', cmFile, file), /a pod named again already exists: play with --replace/);
     writeFileSync(cmFile, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: outside}\ndata: {WORD: second}\n');
     const replaced = nsbox(root, ['kube', 'play', '--replace', '--configmap', cmFile, '-'], { input: spec });
     expect(replaced.code, replaced.stderr).toBe(0);
@@ -334,7 +336,7 @@ spec:
     const down = cli('kube', 'down', file);
     expect(down.code, down.stderr).toBe(0);
     expect(podNames()).not.toContain('again');
-  });
+  }, 120_000);
 
   it('kube down removes the pods the file made, and its named volumes only with --force', () => {
     const text = `apiVersion: v1
