@@ -606,4 +606,11 @@ export const MUTATIONS = [
     tests: ['test/kube-play.test.ts'],
     grep: 'init containers to completion',
   },
+  {
+    name: 'kube-failed-play-leaves-pod',
+    why: 'a kube play that fails after its pod was made (a refused container, a failing init container) leaves the half-made pod behind',
+    edits: [{ file: 'src/api/kube.ts', find: '  } catch (err) {\n    await pod.remove({ force: true }).catch(() => {});\n    throw err;\n  }\n  return pod;', replace: '  } catch (err) {\n    throw err;\n  }\n  return pod;' }],
+    tests: ['test/kube-play.test.ts'],
+    grep: 'securityContext',
+  },
 ];
