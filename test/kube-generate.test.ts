@@ -82,7 +82,7 @@ spec:
   - name: web
     image: busybox
     command: [httpd, -f, -p, '8080', -h, /www]
-    env: [{name: MODE, valueFrom: {configMapKeyRef: {name: site, key: MODE}}}, {name: LIT, value: 'a $$(B) c'}]
+    env: [{name: MODE, valueFrom: {configMapKeyRef: {name: site, key: MODE}}}, {name: TOKEN, valueFrom: {secretKeyRef: {name: keys, key: token}}}, {name: LIT, value: 'a $$(B) c'}]
     ports: [{containerPort: 8080, hostPort: ${port}, hostIP: 127.0.0.1}]
     readinessProbe: {httpGet: {path: /index.html, port: 8080}, periodSeconds: 2}
     volumeMounts:
@@ -114,7 +114,7 @@ function shape(pod: string) {
   return listContainers(root, pod).map((c) => ({
     name: c.name,
     argv: c.argv,
-    env: c.env.filter((e) => /^(MODE|LIT)=/.test(e)).sort(),
+    env: c.env.filter((e) => /^(MODE|TOKEN|LIT)=/.test(e)).sort(),
     user: c.user,
     workdir: c.workdir,
     readOnly: c.readOnly,
@@ -140,6 +140,15 @@ describe(`kube generate (${testMode})`, () => {
     expect(podDoc.spec.initContainers.map((c) => c.name)).toEqual(['prepare']);
     expect(podDoc.spec).toMatchObject({ restartPolicy: 'OnFailure', hostname: 'rthost', hostAliases: [{ ip: '10.9.9.9', hostnames: ['api.internal'] }] });
     expect(podDoc.spec.containers[0]!.ports).toEqual([{ containerPort: 8080, hostPort: port, hostIP: '127.0.0.1' }]);
+    // Variables from ConfigMaps and Secrets stay references: the secret's value is in the Secret (base64), not in the Pod.
+    expect((podDoc.spec.containers[0] as unknown as { env: unknown[] }).env).toEqual([
+      { name: 'MODE', valueFrom: { configMapKeyRef: { name: 'site', key: 'MODE' } } },
+      { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'keys', key: 'token' } } },
+      { name: 'LIT', value: 'a $$(B) c' },
+    ]);
+    expect(out.stdout).not.toContain('t0ken');
+    expect((docs[1] as { data: Record<string, string> }).data.token).toBe(Buffer.from('t0ken').toString('base64'));
+    expect((docs[0] as { data: Record<string, string> }).data.MODE).toBe('prod');
     const svc = docs[4] as { spec: { type: string; ports: { port: number }[] } };
     expect(svc.spec.type).toBe('NodePort');
     expect(svc.spec.ports[0]!.port).toBe(8080);
@@ -168,7 +177,7 @@ describe(`kube generate (${testMode})`, () => {
     expect(cli('port', 'rt').stdout).toBe(ports);
     const page = await fetch(`http://127.0.0.1:${port}/index.html`).then((r) => r.text());
     expect(page).toBe('<h1>round trip</h1>\n');
-    expect(cli('exec', '--join', 'web', 'rt', '--', 'sh', '-c', 'echo "$LIT"; cat /keys/token; stat -c %a /keys/token; grep api.internal /etc/hosts; hostname').stdout).toBe('a $(B) c\nt0ken440\n10.9.9.9\tapi.internal\nrthost\n');
+    expect(cli('exec', '--join', 'web', 'rt', '--', 'sh', '-c', 'echo "$LIT $TOKEN"; cat /keys/token; stat -c %a /keys/token; grep api.internal /etc/hosts; hostname').stdout).toBe('a $(B) c t0ken\nt0ken440\n10.9.9.9\tapi.internal\nrthost\n');
     expect(cli('kube', 'down', generated).code).toBe(0);
   });
 });

@@ -34,6 +34,21 @@ export function readPodVolumeMeta(podDir: string): PodVolumeMeta[] {
   }
 }
 
+/** Which variables of each container came from ConfigMaps and Secrets (kube-env.json), for `kube generate`. */
+export type EnvRefs = Record<string, { name: string; kind: 'ConfigMap' | 'Secret'; source: string; key: string }[]>;
+
+export function writeEnvRefs(podDir: string, refs: EnvRefs): void {
+  writeFileSync(join(podDir, 'kube-env.json'), JSON.stringify(refs), { mode: 0o600 });
+}
+
+export function readEnvRefs(podDir: string): EnvRefs {
+  try {
+    return JSON.parse(readFileSync(join(podDir, 'kube-env.json'), 'utf8')) as EnvRefs;
+  } catch {
+    return {};
+  }
+}
+
 /** Writes the pod's emptyDirs (empty, mode 1777 as Kubernetes makes them) and its configMap and secret files. */
 export function writePodVolumes(podDir: string, volumes: PodVolume[]): void {
   const meta: PodVolumeMeta[] = volumes.map((v) => ({ name: v.name, ...(v.from ? { from: v.from } : {}), files: v.files.map((f) => ({ key: f.key, path: f.path, mode: f.mode })) }));

@@ -128,8 +128,9 @@ async function startKubePod(p: KubePod, ctx: { root: string; dataRoot: string; i
   pod.dataRoot = ctx.dataRoot;
   try {
     const podDir = statePaths.podDir(ctx.root, pod.id);
-    const { writePodVolumes } = await import('./kube-mounts.js');
+    const { writeEnvRefs, writePodVolumes } = await import('./kube-mounts.js');
     writePodVolumes(podDir, p.podVolumes);
+    writeEnvRefs(podDir, Object.fromEntries([...p.init, ...p.containers].map((c) => [c.name, c.envRefs])));
     if (p.hosts) {
       const { writeFileSync } = await import('node:fs');
       writeFileSync(`${podDir}/extra-hosts`, p.hosts, { mode: 0o644 });
@@ -264,6 +265,7 @@ export async function generateKube(podRef: string, opts: KubeGenerateOptions = {
   const podVolumesDirs = [`${podDir}/kube-volumes/`, `${real(podDir)}/kube-volumes/`];
   const volumesDirs = [`${volumePaths.all(dataRoot)}/`, `${real(volumePaths.all(dataRoot))}/`];
   const records = listContainerRecords(root, rec.id);
+  const envRefs = km.readEnvRefs(podDir);
   if (!records.length) throw new NsboxError('KUBE_EMPTY_POD', `pod ${rec.name} has no containers`, `run one in it first (\`nsbox run --pod ${rec.name} IMAGE\`)`);
   const under = (path: string, dirs: string[]) => {
     const dir = dirs.find((d) => path.startsWith(d));
@@ -305,6 +307,7 @@ export async function generateKube(podRef: string, opts: KubeGenerateOptions = {
       argv: r.argv,
       imageArgv,
       env,
+      envRefs: envRefs[r.name] ?? [],
       workdir: r.workdir !== (config.workingDir || '/') ? r.workdir : null,
       user: r.user,
       readOnly: r.readOnly,

@@ -49,8 +49,22 @@ function fieldRef(r: Reader, src: EnvSources): string {
   return values[path]!;
 }
 
-export function containerEnv(c: Reader, src: EnvSources): Record<string, string> {
+/** A variable whose value came from a ConfigMap or a Secret (kube generate writes it as such again, not as its value). */
+export interface EnvRef {
+  name: string;
+  kind: 'ConfigMap' | 'Secret';
+  source: string;
+  key: string;
+}
+
+/** The environment, and `refs` filled with the variables that came from ConfigMaps and Secrets. */
+export function containerEnv(c: Reader, src: EnvSources, refs: EnvRef[] = []): Record<string, string> {
   const env: Record<string, string> = {};
+  const setRef = (name: string, ref: Omit<EnvRef, 'name'> | null) => {
+    const i = refs.findIndex((r) => r.name === name);
+    if (i >= 0) refs.splice(i, 1);
+    if (ref) refs.push({ name, ...ref });
+  };
   for (const f of c.list('envFrom')) {
     const prefix = f.str('prefix') ?? '';
     const kind = f.has('configMapRef') ? 'configMap' : f.has('secretRef') ? 'secret' : null;
@@ -66,17 +80,26 @@ export function containerEnv(c: Reader, src: EnvSources): Record<string, string>
       throw kubeError(ref.path, `no ${kind === 'configMap' ? 'ConfigMap' : 'Secret'} named ${name} is given`, 'add it to the file, or pass it with --configmap FILE');
     }
     // Kubernetes skips keys that are not valid variable names.
-    for (const [k, v] of Object.entries(data)) if (ENV_NAME.test(prefix + k)) env[prefix + k] = v;
+    for (const [k, v] of Object.entries(data))
+      if (ENV_NAME.test(prefix + k)) {
+        env[prefix + k] = v;
+        setRef(prefix + k, { kind: kind === 'configMap' ? 'ConfigMap' : 'Secret', source: name, key: k });
+      }
   }
   for (const e of c.list('env')) {
     const name = e.need('name');
     if (!ENV_NAME.test(name)) throw kubeError(e.at('name'), `${JSON.stringify(name)} is not a variable name`, 'use letters, digits, _, - and .');
     let value: string | undefined;
+    let ref: Omit<EnvRef, 'name'> | null = null;
     if (e.has('valueFrom')) {
       if (e.has('value')) throw kubeError(e.path, 'gives both value and valueFrom', 'give one of them');
       const vf = e.obj('valueFrom');
-      if (vf.has('configMapKeyRef')) value = keyRef(vf.obj('configMapKeyRef'), 'configMap', src);
-      else if (vf.has('secretKeyRef')) value = keyRef(vf.obj('secretKeyRef'), 'secret', src);
+      const refOf = (r: Reader, kind: EnvRef['kind']) => {
+        value = keyRef(r, kind === 'ConfigMap' ? 'configMap' : 'secret', src);
+        ref = { kind, source: r.raw('name') as string, key: r.raw('key') as string };
+      };
+      if (vf.has('configMapKeyRef')) refOf(vf.obj('configMapKeyRef'), 'ConfigMap');
+      else if (vf.has('secretKeyRef')) refOf(vf.obj('secretKeyRef'), 'Secret');
       else if (vf.has('fieldRef')) value = fieldRef(vf.obj('fieldRef'), src);
       else if (vf.has('resourceFieldRef')) throw kubeError(vf.at('resourceFieldRef'), 'is not supported: nsbox sets no resource limits', 'give the value directly');
       else throw kubeError(vf.path, 'has no configMapKeyRef, secretKeyRef or fieldRef', 'give one of them');
@@ -86,7 +109,10 @@ export function containerEnv(c: Reader, src: EnvSources): Record<string, string>
       value = expandVars(raw === undefined ? '' : String(raw), env);
     }
     e.done();
-    if (value !== undefined) env[name] = value;
+    if (value !== undefined) {
+      env[name] = value;
+      setRef(name, ref);
+    }
   }
   return env;
 }

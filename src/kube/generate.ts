@@ -23,6 +23,8 @@ export interface GenContainer {
   imageArgv: string[];
   /** What it gets beyond the image's environment. */
   env: [string, string][];
+  /** Those of them that came from ConfigMaps and Secrets: written as references to them. */
+  envRefs: { name: string; kind: 'ConfigMap' | 'Secret'; source: string; key: string }[];
   workdir: string | null;
   user: { uid: number; gid: number } | null;
   readOnly: boolean;
@@ -51,6 +53,12 @@ const seconds = (ms: number, min: number) => Math.max(min, Math.ceil(ms / 1000))
 function probeOf(h: HealthConfig): Obj {
   const action = h.probe?.kind === 'http' ? { httpGet: { path: h.probe.path, port: h.probe.port, ...(h.probe.scheme !== 'HTTP' ? { scheme: h.probe.scheme } : {}), ...(Object.keys(h.probe.headers).length ? { httpHeaders: Object.entries(h.probe.headers).map(([name, value]) => ({ name, value })) } : {}) } } : h.probe?.kind === 'tcp' ? { tcpSocket: { port: h.probe.port } } : { exec: { command: h.test } };
   return { ...action, ...(h.startPeriodMs ? { initialDelaySeconds: seconds(h.startPeriodMs, 0) } : {}), periodSeconds: seconds(h.intervalMs, 1), timeoutSeconds: seconds(h.timeoutMs, 1), failureThreshold: h.retries };
+}
+
+function envVar(c: GenContainer, name: string, value: string): Obj {
+  const ref = c.envRefs.find((r) => r.name === name);
+  if (!ref) return { name, value: literal(value) };
+  return { name, valueFrom: { [ref.kind === 'Secret' ? 'secretKeyRef' : 'configMapKeyRef']: { name: ref.source, key: ref.key } } };
 }
 
 /** A Kubernetes name for a volume made from a mount's path: "/var/lib/data" → "var-lib-data". */
@@ -98,7 +106,7 @@ function containerOf(c: GenContainer, pod: GenPod, volumes: Obj[], claims: Set<s
     image: c.image,
     ...(same ? {} : { command: c.argv.map(literal) }),
     ...(c.workdir ? { workingDir: c.workdir } : {}),
-    ...(c.env.length ? { env: c.env.map(([name, value]) => ({ name, value: literal(value) })) } : {}),
+    ...(c.env.length ? { env: c.env.map(([name, value]) => envVar(c, name, value)) } : {}),
     ...(ports.length ? { ports } : {}),
     ...(mounts.length ? { volumeMounts: mounts } : {}),
     ...(Object.keys(security).length ? { securityContext: security } : {}),
@@ -126,13 +134,23 @@ export function generateKubeYaml(pod: GenPod, opts: { type: 'pod' | 'deployment'
   const docs: Obj[] = [];
   // One ConfigMap or Secret per name, with the keys its volumes hold (binary data base64, as the API wants it).
   const sources = new Map<string, Obj & { data: Record<string, string> }>();
+  const source = (kind: 'ConfigMap' | 'Secret', name: string) => {
+    const id = `${kind}/${name}`;
+    const doc = sources.get(id) ?? { apiVersion: 'v1', kind, metadata: { name }, data: {} };
+    sources.set(id, doc);
+    return doc.data;
+  };
   for (const v of pod.podVolumes) {
     if (!v.from) continue;
-    const id = `${v.from.kind}/${v.from.name}`;
-    const doc = sources.get(id) ?? { apiVersion: 'v1', kind: v.from.kind, metadata: { name: v.from.name }, data: {} };
-    sources.set(id, doc);
-    for (const f of v.files) doc.data[f.key] = v.from.kind === 'Secret' ? f.content.toString('base64') : f.content.toString('utf8');
+    const data = source(v.from.kind, v.from.name);
+    for (const f of v.files) data[f.key] = v.from.kind === 'Secret' ? f.content.toString('base64') : f.content.toString('utf8');
   }
+  // The keys the environment takes from them, with the values it got.
+  for (const c of pod.containers)
+    for (const r of c.envRefs) {
+      const value = c.env.find(([k]) => k === r.name)?.[1];
+      if (value !== undefined) source(r.kind, r.source)[r.key] = r.kind === 'Secret' ? Buffer.from(value).toString('base64') : value;
+    }
   docs.push(...sources.values());
   for (const claim of claims) docs.push({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: claim }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } });
   if (opts.type === 'deployment' && pod.restart !== 'always') spec.restartPolicy = 'Always'; // the only policy a Deployment takes

@@ -48,6 +48,8 @@ export interface KubeContainer {
   command?: string[];
   workdir?: string;
   env: Record<string, string>;
+  /** The variables whose values came from ConfigMaps and Secrets. */
+  envRefs: { name: string; kind: 'ConfigMap' | 'Secret'; source: string; key: string }[];
   /** "UID[:GID]" when the manifest sets runAsUser. */
   user?: string;
   runAsNonRoot: boolean;

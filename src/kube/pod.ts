@@ -120,7 +120,8 @@ function readContainer(c: Reader, init: boolean, ctx: { pod: SecurityDefaults; v
   const pullPolicy = c.str('imagePullPolicy') ?? 'IfNotPresent';
   const pull = PULL[pullPolicy];
   if (!pull) throw kubeError(c.at('imagePullPolicy'), `${JSON.stringify(pullPolicy)} is not a pull policy`, 'use Always, IfNotPresent or Never');
-  const env = containerEnv(c, ctx.env);
+  const envRefs: KubeContainer['envRefs'] = [];
+  const env = containerEnv(c, ctx.env, envRefs);
   const expand = (list: string[] | undefined) => list?.map((s) => expandVars(s, env));
   const entrypoint = expand(c.strings('command'));
   const command = expand(c.strings('args'));
@@ -128,7 +129,7 @@ function readContainer(c: Reader, init: boolean, ctx: { pod: SecurityDefaults; v
   if (workdir !== undefined && !workdir.startsWith('/')) throw kubeError(c.at('workingDir'), `${JSON.stringify(workdir)} is not absolute`, 'give the directory from /');
   const named = new Map<string, number>();
   portsOf(c, named, ctx.publish);
-  const out: Partial<KubeContainer> = { name, image, pull, env, ...(entrypoint ? { entrypoint } : {}), ...(command ? { command } : {}), ...(workdir ? { workdir } : {}) };
+  const out: Partial<KubeContainer> = { name, image, pull, env, envRefs, ...(entrypoint ? { entrypoint } : {}), ...(command ? { command } : {}), ...(workdir ? { workdir } : {}) };
   containerSecurity(c.obj('securityContext'), ctx.pod, out);
   out.mounts = mountsOf(c, ctx.volumes, ctx.memoryUse);
   for (const key of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
