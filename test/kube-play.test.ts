@@ -11,7 +11,7 @@ import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
 import { importImage } from './helpers/images.js';
 import { isOneLineRefusal } from './helpers/cli-process.js';
 import { freePort } from './helpers/net.js';
-import { nsbox, podDirs, removeAllPods, waitFor } from './helpers/nsbox.js';
+import { nsbox, nsboxAsync, podDirs, removeAllPods, waitFor } from './helpers/nsbox.js';
 
 let root: string;
 
@@ -44,15 +44,22 @@ const volumes = () => cli('volume', 'ls', '-q').stdout.split('\n').filter(Boolea
 const ctr = (ref: string) => (JSON.parse(cli('ps', '-a', '--format', 'json').stdout) as { name: string; podName: string; state: string; exitCode: number | null; restartCount: number; startedAt: string; finishedAt: string | null }[]).find((c) => `${c.podName}/${c.name}` === ref);
 const pod = (name: string, spec: string) => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n${spec.replace(/^/gm, '  ')}\n`;
 
+// Refusals run the CLI without blocking this worker: a long row of spawnSync
+// calls on a loaded machine starves vitest's RPC to the worker.
+const cliAsync = (...args: string[]) => nsboxAsync(root, args);
+const podNamesAsync = async () => (JSON.parse((await cliAsync('pod', 'ls', '--format', 'json')).stdout) as { name: string }[]).map((p) => p.name).sort();
+const volumesAsync = async () => (await cliAsync('volume', 'ls', '-q')).stdout.split('\n').filter(Boolean).sort();
+const playAsync = (text: string, ...flags: string[]) => cliAsync('kube', 'play', ...flags, manifest(text));
+
 /** Every refusal: one line, exit 125, naming `what`, and no pod or volume left of those it made. */
-function expectRefused(run: () => { code: number; stderr: string }, what: RegExp): void {
-  const podsBefore = podNames();
-  const volumesBefore = volumes();
-  const r = run();
+async function expectRefused(run: () => Promise<{ code: number; stderr: string }>, what: RegExp): Promise<void> {
+  const podsBefore = await podNamesAsync();
+  const volumesBefore = await volumesAsync();
+  const r = await run();
   expect(isOneLineRefusal(r), r.stderr).toBe(true);
   expect(r.stderr).toMatch(what);
-  expect(podNames()).toEqual(podsBefore);
-  expect(volumes()).toEqual(volumesBefore);
+  expect(await podNamesAsync()).toEqual(podsBefore);
+  expect(await volumesAsync()).toEqual(volumesBefore);
 }
 
 describe(`kube play (${testMode})`, () => {
@@ -116,7 +123,7 @@ volumes:
     expect(Date.parse(first.finishedAt!)).toBeLessThanOrEqual(Date.parse(second.startedAt));
     expect(Date.parse(second.finishedAt!)).toBeLessThanOrEqual(Date.parse(main.startedAt));
 
-    expectRefused(() => play(`apiVersion: v1
+    await expectRefused(() => playAsync(`apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: initclaim}
 spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
@@ -197,7 +204,7 @@ volumes:
     expect(JSON.parse(cli('volume', 'inspect', 'pgdata').stdout)[0].UsedBy).toEqual(['volpod/c']);
   });
 
-  it('refuses every path that leads out of its volume: subPath ../, item path ../, a link planted in the volume; the same paths inside work', () => {
+  it('refuses every path that leads out of its volume: subPath ../, item path ../, a link planted in the volume; the same paths inside work', async () => {
     const host = join(root, 'escape');
     mkdirSync(join(host, 'real'), { recursive: true });
     writeFileSync(join(host, 'real', 'inside.txt'), 'inside\n');
@@ -211,12 +218,12 @@ volumes:
 - {name: h, hostPath: {path: ${host}}}
 - {name: cm, configMap: {name: cm}}${volumesExtra}`);
     const cm = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {a: A}\n---\n';
-    expectRefused(() => play(cm + volumeSpec('{name: h, mountPath: /x, subPath: ../../x}')), /subPath: "..\/..\/x" leads out of the volume/);
-    expectRefused(() => play(cm + volumeSpec('{name: h, mountPath: /x, subPath: real/../../x}')), /leads out of the volume/);
-    expectRefused(() => play(cm + volumeSpec('{name: h, mountPath: /x, subPath: /etc}')), /subPath: "\/etc" is absolute/);
-    expectRefused(() => play(cm + volumeSpec('{name: h, mountPath: /x, subPath: link}')), /goes through the symbolic link link/);
-    expectRefused(() => play(cm + volumeSpec('{name: i, mountPath: /x}', "\n- {name: i, configMap: {name: cm, items: [{key: a, path: ../x}]}}")), /items\[0\]\.path: "..\/x" leads out of the volume/);
-    expectRefused(() => play(cm + volumeSpec('{name: i, mountPath: /x}', "\n- {name: i, configMap: {name: cm, items: [{key: a, path: /abs}]}}")), /is absolute/);
+    await expectRefused(() => playAsync(cm + volumeSpec('{name: h, mountPath: /x, subPath: ../../x}')), /subPath: "..\/..\/x" leads out of the volume/);
+    await expectRefused(() => playAsync(cm + volumeSpec('{name: h, mountPath: /x, subPath: real/../../x}')), /leads out of the volume/);
+    await expectRefused(() => playAsync(cm + volumeSpec('{name: h, mountPath: /x, subPath: /etc}')), /subPath: "\/etc" is absolute/);
+    await expectRefused(() => playAsync(cm + volumeSpec('{name: h, mountPath: /x, subPath: link}')), /goes through the symbolic link link/);
+    await expectRefused(() => playAsync(cm + volumeSpec('{name: i, mountPath: /x}', "\n- {name: i, configMap: {name: cm, items: [{key: a, path: ../x}]}}")), /items\[0\]\.path: "..\/x" leads out of the volume/);
+    await expectRefused(() => playAsync(cm + volumeSpec('{name: i, mountPath: /x}', "\n- {name: i, configMap: {name: cm, items: [{key: a, path: /abs}]}}")), /is absolute/);
     // The controls: the same shapes, inside.
     const ok = play(cm + volumeSpec('{name: h, mountPath: /x, subPath: real}, {name: i, mountPath: /i}', "\n- {name: i, configMap: {name: cm, items: [{key: a, path: dir/a.txt}]}}"));
     expect(ok.code, ok.stderr).toBe(0);
@@ -243,7 +250,7 @@ volumes:
     }
   });
 
-  it('applies securityContext: runAsUser/runAsGroup (pod and container), runAsNonRoot, readOnlyRootFilesystem, capabilities add/drop', () => {
+  it('applies securityContext: runAsUser/runAsGroup (pod and container), runAsNonRoot, readOnlyRootFilesystem, capabilities add/drop', async () => {
     const r = play(pod('secpod', `securityContext: {runAsUser: 33, runAsGroup: 33}
 containers:
 - name: www
@@ -274,7 +281,7 @@ containers:
     expect(capEff & (1n << 5n)).toBe(1n << 5n); // KILL kept: the default set otherwise
     expect(inCtr('secpod/caps', 'chown 33 /tmp').code).not.toBe(0);
     // runAsNonRoot with an image that runs as root: refused, nothing made.
-    expectRefused(() => play(pod('rootish', `containers:\n- {name: r, image: busybox, command: [sleep, '1'], securityContext: {runAsNonRoot: true}}`)), /container r would run as root \(uid 0\), and runAsNonRoot is set/);
+    await expectRefused(() => playAsync(pod('rootish', `containers:\n- {name: r, image: busybox, command: [sleep, '1'], securityContext: {runAsNonRoot: true}}`)), /container r would run as root \(uid 0\), and runAsNonRoot is set/);
   }, 120_000);
 
   it('follows restartPolicy: Never leaves a failed container exited, OnFailure restarts it, Always is the default', async () => {
@@ -287,7 +294,7 @@ containers:
     expect(never.restartCount).toBe(0);
   });
 
-  it('runs a Deployment of one replica; refuses other replica counts, hostNetwork, privileged, and warns about fields it ignores', () => {
+  it('runs a Deployment of one replica; refuses other replica counts, hostNetwork, privileged, and warns about fields it ignores', async () => {
     const deployment = (replicas: number, extra = '') => `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: deploy, labels: {app: web}}
@@ -304,14 +311,14 @@ spec:
         command: [sleep, '600']
         resources: {limits: {memory: 64Mi}}
 `;
-    expectRefused(() => play(deployment(3)), /spec\.replicas: 3 replicas: nsbox runs one pod per name: set replicas: 1/);
-    expectRefused(() => play(deployment(1, '\n      hostNetwork: true')), /spec\.hostNetwork: hostNetwork: true is not supported/);
-    expectRefused(() => play(pod('priv', 'containers:\n- {name: c, image: busybox, securityContext: {privileged: true}}')), /securityContext\.privileged: true is not supported/);
-    expectRefused(() => play(pod('bad name', 'containers: []')), /needs metadata\.name, a lowercase DNS name/);
-    expectRefused(() => play('kind: Pod\nmetadata: {name: x}\n'), /has no apiVersion/);
-    expectRefused(() => play('apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [}'), /not valid YAML/);
-    expectRefused(() => play(pod('noimage', 'containers:\n- {name: c}')), /spec\.containers\[0\]\.image: is required/);
-    expectRefused(() => play(pod('nocm', 'containers:\n- {name: c, image: busybox, env: [{name: A, valueFrom: {configMapKeyRef: {name: gone, key: k}}}]}')), /no ConfigMap named gone is given: add the ConfigMap to the file, or pass it with --configmap FILE/);
+    await expectRefused(() => playAsync(deployment(3)), /spec\.replicas: 3 replicas: nsbox runs one pod per name: set replicas: 1/);
+    await expectRefused(() => playAsync(deployment(1, '\n      hostNetwork: true')), /spec\.hostNetwork: hostNetwork: true is not supported/);
+    await expectRefused(() => playAsync(pod('priv', 'containers:\n- {name: c, image: busybox, securityContext: {privileged: true}}')), /securityContext\.privileged: true is not supported/);
+    await expectRefused(() => playAsync(pod('bad name', 'containers: []')), /needs metadata\.name, a lowercase DNS name/);
+    await expectRefused(() => playAsync('kind: Pod\nmetadata: {name: x}\n'), /has no apiVersion/);
+    await expectRefused(() => playAsync('apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [}'), /not valid YAML/);
+    await expectRefused(() => playAsync(pod('noimage', 'containers:\n- {name: c}')), /spec\.containers\[0\]\.image: is required/);
+    await expectRefused(() => playAsync(pod('nocm', 'containers:\n- {name: c, image: busybox, env: [{name: A, valueFrom: {configMapKeyRef: {name: gone, key: k}}}]}')), /no ConfigMap named gone is given: add the ConfigMap to the file, or pass it with --configmap FILE/);
     const ok = play(deployment(1));
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stderr).toMatch(/^nsbox: warning: Deployment deploy: spec\.template\.spec\.nodeSelector is not supported and is ignored/m);
@@ -319,14 +326,14 @@ spec:
     expect(ctr('deploy/web')?.state).toBe('running');
   }, 120_000);
 
-  it('--replace replaces a pod of the same name; without it a second play is refused; --configmap and stdin (-) feed it', () => {
+  it('--replace replaces a pod of the same name; without it a second play is refused; --configmap and stdin (-) feed it', async () => {
     const cmFile = manifest('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: outside}\ndata: {WORD: first}\n');
     const spec = pod('again', 'containers:\n- {name: c, image: busybox, command: [sleep, "600"], envFrom: [{configMapRef: {name: outside}}]}');
     const file = manifest(spec);
     const first = cli('kube', 'play', '--configmap', cmFile, file);
     expect(first.code, first.stderr).toBe(0);
     expect(inCtr('again/c', 'echo $WORD').stdout).toBe('first\n');
-    expectRefused(() => cli('kube', 'play', '--configmap', cmFile, file), /a pod named again already exists: play with --replace/);
+    await expectRefused(() => cliAsync('kube', 'play', '--configmap', cmFile, file), /a pod named again already exists: play with --replace/);
     writeFileSync(cmFile, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: outside}\ndata: {WORD: second}\n');
     const replaced = nsbox(root, ['kube', 'play', '--replace', '--configmap', cmFile, '-'], { input: spec });
     expect(replaced.code, replaced.stderr).toBe(0);
