@@ -72,7 +72,7 @@ pruneStaleOutputs();
 const esbuildMain = join(root, 'node_modules', 'esbuild', 'lib', 'main.js');
 const dist = join(root, 'dist');
 /** Folders of dist/ that only the lazy chunk holds. */
-const LAZY = /^(image|check|copy|api\/docker)\//;
+const LAZY = /^(image|check|copy|api\/docker|kube)\//;
 const RELATIVE_IMPORT = /\bimport\((['"])(\.\.?\/[^'"]+)\1\)/g;
 
 /** Rewrites dynamic imports: those into the lazy folders go through the lazy entry, the others become inline. */

@@ -7,7 +7,7 @@
 // pod running with a list of what to try next. Rootless unless run as root.
 import { existsSync } from 'node:fs';
 import { ensureSystemPackages, which } from './lib/system-packages.mjs';
-import { blogCommands, cliPath, displayCommand, ensureImage, imageNameFor, nsbox, waitForBlog } from './lib/blog-pod.mjs';
+import { blogCommands, cliPath, displayCommand, ensureImage, imageNameFor, kubeBlogCommands, nsbox, waitForBlog } from './lib/blog-pod.mjs';
 
 const POD = 'blog';
 const HOST_PORT = 8080;
@@ -71,7 +71,9 @@ if (nsbox(['pod', 'inspect', POD]).code === 0) {
 
 step(`the pod: Ghost on 127.0.0.1:2368, nginx on :80 in front of it, published on ${URL}`);
 const started = Date.now();
-for (const args of blogCommands({ pod: POD, publish: `${HOST_PORT}:80`, url: URL, ghostImage: images.ghost, nginxImage: images.nginx })) run(args);
+// --kube: the same pod from scripts/blog/blog-pod.yaml (its hostPort is 8080).
+const commands = process.argv.includes('--kube') ? kubeBlogCommands({ ghostImage: images.ghost, nginxImage: images.nginx }) : blogCommands({ pod: POD, publish: `${HOST_PORT}:80`, url: URL, ghostImage: images.ghost, nginxImage: images.nginx });
+for (const args of commands) run(args);
 const created = Date.now();
 
 step(`waiting for ${URL} to serve Ghost's home page`);

@@ -255,6 +255,7 @@ const SKIP_ALLOWED = [
   },
   { file: 'blog.test.ts', title: /./, reason: 'NSBOX_SKIP_BLOG=1 was set (never allowed under CI=true)', when: () => !isCi && process.env.NSBOX_SKIP_BLOG === '1' },
   { file: 'nginx.test.ts', title: /./, reason: 'NSBOX_SKIP_NGINX=1 was set (never allowed under CI=true)', when: () => !isCi && process.env.NSBOX_SKIP_NGINX === '1' },
+  { file: 'kube-blog.test.ts', title: /./, reason: 'NSBOX_SKIP_BLOG=1 was set (never allowed under CI=true)', when: () => !isCi && process.env.NSBOX_SKIP_BLOG === '1' },
 ];
 
 // A full run (no vitest arguments) must collect every test file and at

@@ -28,6 +28,7 @@ export { formatRestartPolicy, describeStatus, parseContainerRef } from './api/co
 export { containerInspection, containerListEntry, containerFilter } from './api/containers.js';
 export { podListEntry } from './api/pods.js';
 export { renderTemplate, TemplateError } from './api/template.js';
+export { playKube, downKube, generateKube, type KubeGenerateOptions, planKube, readKubeSource, type KubePlayOptions, type KubePlayResult, type KubeDownResult, type KubeSource } from './api/kube.js';
 export { runHealthCheck, waitForCondition, containerHealth, type HealthCheckResult, type WaitCondition } from './api/health.js';
 export type { HealthState, HealthStatus, HealthConfig } from './api/health.js';
 // testcontainers' shape: new GenericContainer(image).with…().start(), Wait.for…().

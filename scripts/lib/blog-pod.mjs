@@ -37,10 +37,23 @@ export function blogCommands({ pod = 'blog', publish = '8080:80', url = 'http://
   ];
 }
 
+/** The same pod as Kubernetes YAML (kube play), and the image names it gives. */
+export const KUBE_YAML_FILE = join(repo, 'scripts', 'blog', 'blog-pod.yaml');
+export const KUBE_IMAGES = { ghost: 'nsbox-blog/ghost:5.130.6', nginx: 'nsbox-blog/nginx:1' };
+
+/** The commands that bring the pod up from the YAML: the recipe images tagged with its names, then kube play. */
+export function kubeBlogCommands({ ghostImage = 'ghost', nginxImage = 'nginx', file = KUBE_YAML_FILE } = {}) {
+  return [
+    ['image', 'tag', ghostImage, KUBE_IMAGES.ghost],
+    ['image', 'tag', nginxImage, KUBE_IMAGES.nginx],
+    ['kube', 'play', '--replace', '--wait', file],
+  ];
+}
+
 /** How a command is shown to the user: the config by its path in the checkout. */
 export function displayCommand(args) {
   const quote = (a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
-  return args.map((a) => quote(a.replace(`${NGINX_CONF_FILE}:`, './scripts/blog/nginx.conf:'))).join(' ');
+  return args.map((a) => quote(a.replace(`${NGINX_CONF_FILE}:`, './scripts/blog/nginx.conf:').replace(KUBE_YAML_FILE, './scripts/blog/blog-pod.yaml'))).join(' ');
 }
 
 /** Runs nsbox synchronously; { code, stdout, stderr }. */

@@ -4,7 +4,7 @@
 // the result moves the health state (core/health.ts); on turning unhealthy,
 // --health-on-failure acts (kill, stop or restart), as podman's does.
 import { NsboxError } from '../errors.js';
-import { initialHealth, nextHealth, type HealthLogEntry, type HealthState } from '../core/health.js';
+import { initialHealth, nextHealth, type HealthConfig, type HealthLogEntry, type HealthState } from '../core/health.js';
 
 export type { HealthState, HealthStatus, HealthConfig } from '../core/health.js';
 import { currentHealth, updateHealth } from '../container/health-store.js';
@@ -30,19 +30,7 @@ export async function runHealthCheck(c: Container): Promise<HealthCheckResult> {
   if (!cfg) throw new NsboxError('NO_HEALTHCHECK', `${c.ref} has no health check`, 'run it with --health-cmd "COMMAND" (or from an image with a Healthcheck)');
   const state = c.state(r);
   if (state !== 'running') throw new NsboxError('CONTAINER_STATE', `${c.ref} is not running (${state}): its health is not checked`, `start it with \`nsbox start ${c.ref}\``);
-  const start = new Date();
-  let result: HealthLogEntry;
-  try {
-    const res = await c.exec(cfg.test, { timeoutMs: cfg.timeoutMs });
-    const output = (res.stdout + res.stderr).slice(0, OUTPUT_KEPT);
-    result = res.timedOut
-      ? { Start: start.toISOString(), End: new Date().toISOString(), ExitCode: -1, Output: `health check exceeded its timeout of ${cfg.timeoutMs} ms` }
-      : { Start: start.toISOString(), End: new Date().toISOString(), ExitCode: res.exitCode ?? 128 + 9, Output: output };
-  } catch (err) {
-    if (!(err instanceof NsboxError)) throw err;
-    // The command could not run (not found, or the container went): a failed check, as docker counts it.
-    result = { Start: start.toISOString(), End: new Date().toISOString(), ExitCode: err.code === 'CONTAINER_STATE' ? -1 : 127, Output: err.oneLine() };
-  }
+  const result = await checkOnce(c, cfg);
   let before = 'starting' as HealthState['Status'];
   const next = await updateHealth(c.paths().dir, (prev) => {
     const current = prev && prev.startedAt === r.startedAt ? prev : initialHealth(r.startedAt);
@@ -51,6 +39,28 @@ export async function runHealthCheck(c: Container): Promise<HealthCheckResult> {
   });
   if (before !== 'unhealthy' && next.Status === 'unhealthy') await onUnhealthy(c, cfg.onFailure);
   return { passed: result.ExitCode === 0, state: next };
+}
+
+/** One run of the check: its command in the container, or (kube play's httpGet and tcpSocket) a probe in the pod's network. */
+async function checkOnce(c: Container, cfg: HealthConfig): Promise<HealthLogEntry> {
+  const Start = new Date().toISOString();
+  const End = () => new Date().toISOString();
+  if (cfg.probe) {
+    const { runProbe } = await import('./probe.js');
+    const p = await runProbe(c, cfg.probe, cfg.timeoutMs);
+    return { Start, End: End(), ExitCode: p.passed ? 0 : p.timedOut ? -1 : 1, Output: p.output.slice(0, OUTPUT_KEPT) };
+  }
+  try {
+    const res = await c.exec(cfg.test, { timeoutMs: cfg.timeoutMs });
+    const output = (res.stdout + res.stderr).slice(0, OUTPUT_KEPT);
+    return res.timedOut
+      ? { Start, End: End(), ExitCode: -1, Output: `health check exceeded its timeout of ${cfg.timeoutMs} ms` }
+      : { Start, End: End(), ExitCode: res.exitCode ?? 128 + 9, Output: output };
+  } catch (err) {
+    if (!(err instanceof NsboxError)) throw err;
+    // The command could not run (not found, or the container went): a failed check, as docker counts it.
+    return { Start, End: End(), ExitCode: err.code === 'CONTAINER_STATE' ? -1 : 127, Output: err.oneLine() };
+  }
 }
 
 async function onUnhealthy(c: Container, action: 'none' | 'kill' | 'restart' | 'stop'): Promise<void> {

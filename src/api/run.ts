@@ -47,7 +47,7 @@ export interface RunRequestOptions {
 const PULL_POLICIES = ['missing', 'always', 'never'];
 
 /** Pulls the image first when the policy says so; a path to an archive is never pulled. */
-async function pullFirst(req: RunRequestOptions): Promise<void> {
+export async function pullFirst(req: Pick<RunRequestOptions, 'image' | 'dataRoot' | 'pull' | 'onProgress'>): Promise<void> {
   const policy = req.pull?.policy ?? 'missing';
   if (!PULL_POLICIES.includes(policy)) throw new NsboxError('INVALID_ARGUMENT', `--pull ${JSON.stringify(policy)} is not a pull policy`, 'use --pull missing, always or never');
   if (policy === 'never' || req.image.startsWith('/') || req.image.startsWith('.')) return;

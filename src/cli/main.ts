@@ -26,6 +26,7 @@ import { registerTop } from './top.js';
 import { registerSystem } from './system.js';
 import { registerNetwork } from './network.js';
 import { registerAttach } from './attach.js';
+import { registerKube } from './kube.js';
 
 const EXIT_NSBOX_ERROR = 125;
 
@@ -66,6 +67,7 @@ function buildProgram(): Command {
   registerSystem(program);
   registerNetwork(program);
   registerAttach(program);
+  registerKube(program);
   for (const c of [program, pod, ...program.commands, ...pod.commands]) c.exitOverride();
   acceptGlobalsAfterVerbs(program);
   return program;

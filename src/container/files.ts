@@ -42,13 +42,16 @@ export function baseHosts(hostname: string): string {
   return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`;
 }
 
-/** The pod's user-network members (pods/ID/network-hosts, kept current by src/network). */
+/** The pod's user-network members (pods/ID/network-hosts, kept current by src/network), then its own extra entries (pods/ID/extra-hosts: kube play's hostAliases). */
 function networkHosts(p: ContainerPaths): string {
-  try {
-    return readFileSync(join(p.dir, '..', '..', 'network-hosts'), 'utf8');
-  } catch {
-    return '';
-  }
+  const read = (file: string) => {
+    try {
+      return readFileSync(join(p.dir, '..', '..', file), 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  return read('network-hosts') + read('extra-hosts');
 }
 
 /** Writes the files bound into the container; the dirs overlay needs; its seccomp program. */

@@ -8,9 +8,17 @@
 
 export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
 
+/** Kubernetes' probe actions: a command in the container, or a request inside the pod's network namespace. */
+export type ProbeAction =
+  | { kind: 'exec'; command: string[] }
+  | { kind: 'http'; port: number; path: string; scheme: 'HTTP' | 'HTTPS'; headers: Record<string, string> }
+  | { kind: 'tcp'; port: number };
+
 export interface HealthConfig {
   /** What runs in the container: argv (CMD-SHELL is already ["/bin/sh", "-c", …]). */
   test: string[];
+  /** An HTTP GET or a TCP connect in the pod's network instead of `test` (kube play's httpGet and tcpSocket probes). */
+  probe?: Exclude<ProbeAction, { kind: 'exec' }>;
   intervalMs: number;
   timeoutMs: number;
   startPeriodMs: number;
