@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NetworkInfo } from '../networks.js';
 import { resolveContainer } from './containers.js';
+import { writeDockerContainer } from './store.js';
 import { badRequest, conflict, forbidden, notFound, readJsonBody, sendEmpty, sendJson } from './wire.js';
 import type { ServiceContext } from './context.js';
 
@@ -89,10 +90,26 @@ async function podOfContainer(ctx: ServiceContext, ref: string): Promise<string>
   return pod;
 }
 
+/**
+ * A connect before the first start (testcontainers' withNetworkAliases):
+ * the pod of its own is then made on that network, with those aliases. A
+ * pod of its own is born on one network, so a second one waits for start.
+ */
+async function connectBeforeStart(ctx: ServiceContext, ref: string, network: string, aliases: string[]): Promise<boolean> {
+  const r = await resolveContainer(ctx, ref);
+  const d = r.docker;
+  if (!d || d.started || d.made) return false;
+  if (!d.ownPod) return false;
+  if (d.network !== 'builtin' && d.network !== network) throw badRequest(`${d.Name} is created on ${d.network}: connect it to ${network} after it starts`);
+  writeDockerContainer(ctx.root, { ...d, network, networkAliases: [...new Set([...(d.network === network ? (d.networkAliases ?? []) : []), ...aliases])] });
+  return true;
+}
+
 export async function connectNetworkJson(ctx: ServiceContext, ref: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = await readJsonBody<{ Container?: string; EndpointConfig?: { Aliases?: string[] | null } }>(req);
   if (!body.Container) throw badRequest('connect needs a Container');
   const n = await find(ctx, ref);
+  if (await connectBeforeStart(ctx, body.Container, n.Name, body.EndpointConfig?.Aliases ?? [])) return sendEmpty(res, 200);
   const pod = await podOfContainer(ctx, body.Container);
   const { connectNetwork } = await lib();
   await connectNetwork(n.Name, pod, { root: ctx.root, aliases: body.EndpointConfig?.Aliases ?? [] });

@@ -16,6 +16,9 @@ import { inspectContainerJson, listContainersJson, topContainer } from './list.j
 import { attachContainer, containerLogs } from './streams.js';
 import { info, ping, pingHeaders, version } from './system.js';
 import * as networks from './networks.js';
+import * as archive from './archive.js';
+import { containerStatsJson } from './stats.js';
+import { streamEvents } from './events.js';
 import { ApiError, notFound, sendJson, toApiError } from './wire.js';
 
 type Handler = (ctx: ServiceContext, m: string[], q: URLSearchParams, req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
@@ -56,6 +59,12 @@ const ROUTES: [string, RegExp, Handler][] = [
   ['POST', /^\/networks\/([^/]+)\/connect$/, (c, m, _q, req, res) => networks.connectNetworkJson(c, m[1]!, req, res)],
   ['POST', /^\/networks\/([^/]+)\/disconnect$/, (c, m, _q, req, res) => networks.disconnectNetworkJson(c, m[1]!, req, res)],
   ['POST', /^\/containers\/([^/]+)\/attach$/, (c, m, q, req, res) => attachOverResponse(c, m[1]!, q, req, res)],
+  // archive, stats, events
+  ['HEAD', /^\/containers\/([^/]+)\/archive$/, (c, m, q, _r, res) => archive.headArchive(c, m[1]!, q, res)],
+  ['GET', /^\/containers\/([^/]+)\/archive$/, (c, m, q, _r, res) => archive.getArchive(c, m[1]!, q, res)],
+  ['PUT', /^\/containers\/([^/]+)\/archive$/, (c, m, q, req, res) => archive.putArchive(c, m[1]!, q, req, res)],
+  ['GET', /^\/containers\/([^/]+)\/stats$/, (c, m, q, _r, res) => containerStatsJson(c, m[1]!, q, res)],
+  ['GET', /^\/events$/, (_c, _m, q, _r, res) => streamEvents(q, res)],
 ];
 
 /** Routes that take over the connection when the client asks for an upgrade. */
