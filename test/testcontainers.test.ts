@@ -184,17 +184,17 @@ describe(`testcontainers on nsbox system service (${testMode})`, () => {
 
   it('Network with aliases: one container reaches another by its alias; a container off the network cannot', async () => {
     const network = await new tc.Network().start();
-    const server = await new tc.GenericContainer('busybox').withNetwork(network).withNetworkAliases('web', 'www').withCommand(HTTPD).start();
+    const server = await new tc.GenericContainer('busybox').withNetwork(network).withNetworkAliases('web', 'www').withCommand(HTTPD).withWaitStrategy(tc.Wait.forSuccessfulCommand('wget -qO- http://127.0.0.1/hello.txt')).start();
     const client = await new tc.GenericContainer('busybox').withNetwork(network).withCommand(['sleep', '1000']).start();
     const outsider = await new tc.GenericContainer('busybox').withCommand(['sleep', '1000']).start();
     for (const host of ['web', 'www']) {
-      const r = await client.exec(['wget', '-qO-', '-T', '3', `http://${host}/hello.txt`]);
+      const r = await client.exec(['timeout', '3', 'wget', '-qO-', `http://${host}/hello.txt`]);
       expect(r.output, host).toBe('hello from the image\n');
     }
     expect(server.getNetworkNames()).toEqual([network.getName()]);
     expect(server.getIpAddress(network.getName())).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     // Control: the same request from a container on the default network fails.
-    expect((await outsider.exec(['wget', '-qO-', '-T', '3', 'http://web/hello.txt'])).exitCode).not.toBe(0);
+    expect((await outsider.exec(['timeout', '3', 'wget', '-qO-', 'http://web/hello.txt'])).exitCode).not.toBe(0);
     await Promise.all([server.stop(), client.stop(), outsider.stop()]);
     await network.stop();
     expect(docker(['network', 'ls', '--format', '{{.Name}}']).stdout.split('\n')).not.toContain(network.getName());
