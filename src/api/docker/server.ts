@@ -76,6 +76,7 @@ const HIJACKED: [RegExp, (ctx: ServiceContext, id: string, q: URLSearchParams, r
 /** An attach without an upgrade (some clients): the same stream in the response body. */
 async function attachOverResponse(ctx: ServiceContext, id: string, q: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
   res.writeHead(200, { 'Content-Type': 'application/vnd.docker.multiplexed-stream' });
+  res.flushHeaders(); // the client starts the container once it has the answer's head
   const body = new PassThrough();
   body.pipe(res);
   res.on('close', () => body.emit('close'));
