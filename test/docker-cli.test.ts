@@ -224,6 +224,61 @@ describe(`the docker CLI on nsbox (${testMode})`, () => {
     ok(docker(['version']));
   });
 
+  it('cp: a file and a directory in and out of a running container, and out of a stopped one; a missing path is named', () => {
+    const dir = join(root, 'cp-src');
+    mkdirSync(join(dir, 'sub'), { recursive: true });
+    writeFileSync(join(dir, 'a.txt'), 'file a\n');
+    writeFileSync(join(dir, 'sub', 'b.txt'), 'file b\n');
+    ok(docker(['run', '-d', '--name', 'cpbox', 'busybox', 'sleep', '1000']));
+    ok(docker(['cp', join(dir, 'a.txt'), 'cpbox:/tmp/renamed.txt']));
+    ok(docker(['cp', dir, 'cpbox:/tmp/']));
+    const inside = docker(['exec', 'cpbox', 'sh', '-c', 'cat /tmp/renamed.txt /tmp/cp-src/a.txt /tmp/cp-src/sub/b.txt']);
+    ok(inside);
+    expect(inside.stdout).toBe('file a\nfile a\nfile b\n');
+    const out = join(root, 'cp-out');
+    mkdirSync(out);
+    ok(docker(['cp', 'cpbox:/srv/hello.txt', join(out, 'hello.txt')]));
+    expect(readFileSync(join(out, 'hello.txt'), 'utf8')).toBe('hello from the image\n');
+    ok(docker(['exec', 'cpbox', 'sh', '-c', 'echo written inside > /tmp/cp-src/sub/c.txt']));
+    ok(docker(['stop', '-t', '1', 'cpbox']));
+    ok(docker(['cp', 'cpbox:/tmp/cp-src', join(out, 'tree')]));
+    expect(readFileSync(join(out, 'tree', 'sub', 'c.txt'), 'utf8')).toBe('written inside\n');
+    expect(readFileSync(join(out, 'tree', 'a.txt'), 'utf8')).toBe('file a\n');
+    const missing = docker(['cp', 'cpbox:/no/such/file', out]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/No such container:path: cpbox:\/no\/such\/file/); // docker's words for the 404
+    ok(docker(['rm', 'cpbox']));
+  });
+
+  it('events: docker events --since/--until ends, with the lifecycle of a container and filters', () => {
+    const since = String(Math.floor(Date.now() / 1000) - 1);
+    expect(docker(['run', '--name', 'evbox', 'busybox', 'sh', '-c', 'exit 2']).code).toBe(2);
+    ok(docker(['rm', 'evbox']));
+    ok(docker(['create', '--name', 'evother', 'busybox', 'true']));
+    ok(docker(['rm', 'evother']));
+    const until = String(Math.ceil(Date.now() / 1000) + 1);
+    const ev = docker(['events', '--since', since, '--until', until, '--filter', 'container=evbox', '--format', '{{.Action}} {{.Actor.Attributes.name}}'], { timeoutMs: 15_000 });
+    ok(ev);
+    // docker run attaches and waits too; the lifecycle is what this service reports.
+    expect(ev.stdout.split('\n').filter(Boolean)).toEqual(['create evbox', 'start evbox', 'die evbox', 'destroy evbox']);
+    // Control: without the filter the other container is there as well.
+    const all = docker(['events', '--since', since, '--until', until, '--filter', 'event=create', '--format', '{{.Actor.Attributes.name}}'], { timeoutMs: 15_000 });
+    ok(all);
+    expect(all.stdout.split('\n').filter(Boolean)).toEqual(['evbox', 'evother']);
+  });
+
+  it('stats --no-stream: CPU, memory and pids of a running container', () => {
+    ok(docker(['run', '-d', '--name', 'spin', 'busybox', 'sh', '-c', 'while :; do :; done']));
+    const s = docker(['stats', '--no-stream', '--format', '{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}}', 'spin']);
+    ok(s);
+    const [name, cpu, mem, , , pids] = s.stdout.trim().split(' ');
+    expect(name).toBe('spin');
+    expect(parseFloat(cpu!)).toBeGreaterThan(20);
+    expect(mem).toMatch(/^[\d.]+(B|KiB|MiB)$/);
+    expect(Number(pids)).toBe(1);
+    ok(docker(['rm', '-f', 'spin']));
+  });
+
   it('a second service on a live socket is refused in one line; the first keeps serving', async () => {
     const second = await startService(root).catch((err: Error) => err);
     expect(second).toBeInstanceOf(Error);
