@@ -3,7 +3,7 @@
 // uses: version, info, images, run (-d, --rm, -p, -v, -e, -l, foreground
 // with the exit code), exec, logs, ps with filters, inspect, port, stop,
 // kill, restart, rm -f, and the seed's pause-pod commands.
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { testMode } from './helpers/env.js';
@@ -239,6 +239,10 @@ describe(`the docker CLI on nsbox (${testMode})`, () => {
     mkdirSync(out);
     ok(docker(['cp', 'cpbox:/srv/hello.txt', join(out, 'hello.txt')]));
     expect(readFileSync(join(out, 'hello.txt'), 'utf8')).toBe('hello from the image\n');
+    // DIR/. copies the contents: into an existing directory, no srv/ level.
+    mkdirSync(join(out, 'contents'));
+    ok(docker(['cp', 'cpbox:/srv/.', join(out, 'contents')]));
+    expect(readdirSync(join(out, 'contents'))).toEqual(['hello.txt']);
     ok(docker(['exec', 'cpbox', 'sh', '-c', 'echo written inside > /tmp/cp-src/sub/c.txt']));
     ok(docker(['stop', '-t', '1', 'cpbox']));
     ok(docker(['cp', 'cpbox:/tmp/cp-src', join(out, 'tree')]));

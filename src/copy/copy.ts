@@ -176,7 +176,8 @@ export async function copyIntoContainer(s: CopySubject, source: CopySource, dst:
 /** Copies `src` of the container to a host path (docker's rules) or as a tar stream. */
 export async function copyFromContainer(s: CopySubject, src: string, sink: CopySink): Promise<void> {
   if (!src.startsWith('/')) src = `/${src}`;
-  const job: CopyJob = { op: 'out', src, top: topName(src) };
+  // DIR/. as a tar stream is DIR's contents, named ./…, as docker's archive has them.
+  const job: CopyJob = { op: 'out', src, top: 'tar' in sink && isContentsOnly(src) ? '.' : topName(src) };
   const drain = async (r: Socket): Promise<void> => {
     if ('tar' in sink) return pipeline(r, sink.tar, { end: false });
     try {
