@@ -190,6 +190,10 @@ describe(`the docker CLI on nsbox (${testMode})`, () => {
       [['--privileged'], /Privileged/],
       [['--net=host'], /NetworkMode=host/],
       [['--add-host', 'a:1.2.3.4'], /ExtraHosts/],
+      [['--sysctl', 'net.ipv4.ip_forward=1'], /Sysctls/],
+      [['--dns', '9.9.9.9'], /HostConfig.Dns /],
+      [['--group-add', '123'], /GroupAdd/],
+      [['--log-driver', 'none'], /log driver "none"/],
     ] as const) {
       const r = docker(['run', '--rm', ...args, 'busybox', 'true']);
       expect(r.code, r.stderr).toBe(125);
