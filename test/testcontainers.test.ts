@@ -182,6 +182,34 @@ describe(`testcontainers on nsbox system service (${testMode})`, () => {
     expect(pods()).toEqual([]);
   });
 
+  it('the builder\'s other options reach the container: environment, labels, user, working dir, entrypoint, tmpfs, reuse', async () => {
+    const c = await new tc.GenericContainer('busybox')
+      .withEntrypoint(['sh', '-c'])
+      .withCommand(['echo "$GREETING"; id -u; pwd; exec sleep 1000'])
+      .withEnvironment({ GREETING: 'hi from env' })
+      .withLabels({ team: 'nsbox' })
+      .withUser('33:33')
+      .withWorkingDir('/tmp')
+      .withTmpFs({ '/scratch': 'rw,size=1m' })
+      .withWaitStrategy(tc.Wait.forLogMessage('/tmp'))
+      .start();
+    const logs = docker(['logs', c.getId()]).stdout;
+    expect(logs).toBe('hi from env\n33\n/tmp\n');
+    expect(c.getLabels().team).toBe('nsbox');
+    expect((await c.exec(['sh', '-c', 'grep " /scratch " /proc/mounts | cut -d" " -f3'])).stdout.trim()).toBe('tmpfs');
+    await c.stop();
+    // withReuse: a second start with the same configuration finds the running one.
+    const first = await new tc.GenericContainer('busybox').withCommand(['sleep', '1001']).withReuse().start();
+    const second = await new tc.GenericContainer('busybox').withCommand(['sleep', '1001']).withReuse().start();
+    expect(second.getId()).toBe(first.getId());
+    await first.stop();
+  });
+
+  it('what a rootless pod cannot give is refused loudly, not faked: privileged mode, extra hosts', async () => {
+    await expect(new tc.GenericContainer('busybox').withCommand(['true']).withPrivilegedMode().start()).rejects.toThrow(/Privileged is refused/);
+    await expect(new tc.GenericContainer('busybox').withCommand(['true']).withExtraHosts([{ host: 'db', ipAddress: '10.0.0.9' }]).start()).rejects.toThrow(/ExtraHosts is not supported/);
+  });
+
   it('Network with aliases: one container reaches another by its alias; a container off the network cannot', async () => {
     const network = await new tc.Network().start();
     const server = await new tc.GenericContainer('busybox').withNetwork(network).withNetworkAliases('web', 'www').withCommand(HTTPD).withWaitStrategy(tc.Wait.forSuccessfulCommand('wget -qO- http://127.0.0.1/hello.txt')).start();
