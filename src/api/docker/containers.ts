@@ -202,7 +202,7 @@ export async function startContainer(ctx: ServiceContext, ref: string, res: Serv
   sendEmpty(res, 204);
 }
 
-/** The start event, and the watch of the run (its health checks, its die). */
+/** The start event, and the watch of the run (for its die event). */
 async function announceStart(ctx: ServiceContext, id: string, action: string): Promise<void> {
   const r = await resolveContainer(ctx, id);
   if (!r.docker) return;
