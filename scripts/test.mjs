@@ -29,6 +29,8 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureSystemPackages as ensureSystemPackagesFor, isStaticExecutable, which } from './lib/system-packages.mjs';
 import { ensureDockerClient } from './lib/docker-client.mjs';
+import { endLeftovers } from './lib/leftovers.mjs';
+import { randomBytes } from 'node:crypto';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const vitestArgs = process.argv.slice(2);
@@ -111,6 +113,9 @@ const requirements = [
   { pkg: 'docker-registry', provides: 'docker-registry (the distribution registry)', ok: () => which('docker-registry') },
   // test/pull.test.ts compresses zstd layers with it.
   { pkg: 'zstd', provides: 'zstd', ok: () => which('zstd') },
+  // test/docker-compose.test.ts: compose 1.29 (Python) on the Docker API. Installed
+  // without recommends, so Debian's docker.io daemon never comes with it.
+  { pkg: 'docker-compose', provides: 'docker-compose', ok: () => which('docker-compose') },
 ];
 
 // pasta opens /dev/net/tun inside the pod's user namespace, where the file
@@ -439,6 +444,7 @@ async function rootlessRunAsCiUser() {
     LANG: process.env.LANG || 'C.UTF-8',
     XDG_RUNTIME_DIR: runtimeDir,
     NSBOX_TEST_MODE: 'rootless',
+    NSBOX_TEST_RUN_ID: runId,
     ...(sharedRootfsCache ? { NSBOX_TEST_ROOTFS_CACHE: sharedRootfsCache } : {}),
     ...(dockerClient ? { NSBOX_TEST_DOCKER_CLI: dockerClient } : {}),
   };
@@ -467,7 +473,7 @@ async function runInPlace(mode) {
   header(`${mode} mode: uid ${uid}, in ${root}`);
   const code = await runChild(process.execPath, vitestCommand(root, jsonFile, vitestArgs), {
     cwd: root,
-    env: { ...process.env, NSBOX_TEST_MODE: mode, ...(sharedRootfsCache ? { NSBOX_TEST_ROOTFS_CACHE: sharedRootfsCache } : {}), ...(dockerClient ? { NSBOX_TEST_DOCKER_CLI: dockerClient } : {}) },
+    env: { ...process.env, NSBOX_TEST_MODE: mode, NSBOX_TEST_RUN_ID: runId, ...(sharedRootfsCache ? { NSBOX_TEST_ROOTFS_CACHE: sharedRootfsCache } : {}), ...(dockerClient ? { NSBOX_TEST_DOCKER_CLI: dockerClient } : {}) },
   });
   return { mode: `${mode} (uid ${uid})`, code, ...readCounts(jsonFile, code, mode, root) };
 }
@@ -487,14 +493,23 @@ try {
   say(`docker client unavailable, the Docker-API tests will fail: ${err.message}`);
 }
 
+// Test roots are named after the run, so that the sweep after each mode
+// ends only this run's leftovers, never a concurrent run's.
+const runId = randomBytes(3).toString('hex');
+const sweep = (r) => {
+  const ended = [...new Set(['/tmp', tmpdir()])].flatMap((tmp) => endLeftovers(tmp, `nsbox-test-${runId}-`));
+  for (const line of ended) say(`LEFTOVER ended: ${line}`);
+  return { ...r, leftovers: ended };
+};
+
 const runs = [];
 if (isRoot) {
   await prebuildRootfs();
   openTunForRootlessRun();
-  runs.push(await rootlessRunAsCiUser());
-  if (!interrupted) runs.push(await runInPlace('root'));
+  runs.push(sweep(await rootlessRunAsCiUser()));
+  if (!interrupted) runs.push(sweep(await runInPlace('root')));
 } else {
-  runs.push(await runInPlace('rootless'));
+  runs.push(sweep(await runInPlace('rootless')));
 }
 
 header('summary');
@@ -506,6 +521,7 @@ for (const r of runs) {
     for (const t of skips) say(`  ${t.allowed ? 'allowed' : 'NOT ALLOWED'} ${t.status}: ${t.file} > ${t.title}${t.allowed ? ` (${t.allowed.reason})` : ''}`);
   }
   for (const p of r.problems ?? []) say(`  FAILED: ${p}`);
+  if (r.leftovers?.length) say(`  ${r.leftovers.length} process(es) left running by killed test files were ended (listed above)`);
 }
 const passed = runs.reduce((n, r) => n + r.passed, 0);
 // A run that failed for a runner reason (a skip not allowed, a missing file)

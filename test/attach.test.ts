@@ -3,7 +3,6 @@
 // to every attacher (raw bytes, not the log's JSON), takes input and window
 // sizes, and ends each attachment with the exit code. Real processes, real
 // ptys: the user's side is a python pty, as in exec-tty.test.ts.
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,45 +11,8 @@ import { cleanupRoot, cliPath, tempRoot, testMode } from './helpers/env.js';
 import { importImage } from './helpers/images.js';
 import { isOneLineRefusal } from './helpers/cli-process.js';
 import { nsbox, removeAllPods } from './helpers/nsbox.js';
-import { shq } from './helpers/pty.js';
+import { onTerminal, shq } from './helpers/pty.js';
 import { DetachWatcher, parseDetachKeys } from '../src/core/detach-keys.js';
-
-// The user at a terminal of the given size: each step waits until the output shows its marker ('' : at once), then types.
-const HARNESS = `
-import json, os, pty, select, signal, struct, sys, time, fcntl, termios
-script, steps, rows, cols = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-pid, master = pty.fork()
-if pid == 0:
-    os.execv('/bin/sh', ['sh', '-c', script])
-fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack('HHHH', rows, cols, 0, 0))
-out, deadline, start = b'', time.time() + 30, time.time()
-while time.time() < deadline:
-    ready, _, _ = select.select([master], [], [], 0.05)
-    if ready:
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        out += data
-    if steps and (steps[0][0].encode() in out if steps[0][0] else time.time() - start > 1.0):
-        marker, text = steps.pop(0)
-        if marker:
-            out = out.replace(marker.encode(), b'<' + marker.encode() + b'>', 1)
-        os.write(master, text.encode())
-if time.time() >= deadline:
-    os.kill(pid, signal.SIGKILL)
-_, status = os.waitpid(pid, 0)
-sys.stdout.buffer.write(out)
-sys.exit(os.waitstatus_to_exitcode(status) & 0xff)
-`;
-
-function onTerminal(script: string, steps: [marker: string, text: string][], size: [number, number] = [24, 80]): { code: number | null; output: string } {
-  const r = spawnSync('python3', ['-c', HARNESS, script, JSON.stringify(steps), String(size[0]), String(size[1])], { encoding: 'utf8', timeout: 40_000 });
-  if (r.error) throw r.error;
-  return { code: r.status, output: r.stdout.replace(/\r+\n/g, '\n') };
-}
 
 let root: string;
 const cli = (...args: string[]) => [process.execPath, cliPath, '--root', root, ...args].map(shq).join(' ');
@@ -70,13 +32,13 @@ describe(`attach (${testMode})`, () => {
   it('attach to a running -dit shell: a live terminal of our size, ctrl-p ctrl-q leaves it running, its exit code is ours', () => {
     expect(nsbox(root, ['run', '-dit', '--pod', 'P', '--name', 'sh1', 'busybox', 'sh']).stdout).toBe('P/sh1\n');
     expect(nsbox(root, ['inspect', 'P/sh1', '--format', '{{.Config.OpenStdin}} {{.Config.Tty}} {{.Config.StdinOnce}}']).stdout).toBe('true true false\n');
-    const first = onTerminal(`${cli('attach', 'P/sh1')}; echo "cli-rc=$?"`, [['', 'stty size; tty; echo mark-$((6*7))\r'], ['mark-42', '\x10\x11']], [30, 100]);
+    const first = onTerminal(`${cli('attach', 'P/sh1')}; echo "cli-rc=$?"`, [{ when: '', type: 'stty size; tty; echo mark-$((6*7))\r' }, { when: 'mark-42', type: '\x10\x11' }], { size: [30, 100] });
     expect(first.output, first.output).toMatch(/^30 100$/m);
     expect(first.output, first.output).toMatch(/^\/dev\/pts\/0$/m);
     expect(first.output, first.output).toContain('cli-rc=0');
     // Detached, not ended: it runs on, with its terminal.
     expect(status('P/sh1')).toBe('running 0');
-    const second = onTerminal(`${cli('attach', 'P/sh1')}; echo "cli-rc=$?"`, [['', 'echo again-$((1+1)); exit 7\r']], [24, 80]);
+    const second = onTerminal(`${cli('attach', 'P/sh1')}; echo "cli-rc=$?"`, [{ when: '', type: 'echo again-$((1+1)); exit 7\r' }], { size: [24, 80] });
     expect(second.output, second.output).toContain('again-2');
     expect(second.output, second.output).toContain('cli-rc=7');
     expect(status('P/sh1')).toBe('exited 7');
@@ -95,7 +57,7 @@ describe(`attach (${testMode})`, () => {
   });
 
   it('run -it --pod P: its terminal has our size, typed input arrives, its exit code is ours', () => {
-    const r = onTerminal(`${cli('run', '-it', '--rm', '--pod', 'P', 'busybox', 'sh', '-c', 'stty size; echo ready; read l; echo "got:$l"; exit 5')}; echo "cli-rc=$?"`, [['ready', 'typed\r']], [33, 101]);
+    const r = onTerminal(`${cli('run', '-it', '--rm', '--pod', 'P', 'busybox', 'sh', '-c', 'stty size; echo ready; read l; echo "got:$l"; exit 5')}; echo "cli-rc=$?"`, [{ when: 'ready', type: 'typed\r' }], { size: [33, 101] });
     expect(r.output, r.output).toMatch(/^33 101$/m);
     expect(r.output, r.output).toMatch(/^got:typed$/m);
     expect(r.output, r.output).toContain('cli-rc=5');

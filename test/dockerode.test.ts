@@ -184,14 +184,15 @@ describe(`dockerode on nsbox system service (${testMode})`, () => {
     const cpuDelta = s.cpu_stats.cpu_usage.total_usage - s.precpu_stats.cpu_usage.total_usage;
     const systemDelta = s.cpu_stats.system_cpu_usage - s.precpu_stats.system_cpu_usage;
     const percent = (cpuDelta / systemDelta) * s.cpu_stats.online_cpus * 100; // docker CLI's formula
-    expect(percent).toBeGreaterThan(40);
+    expect(percent).toBeGreaterThan(10); // a whole core when the machine is quiet; less on a loaded one
     expect(s.memory_stats.usage).toBeGreaterThan(0);
     expect(s.memory_stats.limit).toBeGreaterThanOrEqual(s.memory_stats.usage);
     expect(s.pids_stats.current).toBeGreaterThanOrEqual(1);
     expect(s.name).toMatch(/^\/nsbox_/);
     const i = (await idle.stats({ stream: false })) as unknown as Record<string, any>;
     const idlePercent = ((i.cpu_stats.cpu_usage.total_usage - i.precpu_stats.cpu_usage.total_usage) / (i.cpu_stats.system_cpu_usage - i.precpu_stats.system_cpu_usage)) * i.cpu_stats.online_cpus * 100;
-    expect(idlePercent).toBeLessThan(10); // the control: the idle one uses nothing
+    expect(idlePercent).toBeLessThan(3); // the control: the idle one uses nothing
+    expect(percent).toBeGreaterThan(idlePercent * 3);
     // stream=true: one object a second.
     const stream = (await idle.stats({ stream: true })) as unknown as NodeJS.ReadableStream & { destroy(): void };
     const t0 = Date.now();

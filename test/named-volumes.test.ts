@@ -182,13 +182,44 @@ describe(`named volumes (${testMode})`, () => {
     expect(cli('volume', 'exists', 'inuse').code).toBe(0);
   });
 
+  it('-v /path is an anonymous volume: --rm (attached and detached) and rm -v remove it, plain rm keeps it, a named one is never removed with its container', async () => {
+    const volumes = () => cli('volume', 'ls', '-q').stdout.split('\n').filter(Boolean).sort();
+    const before = volumes();
+    const fresh = () => volumes().filter((v) => !before.includes(v));
+    expect(cli('run', '-d', '--pod', POD, '--name', 'anon1', '-v', '/data', 'busybox', 'sh', '-c', 'echo kept > /data/f; sleep 1000').code).toBe(0);
+    const made = fresh();
+    expect(made).toHaveLength(1);
+    expect(made[0]).toMatch(/^[0-9a-f]{64}$/);
+    const mount = JSON.parse(cli('inspect', `${POD}/anon1`).stdout)[0].Mounts.find((m: { Destination: string }) => m.Destination === '/data');
+    expect(mount.Name).toBe(made[0]);
+    // Plain rm keeps it (docker's dangling volume), with what was written.
+    expect(cli('rm', '-f', `${POD}/anon1`).code).toBe(0);
+    expect(fresh()).toEqual(made);
+    expect(readFileSync(join(JSON.parse(cli('volume', 'inspect', made[0]!).stdout)[0].Mountpoint, 'f'), 'utf8')).toBe('kept\n');
+    expect(cli('volume', 'rm', made[0]!).code).toBe(0);
+    // rm -v removes it; the named volume beside it stays.
+    expect(cli('run', '-d', '--pod', POD, '--name', 'anon2', '-v', '/data', '-v', 'keepme:/keep', 'busybox', 'sleep', '1000').code).toBe(0);
+    expect(fresh()).toHaveLength(2);
+    expect(cli('rm', '-f', '-v', `${POD}/anon2`).code).toBe(0);
+    expect(fresh()).toEqual(['keepme']);
+    // --rm, attached and detached (the keeper's removal), and --mount without a source.
+    const attached = cli('run', '--rm', '--pod', POD, '-v', '/data', 'busybox', 'sh', '-c', 'echo x > /data/f && cat /data/f');
+    expect(attached.stdout).toBe('x\n');
+    expect(cli('run', '-d', '--rm', '--pod', POD, '--name', 'anon3', '--mount', 'type=volume,dst=/data', 'busybox', 'true').code).toBe(0);
+    for (let i = 0; i < 100 && cli('exists', `${POD}/anon3`).code === 0; i++) await new Promise((ok) => setTimeout(ok, 50));
+    expect(cli('exists', `${POD}/anon3`).code).toBe(1);
+    for (let i = 0; i < 40 && fresh().length > 1; i++) await new Promise((ok) => setTimeout(ok, 50));
+    expect(fresh()).toEqual(['keepme']);
+    expect(cli('volume', 'rm', 'keepme').code).toBe(0);
+  });
+
   it('refuses bad names and specs in one line, leaving no container and no volume', () => {
     const before = cli('ps', '-a', '-q').stdout;
     const volumesBefore = cli('volume', 'ls', '-q').stdout;
     for (const args of [
       ['volume', 'create', 'bad/name'],
       ['volume', 'create', '.hidden'],
-      ['run', '--pod', POD, '-v', '/anonymous', 'busybox', 'true'],
+      ['run', '--pod', POD, '-v', '/', 'busybox', 'true'],
       ['run', '--pod', POD, '-v', 'vol:relative', 'busybox', 'true'],
       ['run', '--pod', POD, '-v', 'vol:/x:ro,rw', 'busybox', 'true'],
       ['run', '--pod', POD, '--mount', 'type=volume,src=v1,dst=/x,bogus=1', 'busybox', 'true'],

@@ -573,6 +573,38 @@ export const MUTATIONS = [
     grep: 'foreground run',
   },
   {
+    name: 'docker-stdin-dropped',
+    why: "`docker run -i`/`-it` input never reaches the container (the hijacked connection's bytes are not relayed to the keeper)",
+    edits: [{ file: 'src/api/docker/streams.ts', find: "    socket.on('data', (d: Buffer) => input.write(d));", replace: "    socket.on('data', () => {});" }],
+    tests: ['test/docker-cli.test.ts'],
+    grep: 'run -i takes stdin',
+  },
+  {
+    name: 'docker-label-filters-any',
+    why: "docker's label filters match when any one label holds, not all (compose then numbers a second service's container as the first's)",
+    edits: [{ file: 'src/api/docker/list.ts', find: "values[key === 'label' ? 'every' : 'some']", replace: 'values.some' }],
+    tests: ['test/docker-compose.test.ts'],
+  },
+  {
+    name: 'pod-start-loses-containers',
+    why: "`pod start` brings the pause back but not the containers (the new keeper refuses containers it has not met)",
+    edits: [
+      {
+        file: 'src/keeper/containers.ts',
+        find: "    if (verb === 'start' && answer === 'err no such container') answer =",
+        replace: "    if (verb === 'start' && answer === 'never') answer =",
+      },
+    ],
+    tests: ['test/pod-start.test.ts'],
+  },
+  {
+    name: 'anonymous-volumes-kept',
+    why: 'anonymous volumes (-v /path) outlive `--rm` and `rm -v` (nothing removes them)',
+    edits: [{ file: 'src/volume/anonymous.ts', find: "    if (m.type !== 'volume' || !m.anonymous || !m.source) continue;", replace: '    if (m) continue;' }],
+    tests: ['test/named-volumes.test.ts'],
+    grep: 'anonymous volume',
+  },
+  {
     name: 'networks-share-one-namespace',
     why: 'every user network is wired into the first one\'s namespace and bridge, so pods on different networks reach each other',
     edits: [

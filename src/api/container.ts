@@ -154,9 +154,12 @@ export class Container {
   }
 
   /** Removes it; a pod that `run` made for it goes with it. */
-  async remove(opts: { force?: boolean } = {}): Promise<void> {
+  /** Removes it (with force, stops it first); with volumes, its anonymous volumes go too (docker's rm -v). */
+  async remove(opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    const mounts = opts.volumes ? this.record().mounts : undefined;
     await this.pod.removeContainer(this.name, !!opts.force);
     if (this.pod.record.ownedBy === this.name) await this.pod.remove({ force: true });
+    if (mounts) await (await import('../volume/anonymous.js')).removeAnonymousVolumes(mounts);
   }
 
   /** Runs a command inside the running container (its root, workdir and env). */

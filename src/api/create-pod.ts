@@ -89,13 +89,20 @@ function resolveNames(opts: CreatePodOptions): { name: string; hostname: string 
   return { name, hostname };
 }
 
-/** Creates a pod under the state lock: checks the name, starts the pause, records it. */
-async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detached'): Promise<{ pod: Pod; warnings: string[] }> {
+/**
+ * Creates a pod under the state lock: checks the name, starts the pause,
+ * records it. With `again`, the exited pod of that record is started anew
+ * (`pod start`): the same id, name, ports and networks, a new pause and
+ * keeper; its container records stay, and on failure its record is put back.
+ */
+async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detached', again?: PodRecord): Promise<{ pod: Pod; warnings: string[] }> {
   const { name, hostname } = resolveNames(opts);
   const root = ensureRuntimeRoot(opts.root ?? defaultRuntimeRoot());
   const mapping = chooseMapping();
   const warnings = [mappingWarning(mapping)].filter((w): w is string => !!w);
-  const id = newPodId();
+  const id = again?.id ?? newPodId();
+  // A failed start must not lose the pod a `pod start` was given.
+  const discardState = () => (again ? writePodRecord(root, again) : removePodState(root, id));
   const labels = asNsboxError(() => toLabels(opts.labels));
   const asked = (opts.ports ?? []).flatMap((p) => (typeof p === 'string' ? parsePortSpecs(p) : [p]));
   const modes = ['builtin', 'pasta', 'none'];
@@ -129,7 +136,9 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
   });
 
   async function createLocked(): Promise<{ pod: Pod; warnings: string[] }> {
-    if (listPodRecords(root).some((r) => r.name === name))
+    if (again && podStatus(listPodRecords(root).find((r) => r.id === id) ?? again) !== 'exited')
+      throw new NsboxError('POD_STATE', `pod ${name} was started meanwhile`, 'see `nsbox pod ls`');
+    if (listPodRecords(root).some((r) => r.name === name && r.id !== again?.id))
       throw new NsboxError('DUPLICATE_NAME', `a pod named ${name} already exists`, `choose another name or remove it with \`nsbox pod rm -f ${name}\``);
     // Detached: the shim's middle process becomes the pod's keeper (parent
     // of the pause, native-shims/keeper), so no Node start sits on the path.
@@ -165,14 +174,14 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
       id,
       name,
       hostname,
-      createdAt: new Date().toISOString(),
+      createdAt: again?.createdAt ?? new Date().toISOString(),
       mapping: mapping.kind,
       pause: { pid: pause.pid, startTime: pause.startTime },
       supervisor: { ...(pause.supervisor ?? identify(process.pid)!), mode },
       autoRemove: mode === 'library',
       ports,
       network,
-      ...(process.env.NSBOX_ROOTFS === 'copy' ? { rootfs: 'copy' as const } : {}),
+      ...((again ? again.rootfs : process.env.NSBOX_ROOTFS === 'copy' ? 'copy' : undefined) ? { rootfs: 'copy' as const } : {}),
       ...(opts.ownedBy ? { ownedBy: opts.ownedBy } : {}),
       ...(Object.keys(labels).length ? { labels } : {}),
       ...(prepared ? { nestedIn: prepared.userns.id } : {}),
@@ -183,7 +192,7 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
     } catch (err) {
       if (control) closeFd(control.ours);
       await discardPause(pause);
-      removePodState(root, record.id);
+      discardState();
       throw err;
     }
     if (control) {
@@ -199,7 +208,7 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
         await initKeeper(control.ours, { socketPath: statePaths.podSocket(root, id), portServer, podDir });
       } catch (err) {
         await discardPause(pause);
-        removePodState(root, record.id);
+        discardState();
         throw err;
       }
       return { pod: new Pod(root, record), warnings };
@@ -231,7 +240,7 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
         forgetLocalPod(pod);
         kill(pause.pid, 9); // the pod's own exit handler closes the pidfd
         await reaper.wait(pause.pid);
-        removePodState(root, record.id);
+        discardState();
         throw err;
       }
     }
@@ -249,6 +258,28 @@ async function discardPause(pause: PauseProcess): Promise<void> {
   kill(pause.pid, 9);
   closeFd(pause.pidfd);
   await reaper.wait(pause.pid);
+}
+
+/**
+ * Starts an exited detached pod again (podman's `pod start`), as it was
+ * made: same id, name, hostname, labels, published ports (a port first
+ * chosen free is asked for again) and networks with their aliases.
+ */
+export async function startPodAgain(root: string, rec: PodRecord): Promise<Pod> {
+  const opts: CreatePodOptions = {
+    root,
+    name: rec.name,
+    hostname: rec.hostname,
+    labels: rec.labels ?? {},
+    ports: rec.ports ?? [],
+    network: rec.network ?? 'builtin',
+    networks: Object.entries(rec.networks ?? {}).map(([name, on]) => ({ name, aliases: on.aliases })),
+    ...(rec.ownedBy ? { ownedBy: rec.ownedBy } : {}),
+    detached: true,
+  };
+  const { pod, warnings } = await createPodLocked(opts, 'detached', rec);
+  for (const w of warnings) process.stderr.write(`nsbox: warning: ${w}\n`);
+  return pod;
 }
 
 /** Creates a pod: supervised by this process, or detached (kept by a supervisor process). */

@@ -110,6 +110,51 @@ export class Pod {
     this.markStopped();
   }
 
+  /**
+   * Starts a stopped (exited) detached pod again, as podman's `pod start`:
+   * a new pause and keeper with the pod's recorded ports and networks, then
+   * every container of it that is not running. A running pod is left as it
+   * is. The containers that could not start are named in one error.
+   */
+  async start(): Promise<void> {
+    const state = podStatus(this.rec);
+    if (state === 'running') return;
+    if (state === 'degraded')
+      throw new NsboxError('POD_STATE', `pod ${this.rec.name} is degraded: its pause runs without its keeper`, `stop it first (\`nsbox pod stop ${this.rec.name}\`), then start it`);
+    if (this.localPidfd !== null || this.rec.supervisor.mode !== 'detached')
+      throw new NsboxError('POD_STATE', `pod ${this.rec.name} was run by the process that created it, which is gone`, 'create it again; only detached pods (the CLI\'s) can be started again');
+    const { startPodAgain } = await import('./create-pod.js');
+    this.rec = (await startPodAgain(this.root, this.rec)).record;
+    this.pauseExited = false;
+    await this.startContainers();
+  }
+
+  /**
+   * Restarts the pod's containers (podman's `pod restart`): each running one
+   * is stopped and all are started again; the pause and its namespaces stay.
+   * An exited pod is started.
+   */
+  async restart(opts: { timeoutSeconds?: number } = {}): Promise<void> {
+    if (podStatus(this.rec) !== 'running') return this.start();
+    const { listContainerRecords } = await import('../container/list.js');
+    for (const c of listContainerRecords(this.root).filter((r) => r.podId === this.rec.id)) await this.stopContainer(c.name, opts.timeoutSeconds ?? 10);
+    await this.startContainers();
+  }
+
+  private async startContainers(): Promise<void> {
+    const { listContainerRecords } = await import('../container/list.js');
+    const failed: string[] = [];
+    for (const c of listContainerRecords(this.root).filter((r) => r.podId === this.rec.id && r.state !== 'running')) {
+      try {
+        await this.restartExited(c.name);
+      } catch (err) {
+        failed.push(`${c.name} (${err instanceof NsboxError ? err.oneLine() : String(err)})`);
+      }
+    }
+    if (failed.length)
+      throw new NsboxError('START_FAILED', `pod ${this.rec.name} runs, but ${failed.length === 1 ? 'a container' : 'containers'} did not start: ${failed.join('; ')}`, `see \`nsbox logs ${this.rec.name}/NAME\``);
+  }
+
   /** Removes the pod's state; with force, stops it first. */
   async remove(opts: { force?: boolean; timeoutSeconds?: number } = {}): Promise<void> {
     if (this.removed) return;

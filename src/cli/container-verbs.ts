@@ -77,11 +77,12 @@ export function registerContainerVerbs(program: Command): void {
     .command('rm')
     .description('remove containers (with -f, stop them first)')
     .option('-f, --force', 'stop running containers first')
+    .option('-v, --volumes', 'remove their anonymous volumes (-v /path) too')
     .argument('<container...>', 'POD/NAME')
-    .action(async (refs: string[], opts: { force?: boolean }, cmd: Command) => {
+    .action(async (refs: string[], opts: { force?: boolean; volumes?: boolean }, cmd: Command) => {
       const { getContainer } = await import('../api/containers.js');
       await forEachRef(refs, async (ref) => {
-        await getContainer(ref, { root: stateRoot(cmd) }).remove({ force: opts.force });
+        await getContainer(ref, { root: stateRoot(cmd) }).remove({ force: opts.force, volumes: opts.volumes });
         process.stdout.write(ref + '\n');
       });
     });

@@ -10,6 +10,7 @@ import { registerPodExists, registerPodInspect } from './pod-inspect.js';
 import { registerPodLs } from './pod-ls.js';
 import { registerPodRm } from './pod-rm.js';
 import { registerPodStop } from './pod-stop.js';
+import { registerPodStart } from './pod-start.js';
 import { registerPs } from './ps.js';
 import { registerLogs, registerPodLogs } from './logs.js';
 import { registerContainerVerbs } from './container-verbs.js';
@@ -44,6 +45,7 @@ function buildProgram(): Command {
   registerPodInspect(pod);
   registerPodExists(pod);
   registerPodStop(pod);
+  registerPodStart(pod);
   registerPodRm(pod);
   registerPodLogs(pod);
   registerRun(program);

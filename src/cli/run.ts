@@ -151,7 +151,7 @@ export function registerRun(program: Command): void {
         const ref = opts.pod === undefined ? record.name : `${record.podName}/${record.name}`;
         if (!signals) {
           if (record.state === 'exited' && record.error) {
-            if (opts.rm) await c.remove({ force: true });
+            if (opts.rm) await c.remove({ force: true, volumes: true });
             throw new NsboxError('EXEC_FAILED', record.error);
           }
           return void process.stdout.write(ref + '\n');
@@ -165,7 +165,7 @@ export function registerRun(program: Command): void {
           const started = await c.start();
           if (started.state === 'exited' && started.error) {
             a.close();
-            if (opts.rm) await c.remove({ force: true });
+            if (opts.rm) await c.remove({ force: true, volumes: true });
             throw new NsboxError('EXEC_FAILED', started.error);
           }
           signals.deliverTo(c);
@@ -173,7 +173,7 @@ export function registerRun(program: Command): void {
           // Detached (the keys): it goes on running, as with docker.
           if (code === null) return;
           process.exitCode = code;
-          if (opts.rm) await c.remove({ force: true });
+          if (opts.rm) await c.remove({ force: true, volumes: true });
           return;
         }
         signals.deliverTo(c);
@@ -196,7 +196,7 @@ export function registerRun(program: Command): void {
           process.exitCode = await c.wait();
         }
         // An attached run's pod lives in this process, so it cannot outlive it: it goes now, as with --rm.
-        if (opts.rm || ends) await c.remove({ force: true });
+        if (opts.rm || ends) await c.remove({ force: true, volumes: !!opts.rm });
       } finally {
         stopRelay?.();
         ends?.close();

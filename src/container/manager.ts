@@ -212,7 +212,12 @@ export class ContainerManager {
     this.save(live);
     live.settle();
     // --rm: gone once it has exited for good (unless its pod went first).
-    if (r.autoRemove && !this.podGone) setImmediate(() => void this.remove(r.name, true).catch(() => {}));
+    if (r.autoRemove && !this.podGone)
+      setImmediate(() =>
+        void this.remove(r.name, true)
+          .then(async () => (await import('../volume/anonymous.js')).removeAnonymousVolumes(r.mounts))
+          .catch(() => {}),
+      );
   }
 
   private afterExit(live: Live, exitCode: number, image: RunRequest['image']): void {

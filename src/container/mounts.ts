@@ -10,11 +10,12 @@ import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, normalize, posix, resolve } from 'node:path';
 import { NsboxError } from '../errors.js';
 import { isVolumeName } from '../volume/name.js';
+import { randomHex } from '../process/random.js';
 
 export type Mount =
   | { type: 'bind'; source: string; target: string; readOnly: boolean; kind: 'file' | 'dir' }
   /** `source` is the volume's _data directory, filled in when the volume is attached (volume-attach.ts); '' before. */
-  | { type: 'volume'; name: string; source: string; target: string; readOnly: boolean; noCopy?: boolean }
+  | { type: 'volume'; name: string; source: string; target: string; readOnly: boolean; noCopy?: boolean; anonymous?: boolean }
   | { type: 'tmpfs'; target: string; options: string };
 
 function invalid(spec: string, why: string, hint: string): NsboxError {
@@ -31,8 +32,8 @@ function containerPath(spec: string, path: string): string {
 /** `-v HOST:CTR[:ro|rw]` or `-v NAME:CTR[:ro|rw]`; `cwd` resolves a host path given as ./ or ../ (a bare relative one is refused, as docker does). */
 export function parseVolume(spec: string, cwd: string = process.cwd()): Mount {
   const parts = spec.split(':');
-  if (parts.length === 1 && spec.startsWith('/'))
-    throw invalid(spec, 'anonymous volumes are not supported', `name the volume: -v NAME:${spec} (it is made on first use and kept until \`nsbox volume rm NAME\`)`);
+  // `-v /path`: an anonymous volume, named as docker names them, gone with its container under rm -v or --rm.
+  if (parts.length === 1 && spec.startsWith('/')) return anonymousVolume(containerPath(spec, spec), false);
   if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) throw invalid(spec, 'it is not HOST:CONTAINER[:ro|rw] or NAME:CONTAINER[:ro|rw]', 'e.g. -v /srv/data:/data, -v ./nginx.conf:/etc/nginx/nginx.conf:ro or -v pgdata:/var/lib/postgresql/data');
   const [host, ctr, mode = 'rw'] = parts as [string, string, string?];
   const flags = mode.split(',').filter(Boolean);
@@ -46,6 +47,10 @@ export function parseVolume(spec: string, cwd: string = process.cwd()): Mount {
   }
   if (isVolumeName(host)) return { type: 'volume', name: host, source: '', target: containerPath(spec, ctr), readOnly, ...(flags.includes('nocopy') ? { noCopy: true } : {}) };
   throw invalid(spec, `${JSON.stringify(host)} is neither a host path nor a volume name`, `give a host path (absolute, or ./${host} for one in this directory), or a volume name matching [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
+}
+
+function anonymousVolume(target: string, readOnly: boolean): Mount {
+  return { type: 'volume', name: randomHex(32), source: '', target, readOnly, anonymous: true };
 }
 
 function isHostPath(p: string): boolean {
@@ -108,7 +113,10 @@ export function parseMountFlag(spec: string, cwd: string = process.cwd()): Mount
   if (type === 'volume') {
     only(['source', 'readonly', 'volume-nocopy']);
     const name = fields.get('source');
-    if (!name) throw bad('anonymous volumes are not supported', 'name the volume: add source=NAME');
+    if (!name) {
+      only(['readonly']);
+      return anonymousVolume(containerPath(spec, target), readOnly);
+    }
     if (!isVolumeName(name)) throw bad(`${JSON.stringify(name)} is not a volume name`, 'names match [a-zA-Z0-9][a-zA-Z0-9_.-]*; for a host path use type=bind');
     const nocopy = fields.get('volume-nocopy');
     return { type: 'volume', name, source: '', target: containerPath(spec, target), readOnly, ...(nocopy !== undefined && nocopy !== 'false' && nocopy !== '0' ? { noCopy: true } : {}) };

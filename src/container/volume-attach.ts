@@ -104,7 +104,7 @@ export async function attachVolumes(input: AttachInput): Promise<Mount[]> {
         out.push(m);
         continue;
       }
-      const volume = createVolumeLocked(input.dataRoot, m.name, { implicit: true, ifMissing: true });
+      const volume = createVolumeLocked(input.dataRoot, m.name, { implicit: true, ifMissing: true, ...(m.anonymous ? { anonymous: true } : {}) });
       const source = volumePaths.data(input.dataRoot, m.name);
       if (volume.needsChown) {
         if (!m.noCopy) await copyUp(input.layerDirs, m.target, source);

@@ -95,7 +95,9 @@ export class KeeperContainers {
     const plan = this.plan(r, image.layerDirs);
     const line = verb === 'start' ? `start ${r.name}` : `run ${r.name} ${restartWords(r, verb === 'create')}`;
     const { encodePlan } = await import('../native/plan.js');
-    const answer = await requestKeeper(this.socket, line, { data: encodePlan(plan) });
+    let answer = await requestKeeper(this.socket, line, { data: encodePlan(plan) });
+    // A pod started again (`pod start`) has a new keeper that has not met its containers: it takes each as a new run.
+    if (verb === 'start' && answer === 'err no such container') answer = await requestKeeper(this.socket, `run ${r.name} ${restartWords(r, false)}`, { data: encodePlan(plan) });
     if (answer.startsWith('ok ')) return this.read(r.name);
     if (answer.startsWith('err protocol')) okWords(answer, verb); // throws: a keeper of another nsbox
     if (!answer.startsWith('spawnerr ')) {
@@ -159,7 +161,7 @@ export class KeeperContainers {
   private async removeOnExit(r: ContainerRecord): Promise<void> {
     const { artifacts } = await import('../native/artifacts.js');
     const ref = this.pod.ownedBy === r.name ? r.name : `${this.pod.name}/${r.name}`;
-    const argv = [process.execPath, artifacts.cli, '--root', this.root, 'rm', '-f', ref];
+    const argv = [process.execPath, artifacts.cli, '--root', this.root, 'rm', '-f', '-v', ref];
     okWords(await requestKeeper(this.socket, `onexit ${r.name}`, { data: Buffer.from(argv.map((a) => `${a}\0`).join('')) }), 'onexit');
   }
 

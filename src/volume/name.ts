@@ -1,12 +1,15 @@
-// What a volume may be called: the names pods and containers take.
+// What a volume may be called: the characters pods and containers take, but
+// longer, since docker's anonymous volumes are named by 64 hex digits.
 import { NsboxError } from '../errors.js';
-import { MAX_NAME_LENGTH, NAME_PATTERN } from '../pod/record.js';
+import { NAME_PATTERN } from '../pod/record.js';
+
+const MAX_VOLUME_NAME_LENGTH = 128;
 
 export function isVolumeName(name: string): boolean {
-  return NAME_PATTERN.test(name) && name.length <= MAX_NAME_LENGTH;
+  return NAME_PATTERN.test(name) && name.length <= MAX_VOLUME_NAME_LENGTH;
 }
 
 export function validateVolumeName(name: string): void {
   if (!isVolumeName(name))
-    throw new NsboxError('INVALID_NAME', `invalid volume name ${JSON.stringify(name)}`, `names must match [a-zA-Z0-9][a-zA-Z0-9_.-]* and be at most ${MAX_NAME_LENGTH} characters`);
+    throw new NsboxError('INVALID_NAME', `invalid volume name ${JSON.stringify(name)}`, `names must match [a-zA-Z0-9][a-zA-Z0-9_.-]* and be at most ${MAX_VOLUME_NAME_LENGTH} characters`);
 }

@@ -24,6 +24,8 @@ export interface VolumeRecord {
   needsChown: boolean;
   /** Made by `-v NAME:/path` rather than `volume create`. */
   implicit: boolean;
+  /** Made by `-v /path` (no name): removed with its container by `rm -v` and `--rm`, as docker's. */
+  anonymous?: boolean;
 }
 
 export const volumePaths = {
@@ -39,7 +41,7 @@ function validVolumeRecord(x: unknown, name: string): VolumeRecord | null {
   const r = x as Record<string, unknown>;
   if (r.schema !== VOLUME_SCHEMA || r.name !== name || typeof r.createdAt !== 'string' || typeof r.needsChown !== 'boolean') return null;
   const labels = r.labels && typeof r.labels === 'object' ? (r.labels as Record<string, string>) : {};
-  return { name, createdAt: r.createdAt, labels, needsChown: r.needsChown, implicit: r.implicit === true };
+  return { name, createdAt: r.createdAt, labels, needsChown: r.needsChown, implicit: r.implicit === true, ...(r.anonymous === true ? { anonymous: true } : {}) };
 }
 
 export function withVolumeLock<T>(dataRoot: string, fn: () => Promise<T> | T): Promise<T> {
@@ -72,7 +74,7 @@ export function listVolumeRecords(dataRoot: string): VolumeRecord[] {
 }
 
 /** Call under the volume lock. Refuses a name in use unless `ifMissing`, which returns the one there. */
-export function createVolumeLocked(dataRoot: string, name: string, opts: { labels?: Record<string, string>; implicit?: boolean; ifMissing?: boolean } = {}): VolumeRecord {
+export function createVolumeLocked(dataRoot: string, name: string, opts: { labels?: Record<string, string>; implicit?: boolean; anonymous?: boolean; ifMissing?: boolean } = {}): VolumeRecord {
   validateVolumeName(name);
   const existing = readVolume(dataRoot, name);
   if (existing) {
@@ -81,7 +83,7 @@ export function createVolumeLocked(dataRoot: string, name: string, opts: { label
   }
   const all = volumePaths.all(dataRoot);
   const tmp = mkdtempSync(join(all, `.new-${randomHex(4)}-`));
-  const record: VolumeRecord = { name, createdAt: new Date().toISOString(), labels: opts.labels ?? {}, needsChown: true, implicit: !!opts.implicit };
+  const record: VolumeRecord = { name, createdAt: new Date().toISOString(), labels: opts.labels ?? {}, needsChown: true, implicit: !!opts.implicit, ...(opts.anonymous ? { anonymous: true } : {}) };
   try {
     // The host user owns it and containers see it as root's (rootless, the user is the pod's root); 0755 as docker makes them.
     mkdirSync(join(tmp, '_data'), { mode: 0o755 });

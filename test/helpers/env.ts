@@ -25,13 +25,16 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '
 export const cliPath = join(repoRoot, 'dist', 'cli', 'nsbox.mjs');
 
 const PREFIX = 'nsbox-test-';
+// `npm test` names its run, so that afterwards it can end whatever a killed
+// test file left running in its roots, and only in its own.
+const RUN_PREFIX = PREFIX + (process.env.NSBOX_TEST_RUN_ID ? `${process.env.NSBOX_TEST_RUN_ID}-` : '');
 
 /**
  * A fresh private state directory for one test file, for nsbox's
  * --root / NSBOX_ROOT override. Owned by the test process, mode 0700.
  */
 export function tempRoot(): string {
-  const dir = mkdtempSync(join(tmpdir(), PREFIX));
+  const dir = mkdtempSync(join(tmpdir(), RUN_PREFIX));
   chmodSync(dir, 0o700);
   return dir;
 }

@@ -15,6 +15,7 @@
 // Rule 4 catches what no rule can attribute (a pause whose supervisor died
 // before anyone saw it); it may blame another test's orphan, never miss one.
 import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { repoRoot } from './env.js';
 import { nsbox } from './nsbox.js';
@@ -187,6 +188,27 @@ function descendants(all: ProcEntry[], seeds: Set<number>): Set<number> {
   return out;
 }
 
+/**
+ * The holders of every test root's user networks (pid → start time): a
+ * network's holder is parentless by design, in a session of its own, so
+ * rule 4 must not blame one that another test file's network still records.
+ * A holder of the checked root itself is a leak its test checks by pid.
+ */
+function networkHolders(): Map<number, number> {
+  const held = new Map<number, number>();
+  const note = (path: string) => {
+    const r = readOrNull(() => JSON.parse(readFileSync(path, 'utf8')) as { holder?: { pid?: number; startTime?: string } });
+    if (typeof r?.holder?.pid === 'number') held.set(r.holder.pid, Number(r.holder.startTime));
+  };
+  for (const d of readOrNull(() => readdirSync(tmpdir())) ?? []) {
+    if (!d.startsWith('nsbox-test-')) continue;
+    const nets = join(tmpdir(), d, 'networks');
+    note(join(nets, 'userns.json'));
+    for (const n of readOrNull(() => readdirSync(nets)) ?? []) note(join(nets, n, 'network.json'));
+  }
+  return held;
+}
+
 /** Whether its parent is a Node creator (a library pod) or a pod's keeper. */
 function parentIsOwner(p: ProcEntry): boolean {
   const exe = readOrNull(() => readlinkSync(`/proc/${p.ppid}/exe`));
@@ -209,13 +231,14 @@ export function leftoverProcessesNow(root: string, watched: PodWatch[] = []): st
   const below = descendants(all, new Set([...naming, process.pid]));
   const namespaces = new Set(watched.flatMap((w) => [w.pidNs, w.userNs]));
   const recorded = new Map(watched.flatMap((w) => w.processes.map((r) => [r.pid, { ...r, pod: w.name }] as const)));
+  const holders = networkHolders();
   for (const p of all) {
     if (naming.has(p.pid)) add(p, 'its command line names the state root');
     else if (below.has(p.pid)) add(p, 'it descends from a process of the state root or of this test');
     else if (p.pidNs && namespaces.has(p.pidNs)) add(p, "it is in a watched pod's PID namespace");
     else if (p.userNs && namespaces.has(p.userNs)) add(p, "it is in a watched pod's user namespace");
     else if (recorded.get(p.pid)?.startTime === p.startTime) add(p, `it is the ${recorded.get(p.pid)!.role} of pod ${recorded.get(p.pid)!.pod}`);
-    else if (nsboxRole(p) && nsboxRole(p) !== 'keeper' && p.uid === MY_UID && p.startTime >= MY_START && !parentIsOwner(p))
+    else if (nsboxRole(p) && nsboxRole(p) !== 'keeper' && p.uid === MY_UID && p.startTime >= MY_START && !parentIsOwner(p) && holders.get(p.pid) !== p.startTime)
       add(p, 'an orphaned nsbox process: its parent is not a keeper or a Node creator');
   }
   return [...found.values()];

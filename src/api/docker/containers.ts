@@ -157,7 +157,8 @@ export async function createContainer(ctx: ServiceContext, req: IncomingMessage,
       options: { ...t.options, name },
       publish: t.placement.kind === 'join' ? [] : t.publish,
       network: t.placement.kind === 'own' ? t.placement.network : 'builtin',
-      ...(t.placement.kind === 'own' && t.placement.aliases.length ? { networkAliases: t.placement.aliases } : {}),
+      // On a user network docker adds the short id as an alias, and so does nsbox.
+      ...(t.placement.kind === 'own' && !['builtin', 'none'].includes(t.placement.network) ? { networkAliases: [...new Set([...t.placement.aliases, id.slice(0, 12)])] } : {}),
       autoRemove: t.autoRemove,
       ...(t.stopTimeout !== undefined ? { stopTimeout: t.stopTimeout } : {}),
       config: Object.fromEntries(Object.entries(body).filter(([k]) => k !== 'HostConfig' && k !== 'NetworkingConfig')),
@@ -218,7 +219,7 @@ async function autoRemove(ctx: ServiceContext, d: DockerContainer): Promise<void
   // Its attached clients read its output from the log: let them finish first (bounded).
   const readers = [...(ctx.attached.get(d.Id) ?? [])];
   await Promise.race([Promise.allSettled(readers), new Promise((ok) => setTimeout(ok, 10_000))]);
-  await oneAtATime(async () => removeResolved(ctx, await resolveContainer(ctx, d.Id), true));
+  await oneAtATime(async () => removeResolved(ctx, await resolveContainer(ctx, d.Id), true, true));
 }
 
 export async function stopContainer(ctx: ServiceContext, ref: string, q: URLSearchParams, res: ServerResponse): Promise<void> {
@@ -292,9 +293,9 @@ export async function waitContainer(ctx: ServiceContext, ref: string, q: URLSear
   res.end(JSON.stringify({ StatusCode: code, Error: null }));
 }
 
-async function removeResolved(ctx: ServiceContext, r: Resolved, force: boolean): Promise<void> {
+async function removeResolved(ctx: ServiceContext, r: Resolved, force: boolean, volumes = false): Promise<void> {
   const wasRunning = dockerState(r) === 'running';
-  if (r.container) await r.container.remove({ force });
+  if (r.container) await r.container.remove({ force, volumes });
   if (r.docker && wasRunning) reportExit(r.docker, 137);
   if (r.docker?.ownPod) {
     const still = await podOf(ctx, r.docker.pod);
@@ -317,6 +318,6 @@ export async function removeContainer(ctx: ServiceContext, ref: string, q: URLSe
     const members = listDockerContainers(ctx.root).filter((d) => d.pod === r.docker!.pod && d.Id !== r.docker!.Id && d.started);
     if (members.length && !force) throw conflict(`container ${r.docker.Name} holds the pod of ${members.map((m) => m.Name).join(', ')}: remove them first, or force`);
   }
-  await removeResolved(ctx, r, force);
+  await removeResolved(ctx, r, force, flag(q, 'v'));
   sendEmpty(res, 204);
 }

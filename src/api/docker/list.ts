@@ -22,7 +22,8 @@ async function everyContainer(ctx: ServiceContext): Promise<Resolved[]> {
 
 function matches(entry: ReturnType<typeof listEntry>, filters: Record<string, string[]>): boolean {
   for (const [key, values] of Object.entries(filters)) {
-    const ok = values.some((v) => {
+    // As docker: every label filter must hold; the other keys match any of their values.
+    const ok = values[key === 'label' ? 'every' : 'some']((v) => {
       if (key === 'id') return entry.Id.startsWith(v);
       if (key === 'name') return entry.Names.some((n) => n.slice(1).includes(v.replace(/^\//, '')));
       if (key === 'status') return entry.State === v;

@@ -5,8 +5,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NetworkInfo } from '../networks.js';
 import { resolveContainer } from './containers.js';
-import { writeDockerContainer } from './store.js';
-import { badRequest, conflict, forbidden, notFound, readJsonBody, sendEmpty, sendJson } from './wire.js';
+import { findDockerContainer, writeDockerContainer } from './store.js';
+import { badRequest, conflict, forbidden, notFound, parseFilters, readJsonBody, sendEmpty, sendJson } from './wire.js';
 import type { ServiceContext } from './context.js';
 
 const BUILTIN = ['bridge', 'none', 'host'];
@@ -50,9 +50,31 @@ async function find(ctx: ServiceContext, ref: string): Promise<NetworkInfo> {
   }
 }
 
-export async function listNetworksJson(ctx: ServiceContext, res: ServerResponse): Promise<void> {
+const FILTERS = ['name', 'id', 'label', 'driver', 'type'];
+
+type DockerNetwork = Pick<ReturnType<typeof dockerNetwork>, 'Name' | 'Id' | 'Driver' | 'Labels'>;
+
+/** docker's network filters: every label must hold; the other keys match any of their values. */
+function matches(n: DockerNetwork, filters: Record<string, string[]>): boolean {
+  return Object.entries(filters).every(([key, values]) =>
+    values[key === 'label' ? 'every' : 'some']((v) => {
+      if (key === 'name') return n.Name.includes(v);
+      if (key === 'id') return n.Id.startsWith(v);
+      if (key === 'driver') return n.Driver === v;
+      if (key === 'type') return (v === 'builtin') === BUILTIN.includes(n.Name);
+      const eq = v.indexOf('=');
+      return eq < 0 ? v in n.Labels : n.Labels[v.slice(0, eq)] === v.slice(eq + 1);
+    }),
+  );
+}
+
+export async function listNetworksJson(ctx: ServiceContext, q: URLSearchParams, res: ServerResponse): Promise<void> {
+  const filters = parseFilters(q);
+  const unknown = Object.keys(filters).filter((k) => !FILTERS.includes(k));
+  if (unknown.length) throw badRequest(`unsupported filter ${unknown.join(', ')}: nsbox filters networks by ${FILTERS.join(', ')}`);
   const { listNetworks } = await lib();
-  sendJson(res, 200, [...BUILTIN.map(pseudo), ...listNetworks({ root: ctx.root }).map(dockerNetwork)]);
+  const all: DockerNetwork[] = [...BUILTIN.map(pseudo), ...listNetworks({ root: ctx.root }).map(dockerNetwork)];
+  sendJson(res, 200, all.filter((n) => matches(n, filters)));
 }
 
 export async function inspectNetworkJson(ctx: ServiceContext, ref: string, res: ServerResponse): Promise<void> {
@@ -91,25 +113,33 @@ async function podOfContainer(ctx: ServiceContext, ref: string): Promise<string>
 }
 
 /**
- * A connect before the first start (testcontainers' withNetworkAliases):
- * the pod of its own is then made on that network, with those aliases. A
- * pod of its own is born on one network, so a second one waits for start.
+ * A created container not yet started: connecting it to the network it was
+ * created on adds the aliases to what start will use (compose does this).
+ * One created on the default network moves to this one, with the aliases
+ * (testcontainers' withNetworkAliases creates it there, then connects it;
+ * docker would keep it on bridge as well). Another network is refused,
+ * since its pod is made on one network. Returns false when the container
+ * has started (or its pod was made for files copied in), for the live connect.
  */
-async function connectBeforeStart(ctx: ServiceContext, ref: string, network: string, aliases: string[]): Promise<boolean> {
-  const r = await resolveContainer(ctx, ref);
-  const d = r.docker;
-  if (!d || d.started || d.made) return false;
-  if (!d.ownPod) return false;
-  if (d.network !== 'builtin' && d.network !== network) throw badRequest(`${d.Name} is created on ${d.network}: connect it to ${network} after it starts`);
-  writeDockerContainer(ctx.root, { ...d, network, networkAliases: [...new Set([...(d.network === network ? (d.networkAliases ?? []) : []), ...aliases])] });
-  return true;
+async function connectBeforeStart(ctx: ServiceContext, network: string, ref: string, aliases: string[]): Promise<boolean> {
+  const { withStateLock } = await import('../../state/lock.js');
+  return withStateLock(ctx.root, async () => {
+    const d = findDockerContainer(ctx.root, ref);
+    if (!d || d.started || d.made) return false;
+    const moves = d.network === 'builtin' && d.ownPod;
+    if (d.network !== network && !moves) throw conflict(`container ${d.Name} is created on ${d.network === 'builtin' ? 'the default network' : d.network} and not started: nsbox makes its pod on one network, so connect it to ${network} after it starts, or create it with --network ${network}`);
+    // On a user network docker adds the short id as an alias, as create does.
+    const kept = moves ? [d.Id.slice(0, 12)] : (d.networkAliases ?? []);
+    writeDockerContainer(ctx.root, { ...d, network, networkAliases: [...new Set([...kept, ...aliases])] });
+    return true;
+  });
 }
 
 export async function connectNetworkJson(ctx: ServiceContext, ref: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = await readJsonBody<{ Container?: string; EndpointConfig?: { Aliases?: string[] | null } }>(req);
   if (!body.Container) throw badRequest('connect needs a Container');
   const n = await find(ctx, ref);
-  if (await connectBeforeStart(ctx, body.Container, n.Name, body.EndpointConfig?.Aliases ?? [])) return sendEmpty(res, 200);
+  if (await connectBeforeStart(ctx, n.Name, body.Container, body.EndpointConfig?.Aliases ?? [])) return sendEmpty(res, 200);
   const pod = await podOfContainer(ctx, body.Container);
   const { connectNetwork } = await lib();
   await connectNetwork(n.Name, pod, { root: ctx.root, aliases: body.EndpointConfig?.Aliases ?? [] });

@@ -13,9 +13,10 @@ import * as containers from './containers.js';
 import * as exec from './exec.js';
 import * as images from './images.js';
 import { inspectContainerJson, listContainersJson, topContainer } from './list.js';
-import { attachContainer, containerLogs } from './streams.js';
+import { attachContainer, containerLogs, resizeContainer } from './streams.js';
 import { info, ping, pingHeaders, version } from './system.js';
 import * as networks from './networks.js';
+import * as volumes from './volumes.js';
 import * as archive from './archive.js';
 import { containerStatsJson } from './stats.js';
 import { streamEvents } from './events.js';
@@ -47,12 +48,18 @@ const ROUTES: [string, RegExp, Handler][] = [
   ['POST', /^\/containers\/([^/]+)\/wait$/, (c, m, q, _r, res) => containers.waitContainer(c, m[1]!, q, res)],
   ['DELETE', /^\/containers\/([^/]+)$/, (c, m, q, _r, res) => containers.oneAtATime(() => containers.removeContainer(c, m[1]!, q, res))],
   ['GET', /^\/containers\/([^/]+)\/logs$/, (c, m, q, _r, res) => containerLogs(c, m[1]!, q, res)],
+  ['POST', /^\/containers\/([^/]+)\/resize$/, (c, m, q, _r, res) => resizeContainer(c, m[1]!, q, res)],
   ['GET', /^\/containers\/([^/]+)\/top$/, (c, m, _q, _r, res) => topContainer(c, m[1]!, res)],
   ['POST', /^\/containers\/([^/]+)\/exec$/, (c, m, _q, req, res) => exec.createExec(c, m[1]!, req, res)],
   ['POST', /^\/exec\/([^/]+)\/start$/, (c, m, _q, req, res) => exec.startExec(c, m[1]!, req, null, res)],
   ['POST', /^\/exec\/([^/]+)\/resize$/, (_c, m, q, _r, res) => exec.resizeExec(m[1]!, q, res)],
   ['GET', /^\/exec\/([^/]+)\/json$/, (_c, m, _q, _r, res) => exec.inspectExec(m[1]!, res)],
-  ['GET', /^\/networks$/, (c, _m, _q, _r, res) => networks.listNetworksJson(c, res)],
+  ['GET', /^\/volumes$/, (c, _m, q, _r, res) => volumes.listVolumesJson(c, q, res)],
+  ['POST', /^\/volumes\/create$/, (c, _m, _q, req, res) => volumes.createVolumeJson(c, req, res)],
+  ['POST', /^\/volumes\/prune$/, (c, _m, q, _r, res) => volumes.pruneVolumesJson(c, q, res)],
+  ['GET', /^\/volumes\/([^/]+)$/, (c, m, _q, _r, res) => volumes.inspectVolumeJson(c, m[1]!, res)],
+  ['DELETE', /^\/volumes\/([^/]+)$/, (c, m, q, _r, res) => volumes.removeVolumeJson(c, m[1]!, q, res)],
+  ['GET', /^\/networks$/, (c, _m, q, _r, res) => networks.listNetworksJson(c, q, res)],
   ['POST', /^\/networks\/create$/, (c, _m, _q, req, res) => networks.createNetworkJson(c, req, res)],
   ['GET', /^\/networks\/([^/]+)$/, (c, m, _q, _r, res) => networks.inspectNetworkJson(c, m[1]!, res)],
   ['DELETE', /^\/networks\/([^/]+)$/, (c, m, _q, _r, res) => networks.removeNetworkJson(c, m[1]!, res)],

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LogEntry } from '../../container/logs.js';
 import { findDockerContainer } from './store.js';
 import { resolveContainer, type Resolved } from './containers.js';
-import { flag, frame } from './wire.js';
+import { badRequest, conflict, flag, frame, sendEmpty } from './wire.js';
 import type { ServiceContext } from './context.js';
 
 function encoder(q: URLSearchParams) {
@@ -82,10 +82,51 @@ async function streamOutput(ctx: ServiceContext, r0: Resolved, q: URLSearchParam
   const fromNow = !(r0.docker && !r0.docker.started) && !flag(q, 'logs');
   const r = await started(ctx, r0, isGone);
   if (!r?.container || !flag(q, 'stream', true)) return;
+  const rec = r.container.record();
+  if (rec.tty || rec.openStdin) return relayThroughKeeper(r.container, q, socket, isGone, !fromNow);
   const { streamLogs } = await import('../logs.js');
   const encode = encoder(q);
   await streamLogs(r.container, { follow: true, ...(fromNow ? { tail: 0 } : {}) }, (entries) => {
     if (isGone()) throw new Error('client gone');
     for (const b of encode(entries)) socket.write(b);
   }).catch(() => {});
+}
+
+/**
+ * -i/-t: the keeper's relay of the container's terminal or stdin pipe. A
+ * terminal's output is raw (docker's TTY stream); otherwise it is framed.
+ * What the client writes on the hijacked connection is the container's input;
+ * the client's half-close ends it (closing the container's stdin when it
+ * was made with StdinOnce, as docker's run -i does).
+ */
+async function relayThroughKeeper(container: NonNullable<Resolved['container']>, q: URLSearchParams, socket: Duplex, isGone: () => boolean, logs: boolean): Promise<void> {
+  const tty = !!container.record().tty;
+  const attachment = await container.attach({
+    stdin: flag(q, 'stdin') && !!container.record().openStdin,
+    stdout: flag(q, 'stdout'),
+    stderr: flag(q, 'stderr'),
+    logs,
+    onOutput: (stream, data) => {
+      if (!isGone()) socket.write(tty ? data : frame(stream === 'stdout' ? 1 : 2, data));
+    },
+  });
+  const input = attachment.stdin;
+  if (input) {
+    socket.on('data', (d: Buffer) => input.write(d));
+    socket.on('end', () => input.end());
+  }
+  const gone = new Promise<void>((ok) => socket.once('close', ok));
+  await Promise.race([attachment.exited, gone]);
+  attachment.close();
+}
+
+/** POST /containers/{id}/resize?h=ROWS&w=COLS: its terminal's window size. */
+export async function resizeContainer(ctx: ServiceContext, ref: string, q: URLSearchParams, res: ServerResponse): Promise<void> {
+  const r = await resolveContainer(ctx, ref);
+  const rows = Number(q.get('h'));
+  const cols = Number(q.get('w'));
+  if (!(rows > 0 && cols > 0)) throw badRequest('resize needs h and w, positive integers');
+  if (!r.container) throw conflict(`container ${ref} is not running`);
+  await r.container.resize(cols, rows);
+  sendEmpty(res, 200);
 }

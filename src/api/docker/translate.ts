@@ -16,6 +16,8 @@ export interface CreateBody {
   Tty?: boolean;
   OpenStdin?: boolean;
   AttachStdin?: boolean;
+  StdinOnce?: boolean;
+  Volumes?: Record<string, unknown> | null;
   StopSignal?: string;
   StopTimeout?: number | null;
   Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number } | null;
@@ -45,6 +47,8 @@ interface HostConfig {
   VolumesFrom?: string[] | null;
   Links?: string[] | null;
   SecurityOpt?: string[] | null;
+  /** [rows, cols] of the client's terminal (API 1.42+; older clients resize after start). */
+  ConsoleSize?: [number, number] | null;
   [key: string]: unknown;
 }
 
@@ -121,7 +125,7 @@ function mountsOf(hc: HostConfig): string[] {
   });
 }
 
-function refuseUnsupported(body: CreateBody, hc: HostConfig, warnings: string[]): void {
+function refuseUnsupported(hc: HostConfig, warnings: string[]): void {
   if (hc.Privileged) throw badRequest('HostConfig.Privileged is refused: a rootless pod has no privileges to give');
   if (hc.UsernsMode && hc.UsernsMode !== '' && hc.UsernsMode !== 'private') throw badRequest(`HostConfig.UsernsMode=${hc.UsernsMode} is not supported: every pod has a user namespace of its own`);
   if (hc.Devices?.length) throw badRequest('HostConfig.Devices is not supported rootless');
@@ -129,7 +133,6 @@ function refuseUnsupported(body: CreateBody, hc: HostConfig, warnings: string[])
   if (hc.Links?.length) throw badRequest('HostConfig.Links is not supported: use --net=container:NAME to share localhost');
   if (hc.ExtraHosts?.length) throw badRequest('HostConfig.ExtraHosts is not supported yet');
   if (hc.PublishAllPorts) throw badRequest('HostConfig.PublishAllPorts (-P) is not supported yet: publish each port with -p');
-  if (body.Tty || body.OpenStdin) throw badRequest('interactive containers (-i/-t, OpenStdin/Tty) are not served through the API yet: run without -i/-t, or use `nsbox run -it`');
   for (const key of CHANGES_BEHAVIOUR) {
     const v = hc[key];
     if (Array.isArray(v) ? v.length : v && typeof v === 'object' ? Object.keys(v).length : v) throw badRequest(`HostConfig.${key} is not supported yet: the container would not get what it asks for`);
@@ -148,7 +151,7 @@ export function translateCreate(body: CreateBody): Translated {
   if (!body.Image) throw badRequest('Config.Image is required');
   const hc = body.HostConfig ?? {};
   const warnings: string[] = [];
-  refuseUnsupported(body, hc, warnings);
+  refuseUnsupported(hc, warnings);
   const placement = placementOf(hc, (body.NetworkingConfig as { EndpointsConfig?: Record<string, { Aliases?: string[] | null }> } | undefined)?.EndpointsConfig ?? {});
   const restart = hc.RestartPolicy?.Name ? (hc.RestartPolicy.Name === 'on-failure' && hc.RestartPolicy.MaximumRetryCount ? `on-failure:${hc.RestartPolicy.MaximumRetryCount}` : hc.RestartPolicy.Name) : undefined;
   if (restart === 'unless-stopped') warnings.push('restart policy unless-stopped runs as always');
@@ -165,10 +168,16 @@ export function translateCreate(body: CreateBody): Translated {
     capAdd: hc.CapAdd ?? undefined,
     capDrop: hc.CapDrop ?? undefined,
     stopSignal: body.StopSignal || undefined,
-    volumes: hc.Binds ?? undefined,
+    // Config.Volumes ({"/path": {}}: `docker run -v /path`) are anonymous volumes.
+    volumes: hc.Binds?.length || body.Volumes ? [...(hc.Binds ?? []), ...Object.keys(body.Volumes ?? {})] : undefined,
     mounts: hc.Mounts?.length ? mountsOf(hc) : undefined,
     tmpfs: hc.Tmpfs ? Object.entries(hc.Tmpfs).map(([path, opts]) => (opts ? `${path}:${opts}` : path)) : undefined,
     securityOpt: hc.SecurityOpt ?? undefined,
+    // -i and -t: the pod's keeper holds the stdin pipe or the terminal and relays it to attachers.
+    openStdin: body.OpenStdin || undefined,
+    tty: body.Tty || undefined,
+    stdinOnce: body.StdinOnce || undefined,
+    ttySize: body.Tty && hc.ConsoleSize?.[0] && hc.ConsoleSize[1] ? { rows: hc.ConsoleSize[0], cols: hc.ConsoleSize[1] } : undefined,
     ...(health?.[0] === 'NONE'
       ? { noHealthcheck: true }
       : health?.length

@@ -4,7 +4,7 @@ import type { ContainerRecord } from '../../container/record.js';
 import type { PortMapping } from '../../net/ports.js';
 import { dockerName, type DockerContainer } from './store.js';
 import { dockerState, type Resolved } from './containers.js';
-import { healthOf, networksOf } from './view-state.js';
+import { healthOf } from './view-health.js';
 
 const unix = (iso: string | null | undefined) => (iso ? Math.floor(Date.parse(iso) / 1000) : 0);
 
@@ -76,9 +76,42 @@ export function listEntry(r: Resolved) {
     State: state,
     Status: statusText(state, rec, ids.created),
     HostConfig: { NetworkMode: r.docker && !r.docker.ownPod ? `container:${r.docker.pod}` : 'default' },
-    NetworkSettings: { Networks: {} },
+    NetworkSettings: { Networks: networksOf(r) },
     Mounts: (rec?.mounts ?? []).map((m) => ({ Type: m.type, Destination: m.target, ...('source' in m ? { Source: m.source } : {}), RW: !('readOnly' in m && m.readOnly) })),
   };
+}
+
+/** One network's endpoint as docker reports it; empty fields where nsbox has no such thing. */
+function endpoint(aliases: string[] | null, on?: { networkId: string; ip: string; prefix: number; gateway: string }) {
+  return {
+    IPAMConfig: null,
+    Links: null,
+    Aliases: aliases,
+    NetworkID: on?.networkId ?? '',
+    EndpointID: on ? `${on.networkId.slice(0, 12)}-${on.ip}` : '',
+    Gateway: on?.gateway ?? '',
+    IPAddress: on?.ip ?? '',
+    IPPrefixLen: on?.prefix ?? 0,
+    IPv6Gateway: '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    MacAddress: '',
+    DriverOpts: null,
+  };
+}
+
+/**
+ * NetworkSettings.Networks: the user networks the pod is on (from its record
+ * once running; before start, the one it was created on), else docker's
+ * bridge or none. compose reads the aliases to decide whether to connect.
+ */
+function networksOf(r: Resolved): Record<string, ReturnType<typeof endpoint>> {
+  const live = r.pod?.record.networks ?? {};
+  if (Object.keys(live).length) return Object.fromEntries(Object.entries(live).map(([name, on]) => [name, endpoint(on.aliases, on)]));
+  const net = r.docker?.network ?? 'builtin';
+  if (net === 'none') return { none: endpoint(null) };
+  if (net === 'builtin') return { bridge: endpoint(null) };
+  return { [net]: endpoint(r.docker?.networkAliases ?? []) };
 }
 
 export function inspection(r: Resolved) {
