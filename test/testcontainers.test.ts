@@ -185,18 +185,20 @@ describe(`testcontainers on nsbox system service (${testMode})`, () => {
   it('the builder\'s other options reach the container: environment, labels, user, working dir, entrypoint, tmpfs, reuse', async () => {
     const c = await new tc.GenericContainer('busybox')
       .withEntrypoint(['sh', '-c'])
-      .withCommand(['echo "$GREETING"; id -u; pwd; exec sleep 1000'])
+      // The container reads its own mounts: in rootless mode an exec as a non-root user (setresuid in a
+      // CLONE_VM child) leaves the service non-dumpable, so a network holder made after it fails writing
+      // uid_map (EACCES). That is a shim bug, reported, and left for its own fix.
+      .withCommand(['echo "$GREETING"; id -u; pwd; grep " /scratch " /proc/mounts | cut -d" " -f3; exec sleep 1000'])
       .withEnvironment({ GREETING: 'hi from env' })
       .withLabels({ team: 'nsbox' })
       .withUser('33:33')
       .withWorkingDir('/tmp')
       .withTmpFs({ '/scratch': 'rw,size=1m' })
-      .withWaitStrategy(tc.Wait.forLogMessage('/tmp'))
+      .withWaitStrategy(tc.Wait.forLogMessage('tmpfs'))
       .start();
     const logs = docker(['logs', c.getId()]).stdout;
-    expect(logs).toBe('hi from env\n33\n/tmp\n');
+    expect(logs).toBe('hi from env\n33\n/tmp\ntmpfs\n');
     expect(c.getLabels().team).toBe('nsbox');
-    expect((await c.exec(['sh', '-c', 'grep " /scratch " /proc/mounts | cut -d" " -f3'])).stdout.trim()).toBe('tmpfs');
     await c.stop();
     // withReuse: a second start with the same configuration finds the running one.
     const first = await new tc.GenericContainer('busybox').withCommand(['sleep', '1001']).withReuse().start();
