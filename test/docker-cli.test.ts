@@ -2,9 +2,9 @@
 // nsbox pods through `nsbox system service`, on the same state the nsbox CLI
 // uses: version, info, images, run (-d, --rm, -p, -v, -e, -l, foreground
 // with the exit code), exec, logs, ps with filters, inspect, port, stop,
-// kill, restart, rm -f, run -i and -it (under a real pty), volumes, cp,
-// events, stats, and the seed's pause-pod commands.
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+// kill, restart, rm -f, run -i and -it (under a real pty), volumes, login/push/pull
+// against a real docker-registry, cp, events, stats, and the seed's pause-pod commands.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { testMode } from './helpers/env.js';
@@ -13,6 +13,9 @@ import { fetchWhenUp, freePort } from './helpers/net.js';
 import { nsbox, waitFor } from './helpers/nsbox.js';
 import { makeDocker, startService, type DockerService } from './helpers/docker-service.js';
 import { onTerminal, shq } from './helpers/pty.js';
+import { startRegistry } from './helpers/registry.js';
+import { skopeo } from './helpers/oci-images.js';
+import bcrypt from 'bcryptjs';
 
 let root: string;
 let service: DockerService;
@@ -231,6 +234,36 @@ describe(`the docker CLI on nsbox (${testMode})`, () => {
     expect(docker(['volume', 'ls', '-q']).stdout).toMatch(/^[0-9a-f]{64}\n$/); // control: it exists while its container does
     ok(docker(['rm', '-fv', 'anon']));
     expect(docker(['volume', 'ls', '-q']).stdout).toBe('');
+  });
+
+  it('registry: login checks the password, push and pull with the client\'s credentials (a real docker-registry, read back by skopeo)', async () => {
+    const work = mkdtempSync(join(root, 'registry-'));
+    const htpasswd = join(work, 'htpasswd');
+    writeFileSync(htpasswd, `tester:${bcrypt.hashSync('s3cret', 5)}\n`);
+    const registry = await startRegistry(join(work, 'reg'), { auth: { htpasswd } });
+    try {
+      const wrong = docker(['login', '-u', 'tester', '--password-stdin', registry.host], { input: 'wrong\n' });
+      expect(wrong.code).not.toBe(0);
+      expect(wrong.stderr).toMatch(/refused|wrong|unauthorized/i);
+      // Control: nothing pushes without a login.
+      ok(docker(['tag', 'busybox', `${registry.host}/team/bb:v1`]));
+      const anonymous = docker(['push', `${registry.host}/team/bb:v1`]);
+      expect(anonymous.code).not.toBe(0);
+      expect(anonymous.stderr + anonymous.stdout).toMatch(/401|credentials|log in/i);
+      ok(docker(['login', '-u', 'tester', '--password-stdin', registry.host], { input: 's3cret\n' }));
+      const pushed = docker(['push', `${registry.host}/team/bb:v1`]);
+      ok(pushed);
+      expect(pushed.stdout).toMatch(/v1: digest: sha256:[0-9a-f]{64}/);
+      const seen = JSON.parse(skopeo(['inspect', '--tls-verify=false', '--creds', 'tester:s3cret', `docker://${registry.host}/team/bb:v1`], work));
+      expect(seen.Layers).toHaveLength(1);
+      ok(docker(['rmi', `${registry.host}/team/bb:v1`]));
+      ok(docker(['pull', `${registry.host}/team/bb:v1`]));
+      const ran = docker(['run', '--rm', `${registry.host}/team/bb:v1`, 'cat', '/srv/hello.txt']);
+      ok(ran);
+      expect(ran.stdout).toBe('hello from the image\n');
+    } finally {
+      await registry.stop();
+    }
   });
 
   it('refuses what nsbox cannot do, naming it, and leaves nothing behind', () => {

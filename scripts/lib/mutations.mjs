@@ -600,9 +600,16 @@ export const MUTATIONS = [
   {
     name: 'anonymous-volumes-kept',
     why: 'anonymous volumes (-v /path) outlive `--rm` and `rm -v` (nothing removes them)',
-    edits: [{ file: 'src/volume/anonymous.ts', find: "    if (m.type !== 'volume' || !m.anonymous || !m.source) continue;", replace: '    if (m) continue;' }],
+    edits: [{ file: 'src/volume/anonymous.ts', find: '      if (readVolume(dataRoot, m.name)?.anonymous) await removeVolumeLocked(dataRoot, m.name);', replace: '      if (readVolume(dataRoot, m.name)?.anonymous) void removeVolumeLocked;' }],
     tests: ['test/named-volumes.test.ts'],
     grep: 'anonymous volume',
+  },
+  {
+    name: 'docker-registry-auth-ignored',
+    why: "the Docker API ignores the client's X-Registry-Auth, so `docker login` then `docker push` to a private registry is refused",
+    edits: [{ file: 'src/api/docker/registry.ts', find: "  return parsed.username ? { username: parsed.username, password: parsed.password ?? '' } : null;", replace: '  return parsed.username ? null : null;' }],
+    tests: ['test/docker-cli.test.ts'],
+    grep: 'registry: login',
   },
   {
     name: 'networks-share-one-namespace',

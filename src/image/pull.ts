@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { NsboxError } from '../errors.js';
-import { lookupCredentials } from '../registry/auth-file.js';
+import { lookupCredentials, type Credentials } from '../registry/auth-file.js';
 import { readBounded, RegistryClient } from '../registry/client.js';
 import {
   MANIFEST_ACCEPT,
@@ -73,6 +73,8 @@ export interface PullOptions {
   /** false: any certificate, and plain HTTP. */
   tlsVerify?: boolean;
   certDir?: string;
+  /** Used instead of the stored ones (the Docker API's X-Registry-Auth). */
+  credentials?: Credentials | null;
   onProgress?: (p: PullProgress) => void;
   signal?: AbortSignal;
 }
@@ -145,7 +147,7 @@ async function pullFrom(ref: string, r: RemoteRef, names: string[], opts: PullOp
   };
   ensureImageDirs(root);
   await sweepStale(root);
-  const client = new RegistryClient(r.apiHost, { tlsVerify: opts.tlsVerify, certDir: opts.certDir, credentials: lookupCredentials(r.registry), signal: opts.signal });
+  const client = new RegistryClient(r.apiHost, { tlsVerify: opts.tlsVerify, certDir: opts.certDir, credentials: opts.credentials ?? lookupCredentials(r.registry), signal: opts.signal });
   const scope = `repository:${r.repository}:pull`;
   const where = `${r.registry}/${r.repository}`;
   try {

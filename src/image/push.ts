@@ -13,7 +13,7 @@ import { createReadStream, existsSync, mkdtempSync, readFileSync } from 'node:fs
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { NsboxError } from '../errors.js';
-import { lookupCredentials } from '../registry/auth-file.js';
+import { lookupCredentials, type Credentials } from '../registry/auth-file.js';
 import { RegistryClient } from '../registry/client.js';
 import { MEDIA, sha256Digest } from '../registry/manifest.js';
 import { parseRemoteRef } from '../registry/reference.js';
@@ -38,6 +38,8 @@ export interface PushOptions {
   certDir?: string;
   /** Bytes per PATCH of a chunked upload; a blob larger than this is chunked (default 64 MiB). */
   chunkSize?: number;
+  /** Used instead of the stored ones (the Docker API's X-Registry-Auth). */
+  credentials?: Credentials | null;
   onProgress?: (line: string) => void;
   signal?: AbortSignal;
 }
@@ -89,7 +91,7 @@ export async function pushImage(ref: string, dest: string | undefined, opts: Pus
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
   if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) throw new NsboxError('INVALID_ARGUMENT', `chunk size ${chunkSize} is not a positive number of bytes`, 'give a size such as 64M');
   const configBytes = imageConfigBytes(root, image);
-  const client = new RegistryClient(r.apiHost, { tlsVerify: opts.tlsVerify ?? (ep!.insecure ? false : undefined), certDir: opts.certDir, credentials: lookupCredentials(r.registry), signal: opts.signal });
+  const client = new RegistryClient(r.apiHost, { tlsVerify: opts.tlsVerify ?? (ep!.insecure ? false : undefined), certDir: opts.certDir, credentials: opts.credentials ?? lookupCredentials(r.registry), signal: opts.signal });
   const scope = `repository:${r.repository}:pull,push`;
   const blobUrl = (d: string) => `/v2/${r.repository}/blobs/${d}`;
   const failed = async (res: { status: number; body?: { cancel(): Promise<void> } | null }, what: string): Promise<never> => {

@@ -22,6 +22,12 @@ export function registryName(registry: string): string {
 }
 
 export async function login(registry: string, o: LoginOptions): Promise<{ registry: string; authFile: string }> {
+  const { name, creds } = await verifyLogin(registry, o);
+  return { registry: name, authFile: storeCredentials(name, creds) };
+}
+
+/** Checks the credentials against the registry without keeping them (the Docker API's /auth: its client keeps them). */
+export async function verifyLogin(registry: string, o: LoginOptions): Promise<{ name: string; creds: Credentials }> {
   const name = registryName(registry);
   if (!o.username) throw new NsboxError('INVALID_ARGUMENT', 'no user name', 'give one with -u USER');
   if (!o.password) throw new NsboxError('INVALID_ARGUMENT', 'no password', 'pipe it in with --password-stdin');
@@ -39,7 +45,7 @@ export async function login(registry: string, o: LoginOptions): Promise<{ regist
   } finally {
     await client.close();
   }
-  return { registry: name, authFile: storeCredentials(name, creds) };
+  return { name, creds };
 }
 
 export function logout(registry: string): { registry: string; authFile: string } {

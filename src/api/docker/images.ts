@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NsboxError } from '../../errors.js';
 import type { ImageRecord } from '../../image/record.js';
 import { isPauseImage } from './containers.js';
+import { registryAuthOf } from './registry.js';
 import { badRequest, flag, notFound, sendJson, toApiError } from './wire.js';
 import type { ServiceContext } from './context.js';
 
@@ -70,7 +71,8 @@ export async function inspectImageJson(ctx: ServiceContext, ref: string, res: Se
 }
 
 /** POST /images/create?fromImage=&tag=: a pull, with one JSON progress object per line. */
-export async function createImage(ctx: ServiceContext, q: URLSearchParams, res: ServerResponse): Promise<void> {
+export async function createImage(ctx: ServiceContext, q: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const credentials = registryAuthOf(req);
   const from = q.get('fromImage');
   if (!from) throw badRequest('fromImage is required (importing with fromSrc is not supported: use /images/load)');
   const tag = q.get('tag');
@@ -87,6 +89,7 @@ export async function createImage(ctx: ServiceContext, q: URLSearchParams, res: 
     say({ status: `Pulling from ${from}`, id: tag ?? 'latest' });
     const result = await pullImage(ref, {
       root: ctx.dataRoot,
+      credentials,
       platform: q.get('platform') || undefined,
       onProgress: (p) => {
         if (p.phase !== 'layer' || !p.digest) return;

@@ -17,6 +17,7 @@ import { attachContainer, containerLogs, resizeContainer } from './streams.js';
 import { info, ping, pingHeaders, version } from './system.js';
 import * as networks from './networks.js';
 import * as volumes from './volumes.js';
+import * as registry from './registry.js';
 import * as archive from './archive.js';
 import { containerStatsJson } from './stats.js';
 import { streamEvents } from './events.js';
@@ -31,11 +32,13 @@ const ROUTES: [string, RegExp, Handler][] = [
   ['GET', /^\/version$/, (c, _m, _q, _r, res) => version(res, (c as ServiceContext & { nsboxVersion?: string }).nsboxVersion ?? '')],
   ['GET', /^\/info$/, (c, _m, _q, _r, res) => info(c, res)],
   ['GET', /^\/images\/json$/, (c, _m, _q, _r, res) => images.listImagesJson(c, res)],
-  ['POST', /^\/images\/create$/, (c, _m, q, _r, res) => images.createImage(c, q, res)],
+  ['POST', /^\/images\/create$/, (c, _m, q, req, res) => images.createImage(c, q, req, res)],
   ['POST', /^\/images\/load$/, (c, _m, _q, req, res) => images.loadImages(c, req, res)],
   ['GET', /^\/images\/get$/, (c, _m, q, _r, res) => images.getImages(c, q.getAll('names'), res)],
   ['GET', /^\/images\/(.+)\/get$/, (c, m, _q, _r, res) => images.getImages(c, [m[1]!], res)],
   ['GET', /^\/images\/(.+)\/json$/, (c, m, _q, _r, res) => images.inspectImageJson(c, m[1]!, res)],
+  ['POST', /^\/images\/(.+)\/push$/, (c, m, q, req, res) => registry.pushImageJson(c, m[1]!, q, req, res)],
+  ['POST', /^\/auth$/, (c, _m, _q, req, res) => registry.authJson(c, req, res)],
   ['POST', /^\/images\/(.+)\/tag$/, (c, m, q, _r, res) => images.tagImageJson(c, m[1]!, q, res)],
   ['DELETE', /^\/images\/(.+)$/, (c, m, q, _r, res) => images.removeImageJson(c, m[1]!, q, res)],
   ['GET', /^\/containers\/json$/, (c, _m, q, _r, res) => listContainersJson(c, q, res)],
