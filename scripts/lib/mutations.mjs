@@ -600,7 +600,7 @@ export const MUTATIONS = [
   {
     name: 'anonymous-volumes-kept',
     why: 'anonymous volumes (-v /path) outlive `--rm` and `rm -v` (nothing removes them)',
-    edits: [{ file: 'src/volume/anonymous.ts', find: '      if (readVolume(dataRoot, m.name)?.anonymous) await removeVolumeLocked(dataRoot, m.name);', replace: '      if (readVolume(dataRoot, m.name)?.anonymous) void removeVolumeLocked;' }],
+    edits: [{ file: 'src/volume/anonymous.ts', find: '      if (readVolume(dataRoot, name)?.anonymous) await removeVolumeLocked(dataRoot, name);', replace: '      if (readVolume(dataRoot, name)?.anonymous) void removeVolumeLocked;' }],
     tests: ['test/named-volumes.test.ts'],
     grep: 'anonymous volume',
   },

@@ -1,6 +1,6 @@
 // Test helpers: run the real CLI, and check that nothing is left behind.
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliPath } from './env.js';
 
@@ -108,8 +108,15 @@ export function childrenOf(ppid: number, needle: string): number[] {
   });
 }
 
-/** Removes every pod under the root (also those a failed test left) before the root goes. */
+/**
+ * Removes every pod under the root (also those a failed test left) before the
+ * root goes, and every user network: a network's holders run in sessions of
+ * their own and would outlive the root, unattributable.
+ */
 export function removeAllPods(root: string): void {
   const pods = JSON.parse(nsbox(root, ['pod', 'ls', '--format', 'json']).stdout || '[]') as { name: string }[];
   if (pods.length) nsbox(root, ['pod', 'rm', '-f', ...pods.map((p) => p.name)]);
+  if (!existsSync(join(root, 'networks'))) return;
+  const networks = JSON.parse(nsbox(root, ['network', 'ls', '--format', 'json']).stdout || '[]') as { Name: string }[];
+  if (networks.length) nsbox(root, ['network', 'rm', '-f', ...networks.map((n) => n.Name)]);
 }

@@ -125,17 +125,6 @@ function mountsOf(hc: HostConfig): string[] {
   });
 }
 
-/** Config.Volumes paths that no bind, mount or tmpfs already covers: those are docker's anonymous volumes. */
-function anonymousVolumes(body: CreateBody, hc: HostConfig): string[] {
-  const clean = (p: string) => p.replace(/\/+$/, '') || '/';
-  const covered = new Set([
-    ...(hc.Binds ?? []).map((b) => clean(b.split(':')[1] ?? b)),
-    ...(hc.Mounts ?? []).map((m) => clean(m.Target ?? '')),
-    ...Object.keys(hc.Tmpfs ?? {}).map(clean),
-  ]);
-  return Object.keys(body.Volumes ?? {}).filter((p) => !covered.has(clean(p)));
-}
-
 function refuseUnsupported(hc: HostConfig, warnings: string[]): void {
   if (hc.Privileged) throw badRequest('HostConfig.Privileged is refused: a rootless pod has no privileges to give');
   if (hc.UsernsMode && hc.UsernsMode !== '' && hc.UsernsMode !== 'private') throw badRequest(`HostConfig.UsernsMode=${hc.UsernsMode} is not supported: every pod has a user namespace of its own`);
@@ -156,6 +145,17 @@ function refuseUnsupported(hc: HostConfig, warnings: string[]): void {
     const v = hc[key];
     if (typeof v === 'number' && v !== 0) warnings.push(`HostConfig.${key} is not applied: nsbox sets no resource limits yet`);
   }
+}
+
+/** Config.Volumes' paths that no bind, mount or tmpfs covers (clients such as compose list every mounted path there). */
+function anonymousPaths(body: CreateBody, hc: HostConfig): string[] {
+  const norm = (p: string) => p.replace(/\/+$/, '') || '/';
+  const covered = new Set([
+    ...(hc.Binds ?? []).map((b) => norm(b.split(':')[1] ?? b)),
+    ...(hc.Mounts ?? []).map((m) => norm(m.Target ?? '')),
+    ...Object.keys(hc.Tmpfs ?? {}).map(norm),
+  ]);
+  return Object.keys(body.Volumes ?? {}).filter((p) => !covered.has(norm(p)));
 }
 
 export function translateCreate(body: CreateBody): Translated {
@@ -179,8 +179,8 @@ export function translateCreate(body: CreateBody): Translated {
     capAdd: hc.CapAdd ?? undefined,
     capDrop: hc.CapDrop ?? undefined,
     stopSignal: body.StopSignal || undefined,
-    // Config.Volumes ({"/path": {}}: `docker run -v /path`) are anonymous volumes, unless a bind or mount covers the path (compose sends both).
-    volumes: hc.Binds?.length || body.Volumes ? [...(hc.Binds ?? []), ...anonymousVolumes(body, hc)] : undefined,
+    // Config.Volumes ({"/path": {}}: `docker run -v /path`) are anonymous volumes.
+    volumes: hc.Binds?.length || body.Volumes ? [...(hc.Binds ?? []), ...anonymousPaths(body, hc)] : undefined,
     mounts: hc.Mounts?.length ? mountsOf(hc) : undefined,
     tmpfs: hc.Tmpfs ? Object.entries(hc.Tmpfs).map(([path, opts]) => (opts ? `${path}:${opts}` : path)) : undefined,
     securityOpt: hc.SecurityOpt ?? undefined,
