@@ -3,8 +3,8 @@
 // uses: version, info, images, run (-d, --rm, -p, -v, -e, -l, foreground
 // with the exit code), exec, logs, ps with filters, inspect, port, stop,
 // kill, restart, rm -f, run -i and -it (under a real pty), volumes, login/push/pull
-// against a real docker-registry, and the seed's pause-pod commands.
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+// against a real docker-registry, cp, events, stats, and the seed's pause-pod commands.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { testMode } from './helpers/env.js';
@@ -271,6 +271,10 @@ describe(`the docker CLI on nsbox (${testMode})`, () => {
       [['--privileged'], /Privileged/],
       [['--net=host'], /NetworkMode=host/],
       [['--add-host', 'a:1.2.3.4'], /ExtraHosts/],
+      [['--sysctl', 'net.ipv4.ip_forward=1'], /Sysctls/],
+      [['--dns', '9.9.9.9'], /HostConfig.Dns /],
+      [['--group-add', '123'], /GroupAdd/],
+      [['--log-driver', 'none'], /log driver "none"/],
     ] as const) {
       const r = docker(['run', '--rm', ...args, 'busybox', 'true']);
       expect(r.code, r.stderr).toBe(125);
@@ -303,6 +307,67 @@ describe(`the docker CLI on nsbox (${testMode})`, () => {
     expect(() => statSync(sock)).toThrow();
     // Control: the --time 0 service has been idle just as long, and still answers.
     ok(docker(['version']));
+  });
+
+  it('cp: a file and a directory in and out of a running container, and out of a stopped one; a missing path is named', () => {
+    const dir = join(root, 'cp-src');
+    mkdirSync(join(dir, 'sub'), { recursive: true });
+    writeFileSync(join(dir, 'a.txt'), 'file a\n');
+    writeFileSync(join(dir, 'sub', 'b.txt'), 'file b\n');
+    ok(docker(['run', '-d', '--name', 'cpbox', 'busybox', 'sleep', '1000']));
+    ok(docker(['cp', join(dir, 'a.txt'), 'cpbox:/tmp/renamed.txt']));
+    ok(docker(['cp', dir, 'cpbox:/tmp/']));
+    const inside = docker(['exec', 'cpbox', 'sh', '-c', 'cat /tmp/renamed.txt /tmp/cp-src/a.txt /tmp/cp-src/sub/b.txt']);
+    ok(inside);
+    expect(inside.stdout).toBe('file a\nfile a\nfile b\n');
+    const out = join(root, 'cp-out');
+    mkdirSync(out);
+    ok(docker(['cp', 'cpbox:/srv/hello.txt', join(out, 'hello.txt')]));
+    expect(readFileSync(join(out, 'hello.txt'), 'utf8')).toBe('hello from the image\n');
+    // DIR/. copies the contents: into an existing directory, no srv/ level.
+    mkdirSync(join(out, 'contents'));
+    ok(docker(['cp', 'cpbox:/srv/.', join(out, 'contents')]));
+    expect(readdirSync(join(out, 'contents'))).toEqual(['hello.txt']);
+    ok(docker(['exec', 'cpbox', 'sh', '-c', 'echo written inside > /tmp/cp-src/sub/c.txt']));
+    ok(docker(['stop', '-t', '1', 'cpbox']));
+    ok(docker(['cp', 'cpbox:/tmp/cp-src', join(out, 'tree')]));
+    expect(readFileSync(join(out, 'tree', 'sub', 'c.txt'), 'utf8')).toBe('written inside\n');
+    expect(readFileSync(join(out, 'tree', 'a.txt'), 'utf8')).toBe('file a\n');
+    const missing = docker(['cp', 'cpbox:/no/such/file', out]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/No such container:path: cpbox:\/no\/such\/file/); // docker's words for the 404
+    ok(docker(['rm', 'cpbox']));
+  });
+
+  it('events: docker events --since/--until ends, with the lifecycle of a container and filters', () => {
+    const since = String(Math.floor(Date.now() / 1000) - 1);
+    expect(docker(['run', '--name', 'evbox', 'busybox', 'sh', '-c', 'exit 2']).code).toBe(2);
+    ok(docker(['rm', 'evbox']));
+    ok(docker(['create', '--name', 'evother', 'busybox', 'true']));
+    ok(docker(['rm', 'evother']));
+    const until = String(Math.ceil(Date.now() / 1000) + 1);
+    const ev = docker(['events', '--since', since, '--until', until, '--filter', 'container=evbox', '--format', '{{.Action}} {{.Actor.Attributes.name}}'], { timeoutMs: 15_000 });
+    ok(ev);
+    // docker run attaches and waits too; the lifecycle is what this service reports.
+    expect(ev.stdout.split('\n').filter(Boolean)).toEqual(['create evbox', 'start evbox', 'die evbox', 'destroy evbox']);
+    // Control: without the filter the other container is there as well.
+    const all = docker(['events', '--since', since, '--until', until, '--filter', 'event=create', '--format', '{{.Actor.Attributes.name}}'], { timeoutMs: 15_000 });
+    ok(all);
+    expect(all.stdout.split('\n').filter(Boolean)).toEqual(['evbox', 'evother']);
+  });
+
+  it('stats --no-stream: CPU, memory and pids of a running container', () => {
+    ok(docker(['run', '-d', '--name', 'spin', 'busybox', 'sh', '-c', 'while :; do :; done']));
+    ok(docker(['run', '-d', '--name', 'rest', 'busybox', 'sleep', '1000']));
+    const s = docker(['stats', '--no-stream', '--format', '{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}}', 'spin', 'rest']);
+    ok(s);
+    const rows = Object.fromEntries(s.stdout.trim().split('\n').map((l) => l.split(' ')).map(([n, ...rest]) => [n, rest]));
+    const [cpu, mem, , , pids] = rows.spin!;
+    expect(parseFloat(cpu!)).toBeGreaterThan(10); // a whole core when the machine is quiet; less on a loaded one
+    expect(parseFloat(rows.rest![0]!)).toBeLessThan(3); // the control: the sleeping one uses none
+    expect(mem).toMatch(/^[\d.]+(B|KiB|MiB)$/);
+    expect(Number(pids)).toBe(1);
+    ok(docker(['rm', '-f', 'spin', 'rest']));
   });
 
   it('a second service on a live socket is refused in one line; the first keeps serving', async () => {

@@ -652,4 +652,18 @@ export const MUTATIONS = [
     tests: ['test/kube-play.test.ts'],
     grep: 'securityContext',
   },
+  {
+    name: 'docker-archive-host-links',
+    why: "the archive endpoints resolve paths through the container's root as the host would: a link to /../../etc or to a host directory leads out",
+    edits: [{ file: 'src/copy/worker.ts', find: '  const open: PathOpener = (path, flags) => openInRoot(rootfd, path, flags);', replace: '  const open: PathOpener = (path, flags) => { void openInRoot; try { return openSync(`/proc/self/fd/${rootfd}${path}`, flags | 0o2000000); } catch (err) { return (err as NodeJS.ErrnoException).errno ?? -2; } };' }],
+    tests: ['test/dockerode.test.ts'],
+    grep: 'stay inside the root',
+  },
+  {
+    name: 'docker-health-unseen',
+    why: "docker's inspect leaves out State.Health, so a client waiting for healthy never sees it",
+    edits: [{ file: 'src/api/docker/view.ts', find: '      ...healthOf(r),\n', replace: '      ...(healthOf(r) && {}),\n' }],
+    tests: ['test/testcontainers.test.ts'],
+    grep: 'forHealthCheck',
+  },
 ];

@@ -35,6 +35,12 @@ export async function copyFromContainer(c: Container, src: string, sink: string 
   await copyOut(await subjectOf(c), src, typeof sink === 'string' ? { hostPath: sink } : sink);
 }
 
+/** A path's name, size, Go file mode, mtime and (a symlink's) target inside the container: docker's archive stat. */
+export async function statContainerPath(c: Container, path: string): Promise<import('../copy/stat.js').PathStat> {
+  const { statInContainer } = await import('../copy/copy.js');
+  return statInContainer(await subjectOf(c), path);
+}
+
 /** `cp` arguments: "-", a host path, or CONTAINER:PATH (a path starting with / or . is always the host's, as docker reads it). */
 export function parseCopyArg(arg: string): { kind: 'stdio' } | { kind: 'host'; path: string } | { kind: 'container'; ref: string; path: string } {
   if (arg === '-') return { kind: 'stdio' };

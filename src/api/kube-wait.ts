@@ -1,6 +1,6 @@
 // `kube play --wait`: every container ready, by its readiness probe (run
 // here, each period, after its initial delay), or running when it has none
-// (a container that exited 0 under restartPolicy Never or OnFailure has
+// for a second (a container that exited 0 under restartPolicy Never or OnFailure has
 // done its work, and counts). On timeout, or when a container exits for
 // good, the error names each container that is not ready, why, and its
 // last log lines.
@@ -22,6 +22,8 @@ interface Waiting {
 }
 
 const POLL_MS = 100;
+/** How long a container without a readiness probe must have run to count as ready. */
+const SETTLE_MS = 1000;
 
 export async function waitKubeReady(pods: { pod: Pod; spec: KubePod }[], timeoutMs: number): Promise<void> {
   const started = Date.now();
@@ -53,7 +55,12 @@ async function check(w: Waiting): Promise<void> {
   }
   if (state !== 'running') return void (w.why = state);
   const probe = w.spec.readiness;
-  if (!probe) return void ((w.ready = true), (w.why = 'running'));
+  if (!probe) {
+    // Running for a moment, not just started: a container that fails at once must not pass for ready.
+    const upMs = Date.now() - Date.parse(r.startedAt ?? '');
+    if (!(upMs >= SETTLE_MS)) return void (w.why = 'starting');
+    return void ((w.ready = true), (w.why = 'running'));
+  }
   if (Date.now() < w.nextProbeAt) return void (w.why = w.why === 'not started' ? 'readiness probe not run yet (initialDelaySeconds)' : w.why);
   w.nextProbeAt = Date.now() + probe.periodMs;
   const res = await runProbe(w.c, probe.action, probe.timeoutMs);

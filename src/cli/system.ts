@@ -26,6 +26,7 @@ export function registerSystem(program: Command): void {
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
       await closed;
+      stop(); // the watches of running containers hold no work of the service's
     });
   system.exitOverride();
   for (const c of system.commands) c.exitOverride();

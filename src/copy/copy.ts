@@ -23,6 +23,7 @@ import { overlayOptions } from '../container/plans.js';
 import { isContentsOnly, O_PATH, placeOnto, splitPath, type PathOpener } from './place.js';
 import { packAt, packBytes, unpackTree } from './tree.js';
 import type { CopyJob } from './worker.js';
+import type { PathStat } from './stat.js';
 
 const workerScript = join(artifacts.packageRoot, 'dist', 'copy', 'worker.js');
 
@@ -175,7 +176,8 @@ export async function copyIntoContainer(s: CopySubject, source: CopySource, dst:
 /** Copies `src` of the container to a host path (docker's rules) or as a tar stream. */
 export async function copyFromContainer(s: CopySubject, src: string, sink: CopySink): Promise<void> {
   if (!src.startsWith('/')) src = `/${src}`;
-  const job: CopyJob = { op: 'out', src, top: topName(src) };
+  // DIR/. as a tar stream is DIR's contents, named ./…, as docker's archive has them.
+  const job: CopyJob = { op: 'out', src, top: 'tar' in sink && isContentsOnly(src) ? '.' : topName(src) };
   const drain = async (r: Socket): Promise<void> => {
     if ('tar' in sink) return pipeline(r, sink.tar, { end: false });
     try {
@@ -187,3 +189,13 @@ export async function copyFromContainer(s: CopySubject, src: string, sink: CopyS
   await runWorker(s, job, null, drain);
 }
 
+
+/** docker's stat of a path in the container (its archive endpoints' header): the last component not followed. */
+export async function statInContainer(s: CopySubject, path: string): Promise<PathStat> {
+  if (!path.startsWith('/')) path = `/${path}`;
+  let out = '';
+  await runWorker(s, { op: 'stat', path }, null, async (r) => {
+    for await (const chunk of r) out += (chunk as Buffer).toString('utf8');
+  });
+  return JSON.parse(out) as PathStat;
+}

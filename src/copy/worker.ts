@@ -15,10 +15,12 @@ import { errnoName } from '../core/errno.js';
 import { openInRoot } from '../native/ffi.js';
 import { packAt, packTree, unpackTree } from './tree.js';
 import { placeOnto, splitPath, type PathOpener } from './place.js';
+import { statInRoot } from './stat.js';
 
 export type CopyJob =
   | { op: 'in'; rootPath?: string; dst: string; contentsOnly: boolean; stream: boolean; keepOwners: boolean }
-  | { op: 'out'; rootPath?: string; src: string; top: string };
+  | { op: 'out'; rootPath?: string; src: string; top: string }
+  | { op: 'stat'; rootPath?: string; path: string };
 
 function writeAll(fd: number, buf: Buffer): void {
   for (let off = 0; off < buf.length; ) {
@@ -38,7 +40,7 @@ async function main(job: CopyJob): Promise<void> {
     const input = createReadStream('', { fd: 0, highWaterMark: 1 << 20 });
     if (job.stream) {
       const dirfd = open(job.dst, constants.O_RDONLY | constants.O_DIRECTORY);
-      if (dirfd < 0) throw new NsboxError('CP_NO_SUCH_DIRECTORY', `${job.dst}: ${dirfd === -20 ? 'not a directory' : 'no such directory'} in the container`, 'a tar stream is unpacked into a directory that exists');
+      if (dirfd < 0) throw new NsboxError(dirfd === -20 ? 'CP_NOT_A_DIRECTORY' : 'CP_NO_SUCH_DIRECTORY', `${job.dst}: ${dirfd === -20 ? 'not a directory' : 'no such directory'} in the container`, 'a tar stream is unpacked into a directory that exists');
       await unpackTree(input, { dirfd, keepOwners: job.keepOwners });
       closeSync(dirfd);
     } else {
@@ -46,6 +48,7 @@ async function main(job: CopyJob): Promise<void> {
     }
     return;
   }
+  if (job.op === 'stat') return writeAll(1, Buffer.from(JSON.stringify(statInRoot(open, job.path))));
   const { dir, name } = splitPath(job.src);
   const dirfd = open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   if (dirfd < 0) throw new NsboxError('CP_NO_SUCH_FILE', `${job.src}: no such file or directory in the container (${errnoName(-dirfd)})`, 'check the path (nsbox exec … ls)');

@@ -13,6 +13,8 @@ import { dockerName, findDockerContainer, listDockerContainers, removeDockerCont
 import { translateCreate, type CreateBody } from './translate.js';
 import { badRequest, conflict, flag, notFound, readJsonBody, sendEmpty, sendJson } from './wire.js';
 import type { ServiceContext } from './context.js';
+import { emitContainerEvent } from './events.js';
+import { reportExit, watchRun } from './watch.js';
 
 /** Pause images: their container is the pod's holder, nsbox's own pause. */
 const PAUSE_IMAGE = /^(registry\.k8s\.io\/pause|k8s\.gcr\.io\/pause|gcr\.io\/google_containers\/pause(-amd64)?)(:[\w][\w.-]*)?$/;
@@ -67,7 +69,7 @@ async function nsboxContainer(pod: Pod | null, name: string): Promise<Container 
 export async function resolveContainer(ctx: ServiceContext, ref: string): Promise<Resolved> {
   const d = findDockerContainer(ctx.root, ref);
   if (d) {
-    const pod = d.started ? await podOf(ctx, d.pod) : null;
+    const pod = d.started || d.made ? await podOf(ctx, d.pod) : null;
     return { docker: d, pod, container: d.kind === 'container' && d.container ? await nsboxContainer(pod, d.container) : null };
   }
   // Containers made with nsbox's own CLI or library: by id (prefix), POD/NAME or NAME.
@@ -164,11 +166,13 @@ export async function createContainer(ctx: ServiceContext, req: IncomingMessage,
       started: false,
     };
     writeDockerContainer(ctx.root, record);
+    emitContainerEvent('create', record);
   });
   sendJson(res, 201, { Id: id, Warnings: t.warnings });
 }
 
-async function runDocker(ctx: ServiceContext, d: DockerContainer): Promise<void> {
+/** Makes its pod and runs it; createOnly: makes it without starting it (for files copied in before its start). */
+export async function runDocker(ctx: ServiceContext, d: DockerContainer, createOnly = false): Promise<void> {
   if (d.kind === 'pause') {
     const { createPod } = await import('../create-pod.js');
     await createPod({ root: ctx.root, name: d.pod, hostname: d.Id.slice(0, 12), detached: true, ports: d.publish, network: d.network, ...(d.networkAliases ? { networkAliases: d.networkAliases } : {}), labels: (d.options.labels as Record<string, string>) ?? undefined });
@@ -177,7 +181,7 @@ async function runDocker(ctx: ServiceContext, d: DockerContainer): Promise<void>
   const { runContainer } = await import('../run.js');
   // docker's hostname is the short id.
   const own = d.ownPod ? { network: d.network, hostname: d.Id.slice(0, 12), ...(d.networkAliases ? { networkAliases: d.networkAliases } : {}) } : {};
-  await runContainer({ root: ctx.root, dataRoot: ctx.dataRoot, pod: d.ownPod ? undefined : d.pod, image: d.image, options: d.options, publish: d.publish, pull: { policy: 'never' }, ...own });
+  await runContainer({ root: ctx.root, dataRoot: ctx.dataRoot, pod: d.ownPod ? undefined : d.pod, image: d.image, options: d.options, publish: d.publish, pull: { policy: 'never' }, createOnly, ...own });
 }
 
 export async function startContainer(ctx: ServiceContext, ref: string, res: ServerResponse): Promise<void> {
@@ -185,7 +189,8 @@ export async function startContainer(ctx: ServiceContext, ref: string, res: Serv
   const state = dockerState(r);
   if (state === 'running' || state === 'restarting') return sendEmpty(res, 304);
   if (r.docker && !r.docker.started) {
-    await runDocker(ctx, r.docker);
+    if (r.docker.made && r.container) await r.container.start();
+    else await runDocker(ctx, r.docker);
     const started = { ...r.docker, started: true };
     writeDockerContainer(ctx.root, started);
     if (started.autoRemove) void ctx.track(autoRemove(ctx, started));
@@ -194,7 +199,16 @@ export async function startContainer(ctx: ServiceContext, ref: string, res: Serv
     if (r.pod) await r.pod.remove({ force: true });
     await runDocker(ctx, r.docker);
   } else throw conflict(`container ${ref} cannot be started`);
+  if (r.docker) await announceStart(ctx, r.docker.Id, 'start');
   sendEmpty(res, 204);
+}
+
+/** The start event, and the watch of the run (for its die event). */
+async function announceStart(ctx: ServiceContext, id: string, action: string): Promise<void> {
+  const r = await resolveContainer(ctx, id);
+  if (!r.docker) return;
+  emitContainerEvent(action, r.docker);
+  if (r.container) watchRun(r.docker, r.container);
 }
 
 /** docker's --rm: once it has exited, it goes (with its own pod); its exit code is kept for wait. */
@@ -216,6 +230,10 @@ export async function stopContainer(ctx: ServiceContext, ref: string, q: URLSear
   const timeoutSeconds = t !== null ? Number(t) : (r.docker?.stopTimeout ?? 10);
   if (r.docker?.kind === 'pause') await r.pod!.stop({ timeoutSeconds });
   else await r.container!.stop({ timeoutSeconds });
+  if (r.docker) {
+    reportExit(r.docker, r.container?.record().exitCode ?? 0);
+    emitContainerEvent('stop', r.docker);
+  }
   sendEmpty(res, 204);
 }
 
@@ -225,6 +243,7 @@ export async function killContainer(ctx: ServiceContext, ref: string, q: URLSear
   const signal = (q.get('signal') ?? 'KILL').replace(/^SIG/i, '');
   if (r.docker?.kind === 'pause') await r.pod!.stop({ timeoutSeconds: 0 });
   else r.container!.kill(/^\d+$/.test(signal) ? Number(signal) : signal);
+  if (r.docker) emitContainerEvent('kill', r.docker, { signal });
   sendEmpty(res, 204);
 }
 
@@ -237,6 +256,7 @@ export async function restartContainer(ctx: ServiceContext, ref: string, q: URLS
     if (r.pod) await r.pod.remove({ force: true, timeoutSeconds });
     await runDocker(ctx, r.docker);
   } else await r.container!.restart({ timeoutSeconds });
+  if (r.docker) await announceStart(ctx, r.docker.Id, 'restart');
   sendEmpty(res, 204);
 }
 
@@ -274,12 +294,17 @@ export async function waitContainer(ctx: ServiceContext, ref: string, q: URLSear
 }
 
 async function removeResolved(ctx: ServiceContext, r: Resolved, force: boolean, volumes = false): Promise<void> {
+  const wasRunning = dockerState(r) === 'running';
   if (r.container) await r.container.remove({ force, volumes });
+  if (r.docker && wasRunning) reportExit(r.docker, 137);
   if (r.docker?.ownPod) {
     const still = await podOf(ctx, r.docker.pod);
     if (still) await still.remove({ force: true });
   }
-  if (r.docker) removeDockerContainer(ctx.root, r.docker.Id);
+  if (r.docker) {
+    removeDockerContainer(ctx.root, r.docker.Id);
+    emitContainerEvent('destroy', r.docker);
+  }
 }
 
 export async function removeContainer(ctx: ServiceContext, ref: string, q: URLSearchParams, res: ServerResponse): Promise<void> {

@@ -114,17 +114,23 @@ async function podOfContainer(ctx: ServiceContext, ref: string): Promise<string>
 
 /**
  * A created container not yet started: connecting it to the network it was
- * created on adds the aliases to what start will use (compose does this);
- * another network is refused, since its pod is made on one network.
- * Returns false when the container has started, for the live connect.
+ * created on adds the aliases to what start will use (compose does this).
+ * One created on the default network moves to this one, with the aliases
+ * (testcontainers' withNetworkAliases creates it there, then connects it;
+ * docker would keep it on bridge as well). Another network is refused,
+ * since its pod is made on one network. Returns false when the container
+ * has started (or its pod was made for files copied in), for the live connect.
  */
 async function connectBeforeStart(ctx: ServiceContext, network: string, ref: string, aliases: string[]): Promise<boolean> {
   const { withStateLock } = await import('../../state/lock.js');
   return withStateLock(ctx.root, async () => {
     const d = findDockerContainer(ctx.root, ref);
-    if (!d || d.started) return false;
-    if (d.network !== network) throw conflict(`container ${d.Name} is created on ${d.network === 'builtin' ? 'the default network' : d.network} and not started: nsbox makes its pod on one network, so connect it to ${network} after it starts, or create it with --network ${network}`);
-    writeDockerContainer(ctx.root, { ...d, networkAliases: [...new Set([...(d.networkAliases ?? []), ...aliases])] });
+    if (!d || d.started || d.made) return false;
+    const moves = d.network === 'builtin' && d.ownPod;
+    if (d.network !== network && !moves) throw conflict(`container ${d.Name} is created on ${d.network === 'builtin' ? 'the default network' : d.network} and not started: nsbox makes its pod on one network, so connect it to ${network} after it starts, or create it with --network ${network}`);
+    // On a user network docker adds the short id as an alias, as create does.
+    const kept = moves ? [d.Id.slice(0, 12)] : (d.networkAliases ?? []);
+    writeDockerContainer(ctx.root, { ...d, network, networkAliases: [...new Set([...kept, ...aliases])] });
     return true;
   });
 }

@@ -18,6 +18,9 @@ import { info, ping, pingHeaders, version } from './system.js';
 import * as networks from './networks.js';
 import * as volumes from './volumes.js';
 import * as registry from './registry.js';
+import * as archive from './archive.js';
+import { containerStatsJson } from './stats.js';
+import { streamEvents } from './events.js';
 import { ApiError, notFound, sendJson, toApiError } from './wire.js';
 
 type Handler = (ctx: ServiceContext, m: string[], q: URLSearchParams, req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
@@ -66,6 +69,12 @@ const ROUTES: [string, RegExp, Handler][] = [
   ['POST', /^\/networks\/([^/]+)\/connect$/, (c, m, _q, req, res) => networks.connectNetworkJson(c, m[1]!, req, res)],
   ['POST', /^\/networks\/([^/]+)\/disconnect$/, (c, m, _q, req, res) => networks.disconnectNetworkJson(c, m[1]!, req, res)],
   ['POST', /^\/containers\/([^/]+)\/attach$/, (c, m, q, req, res) => attachOverResponse(c, m[1]!, q, req, res)],
+  // archive, stats, events
+  ['HEAD', /^\/containers\/([^/]+)\/archive$/, (c, m, q, _r, res) => archive.headArchive(c, m[1]!, q, res)],
+  ['GET', /^\/containers\/([^/]+)\/archive$/, (c, m, q, _r, res) => archive.getArchive(c, m[1]!, q, res)],
+  ['PUT', /^\/containers\/([^/]+)\/archive$/, (c, m, q, req, res) => archive.putArchive(c, m[1]!, q, req, res)],
+  ['GET', /^\/containers\/([^/]+)\/stats$/, (c, m, q, _r, res) => containerStatsJson(c, m[1]!, q, res)],
+  ['GET', /^\/events$/, (_c, _m, q, _r, res) => streamEvents(q, res)],
 ];
 
 /** Routes that take over the connection when the client asks for an upgrade. */
@@ -77,6 +86,7 @@ const HIJACKED: [RegExp, (ctx: ServiceContext, id: string, q: URLSearchParams, r
 /** An attach without an upgrade (some clients): the same stream in the response body. */
 async function attachOverResponse(ctx: ServiceContext, id: string, q: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
   res.writeHead(200, { 'Content-Type': 'application/vnd.docker.multiplexed-stream' });
+  res.flushHeaders(); // the client starts the container once it has the answer's head
   const body = new PassThrough();
   body.pipe(res);
   res.on('close', () => body.emit('close'));

@@ -37,6 +37,8 @@ export interface DockerContainer {
   config: Record<string, unknown>;
   hostConfig: Record<string, unknown>;
   started: boolean;
+  /** Its pod and nsbox container exist, created and not started (files were copied in before its start). */
+  made?: boolean;
 }
 
 const dirOf = (root: string) => join(root, 'docker', 'containers');

@@ -14,9 +14,13 @@ function encoder(q: URLSearchParams) {
   const wantOut = flag(q, 'stdout');
   const wantErr = flag(q, 'stderr');
   const stamps = flag(q, 'timestamps');
+  // since/until: unix seconds (docker's CLI turns durations and dates into them); 0 is "from the start".
+  const since = Number(q.get('since') ?? 0) * 1000;
+  const until = Number(q.get('until') ?? 0) * 1000;
+  const inTime = (e: LogEntry) => (!since || Date.parse(e.time) >= since) && (!until || Date.parse(e.time) <= until);
   return (entries: LogEntry[]): Buffer[] =>
     entries
-      .filter((e) => (e.stream === 'stdout' ? wantOut : wantErr))
+      .filter((e) => (e.stream === 'stdout' ? wantOut : wantErr) && inTime(e))
       .map((e) => frame(e.stream === 'stdout' ? 1 : 2, stamps ? `${e.time} ${e.log}` : e.log));
 }
 
@@ -40,7 +44,7 @@ export async function containerLogs(ctx: ServiceContext, ref: string, q: URLSear
   const tail = q.get('tail');
   let closed = false;
   res.on('close', () => (closed = true));
-  await streamLogs(r.container, { follow: flag(q, 'follow'), ...(tail && tail !== 'all' ? { tail: Number(tail) } : {}) }, (entries) => {
+  await streamLogs(r.container, { follow: flag(q, 'follow'), ...(tail && tail !== 'all' && Number(tail) >= 0 ? { tail: Number(tail) } : {}) }, (entries) => {
     if (closed) throw new Error('client gone');
     for (const b of encode(entries)) res.write(b);
   }).catch((err) => {

@@ -45,7 +45,7 @@ export async function info(ctx: ServiceContext, res: ServerResponse): Promise<vo
   const [{ listContainerRecords }, { listImages }, { listDockerContainers }] = await Promise.all([import('../../container/list.js'), import('../../image/api.js'), import('./store.js')]);
   const records = listContainerRecords(ctx.root);
   const running = records.filter((r) => r.state === 'running').length;
-  const created = listDockerContainers(ctx.root).filter((d) => !d.started).length;
+  const created = listDockerContainers(ctx.root).filter((d) => !d.started && !d.made).length; // a made one is among the records
   sendJson(res, 200, {
     ID: `nsbox-${process.getuid?.() ?? 0}`,
     Containers: records.length + created,

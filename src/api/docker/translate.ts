@@ -73,6 +73,9 @@ const ms = (ns: number | undefined) => (ns ? `${Math.round(ns / 1e6)}ms` : undef
 /** Resource limits nsbox does not set yet: the container runs, unlimited, and the client is told. */
 const LIMITS = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus', 'CpusetMems', 'PidsLimit', 'BlkioWeight'];
 
+/** Fields that, ignored, would change what runs (a sysctl, a resolver, a group): refused when set. */
+const CHANGES_BEHAVIOUR = ['Sysctls', 'Dns', 'DnsSearch', 'DnsOptions', 'GroupAdd', 'OomKillDisable', 'Runtime', 'CgroupParent'];
+
 function placementOf(hc: HostConfig, endpoints: Record<string, { Aliases?: string[] | null }>): Placement {
   const modes = { NetworkMode: hc.NetworkMode ?? '', PidMode: hc.PidMode ?? '', IpcMode: hc.IpcMode ?? '' };
   const joined = Object.values(modes).filter((m) => m.startsWith('container:')).map((m) => m.slice('container:'.length));
@@ -130,6 +133,14 @@ function refuseUnsupported(hc: HostConfig, warnings: string[]): void {
   if (hc.Links?.length) throw badRequest('HostConfig.Links is not supported: use --net=container:NAME to share localhost');
   if (hc.ExtraHosts?.length) throw badRequest('HostConfig.ExtraHosts is not supported yet');
   if (hc.PublishAllPorts) throw badRequest('HostConfig.PublishAllPorts (-P) is not supported yet: publish each port with -p');
+  for (const key of CHANGES_BEHAVIOUR) {
+    const v = hc[key];
+    if (Array.isArray(v) ? v.length : v && typeof v === 'object' ? Object.keys(v).length : v) throw badRequest(`HostConfig.${key} is not supported yet: the container would not get what it asks for`);
+  }
+  const log = (hc.LogConfig as { Type?: string } | undefined)?.Type;
+  if (log && log !== 'json-file') throw badRequest(`log driver ${JSON.stringify(log)} is not supported: nsbox keeps json-file logs (docker logs reads them)`);
+  if (typeof hc.ShmSize === 'number' && hc.ShmSize !== 0) warnings.push('HostConfig.ShmSize is not applied: /dev/shm keeps nsbox\'s size');
+  if ((hc.Ulimits as unknown[] | undefined)?.length) warnings.push('HostConfig.Ulimits is not applied: nsbox sets no resource limits yet');
   for (const key of LIMITS) {
     const v = hc[key];
     if (typeof v === 'number' && v !== 0) warnings.push(`HostConfig.${key} is not applied: nsbox sets no resource limits yet`);

@@ -4,6 +4,7 @@ import type { ContainerRecord } from '../../container/record.js';
 import type { PortMapping } from '../../net/ports.js';
 import { dockerName, type DockerContainer } from './store.js';
 import { dockerState, type Resolved } from './containers.js';
+import { healthOf } from './view-health.js';
 
 const unix = (iso: string | null | undefined) => (iso ? Math.floor(Date.parse(iso) / 1000) : 0);
 
@@ -138,6 +139,7 @@ export function inspection(r: Resolved) {
       Error: rec?.error ?? '',
       StartedAt: rec?.startedAt ?? '0001-01-01T00:00:00Z',
       FinishedAt: rec?.finishedAt ?? '0001-01-01T00:00:00Z',
+      ...healthOf(r),
     },
     Image: ids.imageId,
     Name: `/${ids.name}`,
