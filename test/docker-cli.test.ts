@@ -128,6 +128,24 @@ describe(`the docker CLI on nsbox (${testMode})`, () => {
     ok(docker(['rm', 'once']));
   });
 
+  it('--add-host (ExtraHosts) reaches /etc/hosts, through the API and nsbox\'s own run and pod create', () => {
+    const viaApi = docker(['run', '--rm', '--add-host', 'db.local:10.1.2.3', '--add-host', 'v6.local:fd00::7', 'busybox', 'cat', '/etc/hosts']);
+    ok(viaApi);
+    expect(viaApi.stdout).toMatch(/^10\.1\.2\.3\tdb\.local$/m);
+    expect(viaApi.stdout).toMatch(/^fd00::7\tv6\.local$/m);
+    expect(docker(['run', '--rm', 'busybox', 'cat', '/etc/hosts']).stdout).not.toMatch(/db\.local/); // control
+    const own = nsbox(root, ['run', '--rm', '--add-host', 'cache:10.9.8.7', 'busybox', 'cat', '/etc/hosts']);
+    expect(own.code, own.stderr).toBe(0);
+    expect(own.stdout).toMatch(/^10\.9\.8\.7\tcache$/m);
+    ok(nsbox(root, ['pod', 'create', '--name', 'hosted', '--add-host', 'api:10.0.0.2']));
+    const member = nsbox(root, ['run', '--rm', '--pod', 'hosted', 'busybox', 'cat', '/etc/hosts']);
+    expect(member.stdout).toMatch(/^10\.0\.0\.2\tapi$/m);
+    const refused = nsbox(root, ['run', '--rm', '--pod', 'hosted', '--add-host', 'x:10.0.0.3', 'busybox', 'true']);
+    expect(refused.code).toBe(125);
+    expect(refused.stderr).toMatch(/--add-host sets a pod's \/etc\/hosts, and pod hosted has its own/);
+    ok(nsbox(root, ['pod', 'rm', '-f', 'hosted']));
+  });
+
   it('run -i takes stdin until it ends; run -it runs on the caller\'s terminal, at its size, with the exit code', () => {
     const piped = docker(['run', '-i', '--rm', 'busybox', 'sh', '-c', 'cat; echo "done $$"'], { input: 'line one\nline two\n' });
     ok(piped);
@@ -270,7 +288,7 @@ describe(`the docker CLI on nsbox (${testMode})`, () => {
     for (const [args, why] of [
       [['--privileged'], /Privileged/],
       [['--net=host'], /NetworkMode=host/],
-      [['--add-host', 'a:1.2.3.4'], /ExtraHosts/],
+      [['--add-host', 'a:host-gateway'], /ExtraHosts: --add-host a:host-gateway: host-gateway is not supported/],
       [['--sysctl', 'net.ipv4.ip_forward=1'], /Sysctls/],
       [['--dns', '9.9.9.9'], /HostConfig.Dns /],
       [['--group-add', '123'], /GroupAdd/],

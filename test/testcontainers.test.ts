@@ -207,9 +207,12 @@ describe(`testcontainers on nsbox system service (${testMode})`, () => {
     await first.stop();
   });
 
-  it('what a rootless pod cannot give is refused loudly, not faked: privileged mode, extra hosts', async () => {
+  it('what a rootless pod cannot give is refused loudly, not faked: privileged mode; extra hosts reach /etc/hosts', async () => {
     await expect(new tc.GenericContainer('busybox').withCommand(['true']).withPrivilegedMode().start()).rejects.toThrow(/Privileged is refused/);
-    await expect(new tc.GenericContainer('busybox').withCommand(['true']).withExtraHosts([{ host: 'db', ipAddress: '10.0.0.9' }]).start()).rejects.toThrow(/ExtraHosts is not supported/);
+    const c = await new tc.GenericContainer('busybox').withCommand(['sleep', '1000']).withExtraHosts([{ host: 'db', ipAddress: '10.0.0.9' }]).start();
+    const hosts = await c.exec(['cat', '/etc/hosts']);
+    expect(hosts.output).toMatch(/^10\.0\.0\.9\tdb$/m);
+    await c.stop();
   });
 
   it('Network with aliases: one container reaches another by its alias; a container off the network cannot', async () => {

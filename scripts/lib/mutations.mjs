@@ -612,6 +612,13 @@ export const MUTATIONS = [
     grep: 'registry: login',
   },
   {
+    name: 'add-host-dropped',
+    why: "--add-host and docker's ExtraHosts never reach the pod's /etc/hosts",
+    edits: [{ file: 'src/api/create-pod.ts', find: '      if (extraHosts) writeFileSync(', replace: '      if (extraHosts && !extraHosts) writeFileSync(' }],
+    tests: ['test/docker-cli.test.ts'],
+    grep: 'add-host',
+  },
+  {
     name: 'networks-share-one-namespace',
     why: 'every user network is wired into the first one\'s namespace and bridge, so pods on different networks reach each other',
     edits: [

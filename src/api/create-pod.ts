@@ -1,7 +1,10 @@
 // Creating pods. In-process: this process is the pod's parent (library
 // default). Detached: the pod's keeper (native-shims/keeper) is its parent,
 // and the pod outlives its creator.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { asNsboxError, NsboxError } from '../errors.js';
+import { EXTRA_HOSTS_FILE, parseAddHost } from '../pod/extra-hosts.js';
 import { toLabels } from '../core/filters.js';
 import { chooseMapping, mappingWarning } from '../idmap/mapping.js';
 import { closeFd, dupFd, kill } from '../native/ffi.js';
@@ -55,6 +58,8 @@ export interface CreatePodOptions {
   ownedBy?: string;
   /** --label KEY=VALUE, or parsed. */
   labels?: string[] | Record<string, string>;
+  /** --add-host NAME:IP: extra /etc/hosts entries of every container of the pod. */
+  addHosts?: string[];
 }
 
 const HOSTNAME_PATTERN = /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/;
@@ -104,6 +109,7 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
   // A failed start must not lose the pod a `pod start` was given.
   const discardState = () => (again ? writePodRecord(root, again) : removePodState(root, id));
   const labels = asNsboxError(() => toLabels(opts.labels));
+  const extraHosts = (opts.addHosts ?? []).map(parseAddHost).join('');
   const asked = (opts.ports ?? []).flatMap((p) => (typeof p === 'string' ? parsePortSpecs(p) : [p]));
   const modes = ['builtin', 'pasta', 'none'];
   const joining: NetworkSpec[] = [...(opts.networks ?? [])];
@@ -188,6 +194,7 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
     };
     try {
       writePodRecord(root, record);
+      if (extraHosts) writeFileSync(join(statePaths.podDir(root, id), EXTRA_HOSTS_FILE), extraHosts, { mode: 0o644 });
       if (prepared) record = await joinAll(root, record, prepared);
     } catch (err) {
       if (control) closeFd(control.ours);

@@ -3,6 +3,7 @@
 // anything is made); then volumes, pods, init containers in order (each to
 // completion), the containers, and with `wait` their readiness. A play that
 // fails removes what it made.
+import { EXTRA_HOSTS_FILE } from '../pod/extra-hosts.js';
 import { readFileSync } from 'node:fs';
 import { NsboxError } from '../errors.js';
 import type { KubeContainer, KubePlay, KubePod } from '../kube/model.js';
@@ -133,7 +134,7 @@ async function startKubePod(p: KubePod, ctx: { root: string; dataRoot: string; i
     writeEnvRefs(podDir, Object.fromEntries([...p.init, ...p.containers].map((c) => [c.name, c.envRefs])));
     if (p.hosts) {
       const { writeFileSync } = await import('node:fs');
-      writeFileSync(`${podDir}/extra-hosts`, p.hosts, { mode: 0o644 });
+      writeFileSync(`${podDir}/${EXTRA_HOSTS_FILE}`, p.hosts, { mode: 0o644 });
     }
     for (const c of p.init) {
       await startKubeContainer(pod, p, c, true, ctx);

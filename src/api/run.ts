@@ -28,6 +28,8 @@ export interface RunRequestOptions {
   /** Network for a pod of its own: a mode or a user network's name, with aliases on it (run --network, --network-alias). */
   network?: string;
   networkAliases?: string[];
+  /** --add-host NAME:IP for a pod of its own (a given pod has its own entries). */
+  addHosts?: string[];
   /** Lines of progress while an archive is imported. */
   onProgress?: (line: string) => void;
   /** --replace: a container of that name goes first (and its own pod). */
@@ -100,7 +102,7 @@ async function removeNamesake(req: RunRequestOptions, name: string): Promise<voi
 
 async function ownPod(req: RunRequestOptions, name: string): Promise<Pod> {
   const { createPod } = await import('./create-pod.js');
-  return createPod({ root: req.root, name, detached: !req.attach, ports: req.publish ?? [], ownedBy: name, ...(req.network !== undefined ? { network: req.network, networkAliases: req.networkAliases } : {}), ...(req.hostname ? { hostname: req.hostname } : {}) });
+  return createPod({ root: req.root, name, detached: !req.attach, ports: req.publish ?? [], ownedBy: name, ...(req.network !== undefined ? { network: req.network, networkAliases: req.networkAliases } : {}), ...(req.hostname ? { hostname: req.hostname } : {}), ...(req.addHosts?.length ? { addHosts: req.addHosts } : {}) });
 }
 
 export async function runContainer(req: RunRequestOptions): Promise<{ record: ContainerRecord; container: Container }> {
@@ -110,6 +112,8 @@ export async function runContainer(req: RunRequestOptions): Promise<{ record: Co
     throw new NsboxError('INVALID_ARGUMENT', `-i and -t work in a pod of its own for now, not in pod ${req.pod}`, `run without --pod, or start it detached and use \`nsbox exec -it --join NAME ${req.pod} -- sh\``);
   if (req.pod !== undefined && (req.network !== undefined || req.networkAliases?.length))
     throw new NsboxError('INVALID_ARGUMENT', `--network sets up a pod of its own, and pod ${req.pod} has its own network`, `connect the pod instead: \`nsbox network connect NET ${req.pod}\``);
+  if (req.pod !== undefined && req.addHosts?.length)
+    throw new NsboxError('INVALID_ARGUMENT', `--add-host sets a pod's /etc/hosts, and pod ${req.pod} has its own`, `give it to \`nsbox pod create --add-host\`, or run without --pod for a pod of its own`);
   if (req.pod !== undefined && req.publish?.length)
     throw new NsboxError('INVALID_ARGUMENT', `-p publishes a pod's ports, and pod ${req.pod} has its own`, `publish them with \`nsbox pod create -p\`, or run without --pod for a pod of its own`);
   // Everything that can be refused is checked before a pod of its own is made.

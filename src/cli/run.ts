@@ -33,6 +33,7 @@ interface RunCliOptions {
   publish: string[];
   network?: string;
   networkAlias: string[];
+  addHost: string[];
   rm?: boolean;
   label: string[];
   replace?: boolean;
@@ -62,6 +63,7 @@ export function registerRun(program: Command): void {
     .option('-p, --publish <[IP:]HOST:CTR>', 'publish a port of its own pod (without --pod; repeatable)', collect, [])
     .option('--network <mode|name>', 'network of its own pod (without --pod): builtin, pasta, none, or a user network (nsbox network create)')
     .option('--network-alias <alias>', 'another name of it on that user network (repeatable)', collect, [])
+    .option('--add-host <name:ip>', "an entry of its /etc/hosts, for a pod of its own (repeatable)", collect, [])
     .option('--rm', 'remove the container (and its own pod) once it has exited')
     .option('--label <KEY=VALUE>', 'set a label on the container (repeatable)', collect, [])
     .option('--replace', 'remove a container of the same name first (and its own pod)')
@@ -146,7 +148,7 @@ export function registerRun(program: Command): void {
         const { parseTlsVerify } = await import('./registry-flags.js');
         const pull = { policy: opts.pull, tlsVerify: parseTlsVerify(opts.tlsVerify), platform: opts.platform, ...(opts.certDir !== undefined ? { certDir: opts.certDir } : {}) };
         const createOnly = keeperAttach && !opts.detach;
-        const { record, container: c } = await runContainer({ root: stateRoot(cmd), dataRoot: dataRoot(cmd), pod: opts.pod, publish: opts.publish, network: opts.network, networkAliases: opts.networkAlias, replace: !!opts.replace, image: imageRef, options, ...(ends ? { attach: ends.attach } : {}), createOnly, pull, onProgress: (line) => process.stderr.write(line + '\n') });
+        const { record, container: c } = await runContainer({ root: stateRoot(cmd), dataRoot: dataRoot(cmd), pod: opts.pod, publish: opts.publish, network: opts.network, networkAliases: opts.networkAlias, addHosts: opts.addHost, replace: !!opts.replace, image: imageRef, options, ...(ends ? { attach: ends.attach } : {}), createOnly, pull, onProgress: (line) => process.stderr.write(line + '\n') });
         // A container in a pod of its own is called by its name alone.
         const ref = opts.pod === undefined ? record.name : `${record.podName}/${record.name}`;
         if (!signals) {

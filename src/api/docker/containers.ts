@@ -131,6 +131,7 @@ export async function createContainer(ctx: ServiceContext, req: IncomingMessage,
       if (!target) throw notFound(`No such container: ${t.placement.target}`);
       pod = target.pod;
       ownPod = false;
+      if (t.addHosts.length) throw badRequest(`ExtraHosts (--add-host) set the /etc/hosts of a pod, and this one joins the pod of ${target.Name}: give them to ${target.Name}`);
       if (t.publish.length) {
         // Docker refuses -p with --net=container:; a pod's ports are fixed when its pod starts,
         // so a member's -p is taken only when the pod publishes it already.
@@ -156,6 +157,7 @@ export async function createContainer(ctx: ServiceContext, req: IncomingMessage,
       image: t.image,
       options: { ...t.options, name },
       publish: t.placement.kind === 'join' ? [] : t.publish,
+      ...(t.addHosts.length ? { addHosts: t.addHosts } : {}),
       network: t.placement.kind === 'own' ? t.placement.network : 'builtin',
       // On a user network docker adds the short id as an alias, and so does nsbox.
       ...(t.placement.kind === 'own' && !['builtin', 'none'].includes(t.placement.network) ? { networkAliases: [...new Set([...t.placement.aliases, id.slice(0, 12)])] } : {}),
@@ -180,7 +182,7 @@ export async function runDocker(ctx: ServiceContext, d: DockerContainer, createO
   }
   const { runContainer } = await import('../run.js');
   // docker's hostname is the short id.
-  const own = d.ownPod ? { network: d.network, hostname: d.Id.slice(0, 12), ...(d.networkAliases ? { networkAliases: d.networkAliases } : {}) } : {};
+  const own = d.ownPod ? { network: d.network, hostname: d.Id.slice(0, 12), ...(d.networkAliases ? { networkAliases: d.networkAliases } : {}), ...(d.addHosts ? { addHosts: d.addHosts } : {}) } : {};
   await runContainer({ root: ctx.root, dataRoot: ctx.dataRoot, pod: d.ownPod ? undefined : d.pod, image: d.image, options: d.options, publish: d.publish, pull: { policy: 'never' }, createOnly, ...own });
 }
 

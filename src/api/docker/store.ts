@@ -31,6 +31,8 @@ export interface DockerContainer {
   /** builtin, none, or a user network's name (with the aliases asked for on it). */
   network: string;
   networkAliases?: string[];
+  /** ExtraHosts for its own pod's /etc/hosts. */
+  addHosts?: string[];
   autoRemove: boolean;
   stopTimeout?: number;
   /** The create request's Config and HostConfig, echoed by inspect. */

@@ -4,6 +4,7 @@
 // docker's Warnings carry).
 import type { RunOptions } from '../../container/spec.js';
 import { badRequest } from './wire.js';
+import { parseAddHost } from '../../pod/extra-hosts.js';
 
 export interface CreateBody {
   Image?: string;
@@ -62,6 +63,8 @@ export interface Translated {
   placement: Placement;
   autoRemove: boolean;
   stopTimeout?: number;
+  /** HostConfig.ExtraHosts ("NAME:IP"), checked: the /etc/hosts entries of its pod. */
+  addHosts: string[];
   warnings: string[];
 }
 
@@ -131,7 +134,6 @@ function refuseUnsupported(hc: HostConfig, warnings: string[]): void {
   if (hc.Devices?.length) throw badRequest('HostConfig.Devices is not supported rootless');
   if (hc.VolumesFrom?.length) throw badRequest('HostConfig.VolumesFrom is not supported: share a named volume instead');
   if (hc.Links?.length) throw badRequest('HostConfig.Links is not supported: use --net=container:NAME to share localhost');
-  if (hc.ExtraHosts?.length) throw badRequest('HostConfig.ExtraHosts is not supported yet');
   if (hc.PublishAllPorts) throw badRequest('HostConfig.PublishAllPorts (-P) is not supported yet: publish each port with -p');
   for (const key of CHANGES_BEHAVIOUR) {
     const v = hc[key];
@@ -210,6 +212,14 @@ export function translateCreate(body: CreateBody): Translated {
     publish,
     placement,
     autoRemove: !!hc.AutoRemove,
+    addHosts: (hc.ExtraHosts ?? []).map((h) => {
+      try {
+        parseAddHost(h);
+        return h;
+      } catch (err) {
+        throw badRequest(`HostConfig.ExtraHosts: ${(err as Error).message}`);
+      }
+    }),
     stopTimeout: body.StopTimeout ?? undefined,
     warnings,
   };
