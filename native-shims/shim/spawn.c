@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -180,6 +181,7 @@ int nsbox_spawn(const uint8_t *plan, uint32_t len, uint8_t *result_out) {
   c->stack_run = stacks + 2 * STACK_SIZE;
   c->stack_daemon = stacks + 3 * STACK_SIZE;
 
+  int was_dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
   /* Block every signal so that neither M nor F ever runs a Node handler. */
   sigset_t all, old;
   sigfillset(&all);
@@ -209,6 +211,13 @@ int nsbox_spawn(const uint8_t *plan, uint32_t len, uint8_t *result_out) {
       res->err = EINTR;
     }
   }
+  /* F's setresuid to another uid made the memory it shared with us
+   * non-dumpable (the kernel marks the mm, not the task): our /proc files
+   * would turn root's and newuidmap would refuse our next pod. Once M is
+   * done, every process that shared it has exec'd or died, so the caller's
+   * own setting comes back; not while F may still run on our memory. */
+  if (!keep_stacks && was_dumpable == 1 && prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 1)
+    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   if (!keep_stacks)
     munmap(stacks, 4 * STACK_SIZE);
   nsbox_free_plan(c);
