@@ -212,7 +212,11 @@ function networkHolders(): Map<number, number> {
 /** Whether its parent is a Node creator (a library pod) or a pod's keeper. */
 function parentIsOwner(p: ProcEntry): boolean {
   const exe = readOrNull(() => readlinkSync(`/proc/${p.ppid}/exe`));
-  return exe === NODE_EXE || (!!exe && basename(exe).replace(/ \(deleted\)$/, '') === 'nsbox-keeper');
+  if (exe) return exe === NODE_EXE || basename(exe).replace(/ \(deleted\)$/, '') === 'nsbox-keeper';
+  // exe is unreadable in a process that is not dumpable (one starting a pod may briefly be): its name still is.
+  const stat = readOrNull(() => readFileSync(`/proc/${p.ppid}/stat`, 'latin1'));
+  const comm = stat ? stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) : null;
+  return comm === 'node' || comm === 'nsbox-keeper';
 }
 
 /**
