@@ -190,9 +190,12 @@ export class ContainerManager {
       // The container has ended: so have its orphans and its exec'd processes (as runc kills its cgroup).
       if (live.mountNs) await killMountNamespace(live.mountNs);
       live.mountNs = null;
-      // Output written just before exit is still in the pipes; a daemonized
-      // grandchild may hold them open, so do not wait for it forever.
-      await Promise.race([drained, new Promise((res) => setTimeout(res, 200).unref())]);
+      // Output written just before exit is still in the pipes, and on a
+      // loaded machine the event loop may take a while to read it (200 ms
+      // lost a last line). Its orphans are dead by now, so EOF comes; only
+      // a process outside its mount namespace could hold the pipes, so do
+      // not wait for that forever.
+      await Promise.race([drained, new Promise((res) => setTimeout(res, 2000).unref())]);
       for (const s of sockets) s.destroy();
       await log.close();
       closeFd(live.pidfd);
