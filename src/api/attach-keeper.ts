@@ -77,6 +77,20 @@ function logBefore(path: string, bytes: number): Piece[] {
   }
 }
 
+/** The exit code the container's record shows within a moment, or null (it runs on, or its pod went away). */
+async function exitCodeFromRecord(c: Container): Promise<number | null> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const r = c.record();
+      if (c.state(r) === 'exited' && r.exitCode !== null) return r.exitCode;
+    } catch {
+      return null;
+    }
+    await new Promise((ok) => setTimeout(ok, 20));
+  }
+  return null;
+}
+
 export async function attachContainer(c: Container, opts: AttachOptions = {}): Promise<Attachment> {
   if (c.pod.isLocal) throw new NsboxError('NOT_DETACHED', `cannot attach to ${c.ref}: its pod is run by this process, not by a keeper`, 'create the pod with `detached: true` (the CLI does), or pass stdin at run time');
   const r = c.record();
@@ -103,10 +117,14 @@ export async function attachContainer(c: Container, opts: AttachOptions = {}): P
   let early: Buffer[] | null = [];
   let earlyStreams: ('stdout' | 'stderr')[] = [];
   let endCode: number | null | undefined; // the stream ended before the log was read: ended after it
+  let closedByUs = false;
   const endAll = (code: number | null) => {
     over = true;
     for (const s of streams.values()) s.end();
-    settle(code);
+    // The stream ended without the keeper's exit frame though nobody detached: if the container
+    // did exit, its record holds the code (seen once under load: the frame was not received).
+    if (code === null && !closedByUs) void exitCodeFromRecord(c).then(settle);
+    else settle(code);
   };
   let stream: KeeperStream;
   try {
@@ -166,6 +184,7 @@ export async function attachContainer(c: Container, opts: AttachOptions = {}): P
       stream.send('w', windowSize(cols, rows));
     },
     close() {
+      closedByUs = true;
       stream.close();
     },
     exited,
