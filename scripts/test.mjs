@@ -262,7 +262,7 @@ const SKIP_ALLOWED = [
 // least this many tests per mode: tests that silently stop being collected
 // or registered (an `if` around a describe, a broken import) fail the run.
 // Raise it when tests are added; lower it only with the commit that removes tests.
-const MIN_TESTS_PER_MODE = 635;
+const MIN_TESTS_PER_MODE = 645;
 
 // `-t PATTERN` skips the tests it does not match: then skips are listed, not judged.
 const nameFiltered = vitestArgs.some((a) => a === '-t' || /^-t./.test(a) || a.startsWith('--testNamePattern'));
@@ -283,6 +283,28 @@ function notRun(report, mode) {
   return out;
 }
 
+/**
+ * The run's failed tests, each with the first lines of its error. The
+ * summary prints them, so the tail of a CI log names what failed.
+ */
+function failedTests(report) {
+  const out = [];
+  for (const file of report.testResults ?? []) {
+    const name = file.name.slice(file.name.lastIndexOf('/') + 1);
+    const tests = (file.assertionResults ?? []).filter((t) => t.status === 'failed');
+    for (const t of tests) out.push({ file: name, title: t.fullName ?? t.title, error: firstLines((t.failureMessages ?? []).join('\n')) });
+    // A file that failed outside its tests (an import error, a failing hook).
+    if (!tests.length && file.status === 'failed') out.push({ file: name, title: '(the file itself)', error: firstLines(file.message ?? '') });
+  }
+  return out;
+}
+
+function firstLines(text, lines = 4, chars = 600) {
+  // Strip terminal colours; keep the message, not the stack.
+  const plain = text.replace(/\x1b\[[0-9;]*m/g, '');
+  return plain.split('\n').filter((l) => l.trim() && !/^\s+at /.test(l)).slice(0, lines).join('\n    ').slice(0, chars);
+}
+
 /** Test files under test/ that the run did not report (not collected). */
 function missingFiles(report, treeRoot) {
   const reported = new Set((report.testResults ?? []).map((f) => relative(treeRoot, f.name)));
@@ -297,12 +319,14 @@ function readCounts(jsonFile, exitCode, mode, treeRoot) {
   let ok = false;
   let skipped = [];
   let missing = [];
+  let failures = [];
   try {
     const r = JSON.parse(readFileSync(jsonFile, 'utf8'));
     passed = Number(r.numPassedTests) || 0;
     failed = Number(r.numFailedTests) || 0;
     total = Number(r.numTotalTests) || 0;
     skipped = notRun(r, mode);
+    failures = failedTests(r);
     if (vitestArgs.length === 0) missing = missingFiles(r, treeRoot);
     ok = true;
     // A failed file that never ran its tests (an import error, a failing
@@ -316,7 +340,7 @@ function readCounts(jsonFile, exitCode, mode, treeRoot) {
   if (refused.length) problems.push(`${refused.length} test(s) did not run and are not on the allowlist`);
   if (missing.length) problems.push(`test files not collected: ${missing.join(', ')}`);
   if (vitestArgs.length === 0 && ok && total < MIN_TESTS_PER_MODE) problems.push(`only ${total} tests in this mode, fewer than the floor of ${MIN_TESTS_PER_MODE}`);
-  return { passed, failed, total, skipped, problems, ok: ok && exitCode === 0 && problems.length === 0 };
+  return { passed, failed, total, skipped, failures, problems, ok: ok && exitCode === 0 && problems.length === 0 };
 }
 
 function vitestCommand(treeRoot, jsonFile, args) {
@@ -521,6 +545,7 @@ for (const r of runs) {
   else {
     for (const t of skips) say(`  ${t.allowed ? 'allowed' : 'NOT ALLOWED'} ${t.status}: ${t.file} > ${t.title}${t.allowed ? ` (${t.allowed.reason})` : ''}`);
   }
+  for (const f of r.failures ?? []) say(`  FAILED test: ${f.file} > ${f.title}${f.error ? `\n    ${f.error}` : ''}`);
   for (const p of r.problems ?? []) say(`  FAILED: ${p}`);
   if (r.leftovers?.length) say(`  ${r.leftovers.length} process(es) left running by killed test files were ended (listed above)`);
 }

@@ -5,6 +5,7 @@
 // ptys: the user's side is a python pty, as in exec-tty.test.ts.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPod, getContainer } from '../dist/index.js';
 import { cleanupRoot, cliPath, tempRoot, testMode } from './helpers/env.js';
@@ -13,6 +14,10 @@ import { isOneLineRefusal } from './helpers/cli-process.js';
 import { nsbox, removeAllPods } from './helpers/nsbox.js';
 import { onTerminal, shq } from './helpers/pty.js';
 import { DetachWatcher, parseDetachKeys } from '../src/core/detach-keys.js';
+import { attachFrame } from '../src/keeper/attach.js';
+import { reachable } from '../src/keeper/client.js';
+import { frame } from '../src/keeper/frames.js';
+import { statePaths } from '../src/state/paths.js';
 
 let root: string;
 const cli = (...args: string[]) => [process.execPath, cliPath, '--root', root, ...args].map(shq).join(' ');
@@ -82,6 +87,41 @@ describe(`attach (${testMode})`, () => {
       expect(outA).toBe('first\ngot:hello\n');
       expect(outB).toBe('first\ngot:hello\n');
       expect(b.stdin).toBeNull();
+    } finally {
+      await pod.remove({ force: true });
+    }
+  });
+
+  it('an attacher that writes after the container has exited still gets its output and exit code (the keeper shuts its side, it does not reset it)', async () => {
+    const pod = await createPod({ root, name: 'late', detached: true });
+    pod.dataRoot = root;
+    try {
+      const c = await pod.create('busybox', { name: 'l', command: ['sh', '-c', 'echo first; exit 9'], openStdin: true });
+      // The keeper's attach stream by hand, so that nothing is read while the container runs and exits.
+      const reach = reachable(statePaths.podSocket(root, pod.id));
+      const sock = connect(reach.path);
+      sock.write(frame('attach l 7'));
+      const answer = await new Promise<Buffer>((ok, fail) => (sock.once('data', ok), sock.once('error', fail)));
+      reach.done();
+      sock.pause();
+      expect(answer.subarray(4).toString()).toMatch(/^ok 1 /);
+      await c.start();
+      for (let i = 0; i < 500 && c.record().state !== 'exited'; i++) await new Promise((ok) => setTimeout(ok, 10));
+      expect(c.record().state).toBe('exited');
+      // Input that arrives late, as an attacher's stdin under load does: once the keeper has told the exit code.
+      const input = attachFrame('d', Buffer.from('late\n'));
+      const chunks: Buffer[] = [];
+      const errors: string[] = [];
+      sock.on('error', (e) => errors.push(e.message));
+      sock.on('data', (d: Buffer) => chunks.push(d));
+      const closed = new Promise((ok) => sock.once('close', ok));
+      sock.write(input);
+      sock.resume();
+      await closed;
+      const frames: string[] = [];
+      for (let b = Buffer.concat(chunks); b.length >= 4; b = b.subarray(4 + b.readUInt32LE(0))) frames.push(`${String.fromCharCode(b[4]!)}${b.subarray(5, 4 + b.readUInt32LE(0))}`);
+      expect(errors).toEqual([]);
+      expect(frames).toEqual(['\x01first\n', 'x9']);
     } finally {
       await pod.remove({ force: true });
     }

@@ -49,6 +49,12 @@ async function run(cmd: string[]): Promise<Docker.Container> {
 async function execOut(c: Docker.Container, cmd: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   const e = await c.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
   const stream = await e.start({ hijack: true, stdin: false });
+  const { stdout, stderr } = await demuxed(stream).ended;
+  return { stdout, stderr, code: (await e.inspect()).ExitCode ?? -1 };
+}
+
+/** Splits a multiplexed stream into its stdout and stderr text; `ended` resolves with both once it ends. */
+function demuxed(stream: NodeJS.ReadableStream): { ended: Promise<{ stdout: string; stderr: string }> } {
   const out = new PassThrough();
   const err = new PassThrough();
   let stdout = '';
@@ -56,8 +62,7 @@ async function execOut(c: Docker.Container, cmd: string[]): Promise<{ stdout: st
   out.on('data', (b: Buffer) => (stdout += b.toString()));
   err.on('data', (b: Buffer) => (stderr += b.toString()));
   d.modem.demuxStream(stream, out, err);
-  await new Promise((ok) => stream.on('end', ok));
-  return { stdout, stderr, code: (await e.inspect()).ExitCode ?? -1 };
+  return { ended: new Promise((ok) => stream.on('end', () => ok({ stdout, stderr }))) };
 }
 
 async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
@@ -86,17 +91,10 @@ describe(`dockerode on nsbox system service (${testMode})`, () => {
     for (const hijack of [true, false]) {
       const c = await d.createContainer({ Image: 'busybox', Cmd: ['sh', '-c', 'sleep 0.3; echo out1; echo err1 >&2; echo out2; echo err2 >&2'] });
       const stream = await c.attach({ stream: true, stdout: true, stderr: true, hijack });
-      const out = new PassThrough();
-      const err = new PassThrough();
-      let stdout = '';
-      let stderr = '';
-      out.on('data', (b: Buffer) => (stdout += b.toString()));
-      err.on('data', (b: Buffer) => (stderr += b.toString()));
-      d.modem.demuxStream(stream, out, err);
-      const ended = new Promise((ok) => stream.on('end', ok));
+      const { ended } = demuxed(stream);
       await c.start();
       expect((await c.wait()).StatusCode).toBe(0);
-      await ended;
+      const { stdout, stderr } = await ended;
       expect(stdout, `hijack ${hijack}`).toBe('out1\nout2\n');
       expect(stderr, `hijack ${hijack}`).toBe('err1\nerr2\n');
       await c.remove();

@@ -106,14 +106,34 @@ tolerations: [{key: k}]
 containers:
 - name: c
   image: busybox
-  lifecycle: {preStop: {exec: {command: [sh, -c, 'sleep 1']}}}
+  lifecycle: {postStart: {exec: {command: [sh, -c, 'sleep 1']}}}
   madeUp: 1`)}`);
     expect(p.warnings).toEqual([
       'test.yaml, document 1: kind Service (svc) is not supported and is skipped',
-      'Pod p: spec.containers[0].lifecycle is not supported and is ignored: preStop and postStart hooks are not run',
+      'Pod p: spec.containers[0].lifecycle.postStart is not supported and is ignored: postStart hooks are not run',
       'Pod p: spec.containers[0].madeUp is not supported and is ignored',
       'Pod p: spec.tolerations is not supported and is ignored: nsbox runs the pod on this machine',
       'Pod p: spec.serviceAccountName is not supported and is ignored: it has no meaning outside a cluster',
     ]);
+  });
+
+  it('reads lifecycle.preStop: exec and sleep are run on stop, httpGet is a warning; an init container\'s hook and a hook of two actions are refused', async () => {
+    const p = await plan(pod(`containers:
+- {name: a, image: busybox, lifecycle: {preStop: {exec: {command: [nginx, -s, quit]}}}}
+- {name: b, image: busybox, lifecycle: {preStop: {sleep: {seconds: 3}}}}
+- {name: c, image: busybox, lifecycle: {preStop: {httpGet: {port: 80, path: /drain}}}}
+- {name: d, image: busybox}`));
+    const [a, b, c, d] = p.pods[0]!.containers;
+    expect(a!.preStop).toEqual({ exec: ['nginx', '-s', 'quit'] });
+    expect(b!.preStop).toEqual({ sleepSeconds: 3 });
+    expect(c!.preStop).toBeUndefined();
+    expect(d!.preStop).toBeUndefined();
+    expect(p.warnings).toEqual(['Pod p: spec.containers[2].lifecycle.preStop.httpGet is not supported and is ignored: nsbox runs exec and sleep preStop hooks']);
+    const init = await refusal(pod(`initContainers:\n- {name: i, image: busybox, lifecycle: {preStop: {sleep: {seconds: 1}}}}\ncontainers:\n- {name: c, image: busybox}`));
+    expect(init.oneLine()).toMatch(/spec\.initContainers\[0\]\.lifecycle\.preStop: init containers have no lifecycle hooks/);
+    const two = await refusal(pod(`containers:\n- {name: c, image: busybox, lifecycle: {preStop: {exec: {command: [true]}, sleep: {seconds: 1}}}}`));
+    expect(two.oneLine()).toMatch(/lifecycle\.preStop: gives exec and sleep: a hook has one/);
+    const empty = await refusal(pod(`containers:\n- {name: c, image: busybox, lifecycle: {preStop: {exec: {}}}}`));
+    expect(empty.oneLine()).toMatch(/preStop\.exec\.command: is required/);
   });
 });

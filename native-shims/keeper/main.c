@@ -63,6 +63,7 @@ enum { SLOT_PAUSE = 0, SLOT_OUT = 1, SLOT_ERR = 2, SLOT_NS = 3, SLOT_IN = 4, NSL
 /* What a container reads: /dev/null, a pipe whose write end we keep, or a terminal whose master we keep. */
 enum stdio_mode { STDIO_NULL = 0, STDIO_PIPE = 1, STDIO_TTY = 2 };
 #define ATTACH_SEND_MS 1000 /* an attacher that takes no output this long is dropped (it can read the log) */
+#define LINGER_MS 5000      /* how long an attacher told the exit code has to close its end */
 enum cstate { CREATED, RUNNING, STOPPING, RESTARTING, EXITED };
 static const char *state_names[] = {"created", "running", "stopping", "restarting", "exited"};
 enum policy { POLICY_NO = 0, POLICY_ALWAYS = 1, POLICY_ON_FAILURE = 2 };
@@ -125,6 +126,7 @@ struct conn {
   struct container *for_c;
   struct container *attached; /* streaming mode: output goes to it, stdin comes from it */
   int attach_flags;           /* 1 stdin, 2 stdout, 4 stderr */
+  long long linger_until;     /* told the exit code: its input is read and dropped until it closes, or until then */
 };
 
 static char pod_dir[PATH_MAX - 64];
@@ -613,15 +615,23 @@ static void attach_output(struct container *c, int stream, const uint8_t *data, 
   }
 }
 
-/* The container's process is done (or gone): every attacher is told its exit code, and let go. */
+/* The container's process is done (or gone): every attacher is told its exit code, and let go.
+ * Our side is shut, not closed: closing with the attacher's late input unread would reset the
+ * connection, and a reset (or the EPIPE of a write after our close) makes the attacher discard
+ * the output and exit frame it has not read yet. The attacher closes once it has read them. */
 static void end_attachers(struct container *c, int code) {
   char text[16];
   snprintf(text, sizeof text, "%d", code);
   for (int i = 0; i < MAX_CONNS; i++) {
     struct conn *k = conns[i];
     if (k && k->attached == c) {
-      attach_frame(k, 'x', text, strlen(text));
-      drop_conn(k);
+      if (attach_frame(k, 'x', text, strlen(text)) < 0 || shutdown(k->fd, SHUT_WR) < 0) {
+        drop_conn(k);
+        continue;
+      }
+      k->attached = NULL;
+      k->len = 0;
+      k->linger_until = now_ms() + LINGER_MS;
     }
   }
 }
@@ -1160,6 +1170,10 @@ static int conn_readable(struct conn *k) {
     attacher_frames(k);
     return !eof && k->fd >= 0;
   }
+  if (k->linger_until) {
+    k->len = 0; /* input for a container that has exited */
+    return !eof;
+  }
   if (eof)
     return 0;
   if (k->waiting || k->len < 4)
@@ -1335,6 +1349,9 @@ static void reap_children(void) {
 
 static void run_timers(void) {
   long long now = now_ms();
+  for (int i = 0; i < MAX_CONNS; i++)
+    if (conns[i] && conns[i]->linger_until && now >= conns[i]->linger_until)
+      drop_conn(conns[i]);
   for (int i = 0; i < ncontainers; i++) {
     struct container *c = containers[i];
     if (c->kill_at && now >= c->kill_at) {
@@ -1397,6 +1414,9 @@ static long long next_timeout(void) {
     CONSIDER(containers[i]->restart_at);
     CONSIDER(containers[i]->tick_at);
   }
+  for (int i = 0; i < MAX_CONNS; i++)
+    if (conns[i])
+      CONSIDER(conns[i]->linger_until);
   CONSIDER(pod_kill_at);
   CONSIDER(port.restart_at);
   CONSIDER(exit_deadline);

@@ -121,8 +121,8 @@ export async function attachContainer(c: Container, opts: AttachOptions = {}): P
   const endAll = (code: number | null) => {
     over = true;
     for (const s of streams.values()) s.end();
-    // The stream ended without the keeper's exit frame though nobody detached: if the container
-    // did exit, its record holds the code (seen once under load: the frame was not received).
+    // The stream ended without the keeper's exit frame though nobody detached (the keeper was
+    // killed, or dropped a reader that took no output for a second): its record may hold the code.
     if (code === null && !closedByUs) void exitCodeFromRecord(c).then(settle);
     else settle(code);
   };

@@ -257,9 +257,13 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
 
 async function discardPause(pause: PauseProcess): Promise<void> {
   if (pause.supervisor) {
-    // The keeper takes the pause with it (parent-death signal); its files must be done before ours go.
+    // The pause first, while its keeper (its parent) lives and so its pid
+    // cannot be reused; then the keeper, whose files must be done before ours
+    // go. Both are waited for: the pause ends only once every process of its
+    // PID namespace has, so nothing of the pod outlives the failed create.
+    kill(pause.pid, 9);
     kill(pause.supervisor.pid, 9);
-    for (let i = 0; i < 500 && isAlive(pause.supervisor); i++) await new Promise((r) => setTimeout(r, 2));
+    for (let i = 0; i < 1000 && (isAlive(pause.supervisor) || isAlive(pause)); i++) await new Promise((r) => setTimeout(r, 2));
     return;
   }
   kill(pause.pid, 9);

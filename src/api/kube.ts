@@ -179,7 +179,7 @@ async function startKubeContainer(pod: Pod, p: KubePod, c: KubeContainer, init: 
   const mounts = kubeMounts(c.mounts, { podDir: statePaths.podDir(ctx.root, pod.id), dataRoot: ctx.dataRoot, container: c.name });
   checkMountTargets(mounts);
   const healthcheck = init ? undefined : kubeHealth(c);
-  await pod.startContainer({ ...request, ...(mounts.length ? { mounts } : {}), ...(healthcheck ? { healthcheck } : {}) });
+  await pod.startContainer({ ...request, ...(mounts.length ? { mounts } : {}), ...(healthcheck ? { healthcheck } : {}), ...(c.preStop ? { preStop: c.preStop } : {}) });
 }
 
 /**
@@ -316,6 +316,7 @@ export async function generateKube(podRef: string, opts: KubeGenerateOptions = {
       capDrop: DEFAULT_CAPABILITIES.filter((c) => !caps.includes(c)),
       mounts,
       ...(r.healthcheck ? { healthcheck: r.healthcheck } : {}),
+      ...(r.preStop ? { preStop: r.preStop } : {}),
     };
   });
   const podVolumes = km.readPodVolumeMeta(podDir).map((v) => ({

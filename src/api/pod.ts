@@ -92,10 +92,11 @@ export class Pod {
 
   /** Stops the pod: SIGTERM to the pause (which takes every process in the pod with it), SIGKILL after the grace period. */
   async stop(opts: { timeoutSeconds?: number } = {}): Promise<void> {
-    const timeout = opts.timeoutSeconds ?? 10;
-    if (this.localPidfd !== null) return this.stopLocal(timeout);
+    let timeout = opts.timeoutSeconds ?? 10;
+    if (this.localPidfd !== null) return this.stopLocal(await this.preStopHooks(timeout));
     const status = podStatus(this.rec);
     if (!canPod('stop', status)) throw refusePod('stop', this.rec, status);
+    if (status === 'running') timeout = await this.preStopHooks(timeout);
     if (status === 'running' && this.rec.supervisor.mode === 'detached') {
       try {
         const { requestKeeper } = await import('../keeper/client.js');
@@ -234,8 +235,20 @@ export class Pod {
   }
 
   async stopContainer(name: string, timeoutSeconds: number): Promise<ContainerRecord> {
-    if (this.localPidfd !== null) return this.containerManager().stop(name, timeoutSeconds);
-    return (await this.keeper()).stop(name, timeoutSeconds);
+    const [{ runPreStop }, { Container }] = await Promise.all([import('./pre-stop.js'), import('./container.js')]);
+    const left = await runPreStop(new Container(this, name), timeoutSeconds);
+    if (this.localPidfd !== null) return this.containerManager().stop(name, left);
+    return (await this.keeper()).stop(name, left);
+  }
+
+  /** The preStop hooks of the running containers, before the pod stops; resolves with the grace left. */
+  private async preStopHooks(timeoutSeconds: number): Promise<number> {
+    if (timeoutSeconds <= 0) return timeoutSeconds;
+    const { listContainerRecords } = await import('../container/list.js');
+    const records = listContainerRecords(this.root).filter((r) => r.podId === this.rec.id && r.preStop);
+    if (!records.length) return timeoutSeconds;
+    const [{ runPodPreStops }, { Container }] = await Promise.all([import('./pre-stop.js'), import('./container.js')]);
+    return runPodPreStops(records.map((record) => ({ container: new Container(this, record.name), record })), timeoutSeconds);
   }
 
   async removeContainer(name: string, force: boolean): Promise<void> {

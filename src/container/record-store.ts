@@ -94,6 +94,7 @@ export function newContainerRecord(req: RunRequest, pod: Pick<PodRecord, 'id' | 
     ...(req.mask?.length ? { mask: req.mask } : {}),
     ...(req.unmask?.length ? { unmask: req.unmask } : {}),
     ...(req.healthcheck ? { healthcheck: req.healthcheck } : {}),
+    ...(req.preStop ? { preStop: req.preStop } : {}),
     ...(req.openStdin ? { openStdin: true } : {}),
     ...(req.tty ? { tty: true } : {}),
     ...(req.stdinOnce ? { stdinOnce: true } : {}),

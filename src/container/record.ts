@@ -6,6 +6,7 @@ import type { ProcIdentity } from '../process/proc-stat.js';
 import type { RestartPolicy } from './spec.js';
 import type { Mount } from './mounts.js';
 import type { HealthConfig } from '../core/health.js';
+import type { PreStopHook } from '../core/pre-stop.js';
 
 export type { ContainerState } from '../core/lifecycle.js';
 
@@ -46,6 +47,8 @@ export interface ContainerSpec {
   unmask?: string[];
   /** --health-cmd or the image's Healthcheck (absent: none). */
   healthcheck?: HealthConfig;
+  /** Run before the stop signal, within the stop's grace period (kube play's lifecycle.preStop). */
+  preStop?: PreStopHook;
   /** -i: its stdin is a pipe its parent keeps open for attachers (absent: /dev/null). */
   openStdin?: boolean;
   /** -t: a terminal of its own, whose master its parent keeps (docker's Tty). */

@@ -27,7 +27,8 @@ export interface StreamHandlers {
   end(code: number | null): void;
 }
 
-function packet(kind: string, data: Buffer = Buffer.alloc(0)): Buffer {
+/** One frame of the attach stream, as an attacher sends it. */
+export function attachFrame(kind: 'd' | 'e' | 'w', data: Buffer = Buffer.alloc(0)): Buffer {
   const head = Buffer.alloc(5);
   head.writeUInt32LE(data.length + 1);
   head[4] = kind.charCodeAt(0);
@@ -96,7 +97,8 @@ export async function openKeeperStream(socketPath: string, name: string, flags: 
     mode: Number(words[0]),
     logSize: Number(words[1]),
     send(kind, data) {
-      if (!sock.destroyed) sock.write(packet(kind, data));
+      // After the exit frame nothing is read: a write could only fail (EPIPE) and take the unread rest with it.
+      if (!sock.destroyed && code === null) sock.write(attachFrame(kind, data));
     },
     close() {
       sock.end();

@@ -4,6 +4,7 @@
 // Service of its published ports. Pure: the caller describes the pod.
 import { Document } from 'yaml';
 import type { HealthConfig } from '../core/health.js';
+import type { PreStopHook } from '../core/pre-stop.js';
 import type { Obj } from './fields.js';
 
 export type GenMount =
@@ -32,6 +33,7 @@ export interface GenContainer {
   capDrop: string[];
   mounts: GenMount[];
   healthcheck?: HealthConfig;
+  preStop?: PreStopHook;
 }
 
 export interface GenPod {
@@ -111,6 +113,7 @@ function containerOf(c: GenContainer, pod: GenPod, volumes: Obj[], claims: Set<s
     ...(mounts.length ? { volumeMounts: mounts } : {}),
     ...(Object.keys(security).length ? { securityContext: security } : {}),
     ...(h && !c.init ? { [h.onFailure === 'kill' || h.onFailure === 'restart' ? 'livenessProbe' : 'readinessProbe']: probeOf(h) } : {}),
+    ...(c.preStop ? { lifecycle: { preStop: 'exec' in c.preStop ? { exec: { command: c.preStop.exec } } : { sleep: { seconds: c.preStop.sleepSeconds } } } } : {}),
   };
 }
 

@@ -1,6 +1,9 @@
 // What a manifest asks nsbox for, after translation (play-plan.ts): plain
 // data that api/kube.ts executes and that tests read without running it.
 import type { ProbeAction } from '../core/health.js';
+import type { PreStopHook } from '../core/pre-stop.js';
+
+export type { PreStopHook };
 
 export interface KubeProbe {
   action: ProbeAction;
@@ -60,6 +63,8 @@ export interface KubeContainer {
   liveness?: KubeProbe;
   readiness?: KubeProbe;
   startup?: KubeProbe;
+  /** lifecycle.preStop: run before the stop signal, within the grace period. */
+  preStop?: PreStopHook;
 }
 
 export interface KubePod {

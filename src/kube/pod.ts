@@ -4,7 +4,7 @@ import { containerEnv, expandVars, type EnvSources } from './env.js';
 import { mountPathOf, relativeInside } from './paths.js';
 import { readProbe } from './probes.js';
 import { readVolume, type DataSources, type VolumeSource } from './volumes.js';
-import type { KubeContainer, KubeMount, KubePod, PodVolume } from './model.js';
+import type { KubeContainer, KubeMount, KubePod, PodVolume, PreStopHook } from './model.js';
 
 export interface PodInput {
   name: string;
@@ -140,7 +140,8 @@ function readContainer(c: Reader, init: boolean, ctx: { pod: SecurityDefaults; v
   }
   if (init && c.has('restartPolicy')) c.refuse('restartPolicy', 'sidecar init containers (restartPolicy Always) are not supported');
   c.ignore('resources', 'nsbox sets no resource limits yet');
-  c.ignore('lifecycle', 'preStop and postStart hooks are not run');
+  const hook = lifecycleOf(c.obj('lifecycle'), init);
+  if (hook) out.preStop = hook;
   c.ignore('terminationMessagePath', 'the log holds the output');
   c.ignore('terminationMessagePolicy', 'the log holds the output');
   c.ignore('stdin', 'use `nsbox run -i` for an interactive container');
@@ -149,6 +150,37 @@ function readContainer(c: Reader, init: boolean, ctx: { pod: SecurityDefaults; v
   c.ignore('resizePolicy', 'nsbox sets no resource limits');
   c.done();
   return out as KubeContainer;
+}
+
+/** lifecycle: preStop with exec or sleep is run on stop; the rest is a warning (postStart, httpGet, tcpSocket). */
+function lifecycleOf(l: Reader, init: boolean): PreStopHook | undefined {
+  l.ignore('postStart', 'postStart hooks are not run');
+  l.ignore('stopSignal', 'give the image a StopSignal, or stop with `nsbox kill -s`');
+  const present = l.has('preStop');
+  const h = l.obj('preStop');
+  l.done();
+  if (!present) return undefined;
+  if (init) throw kubeError(l.at('preStop'), 'init containers have no lifecycle hooks', 'remove lifecycle');
+  const actions = ['exec', 'sleep', 'httpGet', 'tcpSocket'].filter((k) => h.has(k));
+  if (actions.length !== 1) throw kubeError(h.path, actions.length ? `gives ${actions.join(' and ')}: a hook has one` : 'has no exec or sleep', 'give exactly one of exec, sleep');
+  let hook: PreStopHook | undefined;
+  if (h.has('exec')) {
+    const e = h.obj('exec');
+    const command = e.strings('command');
+    if (!command?.length) throw kubeError(e.at('command'), 'is required', 'give the command to run, e.g. [nginx, -s, quit]');
+    e.done();
+    hook = { exec: command };
+  } else if (h.has('sleep')) {
+    const s = h.obj('sleep');
+    const seconds = s.int('seconds');
+    if (seconds === undefined) throw kubeError(s.at('seconds'), 'is required', 'give the seconds to wait, e.g. 5');
+    s.done();
+    hook = { sleepSeconds: seconds };
+  }
+  h.ignore('httpGet', 'nsbox runs exec and sleep preStop hooks');
+  h.ignore('tcpSocket', 'nsbox runs exec and sleep preStop hooks');
+  h.done();
+  return hook;
 }
 
 /** How many containers mount each volume (an emptyDir of Memory used once is a tmpfs of that container). */
