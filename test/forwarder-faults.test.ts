@@ -10,7 +10,7 @@ import { importBusybox } from './helpers/busybox.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
 import { freePort, portRefused } from './helpers/net.js';
 import { nsbox, podDirs, removeAllPods, waitFor } from './helpers/nsbox.js';
-import { childrenByExe, cpuTicks, openFdCount, pidNamespaceMembers, pidNamespaceOf, podFacts, running, TICKS_PER_SECOND } from './helpers/processes.js';
+import { childrenByExe, cpuTicks, openFdCount, pidNamespaceMembers, pinPidNamespace, podFacts, running, TICKS_PER_SECOND } from './helpers/processes.js';
 
 let root: string;
 
@@ -133,7 +133,7 @@ describe(`forwarder faults (${testMode})`, () => {
 
   it('the forwarder killed while the pod runs is started again: the port serves again, the containers run on, and rm -f cleans up', async () => {
     const { id, port, forwarder, supervisor, pausePid } = await echoPod('fwd-dies');
-    const podNs = pidNamespaceOf(pausePid);
+    const podNs = pinPidNamespace(pausePid);
     const [echo] = JSON.parse(nsbox(root, ['ps', '--pod', 'fwd-dies', '--format', 'json']).stdout) as { process: { pid: number } }[];
     const echoPid = echo!.process.pid;
     for (let round = 0; round < 3; round++) {
@@ -152,6 +152,7 @@ describe(`forwarder faults (${testMode})`, () => {
     expect(nsbox(root, ['port', 'fwd-dies']).stdout).toContain(`127.0.0.1:${port}`);
     expect(nsbox(root, ['pod', 'rm', '-f', 'fwd-dies']).code).toBe(0);
     expect(pidNamespaceMembers(podNs)).toEqual([]);
+    podNs.release();
     expect(running(supervisor)).toBe(false);
     expect(childrenByExe(supervisor, '/nsbox-forward')).toEqual([]);
     expect(await portRefused(port)).toBe(true);

@@ -13,7 +13,7 @@ import { importBusybox } from './helpers/busybox.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
 import { freePort, portRefused } from './helpers/net.js';
 import { nsbox, podDirs, removeAllPods, waitFor } from './helpers/nsbox.js';
-import { childPids, pidNamespaceMembers, pidNamespaceOf, podFacts, running, settledWithin, startCli } from './helpers/processes.js';
+import { childPids, pidNamespaceMembers, pinPidNamespace, podFacts, running, settledWithin, startCli } from './helpers/processes.js';
 
 let root: string;
 
@@ -49,12 +49,16 @@ function recordedState(podId: string, name: string): string | null {
 /** Everything a pod runs: the keeper, its children (pause, forwarder, workers) and the pod's PID namespace. */
 function podProcesses(pod: string) {
   const facts = podFacts(root, pod);
-  return { ...facts, children: childPids(facts.supervisorPid), pidNs: pidNamespaceOf(facts.pausePid) };
+  return { ...facts, children: childPids(facts.supervisorPid), pidNs: pinPidNamespace(facts.pausePid) };
 }
 
 /** Waits until none of the pod's processes runs any more. */
 async function allGone(p: ReturnType<typeof podProcesses>): Promise<void> {
-  await waitFor(() => [p.supervisorPid, ...p.children].every((pid) => !running(pid)) && pidNamespaceMembers(p.pidNs).length === 0, 10_000, 'the pod processes to go');
+  try {
+    await waitFor(() => [p.supervisorPid, ...p.children].every((pid) => !running(pid)) && pidNamespaceMembers(p.pidNs).length === 0, 10_000, 'the pod processes to go');
+  } finally {
+    p.pidNs.release();
+  }
 }
 
 /** After a keeper died: the truth in ls and ps, and rm -f leaves nothing. */

@@ -17,7 +17,7 @@ import { importBusybox } from './helpers/busybox.js';
 import { cleanupRoot, cliPath, tempRoot, testMode } from './helpers/env.js';
 import { freePort, portRefused } from './helpers/net.js';
 import { childrenOf, nsbox, podDirs, removeAllPods, waitFor, type CliResult } from './helpers/nsbox.js';
-import { childrenByExe, pidNamespaceMembers, pidNamespaceOf, podFacts, running, startCli } from './helpers/processes.js';
+import { childrenByExe, pidNamespaceMembers, pinPidNamespace, podFacts, running, startCli } from './helpers/processes.js';
 import { holdNewSupervisor, releaseSupervisor, supervisorsOf } from './helpers/supervisor-hold.js';
 
 const TUN = '/dev/net/tun';
@@ -242,7 +242,7 @@ describe(`--network pasta (${testMode})`, () => {
         const supervisor = await holdNewSupervisor(root, others);
         const [pause] = childrenByExe(supervisor, '/pause'); // started before its supervisor
         expect(pause).toBeGreaterThan(0);
-        const podNs = pidNamespaceOf(pause!);
+        const podNs = pinPidNamespace(pause!);
         const blocker = createServer();
         const blocked = await new Promise<boolean>((resolve) => {
           blocker.once('error', () => resolve(false));
@@ -263,14 +263,13 @@ describe(`--network pasta (${testMode})`, () => {
           expect(create.stderr()).toMatch(new RegExp(`pasta could not publish the ports: Failed to bind .*127\\.0\\.0\\.1/${port}:8080`));
           expect(nsbox(root, ['pod', 'ls', '-q']).stdout).toBe('');
           await waitFor(() => !running(supervisor), 5000, 'the supervisor to exit');
-          // The pod's processes end, within a bound: the CLI may return while the
-          // killed pause is still ending (seen in two clean-clone runs).
+          // Within a bound: the CLI waits at most 2 s for the killed pause to end.
           await waitFor(() => pidNamespaceMembers(podNs).length === 0, 5000, "the pod's processes to end");
-          expect(pidNamespaceMembers(podNs)).toEqual([]);
           if (attempts > 1) console.log(`pasta bind failure reached on attempt ${attempts}`);
           return;
         } finally {
           blocker.close();
+          podNs.release();
         }
       }
     });
@@ -311,7 +310,7 @@ describe(`--network pasta (${testMode})`, () => {
       expect(nsbox(root, ['run', '-d', '--pod', 'pasta-dies', '--name', 'httpd', 'busybox', 'httpd', '-f', '-p', '8080', '-h', '/srv']).code).toBe(0);
       expect(await getWithRetry(`http://127.0.0.1:${port}/hello.txt`)).toBe('hello from the image\n');
       const { id, supervisorPid, pausePid } = podFacts(root, 'pasta-dies');
-      const podNs = pidNamespaceOf(pausePid);
+      const podNs = pinPidNamespace(pausePid);
       const pastas = () => childrenOf(supervisorPid, `--tcp-ports 127.0.0.1/${port}:8080`);
       const [pastaPid] = pastas();
       const [httpd] = JSON.parse(nsbox(root, ['ps', '--pod', 'pasta-dies', '--format', 'json']).stdout) as { process: { pid: number } }[];
@@ -324,6 +323,7 @@ describe(`--network pasta (${testMode})`, () => {
       expect(running(httpd!.process.pid)).toBe(true);
       expect(nsbox(root, ['pod', 'rm', '-f', 'pasta-dies']).code).toBe(0);
       expect(pidNamespaceMembers(podNs)).toEqual([]);
+      podNs.release();
       expect(running(supervisorPid)).toBe(false);
       expect(await portRefused(port)).toBe(true);
       expect(podDirs(root)).not.toContain(id);

@@ -2,7 +2,7 @@
 // of the pod's PID namespace), and the CLI run as a child the test can
 // signal while it works.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import { cliPath } from './env.js';
 import { nsbox } from './nsbox.js';
@@ -30,8 +30,9 @@ export function openFdCount(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
 
-/** Live (not zombie) pids in the PID namespace `nsInode` (as /proc/PID/ns/pid reads, e.g. "pid:[4026532]"). */
-export function pidNamespaceMembers(nsInode: string): number[] {
+/** Live (not zombie) pids in a pinned PID namespace (pinned, so that the name cannot pass to a later namespace). */
+export function pidNamespaceMembers(pinned: PinnedPidNamespace): number[] {
+  const nsInode = pinned.ns;
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -46,8 +47,34 @@ export function pidNamespaceMembers(nsInode: string): number[] {
   return pids;
 }
 
-export function pidNamespaceOf(pid: number): string {
-  return readlinkSync(`/proc/${pid}/ns/pid`);
+/** A PID namespace held open, so that its name stays its own. */
+export interface PinnedPidNamespace {
+  /** As /proc/PID/ns/pid reads, e.g. "pid:[4026532175]". */
+  ns: string;
+  release(): void;
+}
+
+/**
+ * The PID namespace of `pid`, held open until `release`. The kernel gives a
+ * freed namespace's inode number to the next new one (within half a second
+ * here), so without the hold a pod made meanwhile by a test file running
+ * alongside could take the name, and its processes pass for this pod's.
+ */
+export function pinPidNamespace(pid: number): PinnedPidNamespace {
+  const fd = openSync(`/proc/${pid}/ns/pid`, 'r');
+  const ns = readlinkSync(`/proc/${pid}/ns/pid`);
+  if (readlinkSync(`/proc/self/fd/${fd}`) !== ns) {
+    closeSync(fd);
+    throw new Error(`process ${pid} ended while its PID namespace was being pinned`);
+  }
+  let open = true;
+  return {
+    ns,
+    release() {
+      if (open) closeSync(fd);
+      open = false;
+    },
+  };
 }
 
 /** True while the process runs (a zombie has ended: its parent may not reap here). */
