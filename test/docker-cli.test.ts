@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { testMode } from './helpers/env.js';
 import { setUpPodRoot, tearDownPodRoot } from './helpers/pod-root.js';
-import { fetchWhenUp, freePort } from './helpers/net.js';
+import { fetchWhenUp, freePort, portRefused } from './helpers/net.js';
 import { nsbox, waitFor } from './helpers/nsbox.js';
 import { makeDocker, startService, type DockerService } from './helpers/docker-service.js';
 import { onTerminal, shq } from './helpers/pty.js';
@@ -171,11 +171,12 @@ describe(`the docker CLI on nsbox (${testMode})`, () => {
     expect(statSync(join(dir, 'out.txt')).uid).toBe(process.getuid!());
   });
 
-  it("the seed's pause pod: containers joining with --net/--ipc/--pid=container:pause share it, and see /pause as PID 1", async () => {
+  it("the seed's pause pod: containers joining with --net/--ipc/--pid=container:pause share it, see /pause as PID 1, and a member's -p is published on the pod", async () => {
     const port = await freePort();
-    ok(docker(['run', '-d', '--name', 'pause', '-p', `127.0.0.1:${port}:80`, 'gcr.io/google_containers/pause-amd64:3.0']));
+    ok(docker(['run', '-d', '--name', 'pause', 'gcr.io/google_containers/pause-amd64:3.0']));
     const join3 = ['--net=container:pause', '--ipc=container:pause', '--pid=container:pause'];
-    ok(docker(['run', '-d', '--name', 'server', ...join3, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/srv']));
+    // As the seed does: -p on a member (docker refuses it with --net=container:; nsbox publishes it on the pod).
+    ok(docker(['run', '-d', '--name', 'server', '-p', `127.0.0.1:${port}:80`, ...join3, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/srv']));
     ok(docker(['run', '-d', '--name', 'busybox', ...join3, 'busybox', 'sleep', '1000']));
     const ps = docker(['exec', 'busybox', 'ps', 'aux']);
     ok(ps);
@@ -183,19 +184,23 @@ describe(`the docker CLI on nsbox (${testMode})`, () => {
     expect(first[0]).toBe('1');
     expect(first.slice(2).join(' ')).toBe('/pause');
     expect(ps.stdout).toContain('httpd -f -p 80');
-    // localhost is shared: busybox reaches server's httpd on 127.0.0.1, and the pod's port is published.
+    // localhost is shared: busybox reaches server's httpd on 127.0.0.1, and the member's port is published.
     const local = docker(['exec', 'busybox', 'wget', '-qO-', 'http://127.0.0.1:80/hello.txt']);
     ok(local);
     expect(local.stdout).toBe('hello from the image\n');
     expect(await fetchWhenUp(`http://127.0.0.1:${port}/hello.txt`)).toBe('hello from the image\n');
+    expect(docker(['port', 'server']).stdout.trim()).toBe(`80/tcp -> 127.0.0.1:${port}`);
+    expect(nsbox(root, ['port', 'pause']).stdout.trim()).toBe(`80/tcp -> 127.0.0.1:${port}`);
     expect(nsboxPods()).toEqual(['pause']); // one pod, as Kubernetes would have it
-    // -p on a member asks for a port the pod does not publish: refused, with the reason.
-    const late = docker(['run', '-d', '--name', 'late', ...join3, '-p', '9999:80', 'busybox', 'true']);
+    // A member's -p whose host port is taken: its start is refused, with the reason, and the pod's ports stay as they were.
+    const late = docker(['run', '-d', '--name', 'late', '-p', `127.0.0.1:${port}:81`, ...join3, 'busybox', 'true']);
     expect(late.code).not.toBe(0);
-    expect(late.stderr).toMatch(/cannot publish/);
-    ok(docker(['rm', '-f', 'busybox', 'server', 'pause']));
+    expect(late.stderr).toMatch(new RegExp(`cannot publish 127\\.0\\.0\\.1:${port}->81/tcp: address already in use`));
+    expect(nsbox(root, ['port', 'pause']).stdout.trim()).toBe(`80/tcp -> 127.0.0.1:${port}`);
+    ok(docker(['rm', '-f', 'late', 'busybox', 'server', 'pause']));
     expect(names()).toEqual([]);
     expect(nsboxPods()).toEqual([]);
+    expect(await portRefused(port)).toBe(true);
   });
 
   it('networks: containers on one reach each other by name and alias; a container off it does not; rm refused while in use', () => {

@@ -15,6 +15,8 @@
  * fd 3: a socket to the creator, which sends `init` and waits for `ready`;
  * fds 4 .. 4+N-1: the published ports' host listeners. Plans refer to the
  * keeper's fds by fixed slots from SLOT_BASE = 4+N on (see keeper/slots.ts).
+ * Ports published later (`publish`) are bound here, each batch served by a
+ * forwarder of its own.
  *
  * Requests come on POD_DIR's socket (and `init` on fd 3), each a frame: a
  * u32 length (little-endian), then a text line, then binary data (a plan).
@@ -37,6 +39,8 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include "../shim/plan.h"
@@ -59,7 +63,9 @@ int nsbox_recv_fd(int sock);
 #define EXIT_GRACE_MS 5000
 
 /* SLOT_IN: the read end of a container's stdin pipe, or the socket its terminal's master comes back on */
-enum { SLOT_PAUSE = 0, SLOT_OUT = 1, SLOT_ERR = 2, SLOT_NS = 3, SLOT_IN = 4, NSLOTS = 5 };
+/* SLOT_LISTEN..: the host listeners of ports published on the running pod, while their forwarder's plan runs */
+#define MAX_PUBLISH 16 /* ports one `publish` brings */
+enum { SLOT_PAUSE = 0, SLOT_OUT = 1, SLOT_ERR = 2, SLOT_NS = 3, SLOT_IN = 4, SLOT_LISTEN = 5, NSLOTS = 5 + MAX_PUBLISH };
 /* What a container reads: /dev/null, a pipe whose write end we keep, or a terminal whose master we keep. */
 enum stdio_mode { STDIO_NULL = 0, STDIO_PIPE = 1, STDIO_TTY = 2 };
 #define ATTACH_SEND_MS 1000 /* an attacher that takes no output this long is dropped (it can read the log) */
@@ -144,8 +150,8 @@ static long long exit_deadline;
 static int pod_stopping;
 static long long pod_kill_at;
 
-/* The port server: the builtin forwarder or pasta, kept running. */
-static struct {
+/* A port server: the builtin forwarder or pasta, kept running. */
+struct port_server {
   int kind; /* 0 none, 1 forward, 2 pasta */
   uint8_t *plan;
   uint32_t plan_len;
@@ -154,7 +160,13 @@ static struct {
   int closed;
   int crashes;
   long long started, ready_by, restart_at;
-} port;
+  int listeners[MAX_PUBLISH]; /* ports published on the running pod: ours, put in SLOT_LISTEN.. at each launch */
+  int nlisteners;
+};
+/* servers[0] is the one `init` names; each `publish` adds a forwarder of its own. */
+#define MAX_PORT_SERVERS 33
+static struct port_server servers[MAX_PORT_SERVERS];
+static int nservers = 1;
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -809,7 +821,7 @@ static void stop_pause_when_settled(void) {
 
 /* ---- the port server -------------------------------------------------- */
 
-static int pasta_ready(void) {
+static int pasta_ready(const struct port_server *p) {
   char path[PATH_MAX], buf[32];
   snprintf(path, sizeof path, "%s/pasta.pid", pod_dir);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -820,12 +832,12 @@ static int pasta_ready(void) {
   if (n <= 0)
     return 0;
   buf[n] = 0;
-  return atoi(buf) == port.pid;
+  return atoi(buf) == p->pid;
 }
 
-/* Starts the port server; 0, or -1 with the failure in `failure`. */
-static int port_launch(char *failure, size_t cap) {
-  if (port.kind == 2) {
+/* Starts a port server; 0, or -1 with the failure in `failure`. */
+static int port_launch(struct port_server *p, char *failure, size_t cap) {
+  if (p->kind == 2) {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/pasta.pid", pod_dir);
     unlink(path); /* a pasta started again must not pass for ready by its predecessor's file */
@@ -838,16 +850,20 @@ static int port_launch(char *failure, size_t cap) {
     fill_slot(SLOT_OUT, log);
     close(log);
   }
-  struct spawn_outcome o = run_plan(port.plan, port.plan_len);
+  for (int i = 0; i < p->nlisteners; i++)
+    fill_slot(SLOT_LISTEN + i, p->listeners[i]);
+  struct spawn_outcome o = run_plan(p->plan, p->plan_len);
   fill_slot(SLOT_OUT, -1);
+  for (int i = 0; i < p->nlisteners; i++)
+    fill_slot(SLOT_LISTEN + i, -1);
   if (o.pid <= 0) {
     snprintf(failure, cap, "spawnerr %d %d %d", o.result.section, o.result.step, o.result.err);
     return -1;
   }
-  port.pid = o.pid;
-  port.started = now_ms();
-  port.ready = port.kind != 2;
-  port.ready_by = port.ready ? 0 : now_ms() + PASTA_READY_MS;
+  p->pid = o.pid;
+  p->started = now_ms();
+  p->ready = p->kind != 2;
+  p->ready_by = p->ready ? 0 : now_ms() + PASTA_READY_MS;
   return 0;
 }
 
@@ -862,39 +878,39 @@ static void port_ready(void) {
   }
 }
 
-/* The port server cannot be brought (back) up: the reason stays for `pod inspect`, the pod goes. */
-static void port_give_up(const char *why) {
-  port.closed = 1;
+/* A port server cannot be brought (back) up: the reason stays for `pod inspect`, the pod goes. */
+static void port_give_up(struct port_server *p, const char *why) {
+  p->closed = 1;
   if (control_fd >= 0) {
     send_frame(control_fd, why);
   } else {
     char path[PATH_MAX], json[600], esc[3000];
-    const char *what = port.kind == 2 ? "pasta" : "the port forwarder";
+    const char *what = p->kind == 2 ? "pasta" : "the port forwarder";
     char msg[400];
     snprintf(msg, sizeof msg, "%s died and could not be started again (%s)", what, why);
     json_escape(esc, (const unsigned char *)msg, strlen(msg));
     snprintf(json, sizeof json, "{\"code\":\"NETWORK_FAILED\",\"server\":\"%s\",\"message\":\"%.500s\"}\n",
-             port.kind == 2 ? "pasta" : "forwarder", esc);
+             p->kind == 2 ? "pasta" : "forwarder", esc);
     snprintf(path, sizeof path, "%s/network-error.json", pod_dir);
     write_file_atomic(path, json);
   }
   kill(pause_pid, SIGKILL);
 }
 
-static void port_reaped(void) {
-  port.pid = 0;
-  if (port.closed || pause_reaped)
+static void port_reaped(struct port_server *p) {
+  p->pid = 0;
+  if (p->closed || pause_reaped)
     return;
-  if (!port.ready) {
-    port_give_up("err pasta");
+  if (!p->ready) {
+    port_give_up(p, "err pasta");
     return;
   }
-  if (now_ms() - port.started > PORT_STABLE_MS)
-    port.crashes = 0;
-  int n = port.crashes < 7 ? port.crashes : 7;
+  if (now_ms() - p->started > PORT_STABLE_MS)
+    p->crashes = 0;
+  int n = p->crashes < 7 ? p->crashes : 7;
   long long delay = (long long)PORT_FIRST_DELAY_MS << n;
-  port.crashes++;
-  port.restart_at = now_ms() + (delay < PORT_MAX_DELAY_MS ? delay : PORT_MAX_DELAY_MS);
+  p->crashes++;
+  p->restart_at = now_ms() + (delay < PORT_MAX_DELAY_MS ? delay : PORT_MAX_DELAY_MS);
 }
 
 /* ---- requests --------------------------------------------------------- */
@@ -916,6 +932,88 @@ static void set_plan(uint8_t **plan, uint32_t *plan_len, const uint8_t *data, si
     fatal("out of memory", ENOMEM);
   memcpy(*plan, data, len);
   *plan_len = (uint32_t)len;
+}
+
+/* A host listener for SPEC (tcp/IP/PORT or udp/IP/PORT, IPv4) made as the creator makes its own: port 0 gets a
+ * free one. Its fd (non-blocking, close-on-exec) with the port it got in *bound, or -errno. */
+static int open_listener(const char *spec, int *bound) {
+  char proto[4] = "", ip[16] = "";
+  int portno = -1;
+  if (sscanf(spec, "%3[a-z]/%15[0-9.]/%d", proto, ip, &portno) != 3 || portno < 0 || portno > 65535)
+    return -EINVAL;
+  int udp = strcmp(proto, "udp") == 0;
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)portno)};
+  if ((!udp && strcmp(proto, "tcp") != 0) || inet_pton(AF_INET, ip, &a.sin_addr) != 1)
+    return -EINVAL;
+  int fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -errno;
+  int one = 1;
+  socklen_t len = sizeof a;
+  if ((!udp && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+      (!udp && listen(fd, 511) < 0) || getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+    int err = errno;
+    close(fd);
+    return -err;
+  }
+  *bound = ntohs(a.sin_port);
+  return fd;
+}
+
+/*
+ * publish N SPEC...: ports added to the running pod, each bound here and served by a forwarder of their own, whose
+ * plan (the data) finds them in SLOT_LISTEN... Answers `ok PORT...` (the ports bound, in order), or why not, with
+ * nothing kept.
+ */
+static void publish(struct conn *k, const char *line, const uint8_t *data, size_t data_len) {
+  int n = 0, skip = 0;
+  if (sscanf(line, "%*s %d %n", &n, &skip) < 1 || n < 1 || n > MAX_PUBLISH || !data_len) {
+    send_frame(k->fd, "err malformed publish");
+    return;
+  }
+  if (pause_reaped || pod_stopping) {
+    send_frame(k->fd, "err the pod is stopping");
+    return;
+  }
+  if (nservers >= MAX_PORT_SERVERS) {
+    send_frame(k->fd, "err too many publishes on this pod");
+    return;
+  }
+  struct port_server *p = &servers[nservers];
+  memset(p, 0, sizeof *p);
+  char answer[8 + MAX_PUBLISH * 7] = "ok", failure[600] = "";
+  const char *at = line + skip;
+  for (int i = 0; i < n && !failure[0]; i++) {
+    char spec[64] = "";
+    int used = 0, bound = 0;
+    if (sscanf(at, "%63s %n", spec, &used) < 1) {
+      snprintf(failure, sizeof failure, "err malformed publish");
+      break;
+    }
+    at += used;
+    int fd = open_listener(spec, &bound);
+    if (fd < 0) {
+      snprintf(failure, sizeof failure, "err bind %s %s", spec, strerrorname_np(-fd) ?: "error");
+      break;
+    }
+    p->listeners[p->nlisteners++] = fd;
+    snprintf(answer + strlen(answer), sizeof answer - strlen(answer), " %d", bound);
+  }
+  if (!failure[0]) {
+    p->kind = 1;
+    set_plan(&p->plan, &p->plan_len, data, data_len);
+    port_launch(p, failure, sizeof failure);
+  }
+  if (failure[0]) {
+    for (int i = 0; i < p->nlisteners; i++)
+      close(p->listeners[i]);
+    free(p->plan);
+    memset(p, 0, sizeof *p);
+    send_frame(k->fd, failure);
+    return;
+  }
+  nservers++;
+  send_frame(k->fd, answer);
 }
 
 static void request_start(struct conn *k, struct container *c, const uint8_t *plan, size_t plan_len) {
@@ -954,6 +1052,10 @@ static int handle(struct conn *k, char *line, const uint8_t *data, size_t data_l
     stop_pod(timeout);
     k->waiting = 1 + WAIT_POD_GONE;
     return 1;
+  }
+  if (strcmp(verb, "publish") == 0) {
+    publish(k, line, data, data_len);
+    return 0;
   }
   if (!valid_name(name)) {
     send_frame(k->fd, "err bad container name");
@@ -1283,28 +1385,29 @@ static void control_readable(void) {
     return;
   uint8_t *nl = memchr(buf + 4, '\n', flen);
   if (!nl) {
-    port_give_up("err malformed init");
+    port_give_up(&servers[0], "err malformed init");
     return;
   }
   *nl = 0;
   char kind[16] = "";
   if (sscanf((char *)buf + 4, PROTOCOL " init %4095s %15s", socket_path, kind) != 2) {
-    port_give_up("err malformed init");
+    port_give_up(&servers[0], "err malformed init");
     return;
   }
-  port.kind = strcmp(kind, "forward") == 0 ? 1 : strcmp(kind, "pasta") == 0 ? 2 : 0;
+  struct port_server *p = &servers[0];
+  p->kind = strcmp(kind, "forward") == 0 ? 1 : strcmp(kind, "pasta") == 0 ? 2 : 0;
   start_listening();
-  if (!port.kind) {
+  if (!p->kind) {
     port_ready();
     return;
   }
-  set_plan(&port.plan, &port.plan_len, nl + 1, (size_t)(buf + 4 + flen - (nl + 1)));
+  set_plan(&p->plan, &p->plan_len, nl + 1, (size_t)(buf + 4 + flen - (nl + 1)));
   char failure[600];
-  if (port_launch(failure, sizeof failure) < 0) {
-    port_give_up(failure);
+  if (port_launch(p, failure, sizeof failure) < 0) {
+    port_give_up(p, failure);
     return;
   }
-  if (port.ready)
+  if (p->ready)
     port_ready();
 }
 
@@ -1317,9 +1420,11 @@ static void reap_children(void) {
     if (pid == pause_pid) {
       pause_reaped = 1;
       exit_deadline = now_ms() + EXIT_GRACE_MS;
-      port.closed = 1;
-      if (port.pid > 0)
-        kill(port.pid, SIGKILL);
+      for (int i = 0; i < nservers; i++) {
+        servers[i].closed = 1;
+        if (servers[i].pid > 0)
+          kill(servers[i].pid, SIGKILL);
+      }
       for (int i = 0; i < ncontainers; i++) {
         struct container *c = containers[i];
         c->stop_requested = 1;
@@ -1330,8 +1435,12 @@ static void reap_children(void) {
       }
       continue;
     }
-    if (pid == port.pid) {
-      port_reaped();
+    struct port_server *server = NULL;
+    for (int i = 0; i < nservers && !server; i++)
+      if (servers[i].pid == pid)
+        server = &servers[i];
+    if (server) {
+      port_reaped(server);
       continue;
     }
     for (int i = 0; i < ncontainers; i++) {
@@ -1383,20 +1492,23 @@ static void run_timers(void) {
     pod_kill_at = 0;
     kill(pause_pid, SIGKILL);
   }
-  if (port.restart_at && now >= port.restart_at) {
-    port.restart_at = 0;
-    char failure[600];
-    if (!port.closed && !pause_reaped && port_launch(failure, sizeof failure) < 0)
-      port_give_up(failure);
-  }
-  if (port.pid > 0 && !port.ready) {
-    if (pasta_ready()) {
-      port.ready = 1;
-      port.ready_by = 0;
-      port_ready();
-    } else if (now > port.ready_by) {
-      kill(port.pid, SIGKILL);
-      port.ready_by = now + 1000000;
+  for (int i = 0; i < nservers; i++) {
+    struct port_server *p = &servers[i];
+    if (p->restart_at && now >= p->restart_at) {
+      p->restart_at = 0;
+      char failure[600];
+      if (!p->closed && !pause_reaped && port_launch(p, failure, sizeof failure) < 0)
+        port_give_up(p, failure);
+    }
+    if (p->pid > 0 && !p->ready) {
+      if (pasta_ready(p)) {
+        p->ready = 1;
+        p->ready_by = 0;
+        port_ready();
+      } else if (now > p->ready_by) {
+        kill(p->pid, SIGKILL);
+        p->ready_by = now + 1000000;
+      }
     }
   }
 }
@@ -1418,18 +1530,23 @@ static long long next_timeout(void) {
     if (conns[i])
       CONSIDER(conns[i]->linger_until);
   CONSIDER(pod_kill_at);
-  CONSIDER(port.restart_at);
+  for (int i = 0; i < nservers; i++) {
+    CONSIDER(servers[i].restart_at);
+    if (servers[i].pid > 0 && !servers[i].ready)
+      CONSIDER(now + 5);
+  }
   CONSIDER(exit_deadline);
-  if (port.pid > 0 && !port.ready)
-    CONSIDER(now + 5);
   if (next < 0)
     return -1;
   return next > now ? next - now : 0;
 }
 
 static int pod_gone(void) {
-  if (!pause_reaped || port.pid > 0)
+  if (!pause_reaped)
     return 0;
+  for (int i = 0; i < nservers; i++)
+    if (servers[i].pid > 0)
+      return 0;
   for (int i = 0; i < ncontainers; i++)
     if (containers[i]->pid > 0 || containers[i]->restart_at || containers[i]->drain_until)
       return 0;
@@ -1523,6 +1640,11 @@ int main(int argc, char **argv) {
   /* host ports closed (the port server reaped) before anyone is told the pod is gone */
   if (listen_fd >= 0)
     close(listen_fd);
+  for (int fd = CONTROL_FD + 1; fd < slot_base; fd++)
+    close(fd);
+  for (int i = 0; i < nservers; i++)
+    for (int j = 0; j < servers[i].nlisteners; j++)
+      close(servers[i].listeners[j]);
   if (socket_path[0])
     unlink(socket_path);
   for (int i = 0; i < MAX_CONNS; i++)

@@ -673,4 +673,11 @@ export const MUTATIONS = [
     tests: ['test/testcontainers.test.ts'],
     grep: 'forHealthCheck',
   },
+  {
+    name: 'publish-moves-keeper-slots',
+    why: "a port published on a running pod is counted among the keeper's start-up listeners: every later plan names the wrong fds (a container started after the publish fails)",
+    edits: [{ file: 'src/api/publish.ts', find: 'writePodRecord(root, { ...rec, keeperListeners: keeperListenerCount(rec), ports:', replace: 'writePodRecord(root, { ...rec, keeperListeners: undefined, ports:' }],
+    tests: ['test/publish-running.test.ts'],
+    grep: 'containers still start',
+  },
 ];

@@ -186,6 +186,7 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
       supervisor: { ...(pause.supervisor ?? identify(process.pid)!), mode },
       autoRemove: mode === 'library',
       ports,
+      ...(control ? { keeperListeners: listeners.length } : {}),
       network,
       ...((again ? again.rootfs : process.env.NSBOX_ROOTFS === 'copy' ? 'copy' : undefined) ? { rootfs: 'copy' as const } : {}),
       ...(opts.ownedBy ? { ownedBy: opts.ownedBy } : {}),

@@ -19,7 +19,8 @@ import { canPod } from '../core/lifecycle.js';
 export { notRunning, openPausePidfd, podInfo, type PodInfo } from '../pod/info.js';
 export type { PodStatus } from '../pod/record.js';
 export type { ExecOptions, ExecResult } from '../pod/exec.js';
-import { forgetPodName, listPodRecords, removePodState, writePodRecord } from '../pod/store.js';
+import { forgetPodName, listPodRecords, readPodRecord, removePodState, writePodRecord } from '../pod/store.js';
+import type { PortMapping } from '../net/ports.js';
 import { ContainerManager, type RunRequest } from '../container/manager.js';
 import type { ContainerRecord } from '../container/record.js';
 import { removeTreeAsOwner } from '../idmap/remove-tree.js';
@@ -261,6 +262,17 @@ export class Pod {
   async waitContainer(name: string): Promise<ContainerRecord> {
     if (this.localPidfd !== null) return this.containerManager().wait(name);
     return (await this.keeper()).wait(name);
+  }
+
+  /**
+   * Publishes more ports (-p syntax) on this running detached pod, each
+   * served by its keeper until the pod goes; returns them as bound.
+   */
+  async publish(specs: string[]): Promise<PortMapping[]> {
+    const { publishOnRunningPod } = await import('./publish.js');
+    const bound = await publishOnRunningPod(this.root, this.rec.id, specs);
+    this.rec = readPodRecord(this.root, this.rec.id) ?? this.rec;
+    return bound;
   }
 
   /** Resolves once a detached pod's keeper answers. */

@@ -26,8 +26,8 @@ const SIGTERM = 15;
 const FOREVER_MS = 2 ** 31 - 1;
 
 /** How many host listeners the keeper was given: pasta binds the ports itself. */
-export function keeperListenerCount(pod: Pick<PodRecord, 'network' | 'ports'>): number {
-  return pod.network === 'pasta' ? 0 : (pod.ports ?? []).length;
+export function keeperListenerCount(pod: Pick<PodRecord, 'network' | 'ports' | 'keeperListeners'>): number {
+  return pod.keeperListeners ?? (pod.network === 'pasta' ? 0 : (pod.ports ?? []).length);
 }
 
 /** What the keeper gives the container as stdin: /dev/null, a pipe it keeps the write end of, or a terminal it keeps the master of. */

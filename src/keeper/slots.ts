@@ -19,9 +19,14 @@ export interface KeeperSlots {
   namespaceSocket: number;
   /** A container's stdin pipe (-i), or the socket its terminal's master is sent on (-t); else /dev/null. */
   stdin: number;
+  /** Where the listener of port i of a `publish` is while its forwarder's plan runs. */
+  listen(i: number): number;
 }
+
+/** Ports one `publish` request may bring (the keeper's MAX_PUBLISH). */
+export const MAX_PUBLISH = 16;
 
 export function keeperSlots(listeners: number): KeeperSlots {
   const base = 4 + listeners;
-  return { pausePidfd: base, stdout: base + 1, stderr: base + 2, namespaceSocket: base + 3, stdin: base + 4 };
+  return { pausePidfd: base, stdout: base + 1, stderr: base + 2, namespaceSocket: base + 3, stdin: base + 4, listen: (i) => base + 5 + i };
 }

@@ -13,7 +13,8 @@ export interface HostListener {
   close(): void;
 }
 
-function bindError(mapping: PortMapping, err: NodeJS.ErrnoException): NsboxError {
+/** Why a host port could not be bound, and what to do: from the errno's name (EADDRINUSE, ...). */
+export function bindError(mapping: PortMapping, err: { code?: string; message?: string }): NsboxError {
   const what = `${mapping.hostIp}:${mapping.hostPort}/${mapping.protocol}`;
   if (err.code === 'EADDRINUSE') return new NsboxError('PORT_IN_USE', `cannot publish ${formatPort(mapping)}: address already in use (${what})`, 'choose another host port with -p');
   if (err.code === 'EACCES') return new NsboxError('PORT_DENIED', `cannot publish ${formatPort(mapping)}: permission denied`, 'ports below 1024 need root or sysctl net.ipv4.ip_unprivileged_port_start=80');

@@ -20,8 +20,10 @@ export interface PodRecord {
   stoppedAt?: string;
   /** Removed automatically when its supervisor is gone (library pods). */
   autoRemove: boolean;
-  /** Published ports (-p), served by the builtin forwarder or pasta. */
+  /** Published ports (-p), served by the builtin forwarder or pasta; those published on the running pod follow. */
   ports?: PortMapping[];
+  /** How many of `ports` its keeper was started with (as fds 4, 5, ...; absent in older records: all of them). */
+  keeperListeners?: number;
   /** How the pod reaches the outside (absent in records older than this field: builtin). */
   network?: NetworkMode;
   /** --label KEY=VALUE (absent: none). */

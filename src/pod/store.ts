@@ -33,6 +33,7 @@ export function validPodRecord(x: unknown): PodRecord | null {
   if (typeof r.hostname !== 'string' || typeof r.createdAt !== 'string' || !isIdentity(r.pause) || !isIdentity(r.supervisor)) return null;
   if (r.supervisor!.mode !== 'library' && r.supervisor!.mode !== 'detached') return null;
   if (r.ports !== undefined && !Array.isArray(r.ports)) return null;
+  if (r.keeperListeners !== undefined && !Number.isInteger(r.keeperListeners)) return null;
   return r as PodRecord;
 }
 

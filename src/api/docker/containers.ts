@@ -133,16 +133,9 @@ export async function createContainer(ctx: ServiceContext, req: IncomingMessage,
       ownPod = false;
       if (t.addHosts.length) throw badRequest(`ExtraHosts (--add-host) set the /etc/hosts of a pod, and this one joins the pod of ${target.Name}: give them to ${target.Name}`);
       if (t.publish.length) {
-        // Docker refuses -p with --net=container:; a pod's ports are fixed when its pod starts,
-        // so a member's -p is taken only when the pod publishes it already.
+        // Docker refuses -p with --net=container:; nsbox publishes the ports on the pod when this container starts.
         const existing = await podOf(ctx, pod);
-        const published = (existing?.record.ports ?? []).map((p) => ({ host: String(p.hostPort), pod: `${p.podPort}/${p.protocol}` }));
-        const missing = t.publish.filter((spec) => {
-          const parts = spec.split(':');
-          const [podPort, host] = [parts.pop()!, parts.pop()!];
-          return !published.some((p) => p.pod === podPort && (host === '0' || host === p.host));
-        });
-        if (missing.length) throw badRequest(`cannot publish ${missing.join(', ')} on the running pod of ${target.Name}: publish ports on the container that holds the pod (its -p), before it starts`);
+        if (existing?.record.network === 'pasta') throw badRequest(`cannot publish ${t.publish.join(', ')} on the pod of ${target.Name}: its ports are pasta's, set when it starts; publish them on ${target.Name}`);
       }
     } else if (!pause && (await podOf(ctx, name))) throw conflict(`Conflict. A pod named "${name}" already exists. Remove it or choose another name.`);
     const record: DockerContainer = {
@@ -156,7 +149,7 @@ export async function createContainer(ctx: ServiceContext, req: IncomingMessage,
       ...(pause ? {} : { container: name }),
       image: t.image,
       options: { ...t.options, name },
-      publish: t.placement.kind === 'join' ? [] : t.publish,
+      publish: t.publish,
       ...(t.addHosts.length ? { addHosts: t.addHosts } : {}),
       network: t.placement.kind === 'own' ? t.placement.network : 'builtin',
       // On a user network docker adds the short id as an alias, and so does nsbox.
@@ -181,9 +174,24 @@ export async function runDocker(ctx: ServiceContext, d: DockerContainer, createO
     return;
   }
   const { runContainer } = await import('../run.js');
+  if (!d.ownPod && d.publish.length) await publishOnJoinedPod(ctx, d);
   // docker's hostname is the short id.
   const own = d.ownPod ? { network: d.network, hostname: d.Id.slice(0, 12), ...(d.networkAliases ? { networkAliases: d.networkAliases } : {}), ...(d.addHosts ? { addHosts: d.addHosts } : {}) } : {};
-  await runContainer({ root: ctx.root, dataRoot: ctx.dataRoot, pod: d.ownPod ? undefined : d.pod, image: d.image, options: d.options, publish: d.publish, pull: { policy: 'never' }, createOnly, ...own });
+  await runContainer({ root: ctx.root, dataRoot: ctx.dataRoot, pod: d.ownPod ? undefined : d.pod, image: d.image, options: d.options, publish: d.ownPod ? d.publish : [], pull: { policy: 'never' }, createOnly, ...own });
+}
+
+/** A joiner's -p: published on its pod, but for the ports the pod publishes already (asked for again on a restart). */
+async function publishOnJoinedPod(ctx: ServiceContext, d: DockerContainer): Promise<void> {
+  const pod = await podOf(ctx, d.pod);
+  if (!pod) throw conflict(`the pod of ${d.Name} is gone: start the container that holds it first`);
+  const { parsePortSpecs } = await import('../../net/ports.js');
+  const has = pod.record.ports ?? [];
+  const missing = d.publish.filter((spec) =>
+    parsePortSpecs(spec).some((m) => !has.some((p) => p.podPort === m.podPort && p.protocol === m.protocol && (m.hostPort === 0 || m.hostPort === p.hostPort))),
+  );
+  if (!missing.length) return;
+  const { publishOnRunningPod } = await import('../publish.js');
+  await publishOnRunningPod(ctx.root, pod.id, missing);
 }
 
 export async function startContainer(ctx: ServiceContext, ref: string, res: ServerResponse): Promise<void> {
