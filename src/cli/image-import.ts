@@ -7,7 +7,8 @@ export function registerImageImport(image: Command): void {
     .description('import a rootfs tarball (.tar, .tar.gz), a docker save archive or an OCI layout (directory or tar); prints the image id')
     .argument('<file>', 'the archive or OCI layout directory')
     .option('--name <name>', 'NAME[:TAG] for the image (default: the names in the archive)')
-    .action(async (file: string, opts: { name?: string }, cmd: Command) => {
+    .option('-c, --change <instruction>', 'a Dockerfile instruction for a rootfs tarball\'s config: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, WORKDIR (repeatable)', (v: string, all: string[] = []) => [...all, v])
+    .action(async (file: string, opts: { name?: string; change?: string[] }, cmd: Command) => {
       const { importImages } = await (await import('../api/images.js')).imageVerbs();
       const tty = process.stderr.isTTY === true;
       let shown = false;
@@ -19,6 +20,7 @@ export function registerImageImport(image: Command): void {
         const result = await importImages(file, {
           root: dataRoot(cmd),
           name: opts.name,
+          changes: opts.change,
           onProgress: (p) => {
             if (!tty || p.phase !== 'extracting') return;
             process.stderr.write(`\r\x1b[K${p.message}`);

@@ -4,6 +4,7 @@ import { arch } from 'node:os';
 import { NsboxError } from '../errors.js';
 import { DIGEST } from './paths.js';
 import type { ImageConfig } from './record.js';
+import type { ConfigChanges } from './changes.js';
 
 export interface ParsedConfig {
   config: ImageConfig;
@@ -84,14 +85,16 @@ export function parseImageConfig(raw: unknown, what: string): ParsedConfig {
 
 /**
  * The config of a plain rootfs tarball: no metadata but its one layer, Cmd
- * /bin/sh. Deterministic (no timestamps), so importing the same tarball
+ * /bin/sh, and what --change sets. Deterministic (no timestamps), so importing the same tarball
  * twice gives the same image id.
  */
-export function rootfsConfigBytes(diffId: string): Buffer {
+export function rootfsConfigBytes(diffId: string, changes: ConfigChanges = {}): Buffer {
+  // An ENTRYPOINT of its own does not get /bin/sh as its argument.
+  const cmd = changes.Entrypoint && !changes.Cmd ? {} : { Cmd: DEFAULT_CMD };
   const config = {
     architecture: ociArch(),
     os: 'linux',
-    config: { Cmd: DEFAULT_CMD },
+    config: { ...cmd, ...changes },
     rootfs: { type: 'layers', diff_ids: [diffId] },
   };
   return Buffer.from(JSON.stringify(config));

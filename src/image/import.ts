@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { NsboxError } from '../errors.js';
 import { writeJsonAtomic } from '../state/atomic.js';
 import { defaultDataRoot } from '../state/paths.js';
+import { parseChanges } from './changes.js';
 import { parseImageConfig, rootfsConfigBytes } from './config.js';
 import { formatSeconds, formatSize, plural, shortDigest } from './format.js';
 import type { LayerSource } from './layer-source.js';
@@ -67,6 +68,8 @@ export interface ImportOptions {
   root?: string;
   /** NAME[:TAG] for the image (default: the archive's names, else none). */
   name?: string;
+  /** Dockerfile instructions (CMD, ENTRYPOINT, ENV, ...) for the config of a rootfs tarball's image. */
+  changes?: string[];
   onProgress?: (p: ImportProgress) => void;
 }
 
@@ -119,6 +122,7 @@ export async function importImages(file: string, opts: ImportOptions = {}): Prom
   const root = resolve(opts.root ?? defaultDataRoot());
   const name = opts.name !== undefined ? normalizeImageName(opts.name) : undefined;
   const path = resolve(file);
+  const changes = opts.changes?.length ? parseChanges(opts.changes) : undefined;
   const emit = (p: ImportProgress) => {
     try {
       opts.onProgress?.(p);
@@ -137,6 +141,8 @@ export async function importImages(file: string, opts: ImportOptions = {}): Prom
         throw new NsboxError('TOO_MANY_LAYERS', `${file}: an image has ${img.layers.length} layers; nsbox takes at most ${MAX_LAYERS}`, 'squash the image (Docker itself stops at 125 layers)');
     }
     const maxLayerBytes = layerSizeBound(root);
+    if (changes && source.images.some((img) => img.configBytes))
+      throw new NsboxError('INVALID_CHANGE', `${file} is an image archive with a config of its own: --change applies to a rootfs tarball`, 'import it without --change, and set the command at run time');
     if (name && source.images.length > 1)
       throw new NsboxError('INVALID_ARGUMENT', `${file} holds ${source.images.length} images, and --name can name only one`, 'import it without --name: the archive names its images');
 
@@ -194,7 +200,7 @@ export async function importImages(file: string, opts: ImportOptions = {}): Prom
 
     const planned: PlannedImage[] = source.images.map((img) => {
       const diffIds = img.layers.map((l) => l.expectedDiffId ?? results.get(jobOf.get(l)!)!.diffId);
-      const configBytes = img.configBytes ?? rootfsConfigBytes(diffIds[0]!);
+      const configBytes = img.configBytes ?? rootfsConfigBytes(diffIds[0]!, changes);
       return { id: sha256(configBytes), kind: img.kind, names: name ? [name] : img.names, diffIds, configBytes };
     });
     const layerSize = (diffId: string): number => {
