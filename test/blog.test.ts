@@ -11,19 +11,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: plain ESM module; types in rootfs/build.d.mts
 import { buildRootfs } from '../rootfs/build.mjs';
 // @ts-expect-error: plain ESM module shared with the demo
-import { blogCommands, ensureImage, imageNameFor, waitForBlog } from '../scripts/lib/blog-pod.mjs';
+import { blogCommands, ensureImage, imageNameFor, NGINX_CONF_FILE, waitForBlog } from '../scripts/lib/blog-pod.mjs';
 import { removeStoreTree } from './helpers/archives.js';
 import { importBusybox } from './helpers/busybox.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
 import { freePort, portRefused } from './helpers/net.js';
 import { leftoverProcesses, watchPublishingPod } from './helpers/leftovers.js';
 import { isGoneOrZombie, nsbox, podDirs, removeAllPods, waitFor } from './helpers/nsbox.js';
+import { makeDocker, startService } from './helpers/docker-service.js';
 
 const skip = process.env.NSBOX_SKIP_BLOG === '1';
 const cacheDir = process.env.NSBOX_TEST_ROOTFS_CACHE || undefined;
 let root: string;
 let port: number;
 let images: { ghost: string; nginx: string };
+let tarballs: { ghost: string; nginx: string };
 
 /** Host pids of every process in the PID namespace of `pausePid`. */
 function podPids(pausePid: number): number[] {
@@ -46,6 +48,7 @@ beforeAll(async () => {
   const nginxTar: string = await buildRootfs('nginx', { log: false, cacheDir });
   const ghostTar: string = await buildRootfs('ghost', { log: false, cacheDir });
   images = { nginx: imageNameFor('nginx', nginxTar), ghost: imageNameFor('ghost', ghostTar) };
+  tarballs = { nginx: nginxTar, ghost: ghostTar };
   ensureImage(images.nginx, nginxTar, { root });
   ensureImage(images.ghost, ghostTar, { root });
   port = await freePort();
@@ -114,6 +117,39 @@ describe.skipIf(skip)(`the blog pod: nginx in front of Ghost (${testMode}${skip 
     expect(podDirs(root)).toEqual([]);
     expect(await portRefused(port)).toBe(true);
   }, 60_000);
+});
+
+describe.skipIf(skip)(`the seed's docker commands, through nsbox system service (${testMode})`, () => {
+  it('docker run of the pause, then nginx (-v nginx.conf, -p, --net/--ipc/--pid=container:pause) and ghost as the seed writes them: Ghost through nginx on the published port, /pause as PID 1', async () => {
+    // The recipe images under the seed's names, with their commands (a rootfs tarball has none).
+    for (const [name, cmd] of [['nginx', '["nginx", "-g", "daemon off;"]'], ['ghost', '["/usr/local/bin/ghost-start"]']] as const) {
+      const r = nsbox(root, ['image', 'import', tarballs[name], '--name', name, '--change', `CMD ${cmd}`]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const service = await startService(root);
+    const docker = makeDocker(service.socket, root);
+    const ok = (args: string[]) => {
+      const r = docker(args);
+      expect(r.code, `docker ${args.join(' ')}: ${r.stderr}`).toBe(0);
+      return r.stdout;
+    };
+    const seedPort = await freePort();
+    try {
+      const join3 = ['--net=container:pause', '--ipc=container:pause', '--pid=container:pause'];
+      ok(['run', '-d', '--name', 'pause', 'gcr.io/google_containers/pause-amd64:3.0']);
+      ok(['run', '-d', '--name', 'nginx', '-v', `${NGINX_CONF_FILE}:/etc/nginx/nginx.conf`, '-p', `127.0.0.1:${seedPort}:80`, ...join3, 'nginx']);
+      ok(['run', '-d', '--name', 'ghost', ...join3, 'ghost']);
+      const { title } = await waitForBlog(`http://127.0.0.1:${seedPort}/`, 120_000);
+      expect(title).toBe('Ghost');
+      // One PID namespace, the pause's: PID 1 is /pause, seen from nginx (whose image has no ps).
+      expect(ok(['exec', 'nginx', 'cat', '/proc/1/cmdline']).split('\0')[0]).toBe('/pause');
+      expect(ok(['port', 'nginx']).trim()).toBe(`80/tcp -> 127.0.0.1:${seedPort}`);
+    } finally {
+      docker(['rm', '-f', 'ghost', 'nginx', 'pause']);
+      await service.stop();
+    }
+    expect(await portRefused(seedPort)).toBe(true);
+  }, 300_000);
 });
 
 describe.skipIf(skip)(`why the pause exists (${testMode})`, () => {

@@ -14,6 +14,7 @@ import { nsbox, waitFor } from './helpers/nsbox.js';
 import { makeDocker, startService, type DockerService } from './helpers/docker-service.js';
 import { onTerminal, shq } from './helpers/pty.js';
 import { startRegistry } from './helpers/registry.js';
+import { makeBusyboxTarball } from './helpers/busybox.js';
 import { skopeo } from './helpers/oci-images.js';
 import bcrypt from 'bcryptjs';
 
@@ -201,6 +202,24 @@ describe(`the docker CLI on nsbox (${testMode})`, () => {
     expect(names()).toEqual([]);
     expect(nsboxPods()).toEqual([]);
     expect(await portRefused(port)).toBe(true);
+  });
+
+  it("-P publishes every exposed port, the image's (EXPOSE) and --expose's, each on a free host port", async () => {
+    const dir = mkdtempSync(join(root, 'expose-'));
+    const tarball = await makeBusyboxTarball(dir);
+    expect(nsbox(root, ['image', 'import', tarball, '--name', 'webx', '-c', 'EXPOSE 80']).code).toBe(0);
+    const script = 'httpd -p 80 -h /srv; exec httpd -f -p 81 -h /srv';
+    ok(docker(['run', '-d', '--name', 'pall', '-P', '--expose', '81', 'webx', 'sh', '-c', script]));
+    ok(docker(['run', '-d', '--name', 'pnone', '--expose', '81', 'webx', 'sh', '-c', script])); // the control: no -P, nothing published
+    const lines = docker(['port', 'pall']).stdout.trim().split('\n').sort();
+    expect(lines).toHaveLength(2);
+    const ports = lines.map((l) => /^(80|81)\/tcp -> 0\.0\.0\.0:(\d+)$/.exec(l));
+    expect(ports.map((m) => m?.[1])).toEqual(['80', '81']);
+    for (const m of ports) expect(await fetchWhenUp(`http://127.0.0.1:${m![2]}/hello.txt`), m![0]).toBe('hello from the image\n');
+    expect(docker(['port', 'pnone']).stdout.trim()).toBe('');
+    ok(docker(['rm', '-f', 'pall', 'pnone']));
+    for (const m of ports) expect(await portRefused(Number(m![2])), m![0]).toBe(true);
+    ok(docker(['rmi', 'webx']));
   });
 
   it('networks: containers on one reach each other by name and alias; a container off it does not; rm refused while in use', () => {

@@ -10,7 +10,7 @@ import { withStateLock } from '../../state/lock.js';
 import type { Container } from '../container.js';
 import type { Pod } from '../pod.js';
 import { dockerName, findDockerContainer, listDockerContainers, removeDockerContainer, writeDockerContainer, DOCKER_RECORD_VERSION, type DockerContainer } from './store.js';
-import { translateCreate, type CreateBody } from './translate.js';
+import { publishAllSpecs, translateCreate, type CreateBody } from './translate.js';
 import { badRequest, conflict, flag, notFound, readJsonBody, sendEmpty, sendJson } from './wire.js';
 import type { ServiceContext } from './context.js';
 import { emitContainerEvent } from './events.js';
@@ -107,16 +107,18 @@ export async function createContainer(ctx: ServiceContext, req: IncomingMessage,
   const id = randomHex(32);
   const name = asked ? asked.replace(/^\//, '') : `nsbox_${id.slice(0, 12)}`;
   const pause = isPauseImage(t.image);
+  let imageExposes: string[] = [];
   if (!pause) {
     // The image must be there now (docker's clients pull on a 404 and create again).
     const { findImage } = await import('../../image/store.js');
     try {
-      findImage(ctx.dataRoot, t.image);
+      imageExposes = findImage(ctx.dataRoot, t.image).config.exposedPorts ?? [];
     } catch (err) {
       if (err instanceof NsboxError && err.code === 'IMAGE_NOT_FOUND') throw notFound(`No such image: ${t.image}`);
       throw err;
     }
   }
+  if (t.publishAll) t.publish.push(...publishAllSpecs(t.publish, [...t.publishAll.exposed, ...imageExposes]));
   if (t.placement.kind === 'own' && !['builtin', 'none'].includes(t.placement.network)) {
     const { networkExists } = await import('../networks.js');
     // 400, not docker's 404: its CLI reads a 404 on create as a missing image and pulls.

@@ -19,6 +19,7 @@ export interface CreateBody {
   AttachStdin?: boolean;
   StdinOnce?: boolean;
   Volumes?: Record<string, unknown> | null;
+  ExposedPorts?: Record<string, unknown> | null;
   StopSignal?: string;
   StopTimeout?: number | null;
   Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number } | null;
@@ -60,6 +61,8 @@ export interface Translated {
   image: string;
   options: RunOptions;
   publish: string[];
+  /** -P (HostConfig.PublishAllPorts): every exposed port, the body's and the image's, on a free host port. */
+  publishAll: { exposed: string[] } | null;
   placement: Placement;
   autoRemove: boolean;
   stopTimeout?: number;
@@ -128,13 +131,29 @@ function mountsOf(hc: HostConfig): string[] {
   });
 }
 
+/**
+ * -P's additions to `publish`: each exposed port ("80/tcp", or "80": tcp)
+ * not bound already, on a free host port of every address, as docker does.
+ */
+export function publishAllSpecs(publish: string[], exposed: string[]): string[] {
+  const bound = new Set(publish.map((spec) => `${spec.split(':').pop()!.split('/')[0]}/${spec.split('/')[1] ?? 'tcp'}`));
+  const out: string[] = [];
+  for (const key of exposed) {
+    const [port, proto = 'tcp'] = key.split('/');
+    const id = `${port}/${proto}`;
+    if (bound.has(id)) continue;
+    bound.add(id);
+    out.push(`0:${id}`);
+  }
+  return out;
+}
+
 function refuseUnsupported(hc: HostConfig, warnings: string[]): void {
   if (hc.Privileged) throw badRequest('HostConfig.Privileged is refused: a rootless pod has no privileges to give');
   if (hc.UsernsMode && hc.UsernsMode !== '' && hc.UsernsMode !== 'private') throw badRequest(`HostConfig.UsernsMode=${hc.UsernsMode} is not supported: every pod has a user namespace of its own`);
   if (hc.Devices?.length) throw badRequest('HostConfig.Devices is not supported rootless');
   if (hc.VolumesFrom?.length) throw badRequest('HostConfig.VolumesFrom is not supported: share a named volume instead');
   if (hc.Links?.length) throw badRequest('HostConfig.Links is not supported: use --net=container:NAME to share localhost');
-  if (hc.PublishAllPorts) throw badRequest('HostConfig.PublishAllPorts (-P) is not supported yet: publish each port with -p');
   for (const key of CHANGES_BEHAVIOUR) {
     const v = hc[key];
     if (Array.isArray(v) ? v.length : v && typeof v === 'object' ? Object.keys(v).length : v) throw badRequest(`HostConfig.${key} is not supported yet: the container would not get what it asks for`);
@@ -210,6 +229,7 @@ export function translateCreate(body: CreateBody): Translated {
     image: body.Image,
     options: Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as RunOptions,
     publish,
+    publishAll: hc.PublishAllPorts ? { exposed: Object.keys(body.ExposedPorts ?? {}) } : null,
     placement,
     autoRemove: !!hc.AutoRemove,
     addHosts: (hc.ExtraHosts ?? []).map((h) => {
