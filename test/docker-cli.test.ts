@@ -344,9 +344,13 @@ describe(`the docker CLI on nsbox (${testMode})`, () => {
     const idle = await startService(join(root, 'idle-root'), ['--time', '1']);
     const sock = idle.socket;
     expect(statSync(sock).isSocket()).toBe(true);
+    // Its record says who serves where (a sweep after a killed test run ends it by pid and start time).
+    const record = join(root, 'idle-root', 'services', `${idle.proc.pid}.json`);
+    expect(JSON.parse(readFileSync(record, 'utf8'))).toEqual({ pid: idle.proc.pid, startTime: expect.stringMatching(/^\d+$/), socket: sock });
     await waitFor(() => idle.proc.exitCode !== null, 10_000, 'the idle service to exit');
     expect(idle.proc.exitCode).toBe(0);
     expect(() => statSync(sock)).toThrow();
+    expect(() => statSync(record)).toThrow();
     // Control: the --time 0 service has been idle just as long, and still answers.
     ok(docker(['version']));
   });

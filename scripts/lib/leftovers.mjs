@@ -45,6 +45,10 @@ function recordedProcesses(root) {
     const net = readJson(join(root, 'networks', name, 'network.json'));
     if (net?.holder?.pid) found.push([`network ${name}: holder`, net.holder]);
   }
+  for (const file of list(join(root, 'services'))) {
+    const service = readJson(join(root, 'services', file));
+    if (service?.pid) found.push([`system service on ${service.socket ?? '?'}`, service]);
+  }
   const userns = readJson(join(root, 'networks', 'userns.json'));
   if (userns?.holder?.pid) found.push(['networks: user namespace holder', userns.holder]);
   return found;

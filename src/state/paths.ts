@@ -43,6 +43,8 @@ export const statePaths = {
   podDir: (root: string, id: string) => join(root, 'pods', id),
   podRecord: (root: string, id: string) => join(root, 'pods', id, 'pod.json'),
   podSocket: (root: string, id: string) => join(root, 'pods', id, 'keeper.sock'),
+  /** services/PID.json: a running `system service` (its pid, start time and socket), so that it can be found. */
+  serviceRecord: (root: string, pid: number) => join(root, 'services', `${pid}.json`),
   /** names/NAME: a symlink to the pod's id, so a lookup by name reads one record, not all. */
   podName: (root: string, name: string) => join(root, 'names', name),
 };

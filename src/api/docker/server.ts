@@ -8,6 +8,9 @@ import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { PassThrough, type Duplex } from 'node:stream';
 import { NsboxError } from '../../errors.js';
+import { identify } from '../../process/proc-stat.js';
+import { writeJsonAtomic } from '../../state/atomic.js';
+import { statePaths } from '../../state/paths.js';
 import type { ServiceContext } from './context.js';
 import * as containers from './containers.js';
 import * as exec from './exec.js';
@@ -135,6 +138,19 @@ async function claimSocketPath(path: string): Promise<void> {
   rmSync(path, { force: true });
 }
 
+/**
+ * services/PID.json while this process serves: what a sweep after a killed
+ * test run (or a user) checks by pid and start time to find the service.
+ */
+function recordService(root: string, where: string): void {
+  const me = identify(process.pid);
+  if (!me) return;
+  const file = statePaths.serviceRecord(root, process.pid);
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeJsonAtomic(file, { ...me, socket: where });
+  process.once('exit', () => rmSync(file, { force: true }));
+}
+
 export async function serve(opts: ServeOptions): Promise<{ server: Server; closed: Promise<void> }> {
   let busy = 0;
   let idleTimer: NodeJS.Timeout | null = null;
@@ -212,6 +228,7 @@ export async function serve(opts: ServeOptions): Promise<{ server: Server; close
     where = path;
     server.on('close', () => rmSync(path, { force: true }));
   }
+  recordService(opts.root, where);
   armIdle();
   opts.onListening?.(where);
   const closed = new Promise<void>((ok) => server.on('close', () => ok()));
