@@ -7,7 +7,8 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { testMode } from './helpers/env.js';
+import { spawn } from 'node:child_process';
+import { cliPath, testMode } from './helpers/env.js';
 import { setUpPodRoot, tearDownPodRoot } from './helpers/pod-root.js';
 import { fetchWhenUp, freePort, portRefused } from './helpers/net.js';
 import { nsbox, waitFor } from './helpers/nsbox.js';
@@ -40,6 +41,13 @@ afterAll(async () => {
 });
 
 const ok = (r: { code: number | null; stderr: string }) => expect(r.code, r.stderr).toBe(0);
+const readdirSafe = (dir: string) => {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+};
 const names = (all = true) => docker(['ps', ...(all ? ['-a'] : []), '--format', '{{.Names}}']).stdout.split('\n').filter(Boolean).sort();
 const nsboxPods = () => (JSON.parse(nsbox(root, ['pod', 'ls', '--format', 'json']).stdout) as { name: string }[]).map((p) => p.name).sort();
 
@@ -353,6 +361,47 @@ describe(`the docker CLI on nsbox (${testMode})`, () => {
     expect(() => statSync(record)).toThrow();
     // Control: the --time 0 service has been idle just as long, and still answers.
     ok(docker(['version']));
+  });
+
+  it("socket activation: started by systemd's own tool, the service serves on the socket it is given; through a wrapper process it refuses in one line", async () => {
+    const activate = (sock: string, command: string[]) => {
+      const proc = spawn('systemd-socket-activate', ['-l', sock, ...command], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      return { proc, err: () => err, exited: new Promise<number | null>((done) => proc.once('exit', (code) => done(code))) };
+    };
+    const service = [process.execPath, cliPath, '--root', join(root, 'activated-root'), 'system', 'service', '--time', '0'];
+    const sock = join(root, 'activated.sock');
+    const direct = activate(sock, service);
+    try {
+      await waitFor(() => direct.err().includes(`Listening on ${sock}`), 10_000, 'systemd-socket-activate to listen');
+      // The first connection starts the service, which takes the socket as fd 3.
+      const v = makeDocker(sock, root)(['version', '--format', '{{.Server.APIVersion}}'], { timeoutMs: 20_000 });
+      expect(v.code, v.stderr).toBe(0);
+      expect(v.stdout.trim()).toBe('1.41');
+      await waitFor(() => /nsbox: serving the Docker API on fd 3\n/.test(direct.err()), 5000, 'the service to say where it serves');
+    } finally {
+      direct.proc.kill('SIGTERM');
+      await direct.exited;
+    }
+    // npx runs nsbox as its child: the socket was passed to the wrapper's pid, and the service says so.
+    const wrapped = activate(join(root, 'wrapped.sock'), ['sh', '-c', `${service.map(shq).join(' ')}; exit $?`]);
+    try {
+      await waitFor(() => wrapped.err().includes('Listening on'), 10_000, 'systemd-socket-activate to listen');
+      expect(makeDocker(join(root, 'wrapped.sock'), root)(['version'], { timeoutMs: 5000 }).code).not.toBe(0);
+      expect(await Promise.race([wrapped.exited, new Promise((done) => setTimeout(() => done('still running after 10 s'), 10_000))])).toBe(125);
+    } finally {
+      // Had it not refused, its record names the service the wrapper started.
+      for (const file of readdirSafe(join(root, 'activated-root', 'services'))) {
+        try {
+          process.kill((JSON.parse(readFileSync(join(root, 'activated-root', 'services', file), 'utf8')) as { pid: number }).pid, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+      if (wrapped.proc.exitCode === null) wrapped.proc.kill('SIGKILL');
+    }
+    expect(wrapped.err()).toMatch(/^nsbox: systemd passed its socket \(LISTEN_FDS\) to process \d+, not to this one \(\d+\): the service was started through a wrapper such as npx: give ExecStart the nsbox executable itself/m);
   });
 
   it('cp: a file and a directory in and out of a running container, and out of a stopped one; a missing path is named', () => {

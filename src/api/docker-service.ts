@@ -1,6 +1,7 @@
 // `nsbox system service`: the Docker Engine API on a unix socket, served by
 // this process over the same state the CLI and library use.
 import { join } from 'node:path';
+import { NsboxError } from '../errors.js';
 import { defaultDataRoot, defaultRuntimeRoot, ensureRuntimeRoot } from '../state/paths.js';
 
 export interface DockerServiceOptions {
@@ -15,11 +16,21 @@ export interface DockerServiceOptions {
 
 export const defaultServiceUri = (root = defaultRuntimeRoot()) => `unix://${join(root, 'nsbox.sock')}`;
 
-/** systemd socket activation: the socket as fd 3 when LISTEN_PID is this process. */
+/**
+ * systemd socket activation: the socket as fd 3 when LISTEN_PID is this
+ * process. Passed to another process (a wrapper such as npx, which runs
+ * nsbox as its child), it is refused: the clients would wait on a socket
+ * nobody accepts on.
+ */
 function inheritedSocket(env = process.env): number | undefined {
-  if (env.LISTEN_FDS === undefined) return undefined;
-  if (Number(env.LISTEN_PID) !== process.pid || Number(env.LISTEN_FDS) < 1) return undefined;
-  return 3;
+  if (env.LISTEN_FDS === undefined || Number(env.LISTEN_FDS) < 1) return undefined;
+  if (env.LISTEN_PID !== undefined && Number(env.LISTEN_PID) !== process.pid)
+    throw new NsboxError(
+      'INVALID_ARGUMENT',
+      `systemd passed its socket (LISTEN_FDS) to process ${env.LISTEN_PID}, not to this one (${process.pid}): the service was started through a wrapper such as npx`,
+      'give ExecStart the nsbox executable itself (`command -v nsbox`, or the project\'s node_modules/.bin/nsbox)',
+    );
+  return Number(env.LISTEN_PID) === process.pid ? 3 : undefined;
 }
 
 /** Serves until idle (or closed); resolves with the server and a promise of its end. */
