@@ -100,4 +100,27 @@ describe(`kube play lifecycle.preStop (${testMode})`, () => {
     expect(lines(join(shared, 'order'))).toEqual(['c term']);
     expect((await cli('kube', 'down', file)).code).toBe(0);
   });
+
+  it("a failed liveness probe runs the hook, then the stop signal, and the restart policy brings the container back (the kubelet's order)", async () => {
+    const shared = join(root, 'shared4');
+    mkdirSync(shared);
+    // Live while /shared/fail is missing; the hook removes it, so the container comes back healthy.
+    const extra = `  livenessProbe: {exec: {command: [sh, -c, 'test ! -e /shared/fail']}, periodSeconds: 1, failureThreshold: 1}\n  lifecycle: {preStop: {exec: {command: [sh, -c, 'echo sick prestop >> /shared/order; rm -f /shared/fail']}}}\n`;
+    const file = manifest(pod('liveness', `terminationGracePeriodSeconds: 10\ncontainers:\n${trapping('sick', extra)}${trapping('well', hook('well'))}volumes:\n- {name: shared, hostPath: {path: ${shared}, type: Directory}}`));
+    const played = await cli('kube', 'play', file);
+    expect(played.code, played.stderr).toBe(0);
+    await trapsSet(shared, 'sick', 'well');
+    const restarts = async (name: string) =>
+      (JSON.parse((await cli('ps', '-a', '--format', 'json')).stdout) as { name: string; podName: string; restartCount: number }[]).find((c) => c.podName === 'liveness' && c.name === name)?.restartCount;
+    expect(await restarts('sick')).toBe(0);
+    writeFileSync(join(shared, 'fail'), '');
+    const order = join(shared, 'order');
+    await waitFor(() => lines(order).length >= 2, 15_000, 'the hook and the trap of the failed container');
+    expect(lines(order)).toEqual(['sick prestop', 'sick term']);
+    for (let i = 0; i < 100 && (await restarts('sick')) !== 1; i++) await new Promise((done) => setTimeout(done, 100));
+    expect(await restarts('sick')).toBe(1);
+    expect(await restarts('well')).toBe(0); // the control: its hook never ran
+    expect(lines(order)).toEqual(['sick prestop', 'sick term']);
+    expect((await cli('kube', 'down', file)).code).toBe(0);
+  });
 });

@@ -680,4 +680,11 @@ export const MUTATIONS = [
     tests: ['test/publish-running.test.ts'],
     grep: 'containers still start',
   },
+  {
+    name: 'kube-liveness-kills-at-once',
+    why: "a failed liveness probe SIGKILLs the container at once: its preStop hook never runs and its stop signal never comes (the kubelet runs both, within the grace period)",
+    edits: [{ file: 'src/api/kube.ts', find: "{ onFailure: 'terminate' as const, graceSeconds }", replace: "{ onFailure: 'kill' as const, graceSeconds }" }],
+    tests: ['test/kube-prestop.test.ts'],
+    grep: 'failed liveness probe',
+  },
 ];

@@ -37,7 +37,7 @@ export async function runHealthCheck(c: Container): Promise<HealthCheckResult> {
     before = current.Status;
     return nextHealth(current, result, cfg, Date.now());
   });
-  if (before !== 'unhealthy' && next.Status === 'unhealthy') await onUnhealthy(c, cfg.onFailure);
+  if (before !== 'unhealthy' && next.Status === 'unhealthy') await onUnhealthy(c, cfg.onFailure, cfg.graceSeconds);
   return { passed: result.ExitCode === 0, state: next };
 }
 
@@ -63,14 +63,35 @@ async function checkOnce(c: Container, cfg: HealthConfig): Promise<HealthLogEntr
   }
 }
 
-async function onUnhealthy(c: Container, action: 'none' | 'kill' | 'restart' | 'stop'): Promise<void> {
+async function onUnhealthy(c: Container, action: HealthConfig['onFailure'], graceSeconds = 30): Promise<void> {
   try {
-    if (action === 'kill') c.kill('KILL');
+    if (action === 'terminate') await terminate(c, graceSeconds);
+    else if (action === 'kill') c.kill('KILL');
     else if (action === 'stop') await c.stop();
     else if (action === 'restart') await c.restart();
   } catch (err) {
     if (!(err instanceof NsboxError)) throw err; // it went meanwhile
   }
+}
+
+/**
+ * The kubelet's kill of a container whose liveness probe failed: its preStop
+ * hook, its stop signal, SIGKILL when the grace period is over. Not a stop
+ * on purpose, so the restart policy then applies.
+ */
+async function terminate(c: Container, graceSeconds: number): Promise<void> {
+  const { runPreStop } = await import('./pre-stop.js');
+  const started = c.record().startedAt;
+  const ended = () => {
+    const r = c.record();
+    return r.startedAt !== started || c.state(r) !== 'running';
+  };
+  const left = await runPreStop(c, graceSeconds);
+  if (ended()) return;
+  c.kill(c.record().stopSignal ?? 'TERM');
+  const deadline = Date.now() + left * 1000;
+  while (!ended() && Date.now() < deadline) await new Promise((done) => setTimeout(done, 50));
+  if (!ended()) c.kill('KILL');
 }
 
 export type WaitCondition = 'exited' | 'stopped' | 'running' | 'healthy' | 'unhealthy';

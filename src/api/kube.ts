@@ -178,7 +178,7 @@ async function startKubeContainer(pod: Pod, p: KubePod, c: KubeContainer, init: 
     throw new NsboxError('KUBE_INVALID', `pod ${p.name}: container ${c.name} would run as root (uid 0), and runAsNonRoot is set`, 'give securityContext.runAsUser a non-zero uid, or use an image whose USER is not root');
   const mounts = kubeMounts(c.mounts, { podDir: statePaths.podDir(ctx.root, pod.id), dataRoot: ctx.dataRoot, container: c.name });
   checkMountTargets(mounts);
-  const healthcheck = init ? undefined : kubeHealth(c);
+  const healthcheck = init ? undefined : kubeHealth(c, p.graceSeconds);
   await pod.startContainer({ ...request, ...(mounts.length ? { mounts } : {}), ...(healthcheck ? { healthcheck } : {}), ...(c.preStop ? { preStop: c.preStop } : {}) });
 }
 
@@ -188,7 +188,7 @@ async function startKubeContainer(pod: Pod, p: KubePod, c: KubeContainer, init: 
  * readiness probe (the health status then says whether it is ready). A
  * startup probe's budget becomes the start period.
  */
-export function kubeHealth(c: KubeContainer): HealthConfig | undefined {
+export function kubeHealth(c: KubeContainer, graceSeconds: number): HealthConfig | undefined {
   const p = c.liveness ?? c.readiness;
   if (!p) return undefined;
   const startup = c.startup ? c.startup.initialDelayMs + c.startup.periodMs * c.startup.failureThreshold : 0;
@@ -199,7 +199,7 @@ export function kubeHealth(c: KubeContainer): HealthConfig | undefined {
     timeoutMs: p.timeoutMs,
     startPeriodMs: p.initialDelayMs + startup,
     retries: p.failureThreshold,
-    onFailure: c.liveness ? 'kill' : 'none',
+    ...(c.liveness ? { onFailure: 'terminate' as const, graceSeconds } : { onFailure: 'none' as const }),
   };
 }
 

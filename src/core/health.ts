@@ -23,8 +23,14 @@ export interface HealthConfig {
   timeoutMs: number;
   startPeriodMs: number;
   retries: number;
-  /** podman's --health-on-failure. */
-  onFailure: 'none' | 'kill' | 'restart' | 'stop';
+  /**
+   * podman's --health-on-failure; terminate is the kubelet's answer to a
+   * failed liveness probe: the preStop hook, the stop signal, SIGKILL once
+   * `graceSeconds` are over, and then the restart policy decides.
+   */
+  onFailure: 'none' | 'kill' | 'restart' | 'stop' | 'terminate';
+  /** terminate's grace period (kube's terminationGracePeriodSeconds). */
+  graceSeconds?: number;
 }
 
 export interface HealthLogEntry {

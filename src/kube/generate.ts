@@ -112,7 +112,7 @@ function containerOf(c: GenContainer, pod: GenPod, volumes: Obj[], claims: Set<s
     ...(ports.length ? { ports } : {}),
     ...(mounts.length ? { volumeMounts: mounts } : {}),
     ...(Object.keys(security).length ? { securityContext: security } : {}),
-    ...(h && !c.init ? { [h.onFailure === 'kill' || h.onFailure === 'restart' ? 'livenessProbe' : 'readinessProbe']: probeOf(h) } : {}),
+    ...(h && !c.init ? { [h.onFailure === 'kill' || h.onFailure === 'restart' || h.onFailure === 'terminate' ? 'livenessProbe' : 'readinessProbe']: probeOf(h) } : {}),
     ...(c.preStop ? { lifecycle: { preStop: 'exec' in c.preStop ? { exec: { command: c.preStop.exec } } : { sleep: { seconds: c.preStop.sleepSeconds } } } } : {}),
   };
 }
