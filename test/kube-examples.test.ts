@@ -167,6 +167,50 @@ spec:
     await waitFor(() => (ctr('liveness-exec/liveness')?.restartCount ?? 0) >= 1, 20_000, 'the restart after the liveness probe failed');
   });
 
+  it('a sidecar (an init container with restartPolicy Always) serves the init containers after it and the app, and is restarted always; kube generate keeps it a sidecar', async () => {
+    const r = await nsboxAsync(root, ['kube', 'play', '--wait', file(`apiVersion: v1
+kind: Pod
+metadata:
+  name: sidecar-demo
+spec:
+  restartPolicy: Never
+  initContainers:
+  - name: server
+    image: busybox
+    restartPolicy: Always
+    command: [sh, -c, 'mkdir -p /www && echo from the sidecar > /www/hello.txt && exec httpd -f -p 8081 -h /www']
+    readinessProbe: {tcpSocket: {port: 8081}, periodSeconds: 1}
+  - name: fetch
+    image: busybox
+    command: [sh, -c, 'for i in $(seq 100); do wget -qO /data/page http://127.0.0.1:8081/hello.txt && exit 0; sleep 0.1; done; exit 1']
+    volumeMounts: [{name: data, mountPath: /data}]
+  containers:
+  - name: app
+    image: busybox
+    command: [sh, -c, 'cat /data/page; exec sleep 600']
+    volumeMounts: [{name: data, mountPath: /data}]
+  volumes:
+  - {name: data, emptyDir: {}}
+`)]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/warning/);
+    // The init container after the sidecar reached it; the app got what it fetched.
+    expect(ctr('sidecar-demo/fetch')?.state).toBe('exited');
+    await waitFor(() => cli('logs', 'sidecar-demo/app').stdout === 'from the sidecar\n', 5000, "the app's output");
+    expect(ctr('sidecar-demo/server')?.state).toBe('running');
+    // It dies: brought back although the pod's policy is Never (the control: the app's policy is Never).
+    const [server] = (JSON.parse(cli('ps', '--pod', 'sidecar-demo', '--format', 'json').stdout) as { name: string; process: { pid: number } }[]).filter((c) => c.name === 'server');
+    process.kill(server!.process.pid, 'SIGKILL');
+    await waitFor(() => ctr('sidecar-demo/server')?.restartCount === 1 && ctr('sidecar-demo/server')?.state === 'running', 10_000, 'the sidecar to be restarted');
+    const gen = parseAllDocuments(cli('kube', 'generate', 'sidecar-demo').stdout)[0]!.toJS() as { spec: { initContainers: { name: string; restartPolicy?: string; readinessProbe?: unknown }[]; restartPolicy: string } };
+    expect(gen.spec.initContainers.map((c) => [c.name, c.restartPolicy ?? null, !!c.readinessProbe])).toEqual([
+      ['server', 'Always', true],
+      ['fetch', null, false],
+    ]);
+    expect(() => new Pod(gen as ConstructorParameters<typeof Pod>[0]).validate()).not.toThrow();
+    expect(cli('pod', 'rm', '-f', 'sidecar-demo').code).toBe(0);
+  });
+
   it('a manifest with a volume kind nsbox has not: one line naming it, nothing made', () => {
     const r = cli('kube', 'play', file(`apiVersion: v1
 kind: Pod

@@ -79,7 +79,7 @@ ${pod('containers:\n- {name: c, image: busybox, volumeMounts: [{name: s, mountPa
       [pod('containers:\n- {name: c, image: busybox, env: [{name: "1bad", value: x}]}'), /env\[0\]\.name: "1bad" is not a variable name/],
       [pod('containers:\n- {name: c, image: busybox, env: [{name: A, valueFrom: {fieldRef: {fieldPath: spec.serviceAccountName}}}]}'), /fieldPath: "spec\.serviceAccountName" is not supported: use one of metadata\.name/],
       [pod('containers:\n- {name: c, image: busybox}\nvolumes:\n- {name: v, hostPath: {path: /x, type: BlockDevice}}'), /hostPath\.type: "BlockDevice" is not supported/],
-      [pod('initContainers:\n- {name: i, image: busybox, restartPolicy: Always}\ncontainers:\n- {name: c, image: busybox}'), /sidecar init containers/],
+      [pod('initContainers:\n- {name: i, image: busybox, restartPolicy: OnFailure}\ncontainers:\n- {name: c, image: busybox}'), /restartPolicy: "OnFailure" is not a restart policy for an init container: use Always \(a sidecar, kept running\), or remove it/],
       [pod('containers:\n- {name: c, image: busybox}', 'a') + '---\n' + pod('containers:\n- {name: c, image: busybox}', 'a'), /a second pod named a/],
       ['apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nmetadata: {name: y}\n', /not valid YAML: .*(duplicate|unique)/i],
       ['apiVersion: apps/v1\nkind: Pod\nmetadata: {name: x}\n', /apiVersion apps\/v1 is not v1: write apiVersion: v1/],

@@ -687,4 +687,11 @@ export const MUTATIONS = [
     tests: ['test/kube-prestop.test.ts'],
     grep: 'failed liveness probe',
   },
+  {
+    name: 'kube-sidecar-awaited',
+    why: 'a sidecar init container (restartPolicy Always) is waited for as an ordinary init container: it never exits, so the play never gets past it',
+    edits: [{ file: 'src/api/kube.ts', find: '      if (c.sidecar) continue;', replace: "      if (c.name === '\\0') continue;" }],
+    tests: ['test/kube-examples.test.ts'],
+    grep: 'a sidecar',
+  },
 ];

@@ -14,6 +14,7 @@ import type { Pod } from './pod.js';
 import { Container } from './container.js';
 
 const INIT_LABEL = 'io.nsbox.kube.init';
+const SIDECAR_LABEL = 'io.nsbox.kube.sidecar';
 
 /** The images of a play, resolved once each (by reference and pull policy). */
 type Images = Map<string, ImageForRun>;
@@ -138,6 +139,7 @@ async function startKubePod(p: KubePod, ctx: { root: string; dataRoot: string; i
     }
     for (const c of p.init) {
       await startKubeContainer(pod, p, c, true, ctx);
+      if (c.sidecar) continue; // started: it runs beside the next ones, restarted always
       const code = await new Container(pod, c.name).wait();
       if (code !== 0) {
         const { lastLogLines } = await import('./testcontainers/log-lines.js');
@@ -165,20 +167,20 @@ async function startKubeContainer(pod: Pod, p: KubePod, c: KubeContainer, init: 
     env: c.env,
     ...(c.workdir ? { workdir: c.workdir } : {}),
     ...(c.user !== undefined ? { user: c.user } : {}),
-    // Init containers run once; a failed one fails the play.
-    restart: init ? 'no' : p.restart,
+    // Init containers run once, a failed one failing the play; a sidecar is restarted always.
+    restart: c.sidecar ? 'always' : init ? 'no' : p.restart,
     readOnly: c.readOnly,
     capAdd: c.capAdd,
     capDrop: c.capDrop,
     noHealthcheck: true,
     // kube generate tells init containers by it.
-    ...(init ? { labels: { [INIT_LABEL]: 'true' } } : {}),
+    ...(init ? { labels: { [INIT_LABEL]: 'true', ...(c.sidecar ? { [SIDECAR_LABEL]: 'true' } : {}) } } : {}),
   });
   if (c.runAsNonRoot && request.user.uid === 0)
     throw new NsboxError('KUBE_INVALID', `pod ${p.name}: container ${c.name} would run as root (uid 0), and runAsNonRoot is set`, 'give securityContext.runAsUser a non-zero uid, or use an image whose USER is not root');
   const mounts = kubeMounts(c.mounts, { podDir: statePaths.podDir(ctx.root, pod.id), dataRoot: ctx.dataRoot, container: c.name });
   checkMountTargets(mounts);
-  const healthcheck = init ? undefined : kubeHealth(c, p.graceSeconds);
+  const healthcheck = init && !c.sidecar ? undefined : kubeHealth(c, p.graceSeconds);
   await pod.startContainer({ ...request, ...(mounts.length ? { mounts } : {}), ...(healthcheck ? { healthcheck } : {}), ...(c.preStop ? { preStop: c.preStop } : {}) });
 }
 
@@ -303,6 +305,7 @@ export async function generateKube(podRef: string, opts: KubeGenerateOptions = {
     return {
       name: r.name,
       init: r.labels?.[INIT_LABEL] === 'true',
+      sidecar: r.labels?.[SIDECAR_LABEL] === 'true',
       image: r.image.name ?? r.image.id,
       localOnly,
       argv: r.argv,

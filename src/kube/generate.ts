@@ -16,6 +16,8 @@ export type GenMount =
 export interface GenContainer {
   name: string;
   init: boolean;
+  /** An init container kept running (restartPolicy Always). */
+  sidecar: boolean;
   image: string;
   /** Imported, not pulled: a cluster cannot pull it by this name. */
   localOnly: boolean;
@@ -112,7 +114,8 @@ function containerOf(c: GenContainer, pod: GenPod, volumes: Obj[], claims: Set<s
     ...(ports.length ? { ports } : {}),
     ...(mounts.length ? { volumeMounts: mounts } : {}),
     ...(Object.keys(security).length ? { securityContext: security } : {}),
-    ...(h && !c.init ? { [h.onFailure === 'kill' || h.onFailure === 'restart' || h.onFailure === 'terminate' ? 'livenessProbe' : 'readinessProbe']: probeOf(h) } : {}),
+    ...(c.sidecar ? { restartPolicy: 'Always' } : {}),
+    ...(h && (!c.init || c.sidecar) ? { [h.onFailure === 'kill' || h.onFailure === 'restart' || h.onFailure === 'terminate' ? 'livenessProbe' : 'readinessProbe']: probeOf(h) } : {}),
     ...(c.preStop ? { lifecycle: { preStop: 'exec' in c.preStop ? { exec: { command: c.preStop.exec } } : { sleep: { seconds: c.preStop.sleepSeconds } } } } : {}),
   };
 }

@@ -65,6 +65,8 @@ export interface KubeContainer {
   startup?: KubeProbe;
   /** lifecycle.preStop: run before the stop signal, within the grace period. */
   preStop?: PreStopHook;
+  /** An init container with restartPolicy Always (Kubernetes' sidecar): started in its turn, then kept running. */
+  sidecar?: boolean;
 }
 
 export interface KubePod {

@@ -132,15 +132,19 @@ function readContainer(c: Reader, init: boolean, ctx: { pod: SecurityDefaults; v
   const out: Partial<KubeContainer> = { name, image, pull, env, envRefs, ...(entrypoint ? { entrypoint } : {}), ...(command ? { command } : {}), ...(workdir ? { workdir } : {}) };
   containerSecurity(c.obj('securityContext'), ctx.pod, out);
   out.mounts = mountsOf(c, ctx.volumes, ctx.memoryUse);
+  // Kubernetes' sidecar: an init container whose restartPolicy is Always (the only value it takes).
+  const sidecar = init && c.has('restartPolicy');
+  if (sidecar && c.str('restartPolicy') !== 'Always')
+    throw kubeError(c.at('restartPolicy'), `${JSON.stringify(c.str('restartPolicy'))} is not a restart policy for an init container`, 'use Always (a sidecar, kept running), or remove it');
+  if (sidecar) out.sidecar = true;
   for (const key of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
     if (!c.has(key)) continue;
-    if (init) throw kubeError(c.at(key), 'init containers have no probes', `remove ${key}`);
+    if (init && !sidecar) throw kubeError(c.at(key), 'init containers have no probes', `remove ${key}, or make it a sidecar (restartPolicy: Always)`);
     const probe = readProbe(c.obj(key), named);
     out[key === 'livenessProbe' ? 'liveness' : key === 'readinessProbe' ? 'readiness' : 'startup'] = probe;
   }
-  if (init && c.has('restartPolicy')) c.refuse('restartPolicy', 'sidecar init containers (restartPolicy Always) are not supported');
   c.ignore('resources', 'nsbox sets no resource limits yet');
-  const hook = lifecycleOf(c.obj('lifecycle'), init);
+  const hook = lifecycleOf(c.obj('lifecycle'), init && !sidecar);
   if (hook) out.preStop = hook;
   c.ignore('terminationMessagePath', 'the log holds the output');
   c.ignore('terminationMessagePolicy', 'the log holds the output');
