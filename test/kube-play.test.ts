@@ -345,6 +345,30 @@ spec:
     expect(podNames()).not.toContain('again');
   }, 120_000);
 
+  it("--network NAME puts the file's pods on a user network: they reach each other by pod name, a pod played without it does not (the control); an unknown network is refused before anything is made", () => {
+    expect(cli('network', 'create', 'kubenet').code).toBe(0);
+    try {
+      const two = `${pod('kweb', "containers:\n- {name: httpd, image: busybox, command: [httpd, -f, -p, '80', -h, /srv]}")}---\n${pod('kclient', "containers:\n- {name: c, image: busybox, command: [sleep, '600']}")}`;
+      const r = play(two, '--network', 'kubenet');
+      expect(r.code, r.stderr).toBe(0);
+      const outsider = play(pod('kout', "containers:\n- {name: c, image: busybox, command: [sleep, '600']}"));
+      expect(outsider.code, outsider.stderr).toBe(0);
+      const fetch = (from: string) => inCtr(`${from}/c`, 'timeout 3 wget -qO- http://kweb/hello.txt');
+      let got = '';
+      for (let i = 0; i < 20 && got !== 'hello from the image\n'; i++) got = fetch('kclient').stdout;
+      expect(got).toBe('hello from the image\n');
+      expect(fetch('kout').code).not.toBe(0);
+      const before = podNames();
+      const bad = play(pod('knowhere', "containers:\n- {name: c, image: busybox, command: [sleep, '600']}"), '--network', 'nosuchnet');
+      expect(isOneLineRefusal(bad), bad.stderr).toBe(true);
+      expect(bad.stderr).toMatch(/no such network: nosuchnet: create it with `nsbox network create nosuchnet`/);
+      expect(podNames()).toEqual(before);
+    } finally {
+      for (const p of ['kweb', 'kclient', 'kout']) cli('pod', 'rm', '-f', p);
+      cli('network', 'rm', '-f', 'kubenet');
+    }
+  });
+
   it('kube down removes the pods the file made, and its named volumes only with --force', () => {
     const text = `apiVersion: v1
 kind: PersistentVolumeClaim

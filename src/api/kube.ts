@@ -15,6 +15,7 @@ import { Container } from './container.js';
 
 const INIT_LABEL = 'io.nsbox.kube.init';
 const SIDECAR_LABEL = 'io.nsbox.kube.sidecar';
+const NETWORK_MODES = ['builtin', 'pasta', 'none'];
 
 /** The images of a play, resolved once each (by reference and pull policy). */
 type Images = Map<string, ImageForRun>;
@@ -39,6 +40,8 @@ export interface KubePlayOptions {
   waitTimeoutMs?: number;
   /** --publish [IP:]HOST:CTR on top of the manifest's hostPorts. */
   publish?: string[];
+  /** --network (podman's): builtin, pasta or none, or user networks (`nsbox network create`) every pod joins. */
+  networks?: string[];
   onWarning?: (message: string) => void;
   onProgress?: (line: string) => void;
 }
@@ -76,6 +79,9 @@ export async function playKube(opts: KubePlayOptions): Promise<KubePlayResult> {
   plan.warnings.forEach(warn);
   const { listPodRecords } = await import('../pod/store.js');
   const existing = new Set(listPodRecords(root).map((r) => r.name));
+  const { networkExists } = await import('./networks.js');
+  for (const n of (opts.networks ?? []).filter((n) => !NETWORK_MODES.includes(n)))
+    if (!networkExists(n, { root })) throw new NsboxError('NO_SUCH_NETWORK', `no such network: ${n}`, `create it with \`nsbox network create ${n}\`, or use --network builtin, pasta or none`);
   for (const p of plan.pods)
     if (existing.has(p.name) && !opts.replace) throw new NsboxError('DUPLICATE_NAME', `a pod named ${p.name} already exists`, 'play with --replace to replace it, or remove it with `nsbox kube down FILE`');
   // Images first (pulled as their policy says): a missing one fails before anything is made.
@@ -103,7 +109,7 @@ export async function playKube(opts: KubePlayOptions): Promise<KubePlayResult> {
       for (const p of plan.pods) if (existing.has(p.name)) await getPod(p.name, { root }).remove({ force: true });
     }
     for (const p of plan.pods) {
-      const pod = await startKubePod(p, { root, dataRoot, images, warn });
+      const pod = await startKubePod(p, { root, dataRoot, images, warn, networks: opts.networks ?? [] });
       pods.push(pod);
       result.pods.push({ name: p.name, id: pod.id, containers: p.containers.map((c) => c.name) });
     }
@@ -124,9 +130,11 @@ export async function playKube(opts: KubePlayOptions): Promise<KubePlayResult> {
 }
 
 /** The pod, its files, its init containers run to completion in order, then its containers. */
-async function startKubePod(p: KubePod, ctx: { root: string; dataRoot: string; images: Images; warn: (m: string) => void }): Promise<Pod> {
+async function startKubePod(p: KubePod, ctx: { root: string; dataRoot: string; images: Images; warn: (m: string) => void; networks: string[] }): Promise<Pod> {
   const { createPod } = await import('./create-pod.js');
-  const pod = await createPod({ root: ctx.root, name: p.name, hostname: p.hostname, detached: true, ports: p.publish, labels: { 'io.nsbox.kube': 'Pod' }, onWarning: ctx.warn });
+  const mode = ctx.networks.find((n) => NETWORK_MODES.includes(n));
+  const networks = ctx.networks.filter((n) => !NETWORK_MODES.includes(n)).map((name) => ({ name, aliases: [] }));
+  const pod = await createPod({ root: ctx.root, name: p.name, hostname: p.hostname, detached: true, ports: p.publish, labels: { 'io.nsbox.kube': 'Pod' }, onWarning: ctx.warn, ...(mode ? { network: mode } : {}), networks });
   pod.dataRoot = ctx.dataRoot;
   try {
     const podDir = statePaths.podDir(ctx.root, pod.id);

@@ -15,7 +15,8 @@ export function registerKube(program: Command): void {
     .option('--timeout <seconds>', 'with --wait: how long to wait (default 120)')
     .option('-p, --publish <[ip:]hostport:ctrport[/udp]>', 'publish a port as well as the hostPorts (repeatable)', collect, [])
     .option('--configmap <file>', 'a YAML file of ConfigMaps (or Secrets) the manifest refers to (repeatable)', collect, [])
-    .action(async (files: string[], opts: { replace?: boolean; wait?: boolean; timeout?: string; publish: string[]; configmap: string[] }, cmd: Command) => {
+    .option('--network <mode|name>', "the pods' network: builtin, pasta, none, or a user network (nsbox network create) they join (repeatable)", collect, [])
+    .action(async (files: string[], opts: { replace?: boolean; wait?: boolean; timeout?: string; publish: string[]; configmap: string[]; network: string[] }, cmd: Command) => {
       const { playKube, readKubeSource } = await import('../api/kube.js');
       const r = await playKube({
         root: stateRoot(cmd),
@@ -26,6 +27,7 @@ export function registerKube(program: Command): void {
         wait: !!opts.wait,
         ...(opts.timeout !== undefined ? { waitTimeoutMs: parseSeconds(opts.timeout, '--timeout') * 1000 } : {}),
         publish: opts.publish,
+        networks: opts.network,
         onProgress: (line) => process.stderr.write(`${line}\n`),
       });
       for (const v of r.volumes) process.stdout.write(`Volume: ${v}\n`);
