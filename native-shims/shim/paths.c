@@ -197,9 +197,40 @@ static int set_attrs(int target_fd, unsigned long flags) {
 }
 
 /* A bind of `source` (resolved as given: nsbox's own host paths) onto the target fd. */
-static int bind_onto(const char *source, int target_fd, unsigned long flags) {
+/*
+ * The mount tree to bind: `source`, or, with `beneath`, the path `beneath`
+ * names inside the directory `source`, opened with no symlink and no ".."
+ * out of it. That walk happens here, as the bind is made, so a link planted
+ * in a volume after nsbox checked the path (the container writes it) cannot
+ * lead the bind to one of the host's files.
+ */
+static int source_tree(const char *source, const char *beneath, unsigned int how) {
+  if (!beneath || !beneath[0])
+    return (int)syscall(SYS_open_tree, AT_FDCWD, source, how);
+  int dir = open(source, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0)
+    return -1;
+  struct open_how oh;
+  memset(&oh, 0, sizeof oh);
+  oh.flags = O_PATH | O_CLOEXEC;
+  oh.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  int fd = (int)syscall(SYS_openat2, dir, beneath, &oh, sizeof oh);
+  int err = errno;
+  close(dir);
+  if (fd < 0) {
+    errno = err;
+    return -1;
+  }
+  int tree = (int)syscall(SYS_open_tree, fd, "", how | AT_EMPTY_PATH);
+  err = errno;
+  close(fd);
+  errno = err;
+  return tree;
+}
+
+static int bind_onto(const char *source, const char *beneath, int target_fd, unsigned long flags) {
   unsigned int how = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((flags & MS_REC) ? AT_RECURSIVE : 0);
-  int tree = (int)syscall(SYS_open_tree, AT_FDCWD, source, how);
+  int tree = source_tree(source, beneath, how);
   if (tree < 0)
     return -errno;
   long rc = syscall(SYS_move_mount, tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
@@ -211,9 +242,11 @@ static int bind_onto(const char *source, int target_fd, unsigned long flags) {
 static const char *or_null(const char *s) { return s && s[0] ? s : NULL; }
 
 int nsbox_mount_scoped(const char *source, const char *target, const char *fstype, unsigned long flags,
-                       const char *data, int scope) {
+                       const char *data, int scope, const char *beneath) {
   int recursive_remount = (flags & MS_REMOUNT) && (flags & MS_REC);
-  if (scope == SCOPE_HOST && !recursive_remount) {
+  if (beneath && beneath[0] && !(flags & MS_BIND))
+    return -EINVAL;
+  if (scope == SCOPE_HOST && !recursive_remount && !(beneath && beneath[0])) {
     FAIL_IF(mount(or_null(source), target, or_null(fstype), flags, or_null(data)) < 0);
     return 0;
   }
@@ -225,7 +258,7 @@ int nsbox_mount_scoped(const char *source, const char *target, const char *fstyp
   if (flags & MS_REMOUNT) {
     rc = set_attrs(fd, flags);
   } else if (flags & MS_BIND) {
-    rc = bind_onto(source, fd, flags);
+    rc = bind_onto(source, beneath, fd, flags);
   } else {
     /* A new filesystem on a directory: mount on "." after fchdir, so the
      * kernel never walks the path again. Later steps resolve from "/". */

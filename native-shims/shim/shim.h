@@ -61,8 +61,9 @@ int nsbox_mkdir_scoped(const char *path, mode_t mode, int scope);
 int nsbox_touch_scoped(const char *path, mode_t mode, int scope);
 int nsbox_symlink_scoped(const char *target, const char *path, int scope);
 int nsbox_chdir_scoped(const char *path, int scope);
+/* beneath: with MS_BIND, the path inside the directory `source` to bind, opened with no symlink (or NULL). */
 int nsbox_mount_scoped(const char *source, const char *target, const char *fstype, unsigned long flags,
-                       const char *data, int scope);
+                       const char *data, int scope, const char *beneath);
 int nsbox_copy_file(int source_fd, const char *target, mode_t mode);
 int nsbox_open_scoped_fd(const char *path, int flags);
 void nsbox_unblock_all_signals(void);

@@ -228,9 +228,10 @@ static int loopback_up(void) {
 }
 
 static int do_mount(struct step *s) {
-  if (s->nstr != 4)
+  if (s->nstr != 4 && s->nstr != 5)
     return -EINVAL;
-  return nsbox_mount_scoped(s->str[0], s->str[1], s->str[2], (unsigned long)s->arg[0], s->str[3], (int)s->arg[1]);
+  return nsbox_mount_scoped(s->str[0], s->str[1], s->str[2], (unsigned long)s->arg[0], s->str[3], (int)s->arg[1],
+                            s->nstr == 5 ? s->str[4] : NULL);
 }
 
 static int setup_stdio(struct ctx *c, struct step *s) {

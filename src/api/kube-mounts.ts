@@ -124,7 +124,9 @@ export function kubeMounts(mounts: KubeMount[], ctx: { podDir: string; dataRoot:
     let base: { path: string; kind: 'file' | 'dir' };
     if (m.kind === 'host') base = hostSource(m, what);
     else base = { path: m.kind === 'volume' ? volumePaths.data(ctx.dataRoot, m.name) : podVolumeDir(ctx.podDir, m.volume), kind: 'dir' };
-    const src = m.subPath ? resolveSubPath(base.path, m.subPath, what) : base;
-    return { type: 'bind', source: src.path, target: m.target, readOnly: m.readOnly, kind: src.kind };
+    if (!m.subPath) return { type: 'bind', source: base.path, target: m.target, readOnly: m.readOnly, kind: base.kind };
+    const src = resolveSubPath(base.path, m.subPath, what);
+    // Checked now, and walked again with no symlink when the bind is made: the volume is the containers' to write.
+    return { type: 'bind', source: src.path, target: m.target, readOnly: m.readOnly, kind: src.kind, within: realpathSync(base.path) };
   });
 }

@@ -13,7 +13,12 @@ import { isVolumeName } from '../volume/name.js';
 import { randomHex } from '../process/random.js';
 
 export type Mount =
-  | { type: 'bind'; source: string; target: string; readOnly: boolean; kind: 'file' | 'dir' }
+  /**
+   * within: a directory `source` lies in that a container may write (a
+   * volume's, for a kube subPath). The bind then walks from it with no
+   * symlink as it is made, not by the path checked before.
+   */
+  | { type: 'bind'; source: string; target: string; readOnly: boolean; kind: 'file' | 'dir'; within?: string }
   /** `source` is the volume's _data directory, filled in when the volume is attached (volume-attach.ts); '' before. */
   | { type: 'volume'; name: string; source: string; target: string; readOnly: boolean; noCopy?: boolean; anonymous?: boolean }
   | { type: 'tmpfs'; target: string; options: string };

@@ -64,7 +64,8 @@ export type ChildStep =
   | { op: 'setIds'; uid: number; gid: number; clearGroups: boolean }
   | { op: 'sethostname'; hostname: string }
   | { op: 'loopbackUp' }
-  | { op: 'mount'; source: string; target: string; fstype: string; flags: number; data: string; scope?: PathScope }
+  /** beneath (a bind only): the path inside the directory `source` to bind, walked with no symlink as the bind is made. */
+  | { op: 'mount'; source: string; target: string; fstype: string; flags: number; data: string; scope?: PathScope; beneath?: string }
   | { op: 'chdir'; path: string; scope?: PathScope }
   | { op: 'setsid' }
   /** exec -d: the process forks and its first half exits, so the pod's PID 1 becomes the parent that reaps it. */
@@ -184,7 +185,7 @@ export function stepFields(s: AnyStep): { args: bigint[]; strings: string[]; pay
     case 'sethostname':
       return { args: [], strings: [s.hostname] };
     case 'mount':
-      return { args: n(s.flags, scopeOf(s)), strings: [s.source, s.target, s.fstype, s.data] };
+      return { args: n(s.flags, scopeOf(s)), strings: [s.source, s.target, s.fstype, s.data, ...(s.beneath ? [s.beneath] : [])] };
     case 'chdir':
       return { args: n(scopeOf(s)), strings: [s.path] };
     case 'setCtty':
