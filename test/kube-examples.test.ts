@@ -2,42 +2,27 @@
 // written for nsbox (only the images are the local busybox): they play, or
 // fail naming the one field that blocks them. And the repository's blog
 // pod YAML: valid for a cluster, with nginx's configuration verbatim.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ConfigMap, Pod } from 'kubernetes-models/v1';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupRoot, repoRoot, tempRoot, testMode } from './helpers/env.js';
-import { importImage } from './helpers/images.js';
+import { describe, expect, it } from 'vitest';
+import { repoRoot, testMode } from './helpers/env.js';
+import { useKubeRoot, containerView } from './helpers/kube.js';
 import { isOneLineRefusal } from './helpers/cli-process.js';
 import { freePort } from './helpers/net.js';
-import { nsbox, nsboxAsync, removeAllPods, waitFor } from './helpers/nsbox.js';
+import { nsbox, nsboxAsync, waitFor } from './helpers/nsbox.js';
 import { planKube } from '../dist/index.js';
 
-let root: string;
-
-beforeAll(() => {
-  root = tempRoot();
-  importImage(root, 'busybox');
-});
-afterAll(() => {
-  removeAllPods(root);
-  cleanupRoot(root);
-});
-
-const cli = (...args: string[]) => nsbox(root, args);
-let n = 0;
-const file = (text: string) => {
-  const p = join(root, `e${++n}.yaml`);
-  writeFileSync(p, text);
-  return p;
-};
-const ctr = (ref: string) => (JSON.parse(cli('ps', '-a', '--format', 'json').stdout) as { name: string; podName: string; state: string; restartCount: number }[]).find((c) => `${c.podName}/${c.name}` === ref);
+const kube = useKubeRoot('e');
+const cli = (...args: string[]) => nsbox(kube.root, args);
+const file = (text: string) => kube.manifest(text);
+const ctr = (ref: string) => containerView(kube.root, ref);
 
 describe(`Kubernetes documentation examples (${testMode})`, () => {
   it('an init container writes into an emptyDir that the main container serves', async () => {
     const port = await freePort();
-    const r = await nsboxAsync(root, ['kube', 'play', '--wait', file(`apiVersion: v1
+    const r = await nsboxAsync(kube.root, ['kube', 'play', '--wait', file(`apiVersion: v1
 kind: Pod
 metadata:
   name: init-demo
@@ -133,7 +118,7 @@ spec:
   });
 
   it('a Pod with liveness and readiness probes: ready, then restarted once its liveness fails', async () => {
-    const r = await nsboxAsync(root, ['kube', 'play', '--wait', file(`apiVersion: v1
+    const r = await nsboxAsync(kube.root, ['kube', 'play', '--wait', file(`apiVersion: v1
 kind: Pod
 metadata:
   labels:
@@ -168,7 +153,7 @@ spec:
   });
 
   it('a sidecar (an init container with restartPolicy Always) serves the init containers after it and the app, and is restarted always; kube generate keeps it a sidecar', async () => {
-    const r = await nsboxAsync(root, ['kube', 'play', '--wait', file(`apiVersion: v1
+    const r = await nsboxAsync(kube.root, ['kube', 'play', '--wait', file(`apiVersion: v1
 kind: Pod
 metadata:
   name: sidecar-demo

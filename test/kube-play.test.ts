@@ -6,34 +6,20 @@
 // would lead out of its volume. A failing play leaves nothing behind.
 import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
-import { importImage } from './helpers/images.js';
+import { describe, expect, it } from 'vitest';
+import { testMode } from './helpers/env.js';
+import { useKubeRoot, podYaml, containerView } from './helpers/kube.js';
 import { isOneLineRefusal } from './helpers/cli-process.js';
 import { freePort } from './helpers/net.js';
-import { nsbox, nsboxAsync, podDirs, removeAllPods, waitFor } from './helpers/nsbox.js';
+import { nsbox, nsboxAsync, podDirs, waitFor } from './helpers/nsbox.js';
 
-let root: string;
-
-beforeAll(() => {
-  root = tempRoot();
-  importImage(root, 'busybox');
-});
-afterAll(() => {
-  removeAllPods(root);
-  const left = nsbox(root, ['volume', 'ls', '-q']).stdout.split('\n').filter(Boolean);
-  if (left.length) nsbox(root, ['volume', 'rm', '-f', ...left]);
-  cleanupRoot(root);
+const kube = useKubeRoot('m', (r) => {
+  const left = nsbox(r, ['volume', 'ls', '-q']).stdout.split('\n').filter(Boolean);
+  if (left.length) nsbox(r, ['volume', 'rm', '-f', ...left]);
 });
 
-const cli = (...args: string[]) => nsbox(root, args);
-let n = 0;
-/** Writes the manifest into the test's root; returns its path. */
-function manifest(text: string): string {
-  const file = join(root, `m${++n}.yaml`);
-  writeFileSync(file, text);
-  return file;
-}
+const cli = (...args: string[]) => nsbox(kube.root, args);
+const manifest = (text: string) => kube.manifest(text);
 const play = (text: string, ...flags: string[]) => cli('kube', 'play', ...flags, manifest(text));
 const inCtr = (ref: string, script: string) => {
   const [pod, ctr] = ref.split('/') as [string, string];
@@ -41,12 +27,12 @@ const inCtr = (ref: string, script: string) => {
 };
 const podNames = () => (JSON.parse(cli('pod', 'ls', '--format', 'json').stdout) as { name: string }[]).map((p) => p.name).sort();
 const volumes = () => cli('volume', 'ls', '-q').stdout.split('\n').filter(Boolean).sort();
-const ctr = (ref: string) => (JSON.parse(cli('ps', '-a', '--format', 'json').stdout) as { name: string; podName: string; state: string; exitCode: number | null; restartCount: number; startedAt: string; finishedAt: string | null }[]).find((c) => `${c.podName}/${c.name}` === ref);
-const pod = (name: string, spec: string) => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n${spec.replace(/^/gm, '  ')}\n`;
+const ctr = (ref: string) => containerView(kube.root, ref);
+const pod = podYaml;
 
 // Refusals run the CLI without blocking this worker: a long row of spawnSync
 // calls on a loaded machine starves vitest's RPC to the worker.
-const cliAsync = (...args: string[]) => nsboxAsync(root, args);
+const cliAsync = (...args: string[]) => nsboxAsync(kube.root, args);
 const podNamesAsync = async () => (JSON.parse((await cliAsync('pod', 'ls', '--format', 'json')).stdout) as { name: string }[]).map((p) => p.name).sort();
 const volumesAsync = async () => (await cliAsync('volume', 'ls', '-q')).stdout.split('\n').filter(Boolean).sort();
 const playAsync = (text: string, ...flags: string[]) => cliAsync('kube', 'play', ...flags, manifest(text));
@@ -139,12 +125,12 @@ volumes:
   }, 120_000);
 
   it('mounts hostPath (type checked, readOnly), emptyDir (Memory: a tmpfs), configMap and secret files (items, defaultMode), subPath, and a PVC as a named volume', () => {
-    const host = join(root, 'hostdir');
+    const host = join(kube.root, 'hostdir');
     mkdirSync(host, { recursive: true });
     writeFileSync(join(host, 'from-host.txt'), 'host file\n');
     mkdirSync(join(host, 'sub', 'deeper'), { recursive: true });
     writeFileSync(join(host, 'sub', 'deeper', 'x.txt'), 'deep\n');
-    const made = join(root, 'made-by-play');
+    const made = join(kube.root, 'made-by-play');
     const r = play(`apiVersion: v1
 kind: ConfigMap
 metadata: {name: site}
@@ -205,7 +191,7 @@ volumes:
   });
 
   it('refuses every path that leads out of its volume: subPath ../, item path ../, a link planted in the volume; the same paths inside work', async () => {
-    const host = join(root, 'escape');
+    const host = join(kube.root, 'escape');
     mkdirSync(join(host, 'real'), { recursive: true });
     writeFileSync(join(host, 'real', 'inside.txt'), 'inside\n');
     symlinkSync('/etc', join(host, 'link'));
@@ -335,7 +321,7 @@ spec:
     expect(inCtr('again/c', 'echo $WORD').stdout).toBe('first\n');
     await expectRefused(() => cliAsync('kube', 'play', '--configmap', cmFile, file), /a pod named again already exists: play with --replace/);
     writeFileSync(cmFile, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: outside}\ndata: {WORD: second}\n');
-    const replaced = nsbox(root, ['kube', 'play', '--replace', '--configmap', cmFile, '-'], { input: spec });
+    const replaced = nsbox(kube.root, ['kube', 'play', '--replace', '--configmap', cmFile, '-'], { input: spec });
     expect(replaced.code, replaced.stderr).toBe(0);
     expect(inCtr('again/c', 'echo $WORD').stdout).toBe('second\n');
     expect(podNames().filter((p) => p === 'again')).toHaveLength(1);
@@ -377,14 +363,14 @@ spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
 ---
 ${pod('downpod', 'terminationGracePeriodSeconds: 1\ncontainers:\n- {name: c, image: busybox, command: [sleep, "600"], volumeMounts: [{name: d, mountPath: /d}]}\nvolumes:\n- {name: d, persistentVolumeClaim: {claimName: downclaim}}')}`;
     const file = manifest(text);
-    const podsBefore = podDirs(root).length;
+    const podsBefore = podDirs(kube.root).length;
     expect(cli('kube', 'play', file).code).toBe(0);
-    expect(podDirs(root).length).toBe(podsBefore + 1);
+    expect(podDirs(kube.root).length).toBe(podsBefore + 1);
     const down = cli('kube', 'down', file);
     expect(down.code, down.stderr).toBe(0);
     expect(down.stdout).toBe('Pod: downpod\n');
     expect(podNames()).not.toContain('downpod');
-    expect(podDirs(root).length).toBe(podsBefore);
+    expect(podDirs(kube.root).length).toBe(podsBefore);
     expect(volumes()).toContain('downclaim');
     expect(cli('kube', 'play', file).code).toBe(0);
     const forced = cli('kube', 'down', '--force', file);

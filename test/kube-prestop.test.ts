@@ -5,31 +5,16 @@
 // and kube generate writes the hook back out.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
-import { importImage } from './helpers/images.js';
-import { nsboxAsync, removeAllPods, waitFor } from './helpers/nsbox.js';
+import { testMode } from './helpers/env.js';
+import { useKubeRoot, podYaml } from './helpers/kube.js';
+import { nsboxAsync, waitFor } from './helpers/nsbox.js';
 
-let root: string;
-
-beforeAll(() => {
-  root = tempRoot();
-  importImage(root, 'busybox');
-});
-afterAll(() => {
-  removeAllPods(root);
-  cleanupRoot(root);
-});
-
-const cli = (...args: string[]) => nsboxAsync(root, args);
-let n = 0;
-function manifest(text: string): string {
-  const file = join(root, `prestop${++n}.yaml`);
-  writeFileSync(file, text);
-  return file;
-}
-const pod = (name: string, spec: string) => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n${spec.replace(/^/gm, '  ')}\n`;
+const kube = useKubeRoot('prestop');
+const cli = (...args: string[]) => nsboxAsync(kube.root, args);
+const manifest = (text: string) => kube.manifest(text);
+const pod = podYaml;
 /** A container that appends "NAME term" to /shared/order when SIGTERM comes, then exits. */
 const trapping = (name: string, extra = '') =>
   `- name: ${name}\n  image: busybox\n  command: [sh, -c, 'trap "echo ${name} term >> /shared/order; exit 0" TERM; touch /shared/${name}.ready; while :; do sleep 0.1; done']\n  volumeMounts: [{name: shared, mountPath: /shared}]\n${extra}`;
@@ -40,7 +25,7 @@ const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').s
 
 describe(`kube play lifecycle.preStop (${testMode})`, () => {
   it('runs the hook before the stop signal on `nsbox stop` and on `kube down`; a container without one gets the signal alone', async () => {
-    const shared = join(root, 'shared1');
+    const shared = join(kube.root, 'shared1');
     mkdirSync(shared);
     const file = manifest(
       pod('hooks', `terminationGracePeriodSeconds: 10\ncontainers:\n${trapping('one', hook('one'))}${trapping('two', hook('two'))}${trapping('plain')}volumes:\n- {name: shared, hostPath: {path: ${shared}, type: Directory}}`),
@@ -67,7 +52,7 @@ describe(`kube play lifecycle.preStop (${testMode})`, () => {
   });
 
   it('a hook that outlasts the grace period does not hold the stop up: the container is killed when the period ends', async () => {
-    const shared = join(root, 'shared2');
+    const shared = join(kube.root, 'shared2');
     mkdirSync(shared);
     const stubborn = `- name: stubborn\n  image: busybox\n  command: [sh, -c, 'trap "" TERM; while :; do sleep 0.1; done']\n  lifecycle: {preStop: {exec: {command: [sh, -c, 'echo started >> /shared/order; sleep 600']}}}\n  volumeMounts: [{name: shared, mountPath: /shared}]\n`;
     const file = manifest(pod('slowhook', `terminationGracePeriodSeconds: 2\ncontainers:\n${stubborn}volumes:\n- {name: shared, hostPath: {path: ${shared}, type: Directory}}`));
@@ -85,7 +70,7 @@ describe(`kube play lifecycle.preStop (${testMode})`, () => {
   });
 
   it('a sleep hook delays the signal by its seconds', async () => {
-    const shared = join(root, 'shared3');
+    const shared = join(kube.root, 'shared3');
     mkdirSync(shared);
     const file = manifest(
       pod('sleephook', `terminationGracePeriodSeconds: 10\ncontainers:\n${trapping('c', '  lifecycle: {preStop: {sleep: {seconds: 2}}}\n')}volumes:\n- {name: shared, hostPath: {path: ${shared}, type: Directory}}`),
@@ -102,7 +87,7 @@ describe(`kube play lifecycle.preStop (${testMode})`, () => {
   });
 
   it("a failed liveness probe runs the hook, then the stop signal, and the restart policy brings the container back (the kubelet's order)", async () => {
-    const shared = join(root, 'shared4');
+    const shared = join(kube.root, 'shared4');
     mkdirSync(shared);
     // Live while /shared/fail is missing; the hook removes it, so the container comes back healthy.
     const extra = `  livenessProbe: {exec: {command: [sh, -c, 'test ! -e /shared/fail']}, periodSeconds: 1, failureThreshold: 1}\n  lifecycle: {preStop: {exec: {command: [sh, -c, 'echo sick prestop >> /shared/order; rm -f /shared/fail']}}}\n`;

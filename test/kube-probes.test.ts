@@ -1,37 +1,21 @@
 // Probes of `kube play`: readinessProbe (exec, httpGet, tcpSocket) decides
 // when `--wait` returns, and a container that never gets ready fails it
 // with the reason and its last log lines (the pods removed); the liveness
-// probe is the container's health check, and its failure kills the
+// probe is the container's health check, and its failure ends the
 // container, which the restart policy brings back.
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
-import { importImage } from './helpers/images.js';
+import { describe, expect, it } from 'vitest';
+import { testMode } from './helpers/env.js';
+import { useKubeRoot, podYaml, containerView } from './helpers/kube.js';
 import { isOneLineRefusal } from './helpers/cli-process.js';
-import { nsbox, nsboxAsync, removeAllPods, waitFor } from './helpers/nsbox.js';
+import { nsbox, nsboxAsync, waitFor } from './helpers/nsbox.js';
 
-let root: string;
-
-beforeAll(() => {
-  root = tempRoot();
-  importImage(root, 'busybox');
-});
-afterAll(() => {
-  removeAllPods(root);
-  cleanupRoot(root);
-});
-
-const cli = (...args: string[]) => nsbox(root, args);
-let n = 0;
-function manifest(text: string): string {
-  const file = join(root, `p${++n}.yaml`);
-  writeFileSync(file, text);
-  return file;
-}
-const pod = (name: string, spec: string) => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n${spec.replace(/^/gm, '  ')}\n`;
+const kube = useKubeRoot('p');
+const manifest = (text: string) => kube.manifest(text);
+const pod = podYaml;
+const cli = (...args: string[]) => nsbox(kube.root, args);
 const podNames = () => (JSON.parse(cli('pod', 'ls', '--format', 'json').stdout) as { name: string }[]).map((p) => p.name);
-const ctr = (ref: string) => (JSON.parse(cli('ps', '-a', '--format', 'json').stdout) as { name: string; podName: string; state: string; restartCount: number }[]).find((c) => `${c.podName}/${c.name}` === ref);
+const ctr = (ref: string) => containerView(kube.root, ref);
 const inCtr = (pod: string, c: string, script: string) => cli('exec', '--join', c, pod, '--', 'sh', '-c', script);
 
 describe(`kube play probes and --wait (${testMode})`, () => {
@@ -51,7 +35,7 @@ describe(`kube play probes and --wait (${testMode})`, () => {
   command: [sh, -c, 'sleep 1; touch /tmp/ready; sleep 600']
   readinessProbe: {exec: {command: [test, -e, /tmp/ready]}, initialDelaySeconds: 1, periodSeconds: 1}`));
     const started = Date.now();
-    const r = await nsboxAsync(root, ['kube', 'play', '--wait', file]);
+    const r = await nsboxAsync(kube.root, ['kube', 'play', '--wait', file]);
     const took = Date.now() - started;
     expect(r.code, r.stderr).toBe(0);
     expect(took).toBeGreaterThanOrEqual(2000);
@@ -79,7 +63,7 @@ describe(`kube play probes and --wait (${testMode})`, () => {
   command: [sleep, '600']
   readinessProbe: {exec: {command: ['true']}, periodSeconds: 1}`));
     const started = Date.now();
-    const r = await nsboxAsync(root, ['kube', 'play', '--wait', '--timeout', '3', file]);
+    const r = await nsboxAsync(kube.root, ['kube', 'play', '--wait', '--timeout', '3', file]);
     expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
     expect(isOneLineRefusal(r), r.stderr).toBe(true);
     expect(r.stderr).toMatch(/kube play --wait: not ready within 3 s/);
@@ -91,11 +75,11 @@ describe(`kube play probes and --wait (${testMode})`, () => {
 
   it('--wait fails at once when a container exits for good, and returns for containers without probes once they run', async () => {
     const crash = manifest(pod('crash', `restartPolicy: Never\ncontainers:\n- {name: c, image: busybox, command: [sh, -c, 'echo config missing >&2; exit 4']}`));
-    const r = await nsboxAsync(root, ['kube', 'play', '--wait', '--timeout', '60', crash]);
+    const r = await nsboxAsync(kube.root, ['kube', 'play', '--wait', '--timeout', '60', crash]);
     expect(isOneLineRefusal(r), r.stderr).toBe(true);
     expect(r.stderr).toMatch(/crash\/c exited with code 4.*last log lines: config missing/);
     const plain = manifest(pod('plain', `containers:\n- {name: c, image: busybox, command: [sleep, '600']}`));
-    const ok = await nsboxAsync(root, ['kube', 'play', '--wait', plain]);
+    const ok = await nsboxAsync(kube.root, ['kube', 'play', '--wait', plain]);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ctr('plain/c')?.state).toBe('running');
   });
