@@ -10,7 +10,7 @@ import { lookup } from 'node:dns/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPod } from '../dist/index.js';
+import { createPod, getPod } from '../dist/index.js';
 // @ts-expect-error: a plain .mjs helper of the rootfs recipes
 import { debianMirrors } from '../rootfs/lib/debian.mjs';
 import { importBusybox } from './helpers/busybox.js';
@@ -227,6 +227,18 @@ describe(`--network pasta (${testMode})`, () => {
       } finally {
         host.server.close();
         await pod.remove({ force: true });
+      }
+    });
+
+    it("publishing on a running pasta pod is refused in one line (its ports are pasta's), and its ports stay as they were", async () => {
+      const port = await freePort();
+      expect(nsbox(root, ['pod', 'create', '--name', 'pasta-pub', '--network', 'pasta', '-p', `127.0.0.1:${port}:8080`]).code).toBe(0);
+      try {
+        const pod = getPod('pasta-pub', { root });
+        await expect(pod.publish(['127.0.0.1::81'])).rejects.toThrow(/^cannot publish ports on the running pod pasta-pub: with --network pasta its ports are pasta's, set when the pod starts$/);
+        expect(nsbox(root, ['port', 'pasta-pub']).stdout.trim()).toBe(`8080/tcp -> 127.0.0.1:${port}`);
+      } finally {
+        expect(nsbox(root, ['pod', 'rm', '-f', 'pasta-pub']).code).toBe(0);
       }
     });
 
