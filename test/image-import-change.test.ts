@@ -9,7 +9,7 @@ import { makeBusyboxTarball } from './helpers/busybox.js';
 import { writeDockerSave } from './helpers/archives.js';
 import { cleanupRoot, tempRoot, testMode } from './helpers/env.js';
 import { isOneLineRefusal } from './helpers/cli-process.js';
-import { nsbox, removeAllPods } from './helpers/nsbox.js';
+import { nsbox, nsboxOk, removeAllPods } from './helpers/nsbox.js';
 
 let root: string;
 let tarball: string;
@@ -23,11 +23,7 @@ afterAll(() => {
   cleanupRoot(root);
 });
 
-const ok = (args: string[]) => {
-  const r = nsbox(root, args);
-  expect(r.code, r.stderr).toBe(0);
-  return r.stdout;
-};
+const ok = (args: string[]) => nsboxOk(root, args);
 const config = (ref: string) => (JSON.parse(ok(['image', 'inspect', ref])) as { Config: Record<string, unknown> }).Config;
 /** Image records and layers in the store. */
 const stored = () => `${readdirSync(join(root, 'images')).filter((f) => /^[0-9a-f]{64}\.json$/.test(f)).length} images, ${readdirSync(join(root, 'images', 'layers')).length} layers`;

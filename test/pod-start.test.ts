@@ -10,7 +10,7 @@ import { setUpPodRoot, tearDownPodRoot } from './helpers/pod-root.js';
 import { isOneLineRefusal } from './helpers/cli-process.js';
 import { leftoverProcesses } from './helpers/leftovers.js';
 import { fetchWhenUp } from './helpers/net.js';
-import { nsbox, removeAllPods } from './helpers/nsbox.js';
+import { nsbox, nsboxOk, removeAllPods } from './helpers/nsbox.js';
 
 let root: string;
 
@@ -24,11 +24,7 @@ afterAll(() => {
   tearDownPodRoot(root);
 });
 
-const ok = (args: string[]) => {
-  const r = nsbox(root, args);
-  expect(r.code, r.stderr).toBe(0);
-  return r.stdout;
-};
+const ok = (args: string[]) => nsboxOk(root, args);
 const podOf = (name: string) => JSON.parse(ok(['pod', 'inspect', name])) as { Id: string; State: string; record: { pause: { pid: number } } };
 const states = (pod: string) =>
   (JSON.parse(ok(['ps', '-a', '--format', 'json'])) as { Names: string[]; State: string; PodName: string }[])

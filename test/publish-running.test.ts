@@ -11,7 +11,7 @@ import { createPod, getPod } from '../dist/index.js';
 import { testMode } from './helpers/env.js';
 import { setUpPodRoot, tearDownPodRoot } from './helpers/pod-root.js';
 import { fetchWhenUp, freePort, portRefused } from './helpers/net.js';
-import { nsbox, removeAllPods, waitFor } from './helpers/nsbox.js';
+import { nsboxOk, removeAllPods, waitFor } from './helpers/nsbox.js';
 import { childrenByExe, podFacts, running } from './helpers/processes.js';
 
 let root: string;
@@ -25,11 +25,7 @@ afterAll(() => {
   tearDownPodRoot(root);
 });
 
-const ok = (args: string[]) => {
-  const r = nsbox(root, args);
-  expect(r.code, r.stderr).toBe(0);
-  return r.stdout;
-};
+const ok = (args: string[]) => nsboxOk(root, args);
 const httpd = (pod: string, name: string, port: number) => ok(['run', '-d', '--pod', pod, '--name', name, 'busybox', 'httpd', '-f', '-p', String(port), '-h', '/srv']);
 const hello = 'hello from the image\n';
 

@@ -79,9 +79,12 @@ export async function playKube(opts: KubePlayOptions): Promise<KubePlayResult> {
   plan.warnings.forEach(warn);
   const { listPodRecords } = await import('../pod/store.js');
   const existing = new Set(listPodRecords(root).map((r) => r.name));
-  const { networkExists } = await import('./networks.js');
-  for (const n of (opts.networks ?? []).filter((n) => !NETWORK_MODES.includes(n)))
-    if (!networkExists(n, { root })) throw new NsboxError('NO_SUCH_NETWORK', `no such network: ${n}`, `create it with \`nsbox network create ${n}\`, or use --network builtin, pasta or none`);
+  const named = (opts.networks ?? []).filter((n) => !NETWORK_MODES.includes(n));
+  if (named.length) {
+    const { networkExists } = await import('./networks.js');
+    for (const n of named)
+      if (!networkExists(n, { root })) throw new NsboxError('NO_SUCH_NETWORK', `no such network: ${n}`, `create it with \`nsbox network create ${n}\`, or use --network builtin, pasta or none`);
+  }
   for (const p of plan.pods)
     if (existing.has(p.name) && !opts.replace) throw new NsboxError('DUPLICATE_NAME', `a pod named ${p.name} already exists`, 'play with --replace to replace it, or remove it with `nsbox kube down FILE`');
   // Images first (pulled as their policy says): a missing one fails before anything is made.

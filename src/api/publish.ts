@@ -32,8 +32,9 @@ function refusal(rec: PodRecord): NsboxError | null {
 
 /**
  * Publishes `specs` (-p syntax) on the running detached pod `podId`; returns
- * the mappings as bound (a free host port where none or 0 was asked). On
- * failure nothing is published and the record is as it was.
+ * the mappings as bound (a free host port where none or 0 was asked). Each
+ * batch of MAX_PUBLISH ports is all or nothing: a failed one publishes none
+ * of its ports (those of earlier batches stay).
  */
 export async function publishOnRunningPod(root: string, podId: string, specs: string[]): Promise<PortMapping[]> {
   const wanted = specs.flatMap((s) => parsePortSpecs(s));
@@ -61,6 +62,8 @@ async function publishBatch(root: string, podId: string, wanted: PortMapping[]):
       const [section, step, err] = spawn.slice(1).map(Number) as [number, number, number];
       throw spawnFailure(plan, { rc: -err, pid: 0, section, step, err, detail: 0, middleStatus: 0, middlePid: 0, middleExecd: false });
     }
+    if (answer === 'err too many publishes on this pod')
+      throw new NsboxError('PORT_FAILED', `cannot publish ${wanted.map(formatPort).join(', ')} on ${rec.name}: its keeper serves at most 32 publishes of a running pod`, 'publish several ports in one request, or make the pod again with all of them (`nsbox pod create -p`)');
     const ports = okWords(answer, `to publish ${wanted.map(formatPort).join(', ')}`).map(Number);
     const bound = wanted.map((m, i) => ({ ...m, hostPort: ports[i]! }));
     writePodRecord(root, { ...rec, keeperListeners: keeperListenerCount(rec), ports: [...(rec.ports ?? []), ...bound] });

@@ -251,8 +251,7 @@ function userMountSteps(oldRoot: string, mounts: Mount[]): ChildStep[] {
     const recursive = kind === 'dir' ? MS.REC : 0;
     if (kind === 'dir') steps.push(...workdirSteps(m.target));
     else steps.push(...workdirSteps(posix.dirname(m.target)), { op: 'touch', path: m.target, mode: 0o644, scope: 'root' });
-    const within = m.type === 'bind' && m.within ? posix.relative(m.within, m.source) : '';
-    if (m.type === 'bind' && m.within) steps.push({ ...mountStep(`${oldRoot}${m.within}`, m.target, '', MS.BIND | recursive, '', 'root'), beneath: within });
+    if (m.type === 'bind' && m.within) steps.push({ ...mountIn(`${oldRoot}${m.within}`, m.target, '', MS.BIND | recursive), beneath: posix.relative(m.within, m.source) } as ChildStep);
     else steps.push(mountIn(`${oldRoot}${m.source}`, m.target, '', MS.BIND | recursive));
     if (m.readOnly) steps.push(mountIn('', m.target, '', MS.REMOUNT | MS.BIND | MS.RDONLY | recursive));
   }

@@ -2,6 +2,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { cliPath } from './env.js';
 
 export interface CliResult {
@@ -18,6 +19,13 @@ export function nsbox(root: string, args: string[], opts: { input?: string; env?
     timeout: 30_000,
   });
   return { code: r.status ?? 128 + 9, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs the CLI, expects exit 0 (the failure shows its stderr), and returns its stdout. */
+export function nsboxOk(root: string, args: string[]): string {
+  const r = nsbox(root, args);
+  expect(r.code, r.stderr).toBe(0);
+  return r.stdout;
 }
 
 export function nsboxAsync(root: string, args: string[]): Promise<CliResult> {
