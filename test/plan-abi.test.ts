@@ -12,6 +12,7 @@ import { CHILD_PID, encodePlan, PLAN_FORMAT, PLAN_OPS, stepFields, type AnyStep,
 import { execPlan, pausePlan } from '../dist/pod/plans.js';
 import { containerPlan } from '../dist/container/plans.js';
 import { forwarderPlan } from '../dist/net/start-forwarder.js';
+import { RESULT_SIZE } from '../dist/native/ffi.js';
 import { repoRoot } from './helpers/env.js';
 
 const planH = readFileSync(join(repoRoot, 'native-shims', 'shim', 'plan.h'), 'utf8');
@@ -75,6 +76,13 @@ describe('the plan ABI', () => {
     expect(Number(/#define NSBOX_PLAN_VERSION (\d+)u/.exec(planH)![1])).toBe(PLAN_FORMAT.version);
   });
 
+  it('reads a result buffer as large as struct nsbox_result (the shim writes all of it)', () => {
+    const body = /struct nsbox_result \{([\s\S]*?)\};/.exec(planH)![1]!.replace(/\/\*[\s\S]*?\*\//g, '');
+    const fields = [...body.matchAll(/\bint32_t\s+\w+;/g)].length;
+    expect(body.replace(/\bint32_t\s+\w+;/g, '').trim()).toBe('');
+    expect(fields * 4).toBe(RESULT_SIZE);
+  });
+
   it('has the header sizes the C structs have', () => {
     const d = decode(encodePlan({ cloneFlags: 0, middle: [], after: [], child: [] }));
     expect([d.rc, d.headerSize, d.stepHeaderSize]).toEqual([0, PLAN_FORMAT.planHeader, PLAN_FORMAT.stepHeader]);
@@ -108,6 +116,7 @@ describe('the plan ABI', () => {
         namespaceSocket: 10,
         masks: { masked: [{ path: '/proc/kcore', dir: false }], readOnly: ['/proc/sys'] },
         capabilities: ['CHOWN', 'NET_BIND_SERVICE'],
+        privatePid: true,
       }),
     );
     expectAgreement(forwarderPlan(7, [{ fd: 4, mapping: { hostIp: '127.0.0.1', hostPort: 8080, podPort: 80, protocol: 'tcp' } }]));

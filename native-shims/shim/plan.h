@@ -30,6 +30,9 @@ enum nsbox_op {
   OP_SETNS_FD = 1,        /* arg0 fd, arg1 nstype */
   OP_SETNS_PIDFD = 2,     /* arg0 pidfd, arg1 CLONE_NEW* flags */
   OP_UNSHARE = 3,         /* arg0 flags */
+  OP_ENTER_PIDNS = 4,     /* the rest of M's work goes on in M2, cloned (CLONE_PARENT) into the
+                             PID namespace M joined, so F can have one of its own nested in it:
+                             the kernel makes one only for a member of its parent namespace */
   /* OP_MOUNT, OP_MKDIR and OP_SYMLINK may run in the middle section too. */
   /* after (in M, F's pid known) */
   OP_RUN = 10,            /* strings: argv; "\x01PID" in an argument becomes F's pid */
@@ -115,6 +118,7 @@ struct nsbox_result {
   int32_t middle_status; /* wait status of M, unless it exec'd */
   int32_t middle_pid;    /* M's pid */
   int32_t middle_execd;  /* 1 when M exec'd OP_EXEC_MIDDLE: M lives on */
+  int32_t middle2_pid;   /* OP_ENTER_PIDNS: M2's pid (the caller's child, reaped by nsbox_spawn) */
 };
 
 #endif

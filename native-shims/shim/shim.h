@@ -33,8 +33,10 @@ struct ctx {
   struct step *steps[4];
   uint32_t count[4];
   struct nsbox_result *result;
-  char *stack_child, *stack_run, *stack_daemon;
+  char *stack_child, *stack_run, *stack_daemon, *stack_middle2;
   uint32_t resume_index; /* OP_DAEMONIZE: where the new process goes on */
+  uint32_t middle_resume_index; /* OP_ENTER_PIDNS: where M2 goes on */
+  int in_pidns;          /* M2 is a member of the joined PID namespace: F's pid comes from its pidfd */
   size_t stack_size;
   int status_pipe[2];  /* F -> M: closed on exec (CLOEXEC) */
   int release_pipe[2]; /* M -> F: one byte = go on */
@@ -66,6 +68,8 @@ int nsbox_mount_scoped(const char *source, const char *target, const char *fstyp
                        const char *data, int scope, const char *beneath);
 int nsbox_copy_file(int source_fd, const char *target, mode_t mode);
 int nsbox_open_scoped_fd(const char *path, int flags);
+/* sys.c: the pid of a pidfd's process as this /proc sees it (its fdinfo), or -errno. */
+int nsbox_pidfd_pid(int pidfd);
 void nsbox_unblock_all_signals(void);
 
 #endif

@@ -7,6 +7,8 @@
  * child, in the namespaces M joined), runs the after steps (uid maps,
  * release), then waits until F has exec'd (its CLOEXEC status pipe closes).
  * Failures are written straight into the caller's result struct.
+ * With OP_ENTER_PIDNS, M hands its remaining work to M2, a member of the PID
+ * namespace M joined, and waits for it (CLONE_VFORK).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -89,10 +91,53 @@ static void wait_for_exec(struct ctx *c) {
   }
 }
 
+static int middle_steps(struct ctx *c, uint32_t from);
+
+/* OP_ENTER_PIDNS: M2 goes on with M's work from the next step. */
+static int middle_resume(void *arg) {
+  struct ctx *c = arg;
+  return middle_steps(c, c->middle_resume_index);
+}
+
 static int middle_main(void *arg) {
   struct ctx *c = arg;
   nsbox_reset_signal_handlers(); /* Node's handlers must never run here */
-  for (uint32_t i = 0; i < c->count[SECTION_MIDDLE]; i++) {
+  return middle_steps(c, 0);
+}
+
+/* F's pid in the caller's namespace. From a member of a nested PID namespace, clone() returns
+   the pid there: the pidfd's fdinfo, read in the caller's /proc, gives the caller's number. */
+static pid_t clone_final(struct ctx *c, int flags) {
+  if (!c->in_pidns)
+    return clone(child_main, c->stack_child + c->stack_size, flags, c);
+  int pidfd = -1;
+  pid_t pid = clone(child_main, c->stack_child + c->stack_size, flags | CLONE_PIDFD, c, &pidfd);
+  if (pid < 0)
+    return pid;
+  int host = nsbox_pidfd_pid(pidfd);
+  close(pidfd);
+  if (host < 0) {
+    kill(pid, SIGKILL); /* still our namespace's number: good enough to kill it; the caller reaps it */
+    errno = -host;
+    return -1;
+  }
+  return host;
+}
+
+static int middle_steps(struct ctx *c, uint32_t from) {
+  for (uint32_t i = from; i < c->count[SECTION_MIDDLE]; i++) {
+    if (c->steps[SECTION_MIDDLE][i].op == OP_ENTER_PIDNS) {
+      c->middle_resume_index = i + 1;
+      c->in_pidns = 1;
+      /* CLONE_PARENT: M2 is the caller's child too, so F (cloned by M2 with CLONE_PARENT) stays the caller's. */
+      pid_t m2 = clone(middle_resume, c->stack_middle2 + c->stack_size, CLONE_VM | CLONE_VFORK | CLONE_PARENT, c);
+      if (m2 < 0) {
+        record(c, SECTION_MIDDLE, i, -errno);
+        _exit(1);
+      }
+      c->result->middle2_pid = m2; /* M2 has exited by now: the caller reaps it */
+      _exit(c->result->section < 0 ? 0 : 1);
+    }
     int rc = nsbox_run_middle_step(c, &c->steps[SECTION_MIDDLE][i]);
     if (rc < 0) {
       record(c, SECTION_MIDDLE, i, rc);
@@ -105,7 +150,7 @@ static int middle_main(void *arg) {
   }
   int own_child = (c->plan_flags & PLAN_FINAL_IS_MIDDLES_CHILD) != 0;
   int relation = own_child ? SIGCHLD : CLONE_PARENT;
-  pid_t pid = clone(child_main, c->stack_child + c->stack_size, relation | CLONE_VM | (int)c->clone_flags, c);
+  pid_t pid = clone_final(c, relation | CLONE_VM | (int)c->clone_flags);
   if (pid < 0) {
     record(c, SECTION_SETUP, 2, -errno);
     _exit(1);
@@ -167,7 +212,7 @@ int nsbox_spawn(const uint8_t *plan, uint32_t len, uint8_t *result_out) {
   }
 
   c->stack_size = STACK_SIZE;
-  char *stacks = mmap(NULL, 4 * STACK_SIZE, PROT_READ | PROT_WRITE,
+  char *stacks = mmap(NULL, 5 * STACK_SIZE, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stacks == MAP_FAILED) {
     rc = -errno;
@@ -180,6 +225,7 @@ int nsbox_spawn(const uint8_t *plan, uint32_t len, uint8_t *result_out) {
   c->stack_child = stacks + STACK_SIZE;
   c->stack_run = stacks + 2 * STACK_SIZE;
   c->stack_daemon = stacks + 3 * STACK_SIZE;
+  c->stack_middle2 = stacks + 4 * STACK_SIZE;
 
   int was_dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
   /* Block every signal so that neither M nor F ever runs a Node handler. */
@@ -205,6 +251,10 @@ int nsbox_spawn(const uint8_t *plan, uint32_t len, uint8_t *result_out) {
     res->middle_status = status;
     /* M killed from outside: F may still be running on our stack. */
     keep_stacks = !WIFEXITED(status);
+    /* M2 has exited unless M was killed (then it may still run: reaped when it is done, if it is). */
+    if (res->middle2_pid > 0)
+      while (waitpid(res->middle2_pid, NULL, __WALL | (keep_stacks ? WNOHANG : 0)) < 0 && errno == EINTR) {
+      }
     if (keep_stacks && res->section < 0) {
       res->section = SECTION_SETUP;
       res->step = 4;
@@ -219,7 +269,7 @@ int nsbox_spawn(const uint8_t *plan, uint32_t len, uint8_t *result_out) {
   if (!keep_stacks && was_dumpable == 1 && prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 1)
     prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   if (!keep_stacks)
-    munmap(stacks, 4 * STACK_SIZE);
+    munmap(stacks, 5 * STACK_SIZE);
   nsbox_free_plan(c);
   free(c);
   return res->section < 0 ? 0 : -res->err;

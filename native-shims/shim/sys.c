@@ -27,6 +27,43 @@ int nsbox_pidfd_send_signal(int pidfd, int sig) {
   return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
 }
 
+/* Async-signal-safe (M2 runs it on the caller's memory): no stdio, no malloc. */
+int nsbox_pidfd_pid(int pidfd) {
+  char path[48] = "/proc/self/fdinfo/", digits[12];
+  int n = 0, len = 18;
+  unsigned v = (unsigned)pidfd;
+  do
+    digits[n++] = (char)('0' + v % 10);
+  while ((v /= 10) && n < 11);
+  while (n)
+    path[len++] = digits[--n];
+  path[len] = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  char buf[512];
+  ssize_t r = read(fd, buf, sizeof buf - 1);
+  int err = errno;
+  close(fd);
+  if (r < 0)
+    return -err;
+  buf[r] = 0;
+  for (char *p = buf; (p = strstr(p, "Pid:")); p++) {
+    if (p != buf && p[-1] != '\n')
+      continue;
+    p += 4;
+    while (*p == ' ' || *p == '\t')
+      p++;
+    long pid = 0;
+    if (*p < '0' || *p > '9')
+      return -ESRCH; /* "-1": it has exited, or lies outside this /proc's namespace */
+    while (*p >= '0' && *p <= '9')
+      pid = pid * 10 + (*p++ - '0');
+    return (int)pid;
+  }
+  return -ENOENT;
+}
+
 int nsbox_set_child_subreaper(void) {
   return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 ? -errno : 0;
 }

@@ -133,7 +133,7 @@ export const MUTATIONS = [
     name: 'forwarder-outlives-pod',
     why: "the pod's forwarder outlives its pod (neither killed with the pause nor by its parent's death)",
     edits: [
-      { file: 'native-shims/keeper/main.c', find: '      if (port.pid > 0)\n        kill(port.pid, SIGKILL);\n', replace: '' },
+      { file: 'native-shims/keeper/main.c', find: '        if (servers[i].pid > 0)\n          kill(servers[i].pid, SIGKILL);\n', replace: '' },
       { file: 'src/net/start-forwarder.ts', find: "    { op: 'pdeathsig', signal: SIGKILL },\n", replace: "    { op: 'pdeathsig', signal: SIGKILL * 0 },\n" },
     ],
     tests: ['test/ports.test.ts', 'test/concurrency.test.ts'],
@@ -141,14 +141,14 @@ export const MUTATIONS = [
   {
     name: 'port-server-not-restarted',
     why: 'a forwarder that dies while the pod runs is not started again',
-    edits: [{ file: 'native-shims/keeper/main.c', find: '  port.restart_at = now_ms() + (delay < PORT_MAX_DELAY_MS ? delay : PORT_MAX_DELAY_MS);', replace: '  port.restart_at = 0 * delay;' }],
+    edits: [{ file: 'native-shims/keeper/main.c', find: '  p->restart_at = now_ms() + (delay < PORT_MAX_DELAY_MS ? delay : PORT_MAX_DELAY_MS);', replace: '  p->restart_at = 0 * delay;' }],
     tests: ['test/forwarder-faults.test.ts'],
     grep: 'started again',
   },
   {
     name: 'exec-soak-leaks-stacks',
     why: "the shim never unmaps its clone stacks (each exec leaks 768 KiB of the caller's address space)",
-    edits: [{ file: 'native-shims/shim/spawn.c', find: '  if (!keep_stacks)\n    munmap(stacks, 3 * STACK_SIZE);', replace: '  (void)keep_stacks;' }],
+    edits: [{ file: 'native-shims/shim/spawn.c', find: '  if (!keep_stacks)\n    munmap(stacks, 5 * STACK_SIZE);', replace: '  (void)keep_stacks;' }],
     tests: ['test/load.test.ts'],
     grep: 'exec',
   },
@@ -247,7 +247,7 @@ export const MUTATIONS = [
     name: 'pasta-stale-ready',
     why: "a pasta started again passes for ready by its predecessor's pid file (and a failing restart loops for ever)",
     edits: [
-      { file: 'native-shims/keeper/main.c', find: '  return atoi(buf) == port.pid;', replace: '  return atoi(buf) > 0 || port.pid < 0;' },
+      { file: 'native-shims/keeper/main.c', find: '  return atoi(buf) == p->pid;', replace: '  return atoi(buf) > 0 || p->pid < 0;' },
       { file: 'native-shims/keeper/main.c', find: '    unlink(path); /* a pasta started again', replace: '    (void)path; /* a pasta started again' },
     ],
     tests: ['test/network-pasta.test.ts'],
@@ -309,8 +309,8 @@ export const MUTATIONS = [
     name: 'volume-target-on-host-rules',
     why: "a volume's container path is resolved as nsbox's own paths are (through /proc links too), not inside the root",
     edits: [
-      { file: 'src/container/plans.ts', find: "    if (m.kind === 'dir') steps.push(...workdirSteps(m.target));", replace: "    if (m.kind === 'dir') steps.push();" },
-      { file: 'src/container/plans.ts', find: "    steps.push(mountIn(`${oldRoot}${m.source}`, m.target, '', MS.BIND | recursive));", replace: "    steps.push(mountStep(`${oldRoot}${m.source}`, m.target, '', MS.BIND | recursive));" },
+      { file: 'src/container/plans.ts', find: "    if (kind === 'dir') steps.push(...workdirSteps(m.target));", replace: "    if (kind === 'dir') steps.push();" },
+      { file: 'src/container/plans.ts', find: "    else steps.push(mountIn(`${oldRoot}${m.source}`, m.target, '', MS.BIND | recursive));", replace: "    else steps.push(mountStep(`${oldRoot}${m.source}`, m.target, '', MS.BIND | recursive));" },
     ],
     tests: ['test/volumes.test.ts'],
     grep: 'inside the root',
@@ -690,8 +690,22 @@ export const MUTATIONS = [
   {
     name: 'kube-sidecar-awaited',
     why: 'a sidecar init container (restartPolicy Always) is waited for as an ordinary init container: it never exits, so the play never gets past it',
-    edits: [{ file: 'src/api/kube.ts', find: '      if (c.sidecar) continue;', replace: "      if (c.name === '\\0') continue;" }],
+    edits: [{ file: 'src/api/kube.ts', find: '      if (c.sidecar) {', replace: "      if (c.name === '\\0') {" }],
     tests: ['test/kube-examples.test.ts'],
     grep: 'a sidecar',
+  },
+  {
+    name: 'kube-pid-shared-anyway',
+    why: 'shareProcessNamespace: false is read but not passed on: the containers share the pod\'s PID namespace and see each other',
+    edits: [{ file: 'src/api/kube.ts', find: "...(p.sharePid ? {} : { pidNamespace: 'private' as const })", replace: '...{}' }],
+    tests: ['test/kube-pid-namespace.test.ts'],
+    grep: 'each container sees only',
+  },
+  {
+    name: 'kube-sidecar-startup-unawaited',
+    why: 'a sidecar\'s startup probe is not waited for: the next init container starts before the sidecar is up',
+    edits: [{ file: 'src/api/kube.ts', find: '        if (c.startup) {', replace: "        if (c.startup && c.name === '\\0') {" }],
+    tests: ['test/kube-pid-namespace.test.ts'],
+    grep: 'holds the next init container',
   },
 ];

@@ -150,7 +150,14 @@ async function startKubePod(p: KubePod, ctx: { root: string; dataRoot: string; i
     }
     for (const c of p.init) {
       await startKubeContainer(pod, p, c, true, ctx);
-      if (c.sidecar) continue; // started: it runs beside the next ones, restarted always
+      if (c.sidecar) {
+        // It runs beside the next ones, restarted always; they wait for its startup probe.
+        if (c.startup) {
+          const { awaitSidecarStartup } = await import('./kube-startup.js');
+          await awaitSidecarStartup(new Container(pod, c.name), `${p.name}/${c.name}`, c.startup);
+        }
+        continue;
+      }
       const code = await new Container(pod, c.name).wait();
       if (code !== 0) {
         const { lastLogLines } = await import('./testcontainers/log-lines.js');
@@ -192,7 +199,7 @@ async function startKubeContainer(pod: Pod, p: KubePod, c: KubeContainer, init: 
   const mounts = kubeMounts(c.mounts, { podDir: statePaths.podDir(ctx.root, pod.id), dataRoot: ctx.dataRoot, container: c.name });
   checkMountTargets(mounts);
   const healthcheck = init && !c.sidecar ? undefined : kubeHealth(c, p.graceSeconds);
-  await pod.startContainer({ ...request, ...(mounts.length ? { mounts } : {}), ...(healthcheck ? { healthcheck } : {}), ...(c.preStop ? { preStop: c.preStop } : {}) });
+  await pod.startContainer({ ...request, ...(mounts.length ? { mounts } : {}), ...(healthcheck ? { healthcheck } : {}), ...(c.preStop ? { preStop: c.preStop } : {}), ...(p.sharePid ? {} : { pidNamespace: 'private' as const }) });
 }
 
 /**
@@ -351,7 +358,7 @@ export async function generateKube(podRef: string, opts: KubeGenerateOptions = {
     .map(([ip, ...hostnames]) => ({ ip: ip!, hostnames }));
   const main = records.find((r) => r.labels?.[INIT_LABEL] !== 'true') ?? records[0]!;
   return generateKubeYaml(
-    { name: rec.name, hostname: rec.hostname, restart: main.restart.policy, ports: rec.ports ?? [], hostAliases, containers, podVolumes },
+    { name: rec.name, hostname: rec.hostname, restart: main.restart.policy, ports: rec.ports ?? [], hostAliases, sharePid: !records.every((r) => r.pidNamespace === 'private'), containers, podVolumes },
     { type, service: !!opts.service },
   );
 }

@@ -34,7 +34,7 @@ export interface Attach {
   terminal?: { socketFd: number; rows: number; cols: number };
 }
 
-export interface RunRequest extends Pick<ContainerRecord, 'name' | 'argv' | 'env' | 'workdir' | 'user' | 'restart' | 'readOnly' | 'capabilities' | 'stopSignal' | 'logMaxSize' | 'mounts' | 'autoRemove' | 'labels' | 'healthcheck' | 'preStop' | 'seccomp' | 'securityOpt' | 'mask' | 'unmask' | 'openStdin' | 'tty' | 'stdinOnce' | 'ttySize'> {
+export interface RunRequest extends Pick<ContainerRecord, 'name' | 'argv' | 'env' | 'workdir' | 'user' | 'restart' | 'readOnly' | 'capabilities' | 'stopSignal' | 'logMaxSize' | 'mounts' | 'autoRemove' | 'labels' | 'healthcheck' | 'preStop' | 'pidNamespace' | 'seccomp' | 'securityOpt' | 'mask' | 'unmask' | 'openStdin' | 'tty' | 'stdinOnce' | 'ttySize'> {
   image: ContainerRecord['image'] & { layerDirs: string[]; dataRoot: string };
   /** Only where this process is the container's parent (a library pod). */
   attach?: Attach;

@@ -93,6 +93,8 @@ export interface ContainerPlanInput {
   mounts?: Mount[];
   /** The compiled seccomp program (container/seccomp.ts); absent: unconfined. */
   seccomp?: Buffer | null;
+  /** A PID namespace of its own, made inside the pod's (which the middle process joins first). */
+  privatePid?: boolean;
 }
 
 /** A mount whose target lies inside the container's root (after pivot_root). */
@@ -177,8 +179,9 @@ export function containerPlan(input: ContainerPlanInput): SpawnPlan {
     ...becomeUserAndExec({ ...input, cwd: input.workdir }),
   ];
   return {
-    cloneFlags: CLONE.NEWNS,
-    middle: [{ op: 'setnsPidfd', pidfd: input.pausePidfd, flags: POD_JOIN_FLAGS }],
+    // Its /proc is mounted by the child, so with privatePid it lists only the container's processes.
+    cloneFlags: CLONE.NEWNS | (input.privatePid ? CLONE.NEWPID : 0),
+    middle: [{ op: 'setnsPidfd', pidfd: input.pausePidfd, flags: POD_JOIN_FLAGS }, ...(input.privatePid ? [{ op: 'enterPidNamespace' as const }] : [])],
     after: [],
     child,
   };
@@ -277,7 +280,7 @@ export interface ContainerExecPlanInput {
   seccomp?: Buffer | null;
 }
 
-/** Joins a running container: its mount namespace too, so its root and files. */
+/** Joins a running container: its mount namespace too, so its root and files, and its PID namespace (its own when private). */
 export function containerExecPlan(input: ContainerExecPlanInput): SpawnPlan {
   const child: ChildStep[] = [
     ...('fds' in input.stdio ? ([{ op: 'stdio', fds: input.stdio.fds }] as ChildStep[]) : []),

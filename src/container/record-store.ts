@@ -95,6 +95,7 @@ export function newContainerRecord(req: RunRequest, pod: Pick<PodRecord, 'id' | 
     ...(req.unmask?.length ? { unmask: req.unmask } : {}),
     ...(req.healthcheck ? { healthcheck: req.healthcheck } : {}),
     ...(req.preStop ? { preStop: req.preStop } : {}),
+    ...(req.pidNamespace === 'private' ? { pidNamespace: 'private' as const } : {}),
     ...(req.openStdin ? { openStdin: true } : {}),
     ...(req.tty ? { tty: true } : {}),
     ...(req.stdinOnce ? { stdinOnce: true } : {}),

@@ -49,6 +49,12 @@ export interface ContainerSpec {
   healthcheck?: HealthConfig;
   /** Run before the stop signal, within the stop's grace period (kube play's lifecycle.preStop). */
   preStop?: PreStopHook;
+  /**
+   * 'private': a PID namespace of its own, nested in the pod's, so it sees
+   * only its own processes and its command is PID 1 there (kube's
+   * shareProcessNamespace: false). Absent: the pod's, with /pause as PID 1.
+   */
+  pidNamespace?: 'private';
   /** -i: its stdin is a pipe its parent keeps open for attachers (absent: /dev/null). */
   openStdin?: boolean;
   /** -t: a terminal of its own, whose master its parent keeps (docker's Tty). */

@@ -46,6 +46,7 @@ export function startPlan(r: ContainerRecord, paths: ContainerPaths, layerDirs: 
     masks: adjustMasks(maskedPathsOnThisKernel(), r),
     mounts: r.mounts ?? [],
     seccomp: containerSeccompProgram(r, paths),
+    privatePid: r.pidNamespace === 'private',
   });
 }
 

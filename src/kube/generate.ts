@@ -44,6 +44,8 @@ export interface GenPod {
   restart: 'no' | 'always' | 'on-failure';
   ports: { hostIp: string; hostPort: number; podPort: number; protocol: 'tcp' | 'udp' }[];
   hostAliases: { ip: string; hostnames: string[] }[];
+  /** Its containers share its PID namespace (written out: Kubernetes' default is not to). */
+  sharePid: boolean;
   containers: GenContainer[];
   /** The pod's own directories: emptyDirs, and configMap/secret files (as a ConfigMap each). */
   podVolumes: { name: string; from?: { kind: 'ConfigMap' | 'Secret'; name: string }; files: { key: string; path: string; content: Buffer; mode: number }[] }[];
@@ -132,6 +134,7 @@ export function generateKubeYaml(pod: GenPod, opts: { type: 'pod' | 'deployment'
     ...(pod.hostname !== pod.name ? { hostname: pod.hostname } : {}),
     restartPolicy: RESTART[pod.restart],
     ...(pod.hostAliases.length ? { hostAliases: pod.hostAliases } : {}),
+    shareProcessNamespace: pod.sharePid,
     ...(init.length ? { initContainers: init } : {}),
     containers,
     ...(volumes.length ? { volumes } : {}),

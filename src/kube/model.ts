@@ -81,6 +81,8 @@ export interface KubePod {
   init: KubeContainer[];
   containers: KubeContainer[];
   graceSeconds: number;
+  /** shareProcessNamespace: false gives each container a PID namespace of its own; otherwise they share the pod's. */
+  sharePid: boolean;
   /** The persistentVolumeClaims it mounts (named volumes). */
   claims: string[];
 }

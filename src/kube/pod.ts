@@ -226,8 +226,8 @@ export function readPodSpec(input: PodInput): KubePod {
       return names.length ? `${ip}\t${names.join(' ')}\n` : '';
     })
     .join('');
-  const share = s.bool('shareProcessNamespace');
-  if (share === false) s.ignore('shareProcessNamespace', 'the containers of an nsbox pod always share its PID namespace');
+  // Kubernetes' default is false; nsbox's pods share unless told otherwise, so kube generate writes it out.
+  const sharePid = s.bool('shareProcessNamespace') !== false;
   const pod = podSecurity(s.obj('securityContext'));
   const volumes = new Map<string, VolumeSource>();
   const podVolumes: PodVolume[] = [];
@@ -258,5 +258,5 @@ export function readPodSpec(input: PodInput): KubePod {
     s.ignore(k, 'it has no meaning outside a cluster');
   for (const k of ['dnsPolicy', 'dnsConfig']) s.ignore(k, 'containers get the host\'s resolv.conf');
   s.done();
-  return { name: input.name, hostname, restart, hosts, publish: [...publish, ...input.publish], podVolumes, init, containers, graceSeconds, claims };
+  return { name: input.name, hostname, restart, hosts, publish: [...publish, ...input.publish], podVolumes, init, containers, graceSeconds, sharePid, claims };
 }

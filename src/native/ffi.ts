@@ -74,7 +74,8 @@ function fns() {
   return bound;
 }
 
-export const RESULT_SIZE = 32;
+/** sizeof(struct nsbox_result) in plan.h: nine int32 (test/plan-abi.test.ts counts them). */
+export const RESULT_SIZE = 36;
 
 export interface SpawnResult {
   rc: number;

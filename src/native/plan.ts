@@ -43,6 +43,12 @@ export type MiddleStep =
   | { op: 'setnsPidfd'; pidfd: number; flags: number }
   | { op: 'setnsFd'; fd: number; nstype: number }
   | { op: 'unshare'; flags: number }
+  /**
+   * The rest goes on in a process of the PID namespace joined (setns only
+   * sets it for children): the kernel makes a PID namespace only for a member
+   * of its parent, so this comes before a final process with CLONE.NEWPID.
+   */
+  | { op: 'enterPidNamespace' }
   /** Mounts made before joining a pod: as root, in a mount namespace the pod cannot unlock. */
   | MountingStep;
 
@@ -117,6 +123,7 @@ export const PLAN_OPS = {
   setnsFd: { code: 1, c: 'OP_SETNS_FD' },
   setnsPidfd: { code: 2, c: 'OP_SETNS_PIDFD' },
   unshare: { code: 3, c: 'OP_UNSHARE' },
+  enterPidNamespace: { code: 4, c: 'OP_ENTER_PIDNS' },
   run: { code: 10, c: 'OP_RUN' },
   writeProc: { code: 11, c: 'OP_WRITE_PROC' },
   release: { code: 12, c: 'OP_RELEASE' },
@@ -174,6 +181,7 @@ export function stepFields(s: AnyStep): { args: bigint[]; strings: string[]; pay
     case 'writeProc':
       return { args: [], strings: [s.file, s.content] };
     case 'release':
+    case 'enterPidNamespace':
     case 'waitRelease':
     case 'loopbackUp':
     case 'setsid':
@@ -249,6 +257,9 @@ function encodeStep(s: AnyStep): Buffer {
 }
 
 export function encodePlan(plan: SpawnPlan): Buffer {
+  // The middle process that execs stays F's parent; with enterPidNamespace it has handed its work on.
+  if (plan.middle.some((s) => s.op === 'enterPidNamespace') && (plan.finalIsMiddlesChild || plan.after.some((s) => s.op === 'execMiddle')))
+    throw new TypeError('plan: enterPidNamespace cannot go with a middle process that stays the parent (execMiddle)');
   const header = Buffer.alloc(PLAN_FORMAT.planHeader);
   header.writeUInt32LE(MAGIC, 0);
   header.writeUInt32LE(VERSION, 4);
