@@ -22,7 +22,7 @@ import { Header } from 'tar';
 import { machineInfo, median } from './lib/bench.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(repo, 'dist', 'cli', 'nsbox.mjs');
+const cli = join(repo, 'dist', 'cli', 'nsbox.cjs');
 const iterations = Number(process.argv[process.argv.indexOf('--iterations') + 1] || 3) || 3;
 const dir = mkdtempSync(join(tmpdir(), 'nsbox-bench-images-'));
 let registry = null;

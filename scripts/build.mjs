@@ -6,8 +6,9 @@
 // and `npm run build`. Needs the devDependencies; the published package
 // runs only build-native.mjs.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, posix, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildNative, NativeBuildError } from './build-native.mjs';
 
@@ -24,17 +25,15 @@ function run(cmd, args) {
   if (r.status !== 0) die(`${cmd} ${args.join(' ')} failed (exit ${r.status})`);
 }
 
-/** The bundles esbuild writes into dist/: outputs that have no source of their own. */
-const bundles = [
-  ['dist/cli/main.js', 'dist/cli/nsbox.mjs'],
-];
+/** The CLI's bin and bundle (build below): outputs in dist/ that have no source of their own. */
+const bundles = ['dist/cli/nsbox.cjs', 'dist/cli/nsbox-cli.cjs'];
 
 /**
  * Removes what tsc once emitted for a source that is gone: `npm pack` ships
  * dist/ as it is, and a stale module there would be published.
  */
 function pruneStaleOutputs(dir = join(root, 'dist')) {
-  const keep = new Set(bundles.map(([, out]) => join(root, out)));
+  const keep = new Set(bundles.map((out) => join(root, out)));
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
     if (e.isDirectory()) {
@@ -60,107 +59,42 @@ if (!existsSync(tsc)) die('TypeScript is not installed: run `npm install` first'
 run(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')]);
 pruneStaleOutputs();
 
-// The CLI is started as a process for every verb, so it is bundled:
-// loading ~60 ES modules one by one costs ~20 ms per call. The image and
-// check code, and cp's (~100 KB, and node-tar with them) is the one part split off, into
-// nsbox-lazy.mjs, loaded on first use; the code it shares with the entry is
-// in nsbox-chunk.mjs, so each module exists once per process. (esbuild
-// splits at every dynamic import, and a verb would then load many chunks:
-// the other dynamic imports are inlined, as an unsplit bundle does.) Each
-// bundle and its chunks sit at the same depth as its entry, so paths
-// relative to import.meta.url (src/native/artifacts.ts) stay right.
+// The CLI is started as a process for every verb, so it is bundled into one
+// CommonJS file, dist/cli/nsbox-cli.cjs: loading ~60 ES modules one by one
+// costs ~20 ms per call. Its bin, dist/cli/nsbox.cjs (scripts/cli-launcher.cjs
+// with the bundle's hash), runs it with V8's code cache, so a call compiles
+// only what the cache lacks. The bundle sits at the depth of its sources, so
+// paths relative to import.meta.url (src/native/artifacts.ts) stay right.
 const esbuildMain = join(root, 'node_modules', 'esbuild', 'lib', 'main.js');
-const dist = join(root, 'dist');
-/** Folders of dist/ that only the lazy chunk holds. */
-const LAZY = /^(image|check|copy|api\/docker|kube)\//;
-const RELATIVE_IMPORT = /\bimport\((['"])(\.\.?\/[^'"]+)\1\)/g;
-
-/** Rewrites dynamic imports: those into the lazy folders go through the lazy entry, the others become inline. */
-function splitOnce(lazyTargets) {
-  return {
-    name: 'nsbox-split-once',
-    setup(b) {
-      b.onLoad({ filter: /\.js$/ }, async (args) => {
-        const from = relative(dist, args.path);
-        if (from.startsWith('..')) return undefined; // node_modules
-        const text = readFileSync(args.path, 'utf8').replace(RELATIVE_IMPORT, (_, q, spec) => {
-          const target = posix.join(posix.dirname(from), spec);
-          if (LAZY.test(target) && !LAZY.test(from)) return `import('nsbox:lazy').then((m) => m[${JSON.stringify(target)}])`;
-          return `Promise.resolve().then(() => require(${q}${spec}${q}))`;
-        });
-        return { contents: text, loader: 'js' };
-      });
-      b.onResolve({ filter: /^nsbox:lazy$/ }, () => ({ path: 'lazy', namespace: 'nsbox' }));
-      b.onLoad({ filter: /^lazy$/, namespace: 'nsbox' }, () => ({
-        resolveDir: dist,
-        contents: lazyTargets.map((t, i) => `import * as m${i} from './${t}';\nexport { m${i} as ${JSON.stringify(t)} };`).join('\n'),
-      }));
-    },
-  };
-}
-
-/** The dist/ modules in the lazy folders that the rest imports dynamically. */
-function findLazyTargets(dir = dist, found = new Set()) {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    const from = relative(dist, p);
-    if (e.isDirectory()) findLazyTargets(p, found);
-    else if (from.endsWith('.js') && !LAZY.test(from))
-      for (const m of readFileSync(p, 'utf8').matchAll(RELATIVE_IMPORT)) {
-        const target = posix.join(posix.dirname(from), m[2]);
-        if (LAZY.test(target)) found.add(target);
-      }
-  }
-  return [...found].sort();
-}
-
-/** Fails the build unless the bundle is its entry, one shared chunk and the lazy chunk, and the lazy code stays out of the start. */
-function checkShape(entry, metafile) {
-  const outputs = Object.entries(metafile.outputs).map(([path, o]) => ({ path: join(root, path), ...o }));
-  const byPath = new Map(outputs.map((o) => [o.path, o]));
-  const start = new Set();
-  const visit = (path) => {
-    if (start.has(path)) return;
-    start.add(path);
-    for (const i of byPath.get(path)?.imports ?? []) if (i.kind === 'import-statement' && byPath.has(join(root, i.path))) visit(join(root, i.path));
-  };
-  visit(join(root, entry));
-  const names = outputs.map((o) => basename(o.path)).sort();
-  const expected = [basename(entry), 'nsbox-chunk.mjs', 'nsbox-lazy.mjs'].sort();
-  if (names.join() !== expected.join()) die(`${entry}: expected the chunks ${expected.join(', ')}, got ${names.join(', ')} (a dynamic import the build does not rewrite?)`);
-  for (const path of start)
-    for (const input of Object.keys(byPath.get(path).inputs))
-      if (LAZY.test(relative(dist, join(root, input)))) die(`${entry}: ${input} is loaded at start: import it dynamically`);
-}
+const CLI_BUNDLE = 'dist/cli/nsbox-cli.cjs';
+const CLI_BIN = 'dist/cli/nsbox.cjs';
 
 if (existsSync(esbuildMain)) {
   const esbuild = await import(esbuildMain);
-  const lazyTargets = findLazyTargets();
-  for (const [entry, out] of bundles) {
-    const r = await esbuild.build({
-      entryPoints: { [basename(out, '.mjs')]: join(root, entry) },
-      outdir: join(root, dirname(out)),
-      outExtension: { '.js': '.mjs' },
-      chunkNames: 'nsbox-[name]',
-      bundle: true,
-      splitting: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      external: ['ffi-rs', 'tar', 'undici', 'fzstd'],
-      plugins: [splitOnce(lazyTargets)],
-      metafile: true,
-      logLevel: 'warning',
-      // commander is CommonJS, and inlined imports are require()s: give each file a require()
-      banner: { js: "import { createRequire as __nsboxRequire } from 'node:module'; const require = __nsboxRequire(import.meta.url);" },
-    }).catch(() => die(`esbuild ${entry} failed`));
-    checkShape(out, r.metafile);
-    chmodSync(join(root, out), 0o755);
-  }
+  await esbuild.build({
+    entryPoints: [join(root, 'dist/cli/main.js')],
+    outfile: join(root, CLI_BUNDLE),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['ffi-rs', 'tar', 'undici', 'fzstd'],
+    // A CommonJS file has no import.meta: its URL is the bundle's own.
+    define: { 'import.meta.url': '__nsboxModuleUrl' },
+    banner: { js: "'use strict';\nvar __nsboxModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+    logLevel: 'warning',
+  }).catch(() => die('esbuild of the CLI failed'));
+  // A vm script (the bin runs the bundle as one, for its code cache) has no import(): the packages it loads that way are CommonJS too.
+  const bundled = readFileSync(join(root, CLI_BUNDLE), 'utf8').replace(/\bimport\((["'])([^"'./][^"']*)\1\)/g, (_, q, spec) => `Promise.resolve().then(() => require(${q}${spec}${q}))`);
+  if (/\bimport\(/.test(bundled)) die(`${CLI_BUNDLE} still has an import(): a dynamic import the build does not turn into require`);
+  // The bin reads it as latin1, which is exact for ASCII only (esbuild escapes the rest by default).
+  if (/[^\x00-\x7f]/.test(bundled)) die(`${CLI_BUNDLE} holds a non-ASCII character: keep esbuild's charset ascii`);
+  writeFileSync(join(root, CLI_BUNDLE), bundled);
+  const hash = createHash('sha256').update(readFileSync(join(root, CLI_BUNDLE))).digest('hex').slice(0, 16);
+  writeFileSync(join(root, CLI_BIN), readFileSync(join(root, 'scripts', 'cli-launcher.cjs'), 'utf8').replace('@BUNDLE_HASH@', hash), { mode: 0o755 });
+  chmodSync(join(root, CLI_BIN), 0o755);
 } else {
-  for (const [entry, out] of bundles) {
-    writeFileSync(join(root, out), `#!/usr/bin/env node\nimport './${basename(entry)}';\n`);
-    chmodSync(join(root, out), 0o755);
-  }
+  writeFileSync(join(root, CLI_BUNDLE), "'use strict';\nimport('./main.js');\n");
+  writeFileSync(join(root, CLI_BIN), "#!/usr/bin/env node\n'use strict';\nrequire('./nsbox-cli.cjs');\n", { mode: 0o755 });
 }
 console.log('nsbox build: native shims, TypeScript and bundles built');

@@ -91,7 +91,7 @@ console.log(`  "${served.title}" served through nginx ${total.toFixed(1)} s afte
 step('the pod, from its pause process');
 run(['exec', '--join', 'pause', POD, '--', 'ps', 'aux']);
 
-const n = 'node dist/cli/nsbox.mjs';
+const n = 'node dist/cli/nsbox.cjs';
 const tips = [
   [`curl -s ${URL} | grep '<title>'`, "Ghost's home page, through nginx"],
   [`${n} exec --join pause ${POD} -- ps aux`, '/pause is PID 1; nginx and node beside it'],
@@ -105,4 +105,4 @@ const width = Math.max(...tips.map(([c]) => c.length));
 console.log(`
 The blog pod is running (supervised in the background). Try:
 ${tips.map(([c, what]) => `  ${c.padEnd(width)}   # ${what}`).join('\n')}
-(alias nsbox="node $PWD/dist/cli/nsbox.mjs" saves typing.)`);
+(alias nsbox="node $PWD/dist/cli/nsbox.cjs" saves typing.)`);

@@ -115,7 +115,7 @@ describe('the packed tarball', () => {
       'LICENSE',
       'dist/index.js',
       'dist/index.d.ts',
-      'dist/cli/nsbox.mjs',
+      'dist/cli/nsbox.cjs',
       'native-shims/keeper/main.c',
       'dist/check/check.js',
       'dist/image/extract-worker.js',
@@ -139,7 +139,7 @@ describe('the packed tarball', () => {
 
   it('ships only the code that runs: each dist/ module is loaded by the library, a bundle or a worker (extract, cp)', () => {
     // Started by path: the bin and the workers; imported: the library.
-    const roots = ['dist/index.js', 'dist/cli/nsbox.mjs', 'dist/image/extract-worker.js', 'dist/copy/worker.js'];
+    const roots = ['dist/index.js', 'dist/cli/nsbox.cjs', 'dist/image/extract-worker.js', 'dist/copy/worker.js'];
     const loaded = new Set<string>();
     const todo = [...roots];
     while (todo.length) {
@@ -188,7 +188,7 @@ describe('npm install ./nsbox-0.1.0.tgz in a project', () => {
   }, TEST_TIMEOUT);
 
   it('runs a pod through npx nsbox: pod create, exec, pod rm -f', () => {
-    expect(realpathSync(join(project, 'node_modules', '.bin', 'nsbox'))).toBe(realpathSync(join(installed, 'dist', 'cli', 'nsbox.mjs')));
+    expect(realpathSync(join(project, 'node_modules', '.bin', 'nsbox'))).toBe(realpathSync(join(installed, 'dist', 'cli', 'nsbox.cjs')));
     const created = run('npx', ['--no', '--', 'nsbox', 'pod', 'create', '--name', 'consumer-cli'], project);
     expect(created.code, created.all).toBe(0);
     const id = created.stdout.trim();
@@ -222,7 +222,7 @@ describe('npm install ./nsbox-0.1.0.tgz in a project', () => {
     expect(byId('pod')).toMatchObject({ status: 'ok', detail: expect.stringContaining('(PID 1: /pause)') });
     expect(byId('container')).toMatchObject({ status: 'ok', detail: expect.stringContaining('on an overlayfs root') });
     // The check itself, without npx's own start: generous for a loaded 2-core machine.
-    const direct = run(process.execPath, [join(installed, 'dist', 'cli', 'nsbox.mjs'), 'check'], project);
+    const direct = run(process.execPath, [join(installed, 'dist', 'cli', 'nsbox.cjs'), 'check'], project);
     expect(direct.code, direct.all).toBe(0);
     console.log(`nsbox check took ${direct.ms.toFixed(0)} ms (${testMode}); with npx ${r.ms.toFixed(0)} ms`);
     expect(direct.ms).toBeLessThan(15_000);

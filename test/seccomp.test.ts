@@ -234,7 +234,7 @@ describe(`seccomp (${testMode})`, () => {
     const containers = nsbox(root, ['ps', '-a', '-q']).stdout;
     // This root's pods' keepers (their command lines name its pod directories); not CLI processes (a
     // keeper runs `rm -f` for an earlier --rm container), nor other test files' pods, which come and go meanwhile.
-    const pods = () => leftoverProcessesNow(root).filter((p) => p.includes(root) && !p.includes('nsbox.mjs'));
+    const pods = () => leftoverProcessesNow(root).filter((p) => p.includes(root) && !p.includes('nsbox.cjs'));
     const processes = pods();
     for (const args of [['--pod', 'sc', '--name', 'bad'], ['--name', 'bad-own']]) {
       const r = nsbox(root, ['run', ...args, '--security-opt', `seccomp=${file}`, 'probe', 'true']);

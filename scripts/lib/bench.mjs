@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const cliPath = join(repo, 'dist', 'cli', 'nsbox.mjs'); // the bin users run
+export const cliPath = join(repo, 'dist', 'cli', 'nsbox.cjs'); // the bin users run
 export const libPath = join(repo, 'dist', 'index.js');
 
 /** The signals after which the scripts clean up and exit. */

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repo = join(here, '..', '..');
-export const cliPath = join(repo, 'dist', 'cli', 'nsbox.mjs');
+export const cliPath = join(repo, 'dist', 'cli', 'nsbox.cjs');
 
 /** The reference nginx configuration, verbatim from the issue (bound into nginx read-only). */
 export const NGINX_CONF_FILE = join(repo, 'scripts', 'blog', 'nginx.conf');

@@ -708,4 +708,18 @@ export const MUTATIONS = [
     tests: ['test/kube-pid-namespace.test.ts'],
     grep: 'holds the next init container',
   },
+  {
+    name: 'cli-verb-table-wrong',
+    why: 'the command table gives ps to the wrong register function: `nsbox ps` would be an unknown command',
+    edits: [{ file: 'src/cli/program.ts', find: "  [['ps'], registerPs],", replace: "  [['ps'], registerPort]," }],
+    tests: ['test/cli-program.test.ts'],
+    grep: 'entry ps defines',
+  },
+  {
+    name: 'cli-cache-any-dir',
+    why: "the bin keeps its code cache (code it runs) in a directory other users can write",
+    edits: [{ file: 'scripts/cli-launcher.cjs', find: '(st.mode & 0o022) === 0 ? dir : null', replace: 'st.mode >= 0 ? dir : null' }],
+    tests: ['test/cli-cache.test.ts'],
+    grep: 'others can write',
+  },
 ];

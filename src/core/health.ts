@@ -57,7 +57,7 @@ const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s:
 /** "1m30s" → 90000; null when it is not a duration. A bare number is seconds (podman takes that too). */
 export function parseDuration(spec: string): number | null {
   if (/^\d+(\.\d+)?$/.test(spec)) return Number(spec) * 1000;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  const re = /(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)/gy;
   let total = 0;
   let end = 0;
   for (let m = re.exec(spec); m; m = re.exec(spec)) {

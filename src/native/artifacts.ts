@@ -13,7 +13,7 @@ export const artifacts = {
   shimLibrary: join(buildDir, 'libnsbox-shim.so'),
   pause: join(buildDir, 'pause'),
   probe: join(buildDir, 'nsbox-probe'),
-  cli: join(packageRoot, 'dist', 'cli', 'nsbox.mjs'),
+  cli: join(packageRoot, 'dist', 'cli', 'nsbox.cjs'),
   keeper: join(buildDir, 'nsbox-keeper'),
   forwarder: join(buildDir, 'nsbox-forward'),
   nativeBuildScript: join(packageRoot, 'scripts', 'build-native.mjs'),

@@ -22,7 +22,7 @@ export const testMode: TestMode = detectMode();
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Absolute path of the built CLI (run `npm run build` first). */
-export const cliPath = join(repoRoot, 'dist', 'cli', 'nsbox.mjs');
+export const cliPath = join(repoRoot, 'dist', 'cli', 'nsbox.cjs');
 
 const PREFIX = 'nsbox-test-';
 // `npm test` names its run, so that afterwards it can end whatever a killed
