@@ -40,6 +40,8 @@ function targets() {
     { name: 'nsbox-forward', sources: [join(src, 'forward.c')], flags: ['-O2', '-static', '-s'] },
     // The per-pod keeper runs the shim's plans itself: the shim's sources are linked in.
     { name: 'nsbox-keeper', sources: [join(src, 'keeper', 'main.c'), join(src, 'keeper', 'log.c'), ...shimSources], flags: ['-O2', '-static', '-s'] },
+    // The CLI's exec: one plan run from a small process instead of loading the FFI addon.
+    { name: 'nsbox-exec', sources: [join(src, 'exec.c'), ...shimSources], flags: ['-O2', '-static', '-s'] },
   ];
 }
 

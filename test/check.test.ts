@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { formatCheckReport, type CheckReport, type CheckResult } from '../dist/check/check.js';
 import { runChecks } from '../dist/api/check.js';
 import { createPod } from '../dist/index.js';
-import { checkArtifacts, checkForwarder, checkKeeper, checkPause, checkProbe, checkShim, installedArtifacts, loadInstalledShim } from '../dist/check/artifacts.js';
+import { checkArtifacts, checkExecHelper, checkForwarder, checkKeeper, checkPause, checkProbe, checkShim, installedArtifacts, loadInstalledShim } from '../dist/check/artifacts.js';
 import { probePod, type PodProbe } from '../dist/check/live-pod.js';
 import { checkContainer, checkPod } from '../dist/check/pod-checks.js';
 import {
@@ -34,7 +34,7 @@ import {
   type SpawnProbe,
 } from '../dist/check/probes.js';
 
-const ALL_IDS = ['shim', 'pause', 'forwarder', 'keeper', 'probe', 'userns', 'apparmor', 'subid', 'idmap-helpers', 'runtime-dir', 'proc-mask', 'overlay', 'cgroup', 'network', 'pod', 'container'];
+const ALL_IDS = ['shim', 'pause', 'forwarder', 'keeper', 'exec-helper', 'probe', 'userns', 'apparmor', 'subid', 'idmap-helpers', 'runtime-dir', 'proc-mask', 'overlay', 'cgroup', 'network', 'pod', 'container'];
 const uid = process.geteuid!();
 const tmp = mkdtempSync(join(tmpdir(), 'nsbox-check-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -363,17 +363,18 @@ function program(text: string): string {
 describe('native artifact checks', () => {
   it('pass the built artifacts, each saying what ran', async () => {
     const r = await checkArtifacts();
-    expect(r.map((c) => c.id)).toEqual(['shim', 'pause', 'forwarder', 'keeper', 'probe']);
+    expect(r.map((c) => c.id)).toEqual(['shim', 'pause', 'forwarder', 'keeper', 'exec-helper', 'probe']);
     expect(r.map((c) => [c.id, c.status])).toEqual(r.map((c) => [c.id, 'ok']));
     expect(r[0]!.detail).toBe(`${installedArtifacts.shimLibrary} loads (pidfd_open answered)`);
     expect(r[1]!.detail).toBe(`${installedArtifacts.pause} runs (version ${pauseVersion})`);
     expect(r[2]!.detail).toBe(`${installedArtifacts.forwarder} runs`);
     expect(r[3]!.detail).toBe(`${installedArtifacts.keeper} runs`);
+    expect(r[4]!.detail).toBe(`${installedArtifacts.execHelper} runs`);
   });
 
   it('fail a missing artifact with the rebuild of a checkout (the probe only warns)', async () => {
     expect(await checkShim(absent, loadInstalledShim)).toMatchObject({ status: 'fail', detail: `${absent} is missing`, fix: expect.stringContaining('npm run build') });
-    for (const check of [checkPause, checkForwarder, checkKeeper]) {
+    for (const check of [checkPause, checkForwarder, checkKeeper, checkExecHelper]) {
       expect(check(absent)).toMatchObject({ status: 'fail', detail: `${absent} is missing`, fix: expect.stringContaining('npm run build') });
     }
     expect(checkProbe(absent)).toMatchObject({ status: 'warn', detail: `${absent} is missing (only the test suite needs it)` });
@@ -385,12 +386,14 @@ describe('native artifact checks', () => {
     expect(checkPause(impostor)).toMatchObject({ status: 'fail', detail: `\`${impostor} -v\` exited with 0 and printed hello, not its version` });
     expect(checkForwarder(impostor)).toMatchObject({ status: 'fail', detail: expect.stringContaining('not its usage') });
     expect(checkKeeper(impostor)).toMatchObject({ status: 'fail', detail: expect.stringContaining('not its usage') });
+    expect(checkExecHelper(impostor)).toMatchObject({ status: 'fail', detail: expect.stringContaining('not its usage') });
     expect(checkProbe(impostor)).toMatchObject({ status: 'warn', detail: expect.stringContaining('exited with 0 (not 7)') });
     const notExecutable = file('#!/bin/sh\nexit 0\n');
     expect(checkPause(notExecutable)).toMatchObject({ status: 'fail', detail: `\`${notExecutable} -v\` does not run (EACCES)` });
     // The same checks pass the real programs (above): they tell ours apart.
     expect(checkPause(installedArtifacts.pause).status).toBe('ok');
     expect(checkKeeper(installedArtifacts.keeper).status).toBe('ok');
+    expect(checkExecHelper(installedArtifacts.execHelper).status).toBe('ok');
     expect(checkProbe(installedArtifacts.probe).status).toBe('ok');
   });
 });

@@ -710,8 +710,8 @@ export const MUTATIONS = [
   },
   {
     name: 'cli-verb-table-wrong',
-    why: 'the command table gives ps to the wrong register function: `nsbox ps` would be an unknown command',
-    edits: [{ file: 'src/cli/program.ts', find: "  [['ps'], registerPs],", replace: "  [['ps'], registerPort]," }],
+    why: 'the command table swaps the register functions of ps and port: `nsbox ps` would be an unknown command',
+    edits: [{ file: 'src/cli/program.ts', find: "  [['port'], registerPort],\n  [['exec'], registerExec],\n  [['ps'], registerPs],", replace: "  [['port'], registerPs],\n  [['exec'], registerExec],\n  [['ps'], registerPort]," }],
     tests: ['test/cli-program.test.ts'],
     grep: 'entry ps defines',
   },
@@ -721,5 +721,12 @@ export const MUTATIONS = [
     edits: [{ file: 'scripts/cli-launcher.cjs', find: '(st.mode & 0o022) === 0 ? dir : null', replace: 'st.mode >= 0 ? dir : null' }],
     tests: ['test/cli-cache.test.ts'],
     grep: 'others can write',
+  },
+  {
+    name: 'exec-helper-signals-dropped',
+    why: "the CLI's exec helper does not pass the signals it gets on to the command",
+    edits: [{ file: 'native-shims/exec.c', find: '  sa.sa_handler = forward;', replace: '  sa.sa_handler = SIG_IGN;' }],
+    tests: ['test/exec-helper.test.ts'],
+    grep: 'passes the signal',
   },
 ];

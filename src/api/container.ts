@@ -176,10 +176,15 @@ export class Container {
     }
   }
 
-  /** A pidfd on the container's process, checked against its start time. */
-  openPidfd(r: ContainerRecord, verb: Extract<ContainerVerb, 'exec' | 'kill'>): number {
+  /** Throws the one-line refusal unless `verb` may be done in its state now. */
+  refuseUnless(r: ContainerRecord, verb: Extract<ContainerVerb, 'exec' | 'kill'>): void {
     const state = this.state(r);
     if (!can(verb, state)) throw refuse(r, verb, state);
+  }
+
+  /** A pidfd on the container's process, checked against its start time. */
+  openPidfd(r: ContainerRecord, verb: Extract<ContainerVerb, 'exec' | 'kill'>): number {
+    this.refuseUnless(r, verb);
     const fd = pidfdOpen(r.process!.pid);
     if (fd < 0 || !isAlive(r.process)) {
       if (fd >= 0) closeFd(fd);

@@ -15,7 +15,9 @@ import { reaper } from '../native/reaper.js';
 import { buildEnv, spawnCommand } from '../pod/exec.js';
 import { closeHostProgram, lookUpHostView, openHostProgram } from '../pod/host-view.js';
 import { execPlan, type CommandStdio } from '../pod/plans.js';
-import { openPausePidfd } from '../pod/info.js';
+import { notRunning, openPausePidfd } from '../pod/info.js';
+import { isAlive, type ProcIdentity } from '../process/proc-stat.js';
+import { refuse } from '../container/record.js';
 import { findPod } from '../pod/store.js';
 import { containerExecPlan } from '../container/plans.js';
 import { containerSeccompProgram } from '../container/seccomp.js';
@@ -42,6 +44,13 @@ export interface ExecRequest {
   dataRoot?: string;
   /** exec -d: its stdio is /dev/null and nothing waits for it here (wait() still tells its end while this process runs). */
   detach?: boolean;
+  /**
+   * Start it from the nsbox-exec helper process rather than from this one,
+   * which then loads no FFI addon: the CLI's choice, as a short-lived process
+   * (a long-lived one has the addon loaded already and spawns faster itself).
+   * Not with tty, whose terminal comes back as an fd.
+   */
+  viaHelper?: boolean;
 }
 
 /** The pod's side of a terminal: its master, ours to copy to and from. */
@@ -69,8 +78,15 @@ export interface ExecSession {
 const DRAIN_GRACE_MS = 250;
 
 interface Target {
-  pidfd: number;
-  plan: (stdio: CommandStdio) => SpawnPlan;
+  /** The process whose namespaces the command joins (the pause, or the container's), checked against its start time. */
+  identity: ProcIdentity;
+  /** A pidfd on it, from this process (the helper opens its own). */
+  open(): number;
+  /** Why it cannot be joined once it turns out to be gone. */
+  gone(): NsboxError;
+  /** A host program to run, opened here (exec --join pause of a path outside the view). */
+  execFd: number | undefined;
+  plan: (pidfd: number, stdio: CommandStdio, execFd: number | undefined) => SpawnPlan;
   release(): void;
 }
 
@@ -78,17 +94,20 @@ async function resolveTarget(req: ExecRequest): Promise<Target> {
   const record = findPod(req.root, req.pod);
   const extra = req.env ?? [];
   if ((req.join ?? 'pause') === 'pause') {
+    if (!isAlive(record.pause)) throw notRunning(record);
     const asUser = req.user !== undefined ? parseUser(req.user) : undefined;
     if (asUser) requireMappedIds(asUser, record.pause.pid, record.name);
     const user = asUser ? { ...asUser, canSetGroups: record.mapping !== 'single' } : undefined;
-    const pidfd = openPausePidfd(record);
     const env = buildEnv({ HOSTNAME: record.hostname, HOME: '/root' }, extra);
     const cwd = req.workdir ?? '/';
     const hostView = lookUpHostView();
     const execFd = openHostProgram(req.argv[0]!, hostView);
     return {
-      pidfd,
-      plan: (stdio) => execPlan({ pausePidfd: pidfd, argv: req.argv, env, cwd, stdio, hostView, lockedView: record.mapping === 'root', execFd, user }),
+      identity: record.pause,
+      open: () => openPausePidfd(record),
+      gone: () => notRunning(record),
+      execFd,
+      plan: (pidfd, stdio, fd) => execPlan({ pausePidfd: pidfd, argv: req.argv, env, cwd, stdio, hostView, lockedView: record.mapping === 'root', execFd: fd, user }),
       release: () => closeHostProgram(execFd),
     };
   }
@@ -97,20 +116,24 @@ async function resolveTarget(req: ExecRequest): Promise<Target> {
   const { Pod } = await import('./pod.js');
   const c = new Container(new Pod(req.root, record), req.join!);
   const r = c.record();
+  c.refuseUnless(r, 'exec');
   let user = r.user;
   if (req.user !== undefined) {
     const [{ resolveUserNames }, { layerDirs }, { defaultDataRoot }] = await Promise.all([import('../container/run.js'), import('../image/store.js'), import('../state/paths.js')]);
     user = parseUser(resolveUserNames(req.user, layerDirs(req.dataRoot ?? defaultDataRoot(), r.image)));
     requireMappedIds(user, record.pause.pid, record.name);
   }
-  const pidfd = c.openPidfd(r, 'exec');
   const base = Object.fromEntries(r.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
   const env = buildEnv(base, extra);
   const cwd = req.workdir ?? r.workdir;
   const canSetGroups = record.mapping !== 'single';
+  const seccomp = containerSeccompProgram(r, c.paths());
   return {
-    pidfd,
-    plan: (stdio) => containerExecPlan({ containerPidfd: pidfd, argv: req.argv, env, cwd, user, canSetGroups, stdio, capabilities: r.capabilities, seccomp: containerSeccompProgram(r, c.paths()) }),
+    identity: r.process!,
+    open: () => c.openPidfd(r, 'exec'),
+    gone: () => refuse(r, 'exec', 'exited'),
+    execFd: undefined,
+    plan: (pidfd, stdio) => containerExecPlan({ containerPidfd: pidfd, argv: req.argv, env, cwd, user, canSetGroups, stdio, capabilities: r.capabilities, seccomp }),
     release: () => {},
   };
 }
@@ -127,7 +150,8 @@ function openPipes(count: number): Pipe[] {
   return pipes;
 }
 
-function ended(socket: Socket): Promise<void> {
+/** Resolves once the stream has ended, closed or failed. */
+export function ended(socket: Socket): Promise<void> {
   return new Promise((resolve) => {
     socket.once('end', resolve);
     socket.once('close', resolve);
@@ -170,15 +194,26 @@ export function terminalOf(master: number): ExecTerminal & { close(): Promise<vo
   };
 }
 
+const detachWithInput = () => new NsboxError('INVALID_ARGUMENT', 'exec -d runs with no terminal and no stdin', 'drop -i/-t, or drop -d');
+
 /** Starts the command; throws ExecFailure (exit code 126/127) when it cannot be executed. */
 export async function openExec(req: ExecRequest): Promise<ExecSession> {
   if (req.argv.length === 0) throw new NsboxError('INVALID_ARGUMENT', 'exec needs a command after the pod', 'nsbox exec POD -- CMD [ARGS...]');
   const target = await resolveTarget(req);
+  if (req.viaHelper && !req.tty) {
+    if (req.detach && req.stdin) {
+      target.release();
+      throw detachWithInput();
+    }
+    const { openExecViaHelper } = await import('./exec-helper.js');
+    return openExecViaHelper(req, target);
+  }
+  let pidfd = -1;
   let pipes: Pipe[] = [];
   let ttyPair: [number, number] | null = null;
   let pid: number;
   try {
-    if (req.detach && (req.tty || req.stdin)) throw new NsboxError('INVALID_ARGUMENT', 'exec -d runs with no terminal and no stdin', 'drop -i/-t, or drop -d');
+    if (req.detach && (req.tty || req.stdin)) throw detachWithInput();
     if (req.detach) {
       // nothing to relay
     } else if (req.tty) {
@@ -188,7 +223,8 @@ export async function openExec(req: ExecRequest): Promise<ExecSession> {
     } else pipes = openPipes(req.stdin ? 3 : 2);
     const [out, err, input] = pipes as [Pipe, Pipe, Pipe | undefined];
     const stdio: CommandStdio = req.detach ? { fds: [-1, -1, -1] } : ttyPair ? { terminalSocket: ttyPair[1], ...req.tty! } : { fds: [input ? input.read : -1, out.write, err.write] };
-    const plan = target.plan(stdio);
+    pidfd = target.open();
+    const plan = target.plan(pidfd, stdio, target.execFd);
     // Detached: the pod's PID 1 is to be its parent (and reap it), not this process that goes away.
     if (req.detach) plan.child.unshift({ op: 'daemonize' });
     pid = await spawnCommand(plan, { blocking: true });
@@ -197,7 +233,7 @@ export async function openExec(req: ExecRequest): Promise<ExecSession> {
     if (ttyPair) (closeFd(ttyPair[0]), closeFd(ttyPair[1]));
     throw err;
   } finally {
-    closeFd(target.pidfd);
+    if (pidfd >= 0) closeFd(pidfd);
     target.release();
   }
   const signal = (sig: NodeJS.Signals) => {
@@ -262,3 +298,5 @@ export async function openExec(req: ExecRequest): Promise<ExecSession> {
     },
   };
 }
+
+export type { Target as ExecTarget };

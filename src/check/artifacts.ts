@@ -13,6 +13,7 @@ export interface ArtifactPaths {
   pause: string;
   forwarder: string;
   keeper: string;
+  execHelper: string;
   probe: string;
 }
 
@@ -21,6 +22,7 @@ export const installedArtifacts: ArtifactPaths = {
   pause: artifacts.pause,
   forwarder: artifacts.forwarder,
   keeper: artifacts.keeper,
+  execHelper: artifacts.execHelper,
   probe: artifacts.probe,
 };
 
@@ -111,6 +113,14 @@ export function checkKeeper(path: string): CheckResult {
   });
 }
 
+export function checkExecHelper(path: string): CheckResult {
+  // Without its control socket it prints its usage and exits 2: proof that it starts.
+  return checkProgram({ id: 'exec-helper', title: "the CLI's exec helper" }, path, [], (r) => {
+    if (r.status === 2 && r.stderr.startsWith('usage: nsbox-exec')) return { ok: 'runs' };
+    return { wrong: `exited with ${r.status} and printed ${said(r)}, not its usage` };
+  });
+}
+
 export function checkProbe(path: string): CheckResult {
   // Only the test suite runs it: pods work without it.
   return checkProgram(
@@ -124,5 +134,5 @@ export function checkProbe(path: string): CheckResult {
 }
 
 export async function checkArtifacts(paths: ArtifactPaths = installedArtifacts, loadShim = loadInstalledShim): Promise<CheckResult[]> {
-  return [await checkShim(paths.shimLibrary, loadShim), checkPause(paths.pause), checkForwarder(paths.forwarder), checkKeeper(paths.keeper), checkProbe(paths.probe)];
+  return [await checkShim(paths.shimLibrary, loadShim), checkPause(paths.pause), checkForwarder(paths.forwarder), checkKeeper(paths.keeper), checkExecHelper(paths.execHelper), checkProbe(paths.probe)];
 }

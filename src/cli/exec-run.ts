@@ -70,6 +70,8 @@ export async function runExec(podRef: string, rawCommand: string[], opts: ExecCl
       dataRoot: dataRootDir,
       tty: opts.tty ? { rows: process.stdout.rows ?? 24, cols: process.stdout.columns ?? 80 } : null,
       detach: !!opts.detach,
+      // A CLI call is short: the helper process spawns it, and this one loads no FFI addon.
+      viaHelper: true,
     });
   } catch (err) {
     if (err instanceof ExecFailure) {

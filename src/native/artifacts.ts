@@ -16,6 +16,8 @@ export const artifacts = {
   cli: join(packageRoot, 'dist', 'cli', 'nsbox.cjs'),
   keeper: join(buildDir, 'nsbox-keeper'),
   forwarder: join(buildDir, 'nsbox-forward'),
+  /** Runs one exec plan for the CLI (native-shims/exec.c). */
+  execHelper: join(buildDir, 'nsbox-exec'),
   nativeBuildScript: join(packageRoot, 'scripts', 'build-native.mjs'),
   /** The default seccomp profile (data, written by scripts/seccomp-profile.mjs). */
   seccompDefault: join(packageRoot, 'seccomp', 'default.json'),

@@ -90,7 +90,8 @@ export interface SpawnResult {
   middleExecd: boolean;
 }
 
-function decodeResult(rc: number, out: Buffer): SpawnResult {
+/** struct nsbox_result as the shim wrote it (also by the nsbox-exec helper, on its control socket). */
+export function decodeResult(rc: number, out: Buffer): SpawnResult {
   return {
     rc,
     pid: out.readInt32LE(0),

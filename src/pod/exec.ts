@@ -77,15 +77,20 @@ export async function spawnCommand(plan: SpawnPlan, opts: { blocking?: boolean }
   try {
     return await runPlan(plan, opts);
   } catch (err) {
-    const step = err instanceof SpawnFailure ? err.failedStep : null;
-    if (step?.op === 'exec') throw new ExecFailure(step.file, (err as SpawnFailure).errno);
-    if (step?.op === 'chdir') {
-      const errno = (err as SpawnFailure).errno;
-      if (errno === Errno.ENOENT || errno === Errno.ENOTDIR) throw new NsboxError('EXEC_FAILED', `working directory ${step.path} does not exist`, 'pass an existing directory with -w');
-      throw new NsboxError('EXEC_FAILED', `cannot enter working directory ${step.path}: ${errnoName(errno)}`, errno === Errno.ELOOP ? 'it leads through a /proc link such as /proc/1/root, which nsbox never follows' : 'pass a directory the user may enter with -w');
-    }
-    throw err;
+    throw execFailureOf(err);
   }
+}
+
+/** What a failed spawn of a command means to its caller: the command (126/127), its working directory, or the spawn itself. */
+export function execFailureOf(err: unknown): unknown {
+  const step = err instanceof SpawnFailure ? err.failedStep : null;
+  if (step?.op === 'exec') return new ExecFailure(step.file, (err as SpawnFailure).errno);
+  if (step?.op === 'chdir') {
+    const errno = (err as SpawnFailure).errno;
+    if (errno === Errno.ENOENT || errno === Errno.ENOTDIR) return new NsboxError('EXEC_FAILED', `working directory ${step.path} does not exist`, 'pass an existing directory with -w');
+    return new NsboxError('EXEC_FAILED', `cannot enter working directory ${step.path}: ${errnoName(errno)}`, errno === Errno.ELOOP ? 'it leads through a /proc link such as /proc/1/root, which nsbox never follows' : 'pass a directory the user may enter with -w');
+  }
+  return err;
 }
 
 function collect(SocketClass: typeof Socket, fd: number): { socket: Socket; done: Promise<Buffer> } {

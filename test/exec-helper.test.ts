@@ -1,0 +1,71 @@
+// The CLI's exec runs from the nsbox-exec helper (native-shims/exec.c), so a
+// CLI call loads no FFI addon: a preload records whether ffi-rs is ever
+// required (pod create, which spawns the pod itself, is the control that
+// the record sees it). Through the helper, a signal the CLI gets reaches the
+// command, whose exit code becomes the CLI's, and piped input reaches it
+// with its end.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliPath, testMode } from './helpers/env.js';
+import { setUpPodRoot, tearDownPodRoot } from './helpers/pod-root.js';
+import { nsbox, waitFor } from './helpers/nsbox.js';
+
+const POD = 'helped';
+let root = '';
+let preload = '';
+beforeAll(() => {
+  root = setUpPodRoot(POD);
+  expect(nsbox(root, ['run', '-d', '--pod', POD, '--name', 'c', 'busybox', 'sleep', '600']).code).toBe(0);
+  preload = join(root, 'ffi-preload.cjs');
+  writeFileSync(
+    preload,
+    `const Module = require('node:module');
+const load = Module._load;
+Module._load = function (request) {
+  if (request === 'ffi-rs') require('node:fs').appendFileSync(process.env.FFI_LOG, 'ffi-rs\\n');
+  return load.apply(this, arguments);
+};
+`,
+  );
+});
+afterAll(() => tearDownPodRoot(root));
+
+/** Runs the CLI with the preload; whether it required ffi-rs. */
+function loadsFfi(args: string[]): { code: number | null; stdout: string; ffi: boolean } {
+  const log = join(root, `ffi-${Math.random().toString(16).slice(2)}.log`);
+  writeFileSync(log, '');
+  const r = spawnSync(process.execPath, ['--require', preload, cliPath, '--root', root, ...args], { encoding: 'utf8', env: { ...process.env, FFI_LOG: log }, timeout: 30_000 });
+  return { code: r.status, stdout: r.stdout, ffi: readFileSync(log, 'utf8').includes('ffi-rs') };
+}
+
+describe(`exec through the helper (${testMode})`, () => {
+  it('loads no FFI addon into the CLI, in the pod and in a container; pod create does (the control)', () => {
+    const inPod = loadsFfi(['exec', POD, '--', 'sh', '-c', 'echo in-pod; exit 3']);
+    expect([inPod.code, inPod.stdout, inPod.ffi]).toEqual([3, 'in-pod\n', false]);
+    const inContainer = loadsFfi(['exec', '--join', 'c', POD, '--', 'cat', '/proc/1/cmdline']);
+    expect([inContainer.code, inContainer.ffi]).toEqual([0, false]);
+    expect(inContainer.stdout).toContain('/pause');
+    const created = loadsFfi(['pod', 'create', '--name', 'control']);
+    expect([created.code, created.ffi]).toEqual([0, true]);
+  });
+
+  it('passes the signal the CLI gets on to the command, whose exit code becomes the CLI\'s', async () => {
+    const child = spawn(process.execPath, [cliPath, '--root', root, 'exec', '--join', 'c', POD, '--', 'sh', '-c', 'trap "echo got-term; exit 7" TERM; echo ready; while :; do sleep 0.1; done'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    await waitFor(() => out.includes('ready'), 15_000, 'the command to set its trap');
+    child.kill('SIGTERM');
+    expect(await exited).toBe(7);
+    expect(out).toBe('ready\ngot-term\n');
+  });
+
+  it('gives the command piped input with -i, and its end', () => {
+    const r = spawnSync(process.execPath, [cliPath, '--root', root, 'exec', '-i', '--join', 'c', POD, '--', 'sh', '-c', 'cat; echo end'], { input: 'line one\nline two\n', encoding: 'utf8', timeout: 30_000 });
+    expect([r.status, r.stdout]).toEqual([0, 'line one\nline two\nend\n']);
+    const without = spawnSync(process.execPath, [cliPath, '--root', root, 'exec', '--join', 'c', POD, '--', 'sh', '-c', 'cat; echo end'], { input: 'not read\n', encoding: 'utf8', timeout: 30_000 });
+    expect([without.status, without.stdout]).toEqual([0, 'end\n']);
+  });
+});
