@@ -20,6 +20,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -161,10 +162,10 @@ static int command_pipe(int at, int for_input) {
   return high;
 }
 
-/* One copy from `from` to `to`; 0 at the end of `from` (or when `to` is gone), 1 otherwise. */
-static int copy_once(int from, int to) {
+/* One copy of at most `max` bytes from `from` to `to`; 0 at the end of `from` (or when `to` is gone), 1 otherwise. */
+static int copy_once(int from, int to, size_t max) {
   char buf[65536];
-  ssize_t n = read(from, buf, sizeof buf);
+  ssize_t n = read(from, buf, max < sizeof buf ? max : sizeof buf);
   if (n < 0)
     return errno == EINTR || errno == EAGAIN ? 1 : 0;
   if (n == 0)
@@ -192,12 +193,15 @@ static int relay(pid_t pid, int sigfd, int in_w, int out_r, int err_r) {
   int status = 0, exited = 0;
   long long deadline = 0;
   int in_open = in_w >= 0;
+  /* Input is read only once the command's stdin pipe has room (PIPE_BUF at least): a write into a full
+     pipe would block the copying of its output, and a command that writes without reading would wait for ever. */
+  int in_room = 0;
   while (out_r >= 0 || err_r >= 0 || !exited) {
-    struct pollfd fds[4] = {{sigfd, POLLIN, 0}, {out_r, POLLIN, 0}, {err_r, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}};
+    struct pollfd fds[5] = {{sigfd, POLLIN, 0}, {out_r, POLLIN, 0}, {err_r, POLLIN, 0}, {in_open && in_room ? 0 : -1, POLLIN, 0}, {in_open && !in_room ? in_w : -1, POLLOUT, 0}};
     int timeout = exited ? (int)(deadline - now_ms()) : -1;
     if (exited && timeout <= 0)
       break;
-    if (poll(fds, 4, timeout) < 0) {
+    if (poll(fds, 5, timeout) < 0) {
       if (errno == EINTR)
         continue;
       break;
@@ -215,17 +219,25 @@ static int relay(pid_t pid, int sigfd, int in_w, int out_r, int err_r) {
         }
       }
     }
-    if (fds[1].revents && !copy_once(out_r, 1)) {
+    if (fds[1].revents && !copy_once(out_r, 1, 65536)) {
       close(out_r);
       out_r = -1;
     }
-    if (fds[2].revents && !copy_once(err_r, 2)) {
+    if (fds[2].revents && !copy_once(err_r, 2, 65536)) {
       close(err_r);
       err_r = -1;
     }
-    if (in_open && fds[3].revents && !copy_once(0, in_w)) {
-      close(in_w); /* the end of our input is the end of the command's */
+    if (in_open && (fds[4].revents & (POLLERR | POLLHUP))) {
+      close(in_w); /* the command closed its stdin: nothing more to give it */
       in_open = 0;
+    } else if (in_open && (fds[4].revents & POLLOUT)) {
+      in_room = 1;
+    } else if (in_open && fds[3].revents) {
+      in_room = 0;
+      if (!copy_once(0, in_w, PIPE_BUF)) {
+        close(in_w); /* the end of our input is the end of the command's */
+        in_open = 0;
+      }
     }
   }
   if (!exited)

@@ -62,9 +62,12 @@ describe(`exec through the helper (${testMode})`, () => {
     expect(out).toBe('ready\ngot-term\n');
   });
 
-  it('gives the command piped input with -i, and its end', () => {
+  it('gives the command piped input with -i, and its end, also when it reads it late', () => {
     const r = spawnSync(process.execPath, [cliPath, '--root', root, 'exec', '-i', '--join', 'c', POD, '--', 'sh', '-c', 'cat; echo end'], { input: 'line one\nline two\n', encoding: 'utf8', timeout: 30_000 });
     expect([r.status, r.stdout]).toEqual([0, 'line one\nline two\nend\n']);
+    // Input the command reads only after writing 2 MB: the copy of its output must not wait on its full stdin pipe.
+    const late = spawnSync(process.execPath, [cliPath, '--root', root, 'exec', '-i', '--join', 'c', POD, '--', 'sh', '-c', 'head -c 2000000 /dev/zero; wc -c'], { input: Buffer.alloc(1_000_000, 120), timeout: 30_000, killSignal: 'SIGKILL', maxBuffer: 8 << 20 });
+    expect([late.status, late.stdout.length, late.stdout.subarray(2_000_000).toString().trim()]).toEqual([0, 2_000_008, '1000000']);
     const without = spawnSync(process.execPath, [cliPath, '--root', root, 'exec', '--join', 'c', POD, '--', 'sh', '-c', 'cat; echo end'], { input: 'not read\n', encoding: 'utf8', timeout: 30_000 });
     expect([without.status, without.stdout]).toEqual([0, 'end\n']);
   });

@@ -339,7 +339,7 @@ export const MUTATIONS = [
   {
     name: 'exec-user-ignored',
     why: 'exec -u into a container runs as the container\'s own user',
-    edits: [{ file: 'src/api/exec.ts', find: "    plan: (stdio) => containerExecPlan({ containerPidfd: pidfd, argv: req.argv, env, cwd, user, canSetGroups,", replace: "    plan: (stdio) => containerExecPlan({ containerPidfd: pidfd, argv: req.argv, env, cwd, user: user && r.user, canSetGroups," }],
+    edits: [{ file: 'src/api/exec.ts', find: "    plan: (pidfd, stdio) => containerExecPlan({ containerPidfd: pidfd, argv: req.argv, env, cwd, user, canSetGroups,", replace: "    plan: (pidfd, stdio) => containerExecPlan({ containerPidfd: pidfd, argv: req.argv, env, cwd, user: user && r.user, canSetGroups," }],
     tests: ['test/exec-user.test.ts'],
   },
   {
@@ -379,7 +379,7 @@ export const MUTATIONS = [
   {
     name: 'seccomp-exec-unfiltered',
     why: "exec --join into a container runs without the container's seccomp program",
-    edits: [{ file: 'src/api/exec.ts', find: 'seccomp: containerSeccompProgram(r, c.paths()) }),', replace: 'seccomp: [containerSeccompProgram(r, c.paths())][1] }),' }],
+    edits: [{ file: 'src/api/exec.ts', find: '  const seccomp = containerSeccompProgram(r, c.paths());', replace: '  const seccomp = [containerSeccompProgram(r, c.paths())][1];' }],
     tests: ['test/seccomp.test.ts'],
     grep: 'exec --join',
   },
@@ -728,5 +728,12 @@ export const MUTATIONS = [
     edits: [{ file: 'native-shims/exec.c', find: '  sa.sa_handler = forward;', replace: '  sa.sa_handler = SIG_IGN;' }],
     tests: ['test/exec-helper.test.ts'],
     grep: 'passes the signal',
+  },
+  {
+    name: 'exec-helper-input-blocks',
+    why: "the exec helper writes input into the command's stdin pipe without waiting for room: a command that writes before it reads blocks the copying of its output for ever",
+    edits: [{ file: 'native-shims/exec.c', find: '{in_open && in_room ? 0 : -1, POLLIN, 0}', replace: '{in_open && (in_room || 1) ? 0 : -1, POLLIN, 0}' }, { file: 'native-shims/exec.c', find: 'if (!copy_once(0, in_w, PIPE_BUF))', replace: 'if (!copy_once(0, in_w, 65536))' }],
+    tests: ['test/exec-helper.test.ts'],
+    grep: 'reads it late',
   },
 ];
