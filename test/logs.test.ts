@@ -58,7 +58,8 @@ describe(`logs (${testMode})`, () => {
     // Still following: the container runs and has more to say.
     expect(await settledWithin(follow.exited, 300)).toBe('pending');
     expect(state('follow').state).toBe('running');
-    expect(nsbox(root, ['exec', '--join', 'follow', POD, '--', 'touch', '/tmp/go']).code).toBe(0);
+    const go = nsbox(root, ['exec', '--join', 'follow', POD, '--', 'touch', '/tmp/go']);
+    expect(go.code, go.stderr).toBe(0);
     expect(await settledWithin(follow.exited, 15_000)).toBe(0);
     expect(follow.stdout()).toBe('first\nsecond\n');
     expect(nsbox(root, ['wait', `${POD}/follow`]).stdout).toBe('3\n');
