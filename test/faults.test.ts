@@ -2,8 +2,8 @@
 // middle of pod create, run and image import): `pod ls` and `ps` tell the
 // truth, `pod rm -f` cleans up, and nothing is left: no process, listening
 // port, temp file or partial image.
-import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importBusybox } from './helpers/busybox.js';
@@ -281,4 +281,19 @@ describe(`faults (${testMode})`, () => {
     expect(await leftoverProcesses(root, [w])).toEqual([]);
     expect(nsbox(root, ['image', 'rm', 'interrupted']).code).toBe(0);
   }, 90_000);
+
+  it('a record an import was writing when it was killed (NAME.tmp-PID, never renamed) is removed by the next import; a live writer\'s is kept', () => {
+    const dead = spawnSync('true').pid!; // exited and reaped: its pid names no process now (or a new one, then the file is kept)
+    const images = join(root, 'images');
+    const stale = [join(images, `${'a'.repeat(64)}.json.tmp-${dead}`), join(images, 'configs', `${'b'.repeat(64)}.json.tmp-${dead}`)];
+    const live = join(images, `names.json.tmp-${process.pid}`);
+    for (const f of [...stale, live]) writeFileSync(f, '{');
+    const r = nsbox(root, ['image', 'import', busybox, '--name', 'after-kill']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(stale.filter((f) => existsSync(f))).toEqual([]);
+    expect(existsSync(live)).toBe(true);
+    rmSync(live);
+    expect(scratchFiles(root)).toEqual([]);
+    expect(nsbox(root, ['image', 'rm', 'after-kill']).code).toBe(0);
+  });
 });

@@ -736,4 +736,11 @@ export const MUTATIONS = [
     tests: ['test/exec-helper.test.ts'],
     grep: 'reads it late',
   },
+  {
+    name: 'image-stale-tmp-kept',
+    why: 'a record a killed import was writing (NAME.tmp-PID) is never removed',
+    edits: [{ file: 'src/image/import.ts', find: '      rmSync(join(dir, n), { force: true });', replace: '      void rmSync;' }],
+    tests: ['test/faults.test.ts'],
+    grep: 'never renamed',
+  },
 ];

@@ -5,7 +5,7 @@
 // extracted under images/tmp/<pid>-*/ and only renamed into images/layers/
 // once everything is verified; the scratch directory is always removed.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { NsboxError } from '../errors.js';
@@ -103,12 +103,26 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Removes scratch directories of imports and removals whose process died. */
+/** Removes scratch directories of imports and removals whose process died, and the records they were writing. */
 export async function sweepStale(root: string): Promise<void> {
   for (const n of readdirSync(imagePaths.tmp(root))) {
     const m = /^(?:rm-)?(\d+)-/.exec(n);
     if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
     await removeTree(join(imagePaths.tmp(root), n)).catch(() => {});
+  }
+  // writeJsonAtomic's NAME.tmp-PID, which a process killed between its write and its rename leaves.
+  for (const dir of [imagePaths.dir(root), imagePaths.configs(root)]) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue; // not made yet
+    }
+    for (const n of names) {
+      const m = /\.tmp-(\d+)$/.exec(n);
+      if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+      rmSync(join(dir, n), { force: true });
+    }
   }
 }
 
