@@ -725,7 +725,7 @@ export const MUTATIONS = [
   {
     name: 'exec-helper-signals-dropped',
     why: "the CLI's exec helper does not pass the signals it gets on to the command",
-    edits: [{ file: 'native-shims/exec.c', find: '  sa.sa_handler = forward;', replace: '  sa.sa_handler = SIG_IGN;' }],
+    edits: [{ file: 'native-shims/exec.c', find: '    kill(command, sig);', replace: '    (void)sig;' }],
     tests: ['test/exec-helper.test.ts'],
     grep: 'passes the signal',
   },
