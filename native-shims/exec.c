@@ -280,7 +280,11 @@ int main(void) {
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
   sigprocmask(SIG_BLOCK, &chld, NULL);
-  int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  /* Above the fixed numbers, as the pipes are: it could be given 5, which is closed below when no host program came. */
+  int low_sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  int sigfd = low_sigfd < 0 ? -1 : fcntl(low_sigfd, F_DUPFD_CLOEXEC, 9);
+  if (low_sigfd >= 0)
+    close(low_sigfd);
   if (sigfd < 0)
     return 125;
   int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};

@@ -94,4 +94,19 @@ describe(`the bundle (${testMode})`, () => {
     expect(ofNsbox(r.files).filter((f) => f !== 'dist/cli/nsbox-cli.cjs')).toEqual(['dist/cli/nsbox.cjs']);
     expect(ofTar(r.files)).toEqual([]);
   });
+
+  it('a listing verb with its output on a pipe loads neither node:net nor node:child_process; check, which runs programs, loads both (the control)', () => {
+    const builtins = join(root, 'builtins.cjs');
+    writeFileSync(builtins, "process.on('exit', () => require('node:fs').writeFileSync(process.env.BUILTINS_LOG, process.moduleLoadList.join('\\n')));\n");
+    const loaded = (args: string[]) => {
+      const log = join(root, 'builtins.log');
+      writeFileSync(log, '');
+      const r = spawnSync(process.execPath, ['--require', builtins, cliPath, '--root', join(root, 'state'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BUILTINS_LOG: log }, timeout: 60_000 });
+      const names = readFileSync(log, 'utf8').split('\n').filter((m) => /^NativeModule (net|child_process)$/.test(m));
+      return { code: r.status, stdout: r.stdout, names };
+    };
+    const ps = loaded(['ps', '-a']);
+    expect([ps.code, ps.stdout.startsWith('CONTAINER ID'), ps.names]).toEqual([0, true, []]);
+    expect(loaded(['check']).names.sort()).toEqual(['NativeModule child_process', 'NativeModule net']);
+  });
 });

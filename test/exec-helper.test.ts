@@ -72,3 +72,32 @@ describe(`exec through the helper (${testMode})`, () => {
     expect([without.status, without.stdout]).toEqual([0, 'end\n']);
   });
 });
+
+/** utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat). */
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+describe(`the helper while the command runs (${testMode})`, () => {
+  // A regression: the signalfd could get fd 5, which the helper closes when no host program came, and its poll then spun at 100% CPU.
+  it('waits for the command without spinning; a busy loop on the host, timed the same way, is the control', async () => {
+    const busy = spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 800));
+    const busyTicks = cpuTicks(busy.pid!);
+    busy.kill('SIGKILL');
+    expect(busyTicks).toBeGreaterThan(30);
+
+    const child = spawn(process.execPath, [cliPath, '--root', root, 'exec', POD, '--', 'sh', '-c', 'echo ready; sleep 1.5'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    await waitFor(() => out.includes('ready'), 15_000, 'the command to start');
+    const helper = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).map(Number).find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'nsbox-exec');
+    expect(helper, 'the CLI runs its exec from nsbox-exec').toBeDefined();
+    const before = cpuTicks(helper!);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(cpuTicks(helper!) - before).toBeLessThan(10);
+    expect(await exited).toBe(0);
+  });
+});

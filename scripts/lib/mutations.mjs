@@ -730,6 +730,20 @@ export const MUTATIONS = [
     grep: 'passes the signal',
   },
   {
+    name: 'cli-output-through-stream',
+    why: "the CLI prints through process.stdout, whose stream loads node:net for a pipe on every call",
+    edits: [{ file: 'src/cli/output.ts', find: '    writeAll(1, text);', replace: '    process.stdout.write(text);' }],
+    tests: ['test/bundle.test.ts'],
+    grep: 'listing verb',
+  },
+  {
+    name: 'exec-helper-spins',
+    why: 'the exec helper keeps its signalfd at the number it gets (5 when no host program came), closes it with the program fd, and its poll spins on the closed fd while the command runs',
+    edits: [{ file: 'native-shims/exec.c', find: 'fcntl(low_sigfd, F_DUPFD_CLOEXEC, 9)', replace: 'dup(low_sigfd)' }, { file: 'native-shims/exec.c', find: '  if (low_sigfd >= 0)\n    close(low_sigfd);\n', replace: '' }],
+    tests: ['test/exec-helper.test.ts'],
+    grep: 'without spinning',
+  },
+  {
     name: 'exec-helper-input-blocks',
     why: "the exec helper writes input into the command's stdin pipe without waiting for room: a command that writes before it reads blocks the copying of its output for ever",
     edits: [{ file: 'native-shims/exec.c', find: '{in_open && in_room ? 0 : -1, POLLIN, 0}', replace: '{in_open && (in_room || 1) ? 0 : -1, POLLIN, 0}' }, { file: 'native-shims/exec.c', find: 'if (!copy_once(0, in_w, PIPE_BUF))', replace: 'if (!copy_once(0, in_w, 65536))' }],

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { parseFormat } from './format.js';
+import { writeOut } from './output.js';
 
 export function registerCheck(program: Command): void {
   program
@@ -10,7 +11,7 @@ export function registerCheck(program: Command): void {
       const format = parseFormat(opts.format);
       const { formatCheckReport, runChecks } = await import('../api/check.js');
       const report = await runChecks();
-      process.stdout.write(format === 'json' ? JSON.stringify(report, null, 2) + '\n' : (await formatCheckReport(report)) + '\n');
+      writeOut(format === 'json' ? JSON.stringify(report, null, 2) + '\n' : (await formatCheckReport(report)) + '\n');
       if (!report.ok) process.exitCode = 1;
     });
 }

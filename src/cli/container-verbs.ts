@@ -4,6 +4,7 @@ import { parseSeconds } from './parse.js';
 import { stateRoot } from './context.js';
 import { forEachRef } from './each-ref.js';
 import { NsboxError } from '../errors.js';
+import { writeOut } from './output.js';
 
 export function registerContainerVerbs(program: Command): void {
   program
@@ -14,7 +15,7 @@ export function registerContainerVerbs(program: Command): void {
       const { getContainer } = await import('../api/containers.js');
       await forEachRef(refs, async (ref) => {
         await getContainer(ref, { root: stateRoot(cmd) }).start();
-        process.stdout.write(ref + '\n');
+        writeOut(ref + '\n');
       });
     });
 
@@ -28,7 +29,7 @@ export function registerContainerVerbs(program: Command): void {
       const { getContainer } = await import('../api/containers.js');
       await forEachRef(refs, async (ref) => {
         await getContainer(ref, { root: stateRoot(cmd) }).stop({ timeoutSeconds });
-        process.stdout.write(ref + '\n');
+        writeOut(ref + '\n');
       });
     });
 
@@ -42,7 +43,7 @@ export function registerContainerVerbs(program: Command): void {
       const { getContainer } = await import('../api/containers.js');
       await forEachRef(refs, async (ref) => {
         await getContainer(ref, { root: stateRoot(cmd) }).restart({ timeoutSeconds });
-        process.stdout.write(ref + '\n');
+        writeOut(ref + '\n');
       });
     });
 
@@ -69,7 +70,7 @@ export function registerContainerVerbs(program: Command): void {
       const { getContainer } = await import('../api/containers.js');
       await forEachRef(refs, async (ref) => {
         getContainer(ref, { root: stateRoot(cmd) }).kill(opts.signal);
-        process.stdout.write(ref + '\n');
+        writeOut(ref + '\n');
       });
     });
 
@@ -83,7 +84,7 @@ export function registerContainerVerbs(program: Command): void {
       const { getContainer } = await import('../api/containers.js');
       await forEachRef(refs, async (ref) => {
         await getContainer(ref, { root: stateRoot(cmd) }).remove({ force: opts.force, volumes: opts.volumes });
-        process.stdout.write(ref + '\n');
+        writeOut(ref + '\n');
       });
     });
 
@@ -98,7 +99,7 @@ export function registerContainerVerbs(program: Command): void {
       await forEachRef(refs, async (ref) => {
         const c = getContainer(ref, { root: stateRoot(cmd) });
         const code = opts.condition ? await waitForCondition(c, opts.condition as never) : await c.wait();
-        process.stdout.write(`${code}\n`);
+        writeOut(`${code}\n`);
       });
     });
 
@@ -112,7 +113,7 @@ export function registerContainerVerbs(program: Command): void {
       const { runHealthCheck } = await import('../api/health.js');
       const result = await runHealthCheck(getContainer(ref, { root: stateRoot(cmd) }));
       if (!result.passed) {
-        process.stdout.write(`${result.state.Status}\n`);
+        writeOut(`${result.state.Status}\n`);
         process.exitCode = 1;
       }
     });

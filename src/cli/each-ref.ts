@@ -3,6 +3,7 @@
 // is 1 when the only failures are references that do not exist, 125 for
 // any other failure.
 import { NsboxError } from '../errors.js';
+import { writeErr } from './output.js';
 
 const MISSING = new Set(['NO_SUCH_CONTAINER', 'NO_SUCH_POD', 'NO_SUCH_VOLUME', 'NO_SUCH_NETWORK']);
 
@@ -14,7 +15,7 @@ export async function forEachRef(refs: string[], act: (ref: string) => Promise<v
       await act(ref);
     } catch (err) {
       if (!(err instanceof NsboxError)) throw err;
-      process.stderr.write(`nsbox: ${err.oneLine()}\n`);
+      writeErr(`nsbox: ${err.oneLine()}\n`);
       if (MISSING.has(err.code)) missing = true;
       else failed = true;
     }

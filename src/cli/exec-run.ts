@@ -5,6 +5,7 @@ import { NsboxError } from '../errors.js';
 import { ExecFailure, openExec, type ExecSession, type ExecTerminal } from '../api/exec.js';
 import { parseEnvOption } from './parse.js';
 import type { ExecCliOptions } from './exec.js';
+import { writeErr } from './output.js';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
@@ -75,7 +76,7 @@ export async function runExec(podRef: string, rawCommand: string[], opts: ExecCl
     });
   } catch (err) {
     if (err instanceof ExecFailure) {
-      process.stderr.write(`nsbox: ${err.message}\n`);
+      writeErr(`nsbox: ${err.message}\n`);
       process.exitCode = err.exitCode;
       return;
     }

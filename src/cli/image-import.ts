@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { dataRoot } from './context.js';
+import { writeErr, writeOut } from './output.js';
 
 export function registerImageImport(image: Command): void {
   image
@@ -13,7 +14,7 @@ export function registerImageImport(image: Command): void {
       const tty = process.stderr.isTTY === true;
       let shown = false;
       const clear = () => {
-        if (shown) process.stderr.write('\r\x1b[K');
+        if (shown) writeErr('\r\x1b[K');
         shown = false;
       };
       try {
@@ -23,14 +24,14 @@ export function registerImageImport(image: Command): void {
           changes: opts.change,
           onProgress: (p) => {
             if (!tty || p.phase !== 'extracting') return;
-            process.stderr.write(`\r\x1b[K${p.message}`);
+            writeErr(`\r\x1b[K${p.message}`);
             shown = true;
           },
         });
         clear();
-        for (const w of result.warnings) process.stderr.write(`nsbox: warning: ${w}\n`);
-        process.stdout.write(result.images.map((i) => i.id + '\n').join(''));
-        process.stderr.write(result.summary + '\n');
+        for (const w of result.warnings) writeErr(`nsbox: warning: ${w}\n`);
+        writeOut(result.images.map((i) => i.id + '\n').join(''));
+        writeErr(result.summary + '\n');
       } finally {
         clear();
       }

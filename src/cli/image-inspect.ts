@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { dataRoot } from './context.js';
+import { writeOut } from './output.js';
 
 export function registerImageInspect(image: Command): void {
   image
@@ -10,6 +11,6 @@ export function registerImageInspect(image: Command): void {
       const { inspectImage } = await (await import('../api/images.js')).imageVerbs();
       const root = dataRoot(cmd);
       const out = refs.map((ref) => inspectImage(ref, { root }));
-      process.stdout.write(JSON.stringify(refs.length === 1 ? out[0] : out, null, 2) + '\n');
+      writeOut(JSON.stringify(refs.length === 1 ? out[0] : out, null, 2) + '\n');
     });
 }

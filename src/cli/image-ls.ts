@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { dataRoot } from './context.js';
 import { parseFormat, shortId, table, timeAgo } from './format.js';
+import { writeOut } from './output.js';
 
 export function registerImageLs(image: Command): void {
   image
@@ -13,12 +14,12 @@ export function registerImageLs(image: Command): void {
       const format = parseFormat(opts.format);
       const { listImages, splitImageName, formatSize } = await (await import('../api/images.js')).imageVerbs();
       const images = listImages({ root: dataRoot(cmd) });
-      if (format === 'json') return void process.stdout.write(JSON.stringify(images, null, 2) + '\n');
-      if (opts.quiet) return void process.stdout.write(images.map((i) => shortId(i.id) + '\n').join(''));
+      if (format === 'json') return void writeOut(JSON.stringify(images, null, 2) + '\n');
+      if (opts.quiet) return void writeOut(images.map((i) => shortId(i.id) + '\n').join(''));
       const rows = images.flatMap((i) => {
         const names = i.names.length ? i.names.map(splitImageName) : [{ repository: '<none>', tag: '<none>' }];
         return names.map((n) => [n.repository, n.tag, shortId(i.id), timeAgo(i.createdAt), formatSize(i.size)]);
       });
-      process.stdout.write(table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], rows) + '\n');
+      writeOut(table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], rows) + '\n');
     });
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { dataRoot } from './context.js';
+import { writeOut } from './output.js';
 
 export function registerImageRm(image: Command): void {
   image
@@ -13,8 +14,8 @@ export function registerImageRm(image: Command): void {
       const root = dataRoot(cmd);
       for (const ref of refs) {
         const r = await removeImage(ref, { root, force: opts.force });
-        for (const n of r.untagged) process.stdout.write(`Untagged: ${n}\n`);
-        if (r.deleted) process.stdout.write(`Deleted: ${r.deleted}\n`);
+        for (const n of r.untagged) writeOut(`Untagged: ${n}\n`);
+        if (r.deleted) writeOut(`Deleted: ${r.deleted}\n`);
       }
     });
 }

@@ -1,6 +1,7 @@
 // `nsbox image tag IMAGE NAME...` and `nsbox image load -i FILE` (import, as docker load spells it).
 import type { Command } from 'commander';
 import { dataRoot } from './context.js';
+import { writeErr, writeOut } from './output.js';
 
 export function registerImageTag(image: Command): void {
   image
@@ -22,9 +23,9 @@ export function registerImageLoad(image: Command): void {
     .action(async (opts: { input: string }, cmd: Command) => {
       const { importImages } = await (await import('../api/images.js')).imageVerbs();
       const result = await importImages(opts.input, { root: dataRoot(cmd) });
-      for (const w of result.warnings) process.stderr.write(`nsbox: warning: ${w}\n`);
-      for (const img of result.images) process.stdout.write(img.names.length ? img.names.map((n) => `Loaded image: ${n}\n`).join('') : `Loaded image: sha256:${img.id}\n`);
-      process.stderr.write(result.summary + '\n');
+      for (const w of result.warnings) writeErr(`nsbox: warning: ${w}\n`);
+      for (const img of result.images) writeOut(img.names.length ? img.names.map((n) => `Loaded image: ${n}\n`).join('') : `Loaded image: sha256:${img.id}\n`);
+      writeErr(result.summary + '\n');
     });
 }
 

@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { NsboxError } from '../errors.js';
 import { dataRoot, stateRoot } from './context.js';
+import { writeOut } from './output.js';
 
 async function inspectOne(ref: string, root: string, images: string): Promise<unknown> {
   const { getContainer, containerInspection } = await import('../api/containers.js');
@@ -40,9 +41,9 @@ export function registerInspect(program: Command): void {
       const { renderTemplate, TemplateError } = await import('../api/template.js');
       const out = [];
       for (const ref of refs) out.push(await inspectOne(ref, stateRoot(cmd), dataRoot(cmd)));
-      if (!opts.format || opts.format === 'json') return void process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+      if (!opts.format || opts.format === 'json') return void writeOut(JSON.stringify(out, null, 2) + '\n');
       try {
-        process.stdout.write(out.map((o) => renderTemplate(opts.format!, o) + '\n').join(''));
+        writeOut(out.map((o) => renderTemplate(opts.format!, o) + '\n').join(''));
       } catch (err) {
         if (err instanceof TemplateError) throw new NsboxError('INVALID_ARGUMENT', `--format ${JSON.stringify(opts.format)}: ${err.message}`, "use fields such as '{{.State.Status}}' or '{{json .Config.Labels}}'");
         throw err;

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { dataRoot, stateRoot } from './context.js';
 import { collect, parseSeconds } from './parse.js';
+import { writeErr, writeOut } from './output.js';
 
 export function registerKube(program: Command): void {
   const kube = program.command('kube').description('run Kubernetes YAML (Pod, Deployment, ConfigMap, Secret, PersistentVolumeClaim) as pods, and write it');
@@ -28,10 +29,10 @@ export function registerKube(program: Command): void {
         ...(opts.timeout !== undefined ? { waitTimeoutMs: parseSeconds(opts.timeout, '--timeout') * 1000 } : {}),
         publish: opts.publish,
         networks: opts.network,
-        onProgress: (line) => process.stderr.write(`${line}\n`),
+        onProgress: (line) => writeErr(`${line}\n`),
       });
-      for (const v of r.volumes) process.stdout.write(`Volume: ${v}\n`);
-      for (const p of r.pods) process.stdout.write(`Pod: ${p.name} ${p.id}\n${p.containers.map((c) => `Container: ${p.name}/${c}\n`).join('')}`);
+      for (const v of r.volumes) writeOut(`Volume: ${v}\n`);
+      for (const p of r.pods) writeOut(`Pod: ${p.name} ${p.id}\n${p.containers.map((c) => `Container: ${p.name}/${c}\n`).join('')}`);
     });
 
   kube
@@ -42,7 +43,7 @@ export function registerKube(program: Command): void {
     .action(async (files: string[], opts: { force?: boolean }, cmd: Command) => {
       const { downKube, readKubeSource } = await import('../api/kube.js');
       const r = await downKube({ root: stateRoot(cmd), dataRoot: dataRoot(cmd), files: files.map(readKubeSource), force: !!opts.force });
-      process.stdout.write(r.pods.map((p) => `Pod: ${p}\n`).join('') + r.volumes.map((v) => `Volume: ${v}\n`).join(''));
+      writeOut(r.pods.map((p) => `Pod: ${p}\n`).join('') + r.volumes.map((v) => `Volume: ${v}\n`).join(''));
     });
 
   kube
@@ -58,6 +59,6 @@ export function registerKube(program: Command): void {
       if (opts.filename) {
         const { writeFileSync } = await import('node:fs');
         writeFileSync(opts.filename, yaml);
-      } else process.stdout.write(yaml);
+      } else writeOut(yaml);
     });
 }

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { NsboxError } from '../errors.js';
 import { parseTlsVerify } from './registry-flags.js';
+import { writeOut } from './output.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -24,7 +25,7 @@ export function registerLogin(program: Command): void {
       if (!opts.passwordStdin) throw new NsboxError('INVALID_ARGUMENT', 'no password', 'pipe it in with --password-stdin (a password on the command line would show in ps)');
       const password = await readStdin();
       const r = await login(registry, { username: opts.username, password, tlsVerify: parseTlsVerify(opts.tlsVerify), certDir: opts.certDir });
-      process.stdout.write(`Login Succeeded (${r.registry}, kept in ${r.authFile})\n`);
+      writeOut(`Login Succeeded (${r.registry}, kept in ${r.authFile})\n`);
     });
   program
     .command('logout')
@@ -33,6 +34,6 @@ export function registerLogin(program: Command): void {
     .action(async (registry: string) => {
       const { logout } = await import('../api/registry.js');
       const r = await logout(registry);
-      process.stdout.write(`Removed login credentials for ${r.registry}\n`);
+      writeOut(`Removed login credentials for ${r.registry}\n`);
     });
 }

@@ -3,6 +3,7 @@
 import { CommanderError } from 'commander';
 import { NsboxError } from '../errors.js';
 import { buildProgram } from './program.js';
+import { writeErr } from './output.js';
 
 const EXIT_NSBOX_ERROR = 125;
 
@@ -28,9 +29,9 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : EXIT_NSBOX_ERROR;
       return;
     }
-    if (err instanceof NsboxError) process.stderr.write(`nsbox: ${err.oneLine()}\n`);
-    else process.stderr.write(`nsbox: ${err instanceof Error ? err.message : String(err)}\n`);
-    if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    if (err instanceof NsboxError) writeErr(`nsbox: ${err.oneLine()}\n`);
+    else writeErr(`nsbox: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (debug && err instanceof Error) writeErr(`${err.stack}\n`);
     process.exitCode = EXIT_NSBOX_ERROR;
   }
 }

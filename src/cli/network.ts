@@ -4,6 +4,7 @@ import { stateRoot } from './context.js';
 import { forEachRef } from './each-ref.js';
 import { parseFormat, table } from './format.js';
 import { collect } from './parse.js';
+import { writeOut } from './output.js';
 
 export function registerNetwork(program: Command): void {
   const network = program.command('network').description('manage user networks: pods on one reach each other by name, isolated from other networks and the host');
@@ -18,7 +19,7 @@ export function registerNetwork(program: Command): void {
     .action(async (name: string, opts: { subnet?: string; label: string[]; internal?: boolean }, cmd: Command) => {
       const { createNetwork } = await import('../api/networks.js');
       const n = await createNetwork({ name, subnet: opts.subnet, labels: opts.label, internal: !!opts.internal, root: stateRoot(cmd) });
-      process.stdout.write(n.Name + '\n');
+      writeOut(n.Name + '\n');
     });
 
   network
@@ -31,9 +32,9 @@ export function registerNetwork(program: Command): void {
       const format = parseFormat(opts.format);
       const { listNetworks } = await import('../api/networks.js');
       const nets = listNetworks({ root: stateRoot(cmd) });
-      if (format === 'json') return void process.stdout.write(JSON.stringify(nets, null, 2) + '\n');
-      if (opts.quiet) return void process.stdout.write(nets.map((n) => n.Name + '\n').join(''));
-      process.stdout.write(table(['NETWORK ID', 'NAME', 'DRIVER', 'SUBNET'], nets.map((n) => [n.Id.slice(0, 12), n.Name, n.Driver, n.Subnets[0]?.subnet ?? ''])) + '\n');
+      if (format === 'json') return void writeOut(JSON.stringify(nets, null, 2) + '\n');
+      if (opts.quiet) return void writeOut(nets.map((n) => n.Name + '\n').join(''));
+      writeOut(table(['NETWORK ID', 'NAME', 'DRIVER', 'SUBNET'], nets.map((n) => [n.Id.slice(0, 12), n.Name, n.Driver, n.Subnets[0]?.subnet ?? ''])) + '\n');
     });
 
   network
@@ -42,7 +43,7 @@ export function registerNetwork(program: Command): void {
     .argument('<name...>')
     .action(async (names: string[], _opts: unknown, cmd: Command) => {
       const { inspectNetwork } = await import('../api/networks.js');
-      process.stdout.write(JSON.stringify(names.map((n) => inspectNetwork(n, { root: stateRoot(cmd) })), null, 2) + '\n');
+      writeOut(JSON.stringify(names.map((n) => inspectNetwork(n, { root: stateRoot(cmd) })), null, 2) + '\n');
     });
 
   network
@@ -64,7 +65,7 @@ export function registerNetwork(program: Command): void {
       const { removeNetwork } = await import('../api/networks.js');
       await forEachRef(names, async (name) => {
         await removeNetwork(name, { root: stateRoot(cmd), force: !!opts.force });
-        process.stdout.write(name + '\n');
+        writeOut(name + '\n');
       });
     });
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { stateRoot } from './context.js';
 import { collect } from './parse.js';
+import { writeOut } from './output.js';
 
 export function registerPodCreate(pod: Command): void {
   pod
@@ -20,6 +21,6 @@ export function registerPodCreate(pod: Command): void {
       const mode = opts.network.find((n) => modes.includes(n));
       const networks = named.map((name) => ({ name, aliases: opts.networkAlias }));
       const p = await createPod({ name: opts.name, hostname: opts.hostname, root: stateRoot(cmd), detached: true, ports: opts.publish, labels: opts.label, ...(mode ? { network: mode } : {}), networks, addHosts: opts.addHost, ...(!named.length && opts.networkAlias.length ? { networkAliases: opts.networkAlias } : {}) });
-      process.stdout.write(p.id + '\n');
+      writeOut(p.id + '\n');
     });
 }

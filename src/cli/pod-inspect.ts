@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { stateRoot } from './context.js';
 import { NsboxError } from '../errors.js';
+import { writeOut } from './output.js';
 
 export function registerPodInspect(pod: Command): void {
   pod
@@ -11,7 +12,7 @@ export function registerPodInspect(pod: Command): void {
       const { inspectPod } = await import('../api/pods.js');
       const root = stateRoot(cmd);
       const out = refs.map((ref) => inspectPod(ref, { root }));
-      process.stdout.write(JSON.stringify(refs.length === 1 ? out[0] : out, null, 2) + '\n');
+      writeOut(JSON.stringify(refs.length === 1 ? out[0] : out, null, 2) + '\n');
     });
 }
 

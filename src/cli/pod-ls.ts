@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { parseFormat, shortId, table, timeAgo } from './format.js';
 import { stateRoot } from './context.js';
 import { collect } from './parse.js';
+import { writeOut } from './output.js';
 
 export function registerPodLs(pod: Command): void {
   pod
@@ -16,9 +17,9 @@ export function registerPodLs(pod: Command): void {
       const format = parseFormat(opts.format);
       const { listPods, podListEntry } = await import('../api/pods.js');
       const pods = listPods({ root: stateRoot(cmd), filters: opts.filter });
-      if (format === 'json') return void process.stdout.write(JSON.stringify(pods.map(podListEntry), null, 2) + '\n');
-      if (opts.quiet) return void process.stdout.write(pods.map((p) => p.id + '\n').join(''));
+      if (format === 'json') return void writeOut(JSON.stringify(pods.map(podListEntry), null, 2) + '\n');
+      if (opts.quiet) return void writeOut(pods.map((p) => p.id + '\n').join(''));
       const rows = pods.map((p) => [shortId(p.id), p.name, p.error ? `${p.status} (${p.error})` : p.status, timeAgo(p.createdAt), String(p.pausePid), String(p.containers), p.supervisor, p.ports.join(', ')]);
-      process.stdout.write(table(['POD ID', 'NAME', 'STATUS', 'CREATED', 'PAUSE PID', '# OF CONTAINERS', 'SUPERVISOR', 'PORTS'], rows) + '\n');
+      writeOut(table(['POD ID', 'NAME', 'STATUS', 'CREATED', 'PAUSE PID', '# OF CONTAINERS', 'SUPERVISOR', 'PORTS'], rows) + '\n');
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseSeconds } from './parse.js';
 import { stateRoot } from './context.js';
+import { writeOut } from './output.js';
 
 export function registerPodRm(pod: Command): void {
   pod
@@ -17,7 +18,7 @@ export function registerPodRm(pod: Command): void {
       for (const ref of refs) {
         const p = getPod(ref, { root });
         await p.remove({ force: opts.force, timeoutSeconds });
-        process.stdout.write(p.id + '\n');
+        writeOut(p.id + '\n');
       }
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseSeconds } from './parse.js';
 import { stateRoot } from './context.js';
+import { writeOut } from './output.js';
 
 /** `pod start` and `pod restart`, podman's: each pod's id once it runs. */
 export function registerPodStart(pod: Command): void {
@@ -14,7 +15,7 @@ export function registerPodStart(pod: Command): void {
       for (const ref of refs) {
         const p = getPod(ref, { root });
         await p.start();
-        process.stdout.write(p.id + '\n');
+        writeOut(p.id + '\n');
       }
     });
   pod
@@ -29,7 +30,7 @@ export function registerPodStart(pod: Command): void {
       for (const ref of refs) {
         const p = getPod(ref, { root });
         await p.restart({ timeoutSeconds });
-        process.stdout.write(p.id + '\n');
+        writeOut(p.id + '\n');
       }
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseSeconds } from './parse.js';
 import { stateRoot } from './context.js';
+import { writeOut } from './output.js';
 
 export function registerPodStop(pod: Command): void {
   pod
@@ -15,7 +16,7 @@ export function registerPodStop(pod: Command): void {
       for (const ref of refs) {
         const p = getPod(ref, { root });
         await p.stop({ timeoutSeconds });
-        process.stdout.write(p.id + '\n');
+        writeOut(p.id + '\n');
       }
     });
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { stateRoot } from './context.js';
+import { writeOut } from './output.js';
 
 export function registerPort(program: Command): void {
   program
@@ -9,6 +10,6 @@ export function registerPort(program: Command): void {
     .action(async (ref: string, _opts: unknown, cmd: Command) => {
       const { inspectPod } = await import('../api/pods.js');
       const pod = inspectPod(ref, { root: stateRoot(cmd) });
-      for (const p of pod.record.ports ?? []) process.stdout.write(`${p.podPort}/${p.protocol} -> ${p.hostIp}:${p.hostPort}\n`);
+      for (const p of pod.record.ports ?? []) writeOut(`${p.podPort}/${p.protocol} -> ${p.hostIp}:${p.hostPort}\n`);
     });
 }

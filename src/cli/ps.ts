@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { parseFormat, shortId, table, timeAgo } from './format.js';
 import { stateRoot } from './context.js';
 import { collect } from './parse.js';
+import { writeOut } from './output.js';
 
 /** "Up 3 seconds", "Restarting (1) 2 seconds ago", "Exited (0)": when, as podman adds it. */
 function statusTime(r: { state: string; startedAt: string | null; finishedAt: string | null }): string {
@@ -27,8 +28,8 @@ export function registerPs(program: Command): void {
       // A filter on the status looks at every container, as podman's does.
       const shown = records.filter((r) => (opts.all || r.state !== 'exited' || opts.filter.some((f) => f.startsWith('status='))) && matches(r));
       // Never the environment: it carries the secrets passed with -e (podman's ps shows none either).
-      if (format === 'json') return void process.stdout.write(JSON.stringify(shown.map((r) => containerListEntry(r)), null, 2) + '\n');
-      if (opts.quiet) return void process.stdout.write(shown.map((r) => `${r.ref}\n`).join(''));
+      if (format === 'json') return void writeOut(JSON.stringify(shown.map((r) => containerListEntry(r)), null, 2) + '\n');
+      if (opts.quiet) return void writeOut(shown.map((r) => `${r.ref}\n`).join(''));
       const rows = shown.map((r) => [
         shortId(r.id),
         r.ref,
@@ -38,6 +39,6 @@ export function registerPs(program: Command): void {
         `${describeStatus(r)}${statusTime(r)}${r.health ? ` (${r.health})` : ''}`,
         `${r.restartCount} (${formatRestartPolicy(r.restart)})`,
       ]);
-      process.stdout.write(table(['CONTAINER ID', 'NAME', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'RESTARTS'], rows) + '\n');
+      writeOut(table(['CONTAINER ID', 'NAME', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'RESTARTS'], rows) + '\n');
     });
 }

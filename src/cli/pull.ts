@@ -3,22 +3,23 @@ import type { Command } from 'commander';
 import type { PullProgress } from '../api/images.js';
 import { dataRoot } from './context.js';
 import { parseTlsVerify } from './registry-flags.js';
+import { writeErr, writeOut } from './output.js';
 
 /** Prints pull progress: one line per layer, redrawn in place on a terminal; a line per finished layer otherwise. */
-export function pullPrinter(out: NodeJS.WriteStream = process.stderr): { onProgress: (p: PullProgress) => void; finish: () => void } {
-  const tty = out.isTTY === true;
+export function pullPrinter(stream: NodeJS.WriteStream = process.stderr): { onProgress: (p: PullProgress) => void; finish: () => void } {
+  const tty = stream.isTTY === true;
   const lines: string[] = [];
   let drawn = 0;
   const redraw = () => {
-    if (drawn) out.write(`\x1b[${drawn}A`);
-    for (const l of lines) out.write(`\r\x1b[K${l}\n`);
+    if (drawn) stream.write(`\x1b[${drawn}A`);
+    for (const l of lines) stream.write(`\r\x1b[K${l}\n`);
     drawn = lines.length;
   };
   return {
     onProgress: (p) => {
       if (p.phase !== 'layer') return;
       if (!tty) {
-        if (p.state !== 'fetching') out.write(p.message + '\n');
+        if (p.state !== 'fetching') stream.write(p.message + '\n');
         return;
       }
       lines[(p.layer ?? 1) - 1] = p.message;
@@ -54,8 +55,8 @@ export function registerPull(program: Command): void {
           signal: ac.signal,
           onProgress: opts.quiet ? undefined : printer.onProgress,
         });
-        if (!opts.quiet) process.stderr.write(r.summary + '\n');
-        process.stdout.write(r.image.id + '\n');
+        if (!opts.quiet) writeErr(r.summary + '\n');
+        writeOut(r.image.id + '\n');
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
@@ -78,9 +79,9 @@ export function registerPush(program: Command): void {
         root: dataRoot(cmd),
         tlsVerify: parseTlsVerify(opts.tlsVerify),
         certDir: opts.certDir,
-        onProgress: opts.quiet ? undefined : (line) => process.stderr.write(line + '\n'),
+        onProgress: opts.quiet ? undefined : (line) => writeErr(line + '\n'),
       });
-      if (!opts.quiet) process.stderr.write(r.summary + '\n');
-      process.stdout.write(r.digest + '\n');
+      if (!opts.quiet) writeErr(r.summary + '\n');
+      writeOut(r.digest + '\n');
     });
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { NsboxError } from '../errors.js';
 import { collect, parseEnvOption } from './parse.js';
 import { dataRoot, stateRoot } from './context.js';
+import { writeErr, writeOut } from './output.js';
 
 interface RunCliOptions {
   pod?: string;
@@ -148,7 +149,7 @@ export function registerRun(program: Command): void {
         const { parseTlsVerify } = await import('./registry-flags.js');
         const pull = { policy: opts.pull, tlsVerify: parseTlsVerify(opts.tlsVerify), platform: opts.platform, ...(opts.certDir !== undefined ? { certDir: opts.certDir } : {}) };
         const createOnly = keeperAttach && !opts.detach;
-        const { record, container: c } = await runContainer({ root: stateRoot(cmd), dataRoot: dataRoot(cmd), pod: opts.pod, publish: opts.publish, network: opts.network, networkAliases: opts.networkAlias, addHosts: opts.addHost, replace: !!opts.replace, image: imageRef, options, ...(ends ? { attach: ends.attach } : {}), createOnly, pull, onProgress: (line) => process.stderr.write(line + '\n') });
+        const { record, container: c } = await runContainer({ root: stateRoot(cmd), dataRoot: dataRoot(cmd), pod: opts.pod, publish: opts.publish, network: opts.network, networkAliases: opts.networkAlias, addHosts: opts.addHost, replace: !!opts.replace, image: imageRef, options, ...(ends ? { attach: ends.attach } : {}), createOnly, pull, onProgress: (line) => writeErr(line + '\n') });
         // A container in a pod of its own is called by its name alone.
         const ref = opts.pod === undefined ? record.name : `${record.podName}/${record.name}`;
         if (!signals) {
@@ -156,7 +157,7 @@ export function registerRun(program: Command): void {
             if (opts.rm) await c.remove({ force: true, volumes: true });
             throw new NsboxError('EXEC_FAILED', record.error);
           }
-          return void process.stdout.write(ref + '\n');
+          return void writeOut(ref + '\n');
         }
         if (createOnly) {
           // docker run -i/-t: attach, then start, then relay until it exits.

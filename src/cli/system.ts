@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { NsboxError } from '../errors.js';
 import { dataRoot, stateRoot } from './context.js';
+import { writeErr } from './output.js';
 
 export function registerSystem(program: Command): void {
   const system = program.command('system').description('the Docker-compatible API service');
@@ -20,7 +21,7 @@ export function registerSystem(program: Command): void {
         idleSeconds,
         root: stateRoot(cmd),
         dataRoot: dataRoot(cmd),
-        onListening: (where) => process.stderr.write(`nsbox: serving the Docker API on ${where}${idleSeconds ? ` (exits after ${idleSeconds} s idle)` : ''}\n`),
+        onListening: (where) => writeErr(`nsbox: serving the Docker API on ${where}${idleSeconds ? ` (exits after ${idleSeconds} s idle)` : ''}\n`),
       });
       const stop = () => process.exit(0);
       process.once('SIGTERM', stop);

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { stateRoot } from './context.js';
 import { parseFormat, table } from './format.js';
+import { writeOut } from './output.js';
 
 function size(bytes: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
@@ -21,7 +22,7 @@ export function registerTop(program: Command): void {
       const { containerTop } = await import('../api/top.js');
       const rows = containerTop(getContainer(ref, { root: stateRoot(cmd) }));
       const headers = ['USER', 'PID', 'PPID', '%CPU', 'ELAPSED', 'TTY', 'TIME', 'COMMAND'] as const;
-      process.stdout.write(table([...headers], rows.map((r) => headers.map((h) => String(r[h])))) + '\n');
+      writeOut(table([...headers], rows.map((r) => headers.map((h) => String(r[h])))) + '\n');
     });
 
   program
@@ -41,9 +42,9 @@ export function registerTop(program: Command): void {
       for (;;) {
         // Named as the user calls them (NAME alone for a container in a pod of its own).
         const stats = (await containerStats(containers)).map((s, i) => ({ ...s, Name: chosen[i]! }));
-        if (format === 'json') process.stdout.write(JSON.stringify(stats, null, 2) + '\n');
+        if (format === 'json') writeOut(JSON.stringify(stats, null, 2) + '\n');
         else
-          process.stdout.write(
+          writeOut(
             table(
               ['NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS', 'AVG CPU %'],
               stats.map((s) => [s.Name, `${s.CPU.toFixed(2)}%`, `${size(s.MemUsage)} / ${size(s.MemLimit)}`, `${s.MemPerc.toFixed(2)}%`, String(s.PIDs), `${s.AvgCPU.toFixed(2)}%`]),

@@ -4,15 +4,16 @@ import { NsboxError } from '../errors.js';
 import { dataRoot, stateRoot } from './context.js';
 import { forEachRef } from './each-ref.js';
 import { parseFormat, table } from './format.js';
+import { writeOut } from './output.js';
 
 const collect = (v: string, all: string[]) => [...all, v];
 const volumeRoots = (cmd: Command) => ({ root: dataRoot(cmd), stateRoot: stateRoot(cmd) });
 
 async function printFormatted(values: unknown[], format: string | undefined): Promise<void> {
-  if (!format || format === 'json') return void process.stdout.write(JSON.stringify(values, null, 2) + '\n');
+  if (!format || format === 'json') return void writeOut(JSON.stringify(values, null, 2) + '\n');
   const { renderTemplate, TemplateError } = await import('../api/template.js');
   try {
-    process.stdout.write(values.map((v) => renderTemplate(format, v) + '\n').join(''));
+    writeOut(values.map((v) => renderTemplate(format, v) + '\n').join(''));
   } catch (err) {
     if (err instanceof TemplateError) throw new NsboxError('INVALID_ARGUMENT', `--format ${JSON.stringify(format)}: ${err.message}`, "use fields such as '{{.Mountpoint}}' or '{{json .Labels}}'");
     throw err;
@@ -31,7 +32,7 @@ export function registerVolume(program: Command): void {
     .action(async (name: string | undefined, opts: { label: string[]; ignore?: boolean }, cmd: Command) => {
       const { createVolume } = await import('../api/volumes.js');
       const v = await createVolume(name, { ...volumeRoots(cmd), labels: opts.label, ignoreExisting: opts.ignore });
-      process.stdout.write(v.Name + '\n');
+      writeOut(v.Name + '\n');
     });
 
   volume
@@ -45,9 +46,9 @@ export function registerVolume(program: Command): void {
       const format = parseFormat(opts.format);
       const { listVolumes } = await import('../api/volumes.js');
       const volumes = listVolumes({ ...volumeRoots(cmd), filters: opts.filter });
-      if (format === 'json') return void process.stdout.write(JSON.stringify(volumes, null, 2) + '\n');
-      if (opts.quiet) return void process.stdout.write(volumes.map((v) => v.Name + '\n').join(''));
-      process.stdout.write(table(['DRIVER', 'VOLUME NAME'], volumes.map((v) => [v.Driver, v.Name])) + '\n');
+      if (format === 'json') return void writeOut(JSON.stringify(volumes, null, 2) + '\n');
+      if (opts.quiet) return void writeOut(volumes.map((v) => v.Name + '\n').join(''));
+      writeOut(table(['DRIVER', 'VOLUME NAME'], volumes.map((v) => [v.Driver, v.Name])) + '\n');
     });
 
   volume
@@ -79,7 +80,7 @@ export function registerVolume(program: Command): void {
       const { removeVolume } = await import('../api/volumes.js');
       await forEachRef(names, async (name) => {
         await removeVolume(name, { ...volumeRoots(cmd), force: opts.force });
-        process.stdout.write(name + '\n');
+        writeOut(name + '\n');
       });
     });
 
@@ -91,7 +92,7 @@ export function registerVolume(program: Command): void {
     .action(async (opts: { filter: string[] }, cmd: Command) => {
       const { pruneVolumes } = await import('../api/volumes.js');
       const removed = await pruneVolumes({ ...volumeRoots(cmd), filters: opts.filter });
-      process.stdout.write(removed.map((n) => n + '\n').join(''));
+      writeOut(removed.map((n) => n + '\n').join(''));
     });
 
   for (const c of [volume, ...volume.commands]) c.exitOverride();
