@@ -42,6 +42,8 @@ function targets() {
     { name: 'nsbox-keeper', sources: [join(src, 'keeper', 'main.c'), join(src, 'keeper', 'log.c'), ...shimSources], flags: ['-O2', '-static', '-s'] },
     // The CLI's exec: one plan run from a small process instead of loading the FFI addon.
     { name: 'nsbox-exec', sources: [join(src, 'exec.c'), ...shimSources], flags: ['-O2', '-static', '-s'] },
+    // Node-API addon: its napi_* symbols are resolved from the node binary when Node loads it.
+    { name: 'nsbox-flock.node', sources: [join(src, 'flock-addon.c')], flags: ['-O2', '-fPIC', '-shared'] },
   ];
 }
 

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { formatCheckReport, type CheckReport, type CheckResult } from '../dist/check/check.js';
 import { runChecks } from '../dist/api/check.js';
 import { createPod } from '../dist/index.js';
-import { checkArtifacts, checkExecHelper, checkForwarder, checkKeeper, checkPause, checkProbe, checkShim, installedArtifacts, loadInstalledShim } from '../dist/check/artifacts.js';
+import { checkArtifacts, checkExecHelper, checkFlockAddon, checkForwarder, checkKeeper, checkPause, checkProbe, checkShim, installedArtifacts, loadInstalledShim } from '../dist/check/artifacts.js';
 import { probePod, type PodProbe } from '../dist/check/live-pod.js';
 import { checkContainer, checkPod } from '../dist/check/pod-checks.js';
 import {
@@ -34,7 +34,7 @@ import {
   type SpawnProbe,
 } from '../dist/check/probes.js';
 
-const ALL_IDS = ['shim', 'pause', 'forwarder', 'keeper', 'exec-helper', 'probe', 'userns', 'apparmor', 'subid', 'idmap-helpers', 'runtime-dir', 'proc-mask', 'overlay', 'cgroup', 'network', 'pod', 'container'];
+const ALL_IDS = ['shim', 'pause', 'forwarder', 'keeper', 'exec-helper', 'flock-addon', 'probe', 'userns', 'apparmor', 'subid', 'idmap-helpers', 'runtime-dir', 'proc-mask', 'overlay', 'cgroup', 'network', 'pod', 'container'];
 const uid = process.geteuid!();
 const tmp = mkdtempSync(join(tmpdir(), 'nsbox-check-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -363,13 +363,14 @@ function program(text: string): string {
 describe('native artifact checks', () => {
   it('pass the built artifacts, each saying what ran', async () => {
     const r = await checkArtifacts();
-    expect(r.map((c) => c.id)).toEqual(['shim', 'pause', 'forwarder', 'keeper', 'exec-helper', 'probe']);
+    expect(r.map((c) => c.id)).toEqual(['shim', 'pause', 'forwarder', 'keeper', 'exec-helper', 'flock-addon', 'probe']);
     expect(r.map((c) => [c.id, c.status])).toEqual(r.map((c) => [c.id, 'ok']));
     expect(r[0]!.detail).toBe(`${installedArtifacts.shimLibrary} loads (pidfd_open answered)`);
     expect(r[1]!.detail).toBe(`${installedArtifacts.pause} runs (version ${pauseVersion})`);
     expect(r[2]!.detail).toBe(`${installedArtifacts.forwarder} runs`);
     expect(r[3]!.detail).toBe(`${installedArtifacts.keeper} runs`);
     expect(r[4]!.detail).toBe(`${installedArtifacts.execHelper} runs`);
+    expect(r[5]!.detail).toBe(`${installedArtifacts.flockAddon} loads (flock answered EBADF)`);
   });
 
   it('fail a missing artifact with the rebuild of a checkout (the probe only warns)', async () => {
@@ -378,6 +379,9 @@ describe('native artifact checks', () => {
       expect(check(absent)).toMatchObject({ status: 'fail', detail: `${absent} is missing`, fix: expect.stringContaining('npm run build') });
     }
     expect(checkProbe(absent)).toMatchObject({ status: 'warn', detail: `${absent} is missing (only the test suite needs it)` });
+    expect(checkFlockAddon(absent)).toMatchObject({ status: 'warn', detail: `${absent} is missing (the state lock then loads ffi-rs, ~4 ms more per call)` });
+    // A file that is no addon: it does not load (the real one does, above).
+    expect(checkFlockAddon(file('not an ELF file\n'))).toMatchObject({ status: 'warn', detail: expect.stringContaining('does not load') });
   });
 
   it('fail programs that exist but are not ours, or do not run', () => {

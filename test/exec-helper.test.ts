@@ -5,40 +5,22 @@
 // command, whose exit code becomes the CLI's, and piped input reaches it
 // with its end.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, testMode } from './helpers/env.js';
 import { setUpPodRoot, tearDownPodRoot } from './helpers/pod-root.js';
 import { nsbox, waitFor } from './helpers/nsbox.js';
+import { ffiRecorder } from './helpers/ffi-record.js';
 
 const POD = 'helped';
 let root = '';
-let preload = '';
+let loadsFfi: ReturnType<typeof ffiRecorder>;
 beforeAll(() => {
   root = setUpPodRoot(POD);
   expect(nsbox(root, ['run', '-d', '--pod', POD, '--name', 'c', 'busybox', 'sleep', '600']).code).toBe(0);
-  preload = join(root, 'ffi-preload.cjs');
-  writeFileSync(
-    preload,
-    `const Module = require('node:module');
-const load = Module._load;
-Module._load = function (request) {
-  if (request === 'ffi-rs') require('node:fs').appendFileSync(process.env.FFI_LOG, 'ffi-rs\\n');
-  return load.apply(this, arguments);
-};
-`,
-  );
+  loadsFfi = ffiRecorder(root);
 });
 afterAll(() => tearDownPodRoot(root));
-
-/** Runs the CLI with the preload; whether it required ffi-rs. */
-function loadsFfi(args: string[]): { code: number | null; stdout: string; ffi: boolean } {
-  const log = join(root, `ffi-${Math.random().toString(16).slice(2)}.log`);
-  writeFileSync(log, '');
-  const r = spawnSync(process.execPath, ['--require', preload, cliPath, '--root', root, ...args], { encoding: 'utf8', env: { ...process.env, FFI_LOG: log }, timeout: 30_000 });
-  return { code: r.status, stdout: r.stdout, ffi: readFileSync(log, 'utf8').includes('ffi-rs') };
-}
 
 describe(`exec through the helper (${testMode})`, () => {
   it('loads no FFI addon into the CLI, in the pod and in a container; pod create does (the control)', () => {

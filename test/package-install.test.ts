@@ -171,7 +171,7 @@ describe('npm install ./nsbox-0.1.0.tgz in a project', () => {
 
   it('built the native shims in its install script, with no devDependency', () => {
     expect(install.all).toMatch(/nsbox: native shims built with \S+ in [\d.]+ s/);
-    expect(readdirSync(buildDir()).sort()).toEqual(['libnsbox-shim.so', 'nsbox-exec', 'nsbox-forward', 'nsbox-keeper', 'nsbox-probe', 'pause']);
+    expect(readdirSync(buildDir()).sort()).toEqual(['libnsbox-shim.so', 'nsbox-exec', 'nsbox-flock.node', 'nsbox-forward', 'nsbox-keeper', 'nsbox-probe', 'pause']);
     for (const dev of ['typescript', 'esbuild', 'vitest']) expect(existsSync(join(project, 'node_modules', dev)), dev).toBe(false);
     expect(existsSync(join(installed, 'src'))).toBe(false);
   }, TEST_TIMEOUT);
@@ -216,6 +216,7 @@ describe('npm install ./nsbox-0.1.0.tgz in a project', () => {
       ['forwarder', 'nsbox-forward'],
       ['keeper', 'nsbox-keeper'],
       ['exec-helper', 'nsbox-exec'],
+      ['flock-addon', 'nsbox-flock.node'],
       ['probe', 'nsbox-probe'],
     ] as const) {
       expect(byId(id), id).toMatchObject({ status: 'ok', detail: expect.stringContaining(join(buildDir(), file)) });

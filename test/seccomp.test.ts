@@ -196,9 +196,11 @@ describe(`seccomp (${testMode})`, () => {
     const before = existsSync(cache) ? readdirSync(cache) : [];
     expect(nsbox(root, ['run', '--pod', 'sc', '--name', 'k1', '--cap-add', 'SYS_NICE', 'probe', 'true']).code).toBe(0);
     const after = readdirSync(cache);
-    const added = after.filter((f) => !before.includes(f));
-    expect(added).toHaveLength(1);
+    // The program by its profile's text, and the same by the profile file's stamp.
+    const added = after.filter((f) => !before.includes(f)).sort();
+    expect(added).toHaveLength(2);
     expect(added[0]).toMatch(/^[0-9a-f]{16}\.bpf$/);
+    expect(added[1]).toMatch(/^[0-9a-f]{16}\.stamp$/);
     const mtime = statSync(join(cache, added[0]!)).mtimeMs;
     expect(nsbox(root, ['run', '--pod', 'sc', '--name', 'k2', '--cap-add', 'SYS_NICE', 'probe', 'true']).code).toBe(0);
     expect(readdirSync(cache)).toEqual(after); // the same capabilities: no new program
@@ -213,11 +215,24 @@ describe(`seccomp (${testMode})`, () => {
     // other capabilities: another program (SYS_NICE changes the rules)
     expect(nsbox(root, ['run', '--pod', 'sc', '--name', 'k3', 'probe', 'true']).code).toBe(0);
     expect(readFileSync(join(dir('k3'), 'seccomp.bpf'))).not.toEqual(readFileSync(kept));
-    // an entry that holds another key (a hash collision, a torn file) is not used: compiled again
-    writeFileSync(join(cache, added[0]!), Buffer.concat([Buffer.from([3, 0, 0, 0]), Buffer.from('xyz'), Buffer.alloc(64)]));
+    // entries that hold another key (a hash collision, a torn file) are not used: compiled again
+    const stampEntry = readFileSync(join(cache, added[1]!));
+    for (const f of added) writeFileSync(join(cache, f), Buffer.concat([Buffer.from([3, 0, 0, 0]), Buffer.from('xyz'), Buffer.alloc(64)]));
     expect(probe(['perf_event_open'], '--cap-add', 'SYS_NICE')).toEqual({ perf_event_open: profileErrno('perf_event_open') });
     expect(readFileSync(join(cache, added[0]!))).toEqual(entry);
+    expect(readFileSync(join(cache, added[1]!))).toEqual(stampEntry);
     for (const n of ['k1', 'k2', 'k3']) expect(nsbox(root, ['rm', `sc/${n}`]).code).toBe(0);
+  });
+
+  it('a profile file rewritten in place, to the same size, is read again: its new rules apply', () => {
+    // Found by stamp first: the stamp must change with the content (here with the same inode and size).
+    const rules = (errno: number) => JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['perf_event_open'], action: 'SCMP_ACT_ERRNO', errnoRet: errno }] });
+    const file = profileFile('rewritten.json', rules(EOPNOTSUPP));
+    expect(probe(['perf_event_open'], '--security-opt', `seccomp=${file}`)).toEqual({ perf_event_open: EOPNOTSUPP });
+    const inode = statSync(file).ino;
+    writeFileSync(file, rules(EPERM + 10)); // 11 (EAGAIN): two digits, as 95
+    expect([statSync(file).ino, statSync(file).size]).toEqual([inode, rules(EOPNOTSUPP).length]);
+    expect(probe(['perf_event_open'], '--security-opt', `seccomp=${file}`)).toEqual({ perf_event_open: EPERM + 10 });
   });
 
   it.each([

@@ -737,6 +737,27 @@ export const MUTATIONS = [
     grep: 'listing verb',
   },
   {
+    name: 'seccomp-stamp-blind',
+    why: "the seccomp cache's stamp of a profile file leaves out its times: a profile rewritten in place to the same size keeps its old program",
+    edits: [{ file: 'src/container/seccomp.ts', find: 'st.size, st.mtimeMs, st.ctimeMs,', replace: 'st.size,' }],
+    tests: ['test/seccomp.test.ts'],
+    grep: 'rewritten in place',
+  },
+  {
+    name: 'state-lock-through-ffi',
+    why: 'the state lock is taken through ffi-rs again (the flock addon is not found), which loads the FFI addon into every run -d and pod rm -f',
+    edits: [{ file: 'src/native/flock-addon.ts', find: '(artifacts.flockAddon)', replace: "(artifacts.flockAddon + '.missing')" }],
+    tests: ['test/state-lock.test.ts'],
+    grep: 'without loading ffi-rs',
+  },
+  {
+    name: 'state-lock-not-waited',
+    why: 'a state lock that another process holds is taken as if it were free',
+    edits: [{ file: 'src/state/lock.ts', find: 'const rc = now === 0 ? 0 :', replace: 'const rc = now === 0 || now === -EWOULDBLOCK ? 0 :' }],
+    tests: ['test/state-lock.test.ts'],
+    grep: 'waits while another holds',
+  },
+  {
     name: 'exec-helper-spins',
     why: 'the exec helper keeps its signalfd at the number it gets (5 when no host program came), closes it with the program fd, and its poll spins on the closed fd while the command runs',
     edits: [{ file: 'native-shims/exec.c', find: 'fcntl(low_sigfd, F_DUPFD_CLOEXEC, 9)', replace: 'dup(low_sigfd)' }, { file: 'native-shims/exec.c', find: '  if (low_sigfd >= 0)\n    close(low_sigfd);\n', replace: '' }],

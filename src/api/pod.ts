@@ -19,7 +19,7 @@ import { canPod } from '../core/lifecycle.js';
 export { notRunning, openPausePidfd, podInfo, type PodInfo } from '../pod/info.js';
 export type { PodStatus } from '../pod/record.js';
 export type { ExecOptions, ExecResult } from '../pod/exec.js';
-import { forgetPodName, listPodRecords, readPodRecord, removePodState, writePodRecord } from '../pod/store.js';
+import { forgetPodName, readPodRecord, removePodState, writePodRecord } from '../pod/store.js';
 import type { PortMapping } from '../net/ports.js';
 import { ContainerManager, type RunRequest } from '../container/manager.js';
 import type { ContainerRecord } from '../container/record.js';
@@ -101,7 +101,7 @@ export class Pod {
     if (status === 'running' && this.rec.supervisor.mode === 'detached') {
       try {
         const { requestKeeper } = await import('../keeper/client.js');
-        await requestKeeper(statePaths.podSocket(this.root, this.rec.id), `podstop ${Math.round(timeout * 1000)}`, { timeoutMs: (timeout + 10) * 1000 });
+        await requestKeeper(statePaths.podSocket(this.root, this.rec.id), `podstop ${Math.round(timeout * 1000)}`, { timeoutMs: (timeout + 10) * 1000, untilClosed: true });
         await this.waitSupervisorGone();
         return this.markStopped();
       } catch {
@@ -139,14 +139,14 @@ export class Pod {
   async restart(opts: { timeoutSeconds?: number } = {}): Promise<void> {
     if (podStatus(this.rec) !== 'running') return this.start();
     const { listContainerRecords } = await import('../container/list.js');
-    for (const c of listContainerRecords(this.root).filter((r) => r.podId === this.rec.id)) await this.stopContainer(c.name, opts.timeoutSeconds ?? 10);
+    for (const c of listContainerRecords(this.root, this.rec.id).filter((r) => r.podId === this.rec.id)) await this.stopContainer(c.name, opts.timeoutSeconds ?? 10);
     await this.startContainers();
   }
 
   private async startContainers(): Promise<void> {
     const { listContainerRecords } = await import('../container/list.js');
     const failed: string[] = [];
-    for (const c of listContainerRecords(this.root).filter((r) => r.podId === this.rec.id && r.state !== 'running')) {
+    for (const c of listContainerRecords(this.root, this.rec.id).filter((r) => r.podId === this.rec.id && r.state !== 'running')) {
       try {
         await this.restartExited(c.name);
       } catch (err) {
@@ -246,7 +246,7 @@ export class Pod {
   private async preStopHooks(timeoutSeconds: number): Promise<number> {
     if (timeoutSeconds <= 0) return timeoutSeconds;
     const { listContainerRecords } = await import('../container/list.js');
-    const records = listContainerRecords(this.root).filter((r) => r.podId === this.rec.id && r.preStop);
+    const records = listContainerRecords(this.root, this.rec.id).filter((r) => r.podId === this.rec.id && r.preStop);
     if (!records.length) return timeoutSeconds;
     const [{ runPodPreStops }, { Container }] = await Promise.all([import('./pre-stop.js'), import('./container.js')]);
     return runPodPreStops(records.map((record) => ({ container: new Container(this, record.name), record })), timeoutSeconds);
@@ -345,14 +345,14 @@ export class Pod {
   /** The keeper exits right after the pause; stop returns only then. */
   private async waitSupervisorGone(): Promise<void> {
     const deadline = Date.now() + 5000;
-    while (isAlive(this.rec.supervisor) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    while (isAlive(this.rec.supervisor) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
   }
 
   private markStopped(): void {
     if (this.removed || this.rec.stoppedAt) return;
     this.rec = { ...this.rec, stoppedAt: new Date().toISOString() };
     try {
-      if (listPodRecords(this.root).some((r) => r.id === this.rec.id)) writePodRecord(this.root, this.rec);
+      if (readPodRecord(this.root, this.rec.id)) writePodRecord(this.root, this.rec);
     } catch {
       // state removed under us: nothing to record
     }

@@ -5,6 +5,7 @@
 // checkout.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { artifacts, nativeBuildFix } from '../native/artifacts.js';
 import { oneLine, type CheckResult } from './probes.js';
 
@@ -14,6 +15,7 @@ export interface ArtifactPaths {
   forwarder: string;
   keeper: string;
   execHelper: string;
+  flockAddon: string;
   probe: string;
 }
 
@@ -23,6 +25,7 @@ export const installedArtifacts: ArtifactPaths = {
   forwarder: artifacts.forwarder,
   keeper: artifacts.keeper,
   execHelper: artifacts.execHelper,
+  flockAddon: artifacts.flockAddon,
   probe: artifacts.probe,
 };
 
@@ -121,6 +124,21 @@ export function checkExecHelper(path: string): CheckResult {
   });
 }
 
+export function checkFlockAddon(path: string): CheckResult {
+  // Without it the state lock goes through ffi-rs: slower, not broken.
+  const base = { id: 'flock-addon', title: 'state lock addon' };
+  const impact = ' (the state lock then loads ffi-rs, ~4 ms more per call)';
+  if (!existsSync(path)) return missing(base, path, 'warn', impact);
+  try {
+    const addon = createRequire(import.meta.url)(path) as { flock?: (fd: number, op: number) => number };
+    const rc = typeof addon.flock === 'function' ? addon.flock(-1, 2 | 4) : null; // LOCK_EX | LOCK_NB on no fd: EBADF
+    if (rc === -9) return { ...base, status: 'ok', detail: `${path} loads (flock answered EBADF)` };
+    return { ...base, status: 'warn', detail: `${path} loads but answered ${String(rc)}, not -EBADF${impact}`, fix: `rebuild it: ${nativeBuildFix({ missing: false })}` };
+  } catch (err) {
+    return { ...base, status: 'warn', detail: `${path} does not load (${oneLine(err instanceof Error ? err.message : String(err))})${impact}`, fix: `rebuild it: ${nativeBuildFix({ missing: false })}` };
+  }
+}
+
 export function checkProbe(path: string): CheckResult {
   // Only the test suite runs it: pods work without it.
   return checkProgram(
@@ -134,5 +152,5 @@ export function checkProbe(path: string): CheckResult {
 }
 
 export async function checkArtifacts(paths: ArtifactPaths = installedArtifacts, loadShim = loadInstalledShim): Promise<CheckResult[]> {
-  return [await checkShim(paths.shimLibrary, loadShim), checkPause(paths.pause), checkForwarder(paths.forwarder), checkKeeper(paths.keeper), checkExecHelper(paths.execHelper), checkProbe(paths.probe)];
+  return [await checkShim(paths.shimLibrary, loadShim), checkPause(paths.pause), checkForwarder(paths.forwarder), checkKeeper(paths.keeper), checkExecHelper(paths.execHelper), checkFlockAddon(paths.flockAddon), checkProbe(paths.probe)];
 }

@@ -25,7 +25,8 @@ export function reachable(socketPath: string): { path: string; done: () => void 
   };
 }
 
-export async function requestKeeper(socketPath: string, line: string, opts: { data?: Buffer; timeoutMs?: number } = {}): Promise<string> {
+/** untilClosed: resolve once the keeper has closed the connection too (it exits after answering podstop). */
+export async function requestKeeper(socketPath: string, line: string, opts: { data?: Buffer; timeoutMs?: number; untilClosed?: boolean } = {}): Promise<string> {
   // Loaded here, not at the top: a bundled CLI would otherwise load node:net on every start.
   const { connect } = await import('node:net');
   const timeoutMs = opts.timeoutMs ?? 30_000;
@@ -45,14 +46,17 @@ export async function requestKeeper(socketPath: string, line: string, opts: { da
     };
     const timer = setTimeout(() => finish(() => reject(new NsboxError('KEEPER_TIMEOUT', `the pod's keeper did not answer ${line.split(' ')[0]} within ${timeoutMs} ms`))), timeoutMs);
     sock.on('connect', () => sock.write(frame(line, opts.data)));
+    let answered: string | null = null;
     sock.on('data', (d: Buffer) => {
-      const answer = reader.push(d);
-      if (answer !== null) finish(() => resolve(answer));
+      const answer = answered === null ? reader.push(d) : null;
+      if (answer === null) return;
+      if (opts.untilClosed) answered = answer;
+      else finish(() => resolve(answer));
     });
     sock.on('error', (err: NodeJS.ErrnoException) =>
       finish(() => reject(Object.assign(new NsboxError('KEEPER_UNREACHABLE', `cannot reach the pod's keeper: ${err.message}`, 'check the pod with `nsbox pod ls`'), { cause: err.code }))),
     );
-    sock.on('close', () => finish(() => reject(new NsboxError('KEEPER_UNREACHABLE', "the pod's keeper closed the connection without an answer: it may have died", 'check the pod with `nsbox pod ls`'))));
+    sock.on('close', () => finish(() => (answered !== null ? resolve(answered) : reject(new NsboxError('KEEPER_UNREACHABLE', "the pod's keeper closed the connection without an answer: it may have died", 'check the pod with `nsbox pod ls`')))));
   });
 }
 

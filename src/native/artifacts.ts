@@ -18,6 +18,8 @@ export const artifacts = {
   forwarder: join(buildDir, 'nsbox-forward'),
   /** Runs one exec plan for the CLI (native-shims/exec.c). */
   execHelper: join(buildDir, 'nsbox-exec'),
+  /** flock(2) as a Node-API addon, for the state lock (native-shims/flock-addon.c). */
+  flockAddon: join(buildDir, 'nsbox-flock.node'),
   nativeBuildScript: join(packageRoot, 'scripts', 'build-native.mjs'),
   /** The default seccomp profile (data, written by scripts/seccomp-profile.mjs). */
   seccompDefault: join(packageRoot, 'seccomp', 'default.json'),

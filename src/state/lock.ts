@@ -2,9 +2,11 @@
 // change state (create, remove). The kernel drops it if we die.
 import { closeSync, openSync } from 'node:fs';
 import { SyscallError } from '../errors.js';
-import { flockAsync, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/ffi.js';
-import { flock } from '../native/ffi.js';
+import { flock, flockAsync, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/ffi.js';
+import { flockNow } from '../native/flock-addon.js';
 import { statePaths } from './paths.js';
+
+const EWOULDBLOCK = 11;
 
 export async function withStateLock<T>(root: string, fn: () => Promise<T> | T): Promise<T> {
   return withFileLock(statePaths.lock(root), fn);
@@ -14,12 +16,14 @@ export async function withStateLock<T>(root: string, fn: () => Promise<T> | T): 
 export async function withFileLock<T>(path: string, fn: () => Promise<T> | T): Promise<T> {
   const fd = openSync(path, 'a', 0o600);
   try {
-    const rc = await flockAsync(fd, LOCK_EX);
+    // A free lock (the usual case) is taken at once, without ffi-rs; a held one is waited for in ffi-rs's thread.
+    const now = flockNow(fd, LOCK_EX | LOCK_NB);
+    const rc = now === 0 ? 0 : now !== null && now !== -EWOULDBLOCK ? now : await flockAsync(fd, LOCK_EX);
     if (rc < 0) throw new SyscallError(`flock ${path}`, -rc);
     try {
       return await fn();
     } finally {
-      flock(fd, LOCK_UN);
+      if (flockNow(fd, LOCK_UN) === null) flock(fd, LOCK_UN);
     }
   } finally {
     closeSync(fd);
@@ -38,12 +42,12 @@ export function ifStateLockFree(root: string, fn: () => void): boolean {
     return false; // no state root yet: nothing to tidy
   }
   try {
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) return false;
+    if ((flockNow(fd, LOCK_EX | LOCK_NB) ?? flock(fd, LOCK_EX | LOCK_NB)) < 0) return false;
     try {
       fn();
       return true;
     } finally {
-      flock(fd, LOCK_UN);
+      if (flockNow(fd, LOCK_UN) === null) flock(fd, LOCK_UN);
     }
   } finally {
     closeSync(fd);
