@@ -8,20 +8,21 @@ export function containersDir(root: string, podId: string): string {
 }
 
 export function containerPaths(root: string, podId: string, name: string) {
+  // One join: the rest are fixed names under an already normal directory (a listing builds these for every container).
   const dir = join(containersDir(root, podId), name);
   return {
     dir,
-    record: join(dir, 'container.json'),
-    status: join(dir, 'state.json'),
-    log: join(dir, 'log.jsonl'),
-    hosts: join(dir, 'hosts'),
-    resolvConf: join(dir, 'resolv.conf'),
-    hostname: join(dir, 'hostname'),
-    mountPoint: join(dir, 'rootfs'),
-    upper: join(dir, 'upper'),
-    work: join(dir, 'work'),
-    copy: join(dir, 'copy'),
-    seccomp: join(dir, 'seccomp.bpf'),
+    record: `${dir}/container.json`,
+    status: `${dir}/state.json`,
+    log: `${dir}/log.jsonl`,
+    hosts: `${dir}/hosts`,
+    resolvConf: `${dir}/resolv.conf`,
+    hostname: `${dir}/hostname`,
+    mountPoint: `${dir}/rootfs`,
+    upper: `${dir}/upper`,
+    work: `${dir}/work`,
+    copy: `${dir}/copy`,
+    seccomp: `${dir}/seccomp.bpf`,
   };
 }
 

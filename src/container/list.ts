@@ -10,6 +10,7 @@ import { podStatus } from '../pod/record.js';
 import { isAlive } from '../process/proc-stat.js';
 import { currentHealth } from './health-store.js';
 import type { HealthStatus } from '../core/health.js';
+import { compareText } from '../core/order.js';
 
 /** A running container's health now (absent without a check). */
 function healthNow(r: ContainerRecord, dir: string): { health?: HealthStatus } {
@@ -40,5 +41,5 @@ export function listContainerRecords(root: string, podRef?: string): (ContainerR
       out.push({ ...now, ref: p.ownedBy === r.name ? r.name : `${p.name}/${r.name}`, ...healthNow(now, paths.dir) });
     }
   }
-  return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  return out.sort((a, b) => compareText(a.createdAt, b.createdAt));
 }

@@ -8,6 +8,7 @@ import { readJson } from '../state/atomic.js';
 import { digestHex, imagePaths, RECORD_FILE } from './paths.js';
 import type { ImageRecord, LayerMeta } from './record.js';
 import { tryNormalizeImageName } from './reference.js';
+import { compareText } from '../core/order.js';
 
 export type { ImageConfig, ImageRecord, LayerMeta } from './record.js';
 
@@ -30,7 +31,7 @@ export function listImageRecords(root: string): ImageRecord[] {
     const r = readImageRecord(root, m[1]!);
     if (r) records.push(r);
   }
-  return records.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id));
+  return records.sort((a, b) => compareText(b.createdAt, a.createdAt) || compareText(a.id, b.id));
 }
 
 export function readNamesIndex(root: string): Record<string, string> {

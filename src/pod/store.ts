@@ -9,6 +9,7 @@ import { readJson, writeJsonAtomic } from '../state/atomic.js';
 import { dirname, join } from 'node:path';
 import { statePaths } from '../state/paths.js';
 import { MAX_NAME_LENGTH, NAME_PATTERN, type PodRecord } from './record.js';
+import { compareText } from '../core/order.js';
 
 export function validatePodName(name: string): void {
   if (!NAME_PATTERN.test(name) || name.length > MAX_NAME_LENGTH)
@@ -58,7 +59,7 @@ export function listPodRecords(root: string): PodRecord[] {
   }
   // A create in progress, or one killed before its record was written.
   if (incomplete) ifStateLockFree(root, () => sweepIncompletePods(root));
-  return records.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  return records.sort((a, b) => compareText(a.createdAt, b.createdAt));
 }
 
 /**

@@ -8,6 +8,7 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJson, writeJsonAtomic } from '../../state/atomic.js';
 import type { RunOptions } from '../../container/spec.js';
+import { compareText } from '../../core/order.js';
 
 export const DOCKER_RECORD_VERSION = 1;
 
@@ -59,7 +60,7 @@ export function listDockerContainers(root: string): DockerContainer[] {
     // A record of another version, or cut short, is not ours to read.
     if (r && r.version === DOCKER_RECORD_VERSION && typeof r.Id === 'string') out.push(r);
   }
-  return out.sort((a, b) => a.Created.localeCompare(b.Created));
+  return out.sort((a, b) => compareText(a.Created, b.Created));
 }
 
 export function writeDockerContainer(root: string, r: DockerContainer): void {
