@@ -3,7 +3,7 @@
 // process) reads and writes it under health.lock, so checks that overlap
 // never lose a result.
 import { join } from 'node:path';
-import { readJson, writeJsonAtomic } from '../state/atomic.js';
+import { readJson, writeRuntimeJson } from '../state/atomic.js';
 import { withFileLock } from '../state/lock.js';
 import { initialHealth, type HealthState } from '../core/health.js';
 
@@ -25,7 +25,7 @@ export function currentHealth(r: { healthcheck?: unknown; startedAt: string | nu
 export function updateHealth(containerDir: string, update: (prev: HealthState | null) => HealthState): Promise<HealthState> {
   return withFileLock(healthPaths(containerDir).lock, () => {
     const next = update(readHealth(containerDir));
-    writeJsonAtomic(healthPaths(containerDir).state, next);
+    writeRuntimeJson(healthPaths(containerDir).state, next);
     return next;
   });
 }

@@ -4,7 +4,7 @@
 // library process that runs the pod). Readers see them merged.
 import type { PodRecord } from '../pod/record.js';
 import { randomHex } from '../process/random.js';
-import { readJson, writeJsonAtomic } from '../state/atomic.js';
+import { readJson, writeRuntimeJson } from '../state/atomic.js';
 import type { ContainerPaths } from './files.js';
 import type { RunRequest } from './manager.js';
 import type { ContainerRecord, ContainerSpec, ContainerStatus } from './record.js';
@@ -62,11 +62,11 @@ export function readContainerRecord(paths: Pick<ContainerPaths, 'record' | 'stat
 }
 
 export function writeContainerSpec(paths: Pick<ContainerPaths, 'record'>, spec: ContainerSpec): void {
-  writeJsonAtomic(paths.record, { schema: CONTAINER_SCHEMA, ...spec });
+  writeRuntimeJson(paths.record, { schema: CONTAINER_SCHEMA, ...spec });
 }
 
 export function writeContainerStatus(paths: Pick<ContainerPaths, 'status'>, status: ContainerStatus): void {
-  writeJsonAtomic(paths.status, { schema: CONTAINER_SCHEMA, ...status });
+  writeRuntimeJson(paths.status, { schema: CONTAINER_SCHEMA, ...status });
 }
 
 /** The record of a container about to be started for the first time. */

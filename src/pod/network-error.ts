@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { NsboxError } from '../errors.js';
 import { lastLogLine, pastaError, pastaFiles } from '../net/pasta.js';
-import { readJson, writeJsonAtomic } from '../state/atomic.js';
+import { readJson, writeRuntimeJson } from '../state/atomic.js';
 import { statePaths } from '../state/paths.js';
 
 const file = (root: string, id: string) => join(statePaths.podDir(root, id), 'network-error.json');
@@ -14,7 +14,7 @@ const supervisorFile = (root: string, id: string) => join(statePaths.podDir(root
 
 export function writeNetworkError(root: string, id: string, err: unknown): void {
   const e = err as { code?: string; message?: string; hint?: string };
-  writeJsonAtomic(file(root, id), { code: e.code ?? 'NETWORK_FAILED', message: e.message ?? String(err), hint: e.hint });
+  writeRuntimeJson(file(root, id), { code: e.code ?? 'NETWORK_FAILED', message: e.message ?? String(err), hint: e.hint });
 }
 
 /** What went wrong; for pasta, which the keeper could not start again, pasta's own last words. */

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { ifStateLockFree } from '../state/lock.js';
 import { NsboxError } from '../errors.js';
-import { readJson, writeJsonAtomic } from '../state/atomic.js';
+import { readJson, writeRuntimeJson } from '../state/atomic.js';
 import { dirname, join } from 'node:path';
 import { statePaths } from '../state/paths.js';
 import { MAX_NAME_LENGTH, NAME_PATTERN, type PodRecord } from './record.js';
@@ -110,7 +110,7 @@ export function findPod(root: string, ref: string): PodRecord {
 /** Writes the record (its creator, under the state lock; stop once more) and points the name at it. */
 export function writePodRecord(root: string, r: PodRecord): void {
   mkdirSync(statePaths.podDir(root, r.id), { recursive: true, mode: 0o700 });
-  writeJsonAtomic(statePaths.podRecord(root, r.id), { schema: POD_RECORD_SCHEMA, ...r });
+  writeRuntimeJson(statePaths.podRecord(root, r.id), { schema: POD_RECORD_SCHEMA, ...r });
   const link = statePaths.podName(root, r.name);
   try {
     if (readlinkSync(link) === r.id) return;
