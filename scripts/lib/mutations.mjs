@@ -758,6 +758,13 @@ export const MUTATIONS = [
     grep: 'waits while another holds',
   },
   {
+    name: 'pod-duplicate-name-missed',
+    why: "pod create's duplicate check misses a pod the name index points at, so two pods get one name",
+    edits: [{ file: 'src/api/create-pod.ts', find: 'if (holder && holder.id !== again?.id)', replace: 'if (holder && holder.id !== again?.id && holder.name !== name)' }],
+    tests: ['test/pod-library.test.ts'],
+    grep: 'duplicate name',
+  },
+  {
     name: 'exec-helper-spins',
     why: 'the exec helper keeps its signalfd at the number it gets (5 when no host program came), closes it with the program fd, and its poll spins on the closed fd while the command runs',
     edits: [{ file: 'native-shims/exec.c', find: 'fcntl(low_sigfd, F_DUPFD_CLOEXEC, 9)', replace: 'dup(low_sigfd)' }, { file: 'native-shims/exec.c', find: '  if (low_sigfd >= 0)\n    close(low_sigfd);\n', replace: '' }],

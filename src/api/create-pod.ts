@@ -29,7 +29,7 @@ import { checkNetworkSpecs, closePrepared, joinAll, prepareJoin, type NetworkSpe
 import { withNetworkLock } from './networks.js';
 import { forgetLocalPod, Pod, rememberLocalPod } from './pod.js';
 import { podStatus, type NetworkMode, type PodRecord } from '../pod/record.js';
-import { listPodRecords, removePodState, sweepIncompletePods, sweepStaleNames, validatePodName, writePodRecord } from '../pod/store.js';
+import { findPodByName, listPodRecords, readPodRecord, removePodState, sweepIncompletePods, sweepStaleNames, validatePodName, writePodRecord } from '../pod/store.js';
 
 export interface CreatePodOptions {
   /** Unique pod name; generated when omitted. */
@@ -142,9 +142,11 @@ async function createPodLocked(opts: CreatePodOptions, mode: 'library' | 'detach
   });
 
   async function createLocked(): Promise<{ pod: Pod; warnings: string[] }> {
-    if (again && podStatus(listPodRecords(root).find((r) => r.id === id) ?? again) !== 'exited')
+    // By id and through the name index (kept under this lock by writePodRecord): no listing of every pod.
+    if (again && podStatus(readPodRecord(root, id) ?? again) !== 'exited')
       throw new NsboxError('POD_STATE', `pod ${name} was started meanwhile`, 'see `nsbox pod ls`');
-    if (listPodRecords(root).some((r) => r.name === name && r.id !== again?.id))
+    const holder = findPodByName(root, name);
+    if (holder && holder.id !== again?.id)
       throw new NsboxError('DUPLICATE_NAME', `a pod named ${name} already exists`, `choose another name or remove it with \`nsbox pod rm -f ${name}\``);
     // Detached: the shim's middle process becomes the pod's keeper (parent
     // of the pause, native-shims/keeper), so no Node start sits on the path.

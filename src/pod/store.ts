@@ -80,7 +80,7 @@ export function sweepIncompletePods(root: string): void {
 }
 
 /** The pod named `name` through the name index, if it is current (a stale link is ignored). */
-function findByName(root: string, name: string): PodRecord | null {
+export function findPodByName(root: string, name: string): PodRecord | null {
   let id: string;
   try {
     id = readlinkSync(statePaths.podName(root, name));
@@ -94,7 +94,7 @@ function findByName(root: string, name: string): PodRecord | null {
 
 /** Finds a pod by name, full id or unique id prefix (as podman does). */
 export function findPod(root: string, ref: string): PodRecord {
-  const indexed = findByName(root, ref);
+  const indexed = findPodByName(root, ref);
   if (indexed) return indexed;
   const all = listPodRecords(root);
   const byName = all.find((r) => r.name === ref);
