@@ -40,6 +40,13 @@ describe(`the state lock (${testMode})`, () => {
     try {
       expect(flockNow(fd, 2)).toBe(-22); // LOCK_EX alone: EINVAL
       expect(flockNow(fd, 2 | 4)).toBe(0); // LOCK_EX | LOCK_NB
+      // A second open file description of it is refused while the first holds it: EWOULDBLOCK, not a wait.
+      const other = openSync(join(root, 'addon.lock'), 'a');
+      try {
+        expect(flockNow(other, 2 | 4)).toBe(-11);
+      } finally {
+        closeSync(other);
+      }
       expect(flockNow(fd, 8)).toBe(0); // LOCK_UN
     } finally {
       closeSync(fd);

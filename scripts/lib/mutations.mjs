@@ -753,7 +753,7 @@ export const MUTATIONS = [
   {
     name: 'state-lock-not-waited',
     why: 'a state lock that another process holds is taken as if it were free',
-    edits: [{ file: 'src/state/lock.ts', find: 'const rc = now === 0 ? 0 :', replace: 'const rc = now === 0 || now === -EWOULDBLOCK ? 0 :' }],
+    edits: [{ file: 'src/state/lock.ts', find: 'const rc = now === 0 ? 0 :', replace: 'const rc = now === 0 || held ? 0 :' }],
     tests: ['test/state-lock.test.ts'],
     grep: 'waits while another holds',
   },
@@ -763,6 +763,13 @@ export const MUTATIONS = [
     edits: [{ file: 'src/api/create-pod.ts', find: 'if (holder && holder.id !== again?.id)', replace: 'if (holder && holder.id !== again?.id && holder.name !== name)' }],
     tests: ['test/pod-library.test.ts'],
     grep: 'duplicate name',
+  },
+  {
+    name: 'keeper-podstop-waits-on-error',
+    why: "the keeper client waits for the connection to close after any answer to podstop, so an error answer hangs pod stop until its timeout",
+    edits: [{ file: 'src/keeper/client.ts', find: "if (opts.untilClosed && answer.split(' ')[0] === 'ok') answered = answer;", replace: 'if (opts.untilClosed) answered = answer;' }],
+    tests: ['test/keeper-client.test.ts'],
+    grep: 'any other answer',
   },
   {
     name: 'exec-helper-spins',

@@ -5,8 +5,10 @@
 // checkout.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { artifacts, nativeBuildFix } from '../native/artifacts.js';
+import { loadFlockAddon } from '../native/flock-addon.js';
+import { LOCK_EX, LOCK_NB } from '../native/ffi.js';
+import { Errno } from '../core/errno.js';
 import { oneLine, type CheckResult } from './probes.js';
 
 export interface ArtifactPaths {
@@ -130,9 +132,8 @@ export function checkFlockAddon(path: string): CheckResult {
   const impact = ' (the state lock then loads ffi-rs, ~4 ms more per call)';
   if (!existsSync(path)) return missing(base, path, 'warn', impact);
   try {
-    const addon = createRequire(import.meta.url)(path) as { flock?: (fd: number, op: number) => number };
-    const rc = typeof addon.flock === 'function' ? addon.flock(-1, 2 | 4) : null; // LOCK_EX | LOCK_NB on no fd: EBADF
-    if (rc === -9) return { ...base, status: 'ok', detail: `${path} loads (flock answered EBADF)` };
+    const rc = loadFlockAddon(path).flock(-1, LOCK_EX | LOCK_NB); // no fd: EBADF
+    if (rc === -Errno.EBADF) return { ...base, status: 'ok', detail: `${path} loads (flock answered EBADF)` };
     return { ...base, status: 'warn', detail: `${path} loads but answered ${String(rc)}, not -EBADF${impact}`, fix: `rebuild it: ${nativeBuildFix({ missing: false })}` };
   } catch (err) {
     return { ...base, status: 'warn', detail: `${path} does not load (${oneLine(err instanceof Error ? err.message : String(err))})${impact}`, fix: `rebuild it: ${nativeBuildFix({ missing: false })}` };

@@ -142,7 +142,7 @@ export function seccompProgram(choice: SeccompChoice, capabilities: readonly str
   // A cached program's text was validated when it was compiled.
   if (hit) {
     if (stamp) byStamp.set(stamp, cached);
-    if (stamped && stampKey) writeEntry(dir, stamped, cacheEntry(stampKey, hit));
+    if (stamped && stampKey) writeStampEntry(dir, stamped, cacheEntry(stampKey, hit));
     return remember(cached, hit);
   }
   let profile;
@@ -162,9 +162,18 @@ export function seccompProgram(choice: SeccompChoice, capabilities: readonly str
     if (existsSync(scratch)) rmSync(scratch, { force: true });
   }
   writeEntry(dir, cached, cacheEntry(key, compiledNow));
-  if (stamped && stampKey) writeEntry(dir, stamped, cacheEntry(stampKey, compiledNow));
+  if (stamped && stampKey) writeStampEntry(dir, stamped, cacheEntry(stampKey, compiledNow));
   if (stamp) byStamp.set(stamp, cached);
   return remember(cached, compiledNow);
+}
+
+/** The stamp's file only saves a later process some work: one that cannot be written is no failure of the run. */
+function writeStampEntry(dir: string, file: string, entry: Buffer): void {
+  try {
+    writeEntry(dir, file, entry);
+  } catch {
+    // found by the profile's text next time
+  }
 }
 
 /** Writes a cache file atomically: a reader sees a whole entry or none. */

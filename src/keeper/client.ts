@@ -25,7 +25,7 @@ export function reachable(socketPath: string): { path: string; done: () => void 
   };
 }
 
-/** untilClosed: resolve once the keeper has closed the connection too (it exits after answering podstop). */
+/** untilClosed: after an `ok`, resolve once the keeper has closed the connection too (it exits after answering podstop); any other answer at once. */
 export async function requestKeeper(socketPath: string, line: string, opts: { data?: Buffer; timeoutMs?: number; untilClosed?: boolean } = {}): Promise<string> {
   // Loaded here, not at the top: a bundled CLI would otherwise load node:net on every start.
   const { connect } = await import('node:net');
@@ -50,7 +50,7 @@ export async function requestKeeper(socketPath: string, line: string, opts: { da
     sock.on('data', (d: Buffer) => {
       const answer = answered === null ? reader.push(d) : null;
       if (answer === null) return;
-      if (opts.untilClosed) answered = answer;
+      if (opts.untilClosed && answer.split(' ')[0] === 'ok') answered = answer;
       else finish(() => resolve(answer));
     });
     sock.on('error', (err: NodeJS.ErrnoException) =>

@@ -5,17 +5,24 @@
 import { createRequire } from 'node:module';
 import { artifacts } from './artifacts.js';
 
-interface FlockAddon {
+export interface FlockAddon {
   flock(fd: number, op: number): number;
+}
+
+/** Loads the addon at `path`; throws what went wrong (nsbox check reports it). */
+export function loadFlockAddon(path: string): FlockAddon {
+  const addon = createRequire(import.meta.url)(path) as Partial<FlockAddon>;
+  if (typeof addon.flock !== 'function') throw new Error(`${path} has no flock function`);
+  return addon as FlockAddon;
 }
 
 let addon: FlockAddon | null | undefined;
 
 function load(): FlockAddon | null {
   try {
-    return createRequire(import.meta.url)(artifacts.flockAddon) as FlockAddon;
+    return loadFlockAddon(artifacts.flockAddon);
   } catch {
-    return null; // an older build without it: ffi-rs does it all
+    return null; // a build without it: ffi-rs does it all
   }
 }
 

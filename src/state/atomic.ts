@@ -3,8 +3,9 @@
 // (images, volumes, networks: what outlives a reboot) also fsync the file
 // and its directory, so a power loss cannot leave a renamed but empty file.
 // The records of pods and containers describe processes that a power loss
-// ends anyway: they skip the two fsyncs (~2 ms of a pod create on ext4), and
-// a record lost that way is swept as an incomplete one.
+// ends anyway: they skip the two fsyncs (~2 ms of a pod create on ext4). A
+// pod whose record is lost that way is swept as an incomplete one, with its
+// containers; a container without its record is not listed.
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 

@@ -5,8 +5,7 @@ import { SyscallError } from '../errors.js';
 import { flock, flockAsync, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/ffi.js';
 import { flockNow } from '../native/flock-addon.js';
 import { statePaths } from './paths.js';
-
-const EWOULDBLOCK = 11;
+import { Errno } from '../core/errno.js';
 
 export async function withStateLock<T>(root: string, fn: () => Promise<T> | T): Promise<T> {
   return withFileLock(statePaths.lock(root), fn);
@@ -18,16 +17,22 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T> | T): P
   try {
     // A free lock (the usual case) is taken at once, without ffi-rs; a held one is waited for in ffi-rs's thread.
     const now = flockNow(fd, LOCK_EX | LOCK_NB);
-    const rc = now === 0 ? 0 : now !== null && now !== -EWOULDBLOCK ? now : await flockAsync(fd, LOCK_EX);
+    const held = now === -Errno.EAGAIN; // EWOULDBLOCK
+    const rc = now === 0 ? 0 : now !== null && !held ? now : await flockAsync(fd, LOCK_EX);
     if (rc < 0) throw new SyscallError(`flock ${path}`, -rc);
     try {
       return await fn();
     } finally {
-      if (flockNow(fd, LOCK_UN) === null) flock(fd, LOCK_UN);
+      unlock(fd);
     }
   } finally {
     closeSync(fd);
   }
+}
+
+/** LOCK_UN through the addon, or ffi-rs without it. */
+function unlock(fd: number): void {
+  if (flockNow(fd, LOCK_UN) === null) flock(fd, LOCK_UN);
 }
 
 /**
@@ -47,7 +52,7 @@ export function ifStateLockFree(root: string, fn: () => void): boolean {
       fn();
       return true;
     } finally {
-      if (flockNow(fd, LOCK_UN) === null) flock(fd, LOCK_UN);
+      unlock(fd);
     }
   } finally {
     closeSync(fd);
