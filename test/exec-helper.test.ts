@@ -65,9 +65,13 @@ describe(`the helper while the command runs (${testMode})`, () => {
   // A regression: the signalfd could get fd 5, which the helper closes when no host program came, and its poll then spun at 100% CPU.
   it('waits for the command without spinning; a busy loop on the host, timed the same way, is the control', async () => {
     const busy = spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 800));
-    const busyTicks = cpuTicks(busy.pid!);
-    busy.kill('SIGKILL');
+    let busyTicks: number;
+    try {
+      await new Promise((r) => setTimeout(r, 800));
+      busyTicks = cpuTicks(busy.pid!);
+    } finally {
+      busy.kill('SIGKILL'); // by pid, also when the reading failed
+    }
     expect(busyTicks).toBeGreaterThan(30);
 
     const child = spawn(process.execPath, [cliPath, '--root', root, 'exec', POD, '--', 'sh', '-c', 'echo ready; sleep 1.5'], { stdio: ['ignore', 'pipe', 'pipe'] });
